@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { format } from 'node:util';
+import functions, { type HttpFunctionOptions, type HttpHandler, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
+import { compileRoute, type RouteMatcher } from './routes.js';
+
+// A small stand-in for the Azure Functions host (Core Tools cannot be installed on these machines):
+// it loads the same compiled function modules `func start` loads, catches what they register with
+// `app.http` and `app.storageQueue`, and serves them with the host's routing and limits.
+// On a machine with Core Tools, `func start` serves the very same modules.
+
+/** The Functions host's own request size limit (100 MB); the app's 1 MB limit sits inside it. */
+const HOST_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
+
+export interface HttpRegistration {
+  name: string;
+  options: HttpFunctionOptions;
+  methods: string[];
+  route: RouteMatcher;
+}
+
+export interface Registrations {
+  http: HttpRegistration[];
+  queues: { name: string; options: StorageQueueFunctionOptions }[];
+}
+
+export type Log = (line: string) => void;
+
+/** Loads every function module of a folder, as the host does with package.json's `main` glob. */
+export function loadFunctions(folder: string): Registrations {
+  const registrations: Registrations = { http: [], queues: [] };
+  functions.app.http = (name: string, options: HttpFunctionOptions) => {
+    const methods = (options.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
+    registrations.http.push({ name, options, methods, route: compileRoute(options.route ?? name) });
+  };
+  functions.app.storageQueue = <T>(name: string, options: StorageQueueFunctionOptions<T>) => {
+    registrations.queues.push({ name, options: options as StorageQueueFunctionOptions });
+  };
+  for (const file of readdirSync(folder).filter((f) => f.endsWith('.js')).sort()) require(join(folder, file));
+  return registrations;
+}
+
+export function invocationContext(functionName: string, log: Log, init: Partial<InvocationContextInit> = {}) {
+  return new functions.InvocationContext({
+    functionName,
+    invocationId: randomUUID(),
+    logHandler: (level, ...args) => log(`[${functionName}] ${level}: ${format(...args)}`),
+    ...init,
+  });
+}
+
+export function routePrefix(hostJsonPath: string): string {
+  const hostJson = JSON.parse(readFileSync(hostJsonPath, 'utf8')) as { extensions?: { http?: { routePrefix?: string } } };
+  return hostJson.extensions?.http?.routePrefix ?? 'api';
+}
+
+export interface HttpHostOptions {
+  port?: number;
+  prefix: string;
+  registrations: Registrations;
+  log: Log;
+}
+
+export async function serveHttp(options: HttpHostOptions): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    handle(req, res, options)
+      .catch((err: unknown) => {
+        options.log(`Host error: ${(err as Error).message}`);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      })
+      .finally(() => options.log(`${req.method} ${req.url?.split('?')[0]} ${res.statusCode} ${Date.now() - started} ms`));
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, { prefix, registrations, log }: HttpHostOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+  const base = `/${prefix}`;
+  const path = prefix ? (url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined) : url.pathname;
+  const matches = path === undefined ? [] : registrations.http.flatMap((r) => {
+    const params = r.route.match(path);
+    return params ? [{ registration: r, params }] : [];
+  });
+  const found = matches.find((m) => m.registration.methods.includes(req.method ?? 'GET'));
+  if (!found) {
+    res.writeHead(matches.length > 0 ? 405 : 404).end();
+    return;
+  }
+  const body = await readRequest(req);
+  if (!body) {
+    res.writeHead(413).end();
+    return;
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  const request = new functions.HttpRequest({
+    method: req.method!,
+    url: url.toString(),
+    headers,
+    params: found.params,
+    ...(body.length > 0 ? { body: { bytes: body } } : {}),
+  });
+  const { name, options } = found.registration;
+  const answer = await (options.handler as HttpHandler)(request, invocationContext(name, log));
+  const init = answer instanceof functions.HttpResponse ? { status: answer.status, headers: Object.fromEntries(answer.headers), body: Buffer.from(await answer.arrayBuffer()) } : answer;
+  const outHeaders = new Headers(init.headers as HeadersInit | undefined);
+  let payload: Buffer | string | undefined;
+  if (init.jsonBody !== undefined) {
+    payload = JSON.stringify(init.jsonBody);
+    if (!outHeaders.has('content-type')) outHeaders.set('content-type', 'application/json');
+  } else if (typeof init.body === 'string' || init.body instanceof Uint8Array) {
+    payload = typeof init.body === 'string' ? init.body : Buffer.from(init.body);
+  }
+  res.writeHead(init.status ?? 200, Object.fromEntries(outHeaders));
+  res.end(payload);
+}
+
+async function readRequest(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > HOST_MAX_REQUEST_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

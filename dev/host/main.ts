@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadFunctions, routePrefix, serveHttp } from './host.js';
+
+// `node dist/dev/host/main.js`: the local Functions host on its own, as `func start` would run.
+// Settings come from the environment, then from local.settings.json's Values, as with Core Tools.
+
+export async function main(): Promise<void> {
+  const root = process.cwd();
+  const localSettings = join(root, 'local.settings.json');
+  if (existsSync(localSettings)) {
+    const { Values = {} } = JSON.parse(readFileSync(localSettings, 'utf8')) as { Values?: Record<string, string> };
+    for (const [name, value] of Object.entries(Values)) process.env[name] ??= value;
+  }
+  const log = (line: string) => console.log(`[functions] ${line}`);
+  const registrations = loadFunctions(join(root, 'dist', 'src', 'functions'));
+  const port = Number(process.env.FUNCTIONS_HTTP_PORT ?? 7071);
+  const { url } = await serveHttp({ port, prefix: routePrefix(join(root, 'host.json')), registrations, log });
+  for (const r of registrations.http) log(`${r.name}: [${r.methods.join(',')}] ${url}/${routePrefix(join(root, 'host.json'))}/${r.options.route}`);
+  log(`Functions host listening on ${url}`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(`[functions] Start-up failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,31 @@
+// Route templates as the Functions host reads them: `images/{id}`, `{name:guid}`, `{name?}`.
+
+export interface RouteMatcher {
+  match(path: string): Record<string, string> | undefined;
+}
+
+export function compileRoute(template: string): RouteMatcher {
+  const names: string[] = [];
+  const pattern = template
+    .replace(/^\/+|\/+$/g, '')
+    .split('/')
+    .map((segment) => {
+      const param = /^\{(\w+)(?::[^}?]+)?(\?)?\}$/.exec(segment);
+      if (!param) return `/${segment.replace(/[.*+^$()|[\]\\]/g, '\\$&')}`;
+      names.push(param[1]!);
+      return param[2] ? '(?:/([^/]+))?' : '/([^/]+)';
+    })
+    .join('');
+  const regex = new RegExp(`^${pattern}/?$`, 'i');
+  return {
+    match(path) {
+      const found = regex.exec(path);
+      if (!found) return undefined;
+      const params: Record<string, string> = {};
+      names.forEach((name, i) => {
+        if (found[i + 1] !== undefined) params[name] = decodeURIComponent(found[i + 1]!);
+      });
+      return params;
+    },
+  };
+}

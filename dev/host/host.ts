@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { format } from 'node:util';
-import functions, { type HttpFunctionOptions, type HttpHandler, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
+import * as functions from '@azure/functions';
+import { type HttpFunctionOptions, type HttpHandler, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
 import { compileRoute, type RouteMatcher } from './routes.js';
 
 // A small stand-in for the Azure Functions host (Core Tools cannot be installed on these machines):

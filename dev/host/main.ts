@@ -7,8 +7,9 @@ import { loadFunctions, routePrefix, serveHttp } from './host.js';
 
 export async function main(): Promise<void> {
   const root = process.cwd();
-  const localSettings = join(root, 'local.settings.json');
-  if (existsSync(localSettings)) {
+  // LOCAL_SETTINGS_FILE=none runs on the environment alone (the tests do).
+  const localSettings = process.env.LOCAL_SETTINGS_FILE ?? join(root, 'local.settings.json');
+  if (localSettings !== 'none' && existsSync(localSettings)) {
     const { Values = {} } = JSON.parse(readFileSync(localSettings, 'utf8')) as { Values?: Record<string, string> };
     for (const [name, value] of Object.entries(Values)) process.env[name] ??= value;
   }

@@ -113,11 +113,13 @@ async function answerRateLimitsAtOnce(url: string | URL | Request, init?: Reques
 
 /** Seconds to wait, from retry-after-ms or Retry-After; undefined when the service gave none. */
 export function retryAfterSeconds(headers: Headers | undefined): number | undefined {
-  const ms = Number(headers?.get('retry-after-ms'));
-  if (Number.isFinite(ms) && ms > 0) return Math.ceil(ms / 1000);
-  const seconds = Number(headers?.get('retry-after'));
+  const ms = Number(headers?.get('retry-after-ms') ?? NaN);
+  if (ms > 0) return Math.ceil(ms / 1000);
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
-  const date = Date.parse(headers?.get('retry-after') ?? '');
+  const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 

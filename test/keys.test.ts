@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../src/lib/errors.js';
+import { VaultApiKey } from '../src/lib/keys.js';
+
+// The caching rules alone, on a clock the test moves; test/keyvault.test.ts runs the real
+// SecretClient against the Key Vault stand-in.
+
+function vault(values: string[]) {
+  const state = { calls: 0, down: false, values };
+  const client = {
+    getSecret: async () => {
+      state.calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (state.down) throw new Error('ECONNREFUSED');
+      return { value: state.values[Math.min(state.calls - 1, state.values.length - 1)], name: 's', properties: {} as never };
+    },
+  };
+  return { state, client };
+}
+
+describe('VaultApiKey', () => {
+  it('reads once per TTL, however many ask at once', async () => {
+    let now = 0;
+    const { state, client } = vault(['k1', 'k2']);
+    const keys = new VaultApiKey(client as never, { secretName: 's', ttlMs: 1000, now: () => now });
+    const got = await Promise.all(Array.from({ length: 32 }, () => keys.get()));
+    expect(new Set(got)).toEqual(new Set(['k1']));
+    expect(state.calls).toBe(1);
+    now = 999;
+    expect(await keys.get()).toBe('k1');
+    now = 1000;
+    expect(await keys.get()).toBe('k2');
+    expect(state.calls).toBe(2);
+  });
+
+  it('after a refusal reads again once, and not when another request already did', async () => {
+    const { state, client } = vault(['old', 'new']);
+    const keys = new VaultApiKey(client as never, { secretName: 's', ttlMs: 60_000 });
+    expect(await keys.get()).toBe('old');
+    const fresh = await Promise.all([keys.refresh('old'), keys.refresh('old'), keys.refresh('old')]);
+    expect(fresh).toEqual(['new', 'new', 'new']);
+    expect(state.calls).toBe(2);
+    expect(await keys.refresh('old')).toBe('new');
+    expect(state.calls).toBe(2);
+  });
+
+  it('uses a stale key while the vault is down, and is 503 with none', async () => {
+    let now = 0;
+    const { state, client } = vault(['k1']);
+    const keys = new VaultApiKey(client as never, { secretName: 's', ttlMs: 1000, now: () => now });
+    state.down = true;
+    const error = await keys.get().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(503);
+    expect((error as ApiError).message).not.toMatch(/ECONNREFUSED/);
+    state.down = false;
+    expect(await keys.get()).toBe('k1');
+    state.down = true;
+    now = 5000;
+    expect(await keys.get()).toBe('k1');
+    const calls = state.calls;
+    expect(await keys.get()).toBe('k1'); // not asked again at once
+    expect(state.calls).toBe(calls);
+    // A key the service refused is not served stale.
+    await expect(keys.refresh('k1')).rejects.toMatchObject({ status: 503 });
+  });
+});

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { inject } from 'vitest';
+import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
+import { startHost, type TestHost } from './host.js';
+
+// The offline stack for one test file: the shared Azurite, an emulator and a host of its own,
+// and containers no other file touches.
+
+export const API_KEY = `test-key-${randomBytes(12).toString('hex')}`;
+
+export interface Stack {
+  emulator: OpenAIEmulator;
+  host: TestHost;
+  container: string;
+  blobs: BlobServiceClient;
+  settings: Record<string, string>;
+  /** Every answer body this file saw, for the no-secrets checks. */
+  answers: string[];
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; json: any; text: string }>;
+  blobNames(container?: string): Promise<string[]>;
+  readBlob(name: string, container?: string): Promise<Buffer>;
+  stop(): Promise<void>;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function startStack(settings: Record<string, string | undefined> = {}, hostOptions: { extraCaCerts?: string } = {}): Promise<Stack> {
+  const azurite = inject('azurite');
+  const emulator = await startOpenAIEmulator({
+    apiKeys: [API_KEY],
+    deployments: { 'dall-e-3': 'dall-e-3', 'gpt-image-1': 'gpt-image-1' },
+  });
+  const container = uniqueName('images');
+  const all: Record<string, string> = {
+    AzureWebJobsStorage: azurite.connectionString,
+    AZURE_OPENAI_ENDPOINT: emulator.url,
+    AZURE_OPENAI_API_KEY: API_KEY,
+    AZURE_OPENAI_DEPLOYMENTS: 'dall-e-3=dall-e-3,gpt-image-1=gpt-image-1',
+    AZURE_OPENAI_MAX_RETRIES: '1',
+    AZURE_OPENAI_TIMEOUT_SECONDS: '2',
+    IMAGES_CONTAINER: container,
+    JOBS_CONTAINER: uniqueName('jobs'),
+  };
+  for (const [name, value] of Object.entries(settings)) {
+    if (value === undefined) delete all[name];
+    else all[name] = value;
+  }
+  const host = await startHost(all, hostOptions);
+  const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  const answers: string[] = [];
+
+  return {
+    emulator,
+    host,
+    container,
+    blobs,
+    settings: all,
+    answers,
+    async post(path, body, headers = {}) {
+      const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+      const response = await fetch(`${host.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: payload,
+      });
+      const text = await response.text();
+      answers.push(text, JSON.stringify([...response.headers]));
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, json, text };
+    },
+    async blobNames(name = container) {
+      const client = blobs.getContainerClient(name);
+      if (!(await client.exists())) return [];
+      const names: string[] = [];
+      for await (const blob of client.listBlobsFlat()) names.push(blob.name);
+      return names.sort();
+    },
+    async readBlob(name, containerName = container) {
+      return blobs.getContainerClient(containerName).getBlobClient(name).downloadToBuffer();
+    },
+    async stop() {
+      await host.stop();
+      await emulator.close();
+    },
+  };
+}

@@ -2,6 +2,7 @@
 // the real `openai` SDK for happy paths, raw fetch for statuses, headers and bodies.
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import OpenAI, { AzureOpenAI } from 'openai';
@@ -21,7 +22,7 @@ const KEY = 'emulator-key';
 const GA_VERSION = '2024-10-21';
 const GPT_IMAGE_VERSION = '2025-04-01-preview';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const EXAMPLE = JSON.parse(readFileSync(new URL('../dev/emulator/example-image_generation.json', import.meta.url), 'utf8')) as {
+const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'dev', 'emulator', 'example-image_generation.json'), 'utf8')) as {
   responses: { 200: { body: { data: Record<string, unknown>[] } } };
 };
 
@@ -56,10 +57,24 @@ function gptImage(): AzureOpenAI {
   return new AzureOpenAI({ endpoint: emu.url, apiKey: KEY, apiVersion: GPT_IMAGE_VERSION, deployment: 'gpt-image-1', maxRetries: 0 });
 }
 
+/** The JSON answers the tests read; which half is present depends on the status they check first. */
+interface AnswerBody {
+  error: {
+    code: string;
+    message: string;
+    param?: string;
+    type?: string;
+    inner_error: { code: string; revised_prompt: string; content_filter_results: Record<string, unknown> };
+  };
+  data: { url: string; b64_json: string; revised_prompt?: string }[];
+  size: string;
+  usage: { total_tokens: number };
+}
+
 interface Answer {
   status: number;
   headers: Headers;
-  body: Record<string, any>;
+  body: AnswerBody;
 }
 
 async function post(path: string, body: unknown, headers: Record<string, string> = { 'api-key': KEY }): Promise<Answer> {
@@ -68,7 +83,7 @@ async function post(path: string, body: unknown, headers: Record<string, string>
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, headers: res.headers, body: (await res.json()) as AnswerBody };
 }
 
 /** The dated route; null leaves api-version out. */
@@ -224,7 +239,7 @@ describe('gpt-image-1', () => {
     const res = await post(generations('gpt-image-1', GPT_IMAGE_VERSION), { prompt: 'three moons', n: 3 });
     expect(res.status).toBe(200);
     expect(res.body.data).toHaveLength(3);
-    const images = (res.body.data as { b64_json: string }[]).map((d) => Buffer.from(d.b64_json, 'base64'));
+    const images = res.body.data.map((d) => Buffer.from(d.b64_json, 'base64'));
     for (const image of images) expect(readPng(image)).toEqual({ width: 1024, height: 1024 });
     expect(images[0].equals(images[1])).toBe(false);
     expect(res.body.size).toBe('1024x1024');

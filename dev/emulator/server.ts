@@ -143,6 +143,7 @@ export async function startOpenAIEmulator(options: EmulatorOptions = {}): Promis
 function applyConfig(base: EmulatorSettings, config: EmulatorConfig): EmulatorSettings {
   const next: EmulatorSettings = { ...base };
   for (const [key, value] of Object.entries(config) as [keyof EmulatorConfig, unknown][]) {
+    if (!(key in DEFAULTS)) continue; // host/port only apply at start
     // An explicit undefined clears the quota; for other fields it means "leave as is".
     if (value === undefined && key !== 'requestsPerMinute') continue;
     (next as unknown as Record<string, unknown>)[key] = value;

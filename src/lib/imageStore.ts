@@ -82,10 +82,6 @@ export class ImageStore {
 
   /** Stores the image, then its record: a record never points at a missing image. */
   async keep(source: ImageSource, baseName: string, record: ImageRecord, signal?: AbortSignal): Promise<KeptImage> {
-    await (this.ready ??= this.container.createIfNotExists().catch((err) => {
-      this.ready = undefined;
-      throw err;
-    }));
     const { head, body, length } = 'bytes' in source ? inline(source.bytes) : await download(source.url, signal);
     const format = sniffImageFormat(head);
     if (!format) {
@@ -96,6 +92,10 @@ export class ImageStore {
     const contentType = CONTENT_TYPES[format];
     const kept: KeptImage = { container: this.options.container, blob, record: `${blob}.json`, contentType };
     try {
+      await (this.ready ??= this.container.createIfNotExists().catch((err: unknown) => {
+        this.ready = undefined;
+        throw err;
+      }));
       const image = this.container.getBlockBlobClient(blob);
       const blobHTTPHeaders = { blobContentType: contentType, blobCacheControl: 'private, max-age=31536000, immutable' };
       if (length !== undefined) {

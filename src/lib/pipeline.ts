@@ -1,22 +1,10 @@
 import { ApiError } from './errors.js';
 import { ImageStore, type ImageRecord, type KeptImage } from './imageStore.js';
 import { resolveRequest, type Deployments, type ResolvedRequest } from './request.js';
+import type { ImageData, ImagesResponse } from './schemas.js';
 import type { ImageService, ServiceImage } from './service.js';
 
 // The pipeline every trigger calls: validate, generate (the key is the service's business), keep, answer.
-
-/** One image in the answer: the service's item, its short-lived url replaced by a durable one. */
-export interface AnswerImage extends Omit<ServiceImage, 'url'> {
-  url?: string;
-  storage?: { container: string; blob: string; record: string; url_expires_on: string };
-}
-
-/** The Azure images response shape, field for field. */
-export interface ImagesAnswer {
-  created: number;
-  data: AnswerImage[];
-  [field: string]: unknown;
-}
 
 export interface RunOptions {
   /** The deployment named in the route, when the caller used the Azure path. */
@@ -43,11 +31,11 @@ export class ImagePipeline {
     return resolveRequest(body, this.options.deployments, pathDeployment);
   }
 
-  async run(body: Record<string, unknown>, options: RunOptions = {}): Promise<ImagesAnswer> {
+  async run(body: Record<string, unknown>, options: RunOptions = {}): Promise<ImagesResponse> {
     return this.generate(this.validate(body, options.pathDeployment), options);
   }
 
-  async generate({ deployment, model, request }: ResolvedRequest, options: RunOptions = {}): Promise<ImagesAnswer> {
+  async generate({ deployment, model, request }: ResolvedRequest, options: RunOptions = {}): Promise<ImagesResponse> {
     const started = Date.now();
     const { body, requestId } = await this.options.service.generate(deployment, request, options.signal);
     const now = new Date();
@@ -77,7 +65,7 @@ export class ImagePipeline {
       }),
     );
     const kept = await this.keepAll(data, records, now, options.signal);
-    const answer: ImagesAnswer = {
+    const answer: ImagesResponse = {
       ...topLevel,
       created: body.created,
       data: await Promise.all(data.map((image, i) => this.answerImage(image, kept[i], request.response_format === 'b64_json' || !image.url))),
@@ -105,7 +93,7 @@ export class ImagePipeline {
     throw failed.reason instanceof ApiError ? failed.reason : new ApiError(503, 'StorageUnavailable', 'The images could not be kept.', { cause: failed.reason });
   }
 
-  private async answerImage(image: ServiceImage, kept: KeptImage | undefined, inline: boolean): Promise<AnswerImage> {
+  private async answerImage(image: ServiceImage, kept: KeptImage | undefined, inline: boolean): Promise<ImageData> {
     const { url: _serviceUrl, b64_json, ...rest } = image;
     if (!kept) return image;
     const { url, expiresOn } = await this.options.store.readUrl(kept.blob);

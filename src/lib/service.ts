@@ -4,27 +4,17 @@ import type { ImageGenerateParamsNonStreaming } from 'openai/resources/images';
 import { ApiError } from './errors.js';
 import type { ApiKeySource } from './keys.js';
 import type { ImageRequest } from './request.js';
+import type { ImageData, ImagesResponse } from './schemas.js';
 
 // The one call to Azure OpenAI, through the official client for its retries, timeouts and typed errors.
 
 const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
 
-/** One image as the service returns it; Azure adds filter results the SDK's types do not name. */
-export interface ServiceImage {
-  url?: string;
-  b64_json?: string;
-  revised_prompt?: string;
-  content_filter_results?: unknown;
-  prompt_filter_results?: unknown;
-  [field: string]: unknown;
-}
+/** One image as the service returns it: our answer's shape, without `storage`. */
+export type ServiceImage = ImageData;
 
-export interface ServiceResponse {
-  created: number;
-  data: ServiceImage[];
-  usage?: unknown;
-  [field: string]: unknown;
-}
+/** Azure's images response; the filter fields the SDK's types do not name are in it too. */
+export type ServiceResponse = ImagesResponse;
 
 export interface Generation {
   body: ServiceResponse;

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { imageGenerationBody } from './request.js';
+
+// The shapes the app answers with and the queue carries. Their TypeScript types and the OpenAPI
+// document (openapi.ts) come from here. Azure's own fields are kept loose: the service adds fields
+// over time, and strict parsers have broken on them before.
+
+const severity = z.looseObject({ filtered: z.boolean(), severity: z.enum(['safe', 'low', 'medium', 'high']) });
+const detected = z.looseObject({ filtered: z.boolean(), detected: z.boolean() });
+
+export const contentFilterResults = z
+  .looseObject({
+    hate: severity.optional(),
+    self_harm: severity.optional(),
+    sexual: severity.optional(),
+    violence: severity.optional(),
+    profanity: detected.optional(),
+    jailbreak: detected.optional(),
+  })
+  .describe("Azure OpenAI's content filter results, as the service returned them.");
+
+export const storageLocation = z
+  .object({
+    container: z.string(),
+    blob: z.string().describe('The image blob.'),
+    record: z.string().describe('The JSON record beside it: prompt, revised prompt, model, size, filter results.'),
+    url_expires_on: z.string().describe('When `url` stops working (ISO 8601).'),
+  })
+  .describe('Where the image is kept.');
+
+export const imageData = z.looseObject({
+  url: z.string().optional().describe('A read-only SAS URL for the kept image, readable without credentials until it expires.'),
+  b64_json: z.string().optional().describe('The image, base64, when response_format is b64_json or the model answers only that way.'),
+  revised_prompt: z.string().optional(),
+  content_filter_results: contentFilterResults.optional(),
+  prompt_filter_results: contentFilterResults.optional(),
+  storage: storageLocation.optional(),
+});
+
+export const imagesResponse = z.looseObject({
+  created: z.number().int().describe('Unix seconds.'),
+  data: z.array(imageData),
+  usage: z.looseObject({}).optional().describe('Token usage (gpt-image models), as the service returned it.'),
+});
+
+export const azureError = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string().describe('What went wrong, naming the field when a field is at fault.'),
+    param: z.string().optional(),
+    type: z.string().optional(),
+    inner_error: z.looseObject({}).optional().describe("The service's details, e.g. content filter results."),
+  }),
+});
+
+export const jobId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1 to 64 letters, digits, - or _')
+  .describe('The job id; the same id is never generated twice.');
+
+export const jobStatus = z.enum(['notStarted', 'running', 'succeeded', 'failed']);
+
+export const job = z.object({
+  id: jobId,
+  status: jobStatus,
+  created: z.number().int().describe('Unix seconds.'),
+  result: imagesResponse.optional().describe('When succeeded: the same body the synchronous call answers.'),
+  error: azureError.shape.error.optional().describe('When failed.'),
+});
+
+export const jobAccepted = z.object({ id: jobId, status: jobStatus });
+
+/** A message on image-requests: the HTTP body, and an optional id that makes it idempotent. */
+export const queueRequest = imageGenerationBody.extend({ id: jobId.optional() });
+
+/** A message on image-results. */
+export const queueResult = z.object({
+  id: jobId,
+  status: z.enum(['succeeded', 'failed']),
+  data: z.array(imageData).optional(),
+  error: azureError.shape.error.optional(),
+});
+
+export type ImageData = z.infer<typeof imageData>;
+export type ImagesResponse = z.infer<typeof imagesResponse>;
+export type Job = z.infer<typeof job>;
+export type JobStatus = z.infer<typeof jobStatus>;
+export type QueueResult = z.infer<typeof queueResult>;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFunctions, routePrefix, serveHttp } from './host.js';
+import { listenToQueues, queueSettings } from './queues.js';
 
 // `node dist/dev/host/main.js`: the local Functions host on its own, as `func start` would run.
 // Settings come from the environment, then from local.settings.json's Values, as with Core Tools.
@@ -15,10 +16,21 @@ export async function main(): Promise<void> {
   }
   const log = (line: string) => console.log(`[functions] ${line}`);
   const registrations = loadFunctions(join(root, 'dist', 'src', 'functions'));
+  const hostJson = join(root, 'host.json');
+  const prefix = routePrefix(hostJson);
   const port = Number(process.env.FUNCTIONS_HTTP_PORT ?? 7071);
-  const { url } = await serveHttp({ port, prefix: routePrefix(join(root, 'host.json')), registrations, log });
-  for (const r of registrations.http) log(`${r.name}: [${r.methods.join(',')}] ${url}/${routePrefix(join(root, 'host.json'))}/${r.options.route}`);
+  const { url, server } = await serveHttp({ port, prefix, registrations, log });
+  const queues = listenToQueues(registrations, queueSettings(hostJson), log);
+  for (const r of registrations.http) log(`${r.name}: [${r.methods.join(',')}] ${url}/${prefix}/${r.options.route}`);
+  for (const q of registrations.queues) log(`${q.name}: queueTrigger ${q.options.queueName}`);
   log(`Functions host listening on ${url}`);
+  const stop = async () => {
+    server.close();
+    await queues.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
 }
 
 if (require.main === module) {

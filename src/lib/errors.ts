@@ -1,20 +1,16 @@
 // Errors the pipeline answers with, in Azure's error shape: {"error": {"code", "message", ...}}.
 // Anything a caller sent maps to a 4xx; only our own dependencies failing maps to a 5xx.
 
-export interface AzureErrorBody {
-  error: {
-    code: string;
-    message: string;
-    param?: string;
-    type?: string;
-    inner_error?: unknown;
-  };
-}
+import type { z } from 'zod';
+import type { azureError } from './schemas.js';
+
+export type AzureErrorBody = z.infer<typeof azureError>;
+type InnerError = NonNullable<AzureErrorBody['error']['inner_error']>;
 
 export interface ApiErrorOptions {
   param?: string;
   type?: string;
-  innerError?: unknown;
+  innerError?: InnerError;
   /** Headers the answer must carry, such as Retry-After. */
   headers?: Record<string, string>;
   cause?: unknown;
@@ -24,7 +20,7 @@ export class ApiError extends Error {
   override name = 'ApiError';
   readonly param?: string;
   readonly type?: string;
-  readonly innerError?: unknown;
+  readonly innerError?: InnerError;
   readonly headers: Record<string, string>;
 
   constructor(

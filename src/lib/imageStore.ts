@@ -10,7 +10,7 @@ import {
 } from '@azure/storage-blob';
 import { ApiError } from './errors.js';
 import { CONTENT_TYPES, EXTENSIONS, SNIFF_BYTES, sniffImageFormat } from './imageFormat.js';
-import type { StorageClients } from './storage.js';
+import { ensureCreated, type StorageClients } from './storage.js';
 
 // Keeps each image in a blob container beside a JSON record of how it was made, and hands out
 // read-only SAS URLs for one blob each.
@@ -62,7 +62,6 @@ const DELEGATION_KEY_LIFETIME_MS = 24 * 60 * 60_000;
 
 export class ImageStore {
   private readonly container: ContainerClient;
-  private ready?: Promise<unknown>;
   private delegationKey?: Promise<{ key: UserDelegationKey; expiresOn: number }>;
 
   constructor(
@@ -92,10 +91,7 @@ export class ImageStore {
     const contentType = CONTENT_TYPES[format];
     const kept: KeptImage = { container: this.options.container, blob, record: `${blob}.json`, contentType };
     try {
-      await (this.ready ??= this.container.createIfNotExists().catch((err: unknown) => {
-        this.ready = undefined;
-        throw err;
-      }));
+      await ensureCreated(this.container);
       const image = this.container.getBlockBlobClient(blob);
       const blobHTTPHeaders = { blobContentType: contentType, blobCacheControl: 'private, max-age=31536000, immutable' };
       if (length !== undefined) {

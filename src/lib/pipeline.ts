@@ -76,6 +76,18 @@ export class ImagePipeline {
     return answer;
   }
 
+  /** The same answer with each kept image's URL signed afresh: stored answers outlive their SAS. */
+  async refreshUrls(answer: ImagesResponse): Promise<ImagesResponse> {
+    const data = await Promise.all(
+      answer.data.map(async (image) => {
+        if (!image.storage) return image;
+        const { url, expiresOn } = await this.options.store.readUrl(image.storage.blob);
+        return { ...image, url, storage: { ...image.storage, url_expires_on: expiresOn.toISOString() } };
+      }),
+    );
+    return { ...answer, data };
+  }
+
   /** Keeps every image or none: when one fails, those already kept are taken away. */
   private async keepAll(data: ServiceImage[], records: ImageRecord[], now: Date, signal?: AbortSignal): Promise<(KeptImage | undefined)[]> {
     const results = await Promise.allSettled(

@@ -1,11 +1,15 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { IdempotencyStore } from './idempotency.js';
 import { ImageStore } from './imageStore.js';
+import { JobStore } from './jobs.js';
 import { StaticApiKey, VaultApiKey, type ApiKeySource } from './keys.js';
 import { ImagePipeline } from './pipeline.js';
 import { ImageService } from './service.js';
 import { loadSettings, type Settings } from './settings.js';
+import { ImageQueues } from './queues.js';
 import { createStorageClients, type StorageClients } from './storage.js';
+import { ImageJobs } from './worker.js';
 
 // Builds the pipeline's parts once per instance from the settings: clients are reused across
 // invocations, so connections, the cached key and the user delegation key are too.
@@ -13,6 +17,8 @@ import { createStorageClients, type StorageClients } from './storage.js';
 export interface Runtime {
   settings: Settings;
   pipeline: ImagePipeline;
+  jobs: ImageJobs;
+  idempotency: IdempotencyStore;
   store: ImageStore;
   storage: StorageClients;
   /** Absent in the keyless (Entra ID) mode. */
@@ -42,7 +48,10 @@ export function createRuntime(settings: Settings): Runtime {
     service,
     store,
   });
-  return { settings, pipeline, store, storage, keys };
+  const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
+  const jobs = new ImageJobs(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues));
+  const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
+  return { settings, pipeline, jobs, idempotency, store, storage, keys };
 }
 
 function createKeySource(settings: Settings, identity: () => TokenCredential): ApiKeySource {

@@ -86,3 +86,4 @@ export type ImagesResponse = z.infer<typeof imagesResponse>;
 export type Job = z.infer<typeof job>;
 export type JobStatus = z.infer<typeof jobStatus>;
 export type QueueResult = z.infer<typeof queueResult>;
+export type AzureError = z.infer<typeof azureError>;

@@ -135,7 +135,7 @@ function fromServiceError(err: unknown): ApiError {
     return new ApiError(400, code, message, {
       type: typeof body.type === 'string' ? body.type : 'invalid_request_error',
       param: typeof body.param === 'string' ? body.param : undefined,
-      innerError: body.inner_error,
+      innerError: body.inner_error as Record<string, unknown> | undefined,
       cause: err,
     });
   }

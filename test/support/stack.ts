@@ -9,6 +9,13 @@ import { startHost, type TestHost } from './host.js';
 
 export const API_KEY = `test-key-${randomBytes(12).toString('hex')}`;
 
+export interface Answer {
+  status: number;
+  headers: Headers;
+  json: any;
+  text: string;
+}
+
 export interface Stack {
   emulator: OpenAIEmulator;
   host: TestHost;
@@ -17,7 +24,8 @@ export interface Stack {
   settings: Record<string, string>;
   /** Every answer body this file saw, for the no-secrets checks. */
   answers: string[];
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; json: any; text: string }>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
+  get(path: string): Promise<Answer>;
   blobNames(container?: string): Promise<string[]>;
   readBlob(name: string, container?: string): Promise<Buffer>;
   stop(): Promise<void>;
@@ -27,15 +35,21 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function startStack(settings: Record<string, string | undefined> = {}, hostOptions: { extraCaCerts?: string } = {}): Promise<Stack> {
-  const azurite = inject('azurite');
+export interface StackOptions {
+  extraCaCerts?: string;
+  /** Another Azurite than the shared one: for tests of the queues, which have fixed names. */
+  connectionString?: string;
+}
+
+export async function startStack(settings: Record<string, string | undefined> = {}, options: StackOptions = {}): Promise<Stack> {
+  const connectionString = options.connectionString ?? inject('azurite').connectionString;
   const emulator = await startOpenAIEmulator({
     apiKeys: [API_KEY],
     deployments: { 'dall-e-3': 'dall-e-3', 'gpt-image-1': 'gpt-image-1' },
   });
   const container = uniqueName('images');
   const all: Record<string, string> = {
-    AzureWebJobsStorage: azurite.connectionString,
+    AzureWebJobsStorage: connectionString,
     AZURE_OPENAI_ENDPOINT: emulator.url,
     AZURE_OPENAI_API_KEY: API_KEY,
     AZURE_OPENAI_DEPLOYMENTS: 'dall-e-3=dall-e-3,gpt-image-1=gpt-image-1',
@@ -48,9 +62,20 @@ export async function startStack(settings: Record<string, string | undefined> = 
     if (value === undefined) delete all[name];
     else all[name] = value;
   }
-  const host = await startHost(all, hostOptions);
-  const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  const host = await startHost(all, options);
+  const blobs = BlobServiceClient.fromConnectionString(connectionString);
   const answers: string[] = [];
+  const read = async (response: Response): Promise<Answer> => {
+    const text = await response.text();
+    answers.push(text, JSON.stringify([...response.headers]));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, json, text };
+  };
 
   return {
     emulator,
@@ -61,20 +86,10 @@ export async function startStack(settings: Record<string, string | undefined> = 
     answers,
     async post(path, body, headers = {}) {
       const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-      const response = await fetch(`${host.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: payload,
-      });
-      const text = await response.text();
-      answers.push(text, JSON.stringify([...response.headers]));
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: response.status, headers: response.headers, json, text };
+      return read(await fetch(`${host.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload }));
+    },
+    async get(path) {
+      return read(await fetch(path.startsWith('http') ? path : `${host.url}${path}`));
     },
     async blobNames(name = container) {
       const client = blobs.getContainerClient(name);

@@ -1,0 +1,270 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type Azurite } from '../dev/azurite.js';
+import { MAX_DEQUEUE_COUNT, QUEUES } from '../src/lib/queues.js';
+import { imageGenerationBody } from '../src/lib/request.js';
+import { startStack, uniqueName, type Stack } from './support/stack.js';
+
+// Logic Apps' asynchronous request-reply, the event-driven queues and Idempotency-Key, through the
+// local host's HTTP and queue triggers. The queues have fixed names, so this file has its own Azurite.
+
+let azurite: Azurite;
+let stack: Stack;
+let queues: Record<'requests' | 'results' | 'poison', QueueClient>;
+
+beforeAll(async () => {
+  azurite = await startAzurite({ silent: true });
+  stack = await startStack({}, { connectionString: azurite.connectionString });
+  const service = QueueServiceClient.fromConnectionString(azurite.connectionString);
+  queues = { requests: service.getQueueClient(QUEUES.requests), results: service.getQueueClient(QUEUES.results), poison: service.getQueueClient(QUEUES.poison) };
+  for (const queue of Object.values(queues)) await queue.createIfNotExists();
+});
+afterAll(async () => {
+  await stack?.stop();
+  await azurite?.stop();
+});
+
+const GENERATE = '/api/images/generations';
+const ASYNC = { prefer: 'respond-async' };
+
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every result read from image-results so far, by job id. */
+const seen = new Map<string, any[]>();
+
+async function readResults(): Promise<void> {
+  const { receivedMessageItems } = await queues.results.receiveMessages({ numberOfMessages: 32 });
+  for (const m of receivedMessageItems) {
+    const result = JSON.parse(m.messageText);
+    seen.set(result.id, [...(seen.get(result.id) ?? []), result]);
+    await queues.results.deleteMessage(m.messageId, m.popReceipt);
+  }
+}
+
+/** Waits for `count` results for `id` on image-results. */
+async function resultsFor(id: string, count = 1): Promise<any[]> {
+  return until(async () => {
+    await readResults();
+    const results = seen.get(id) ?? [];
+    return results.length >= count ? results : undefined;
+  });
+}
+
+const resultFor = async (id: string) => (await resultsFor(id))[0];
+
+async function poisonFor(id: string): Promise<any> {
+  return until(async () => {
+    const { peekedMessageItems } = await queues.poison.peekMessages({ numberOfMessages: 32 });
+    return peekedMessageItems.map((m) => JSON.parse(m.messageText)).find((p) => p.id === id);
+  });
+}
+
+describe('Prefer: respond-async', () => {
+  it('answers 202 at once, then the job runs and its Location answers the synchronous body', async () => {
+    stack.emulator.configure({ latencyMs: 800 });
+    try {
+      const accepted = await stack.post(GENERATE, { prompt: 'A slow sunrise', size: '1024x1792' }, ASYNC);
+      expect(accepted.status).toBe(202);
+      expect(accepted.json).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'notStarted' });
+      const location = accepted.headers.get('location')!;
+      expect(new URL(location).pathname).toBe(`/api/images/jobs/${accepted.json.id}`);
+      expect(Number(accepted.headers.get('retry-after'))).toBeGreaterThan(0);
+
+      // While it runs, polling answers 202 with where to poll next: Logic Apps keeps polling.
+      const polling = await stack.get(location);
+      expect(polling.status).toBe(202);
+      expect(['notStarted', 'running']).toContain(polling.json.status);
+      expect(polling.headers.get('location')).toBe(location);
+
+      const done = await until(async () => {
+        const answer = await stack.get(location);
+        return answer.status === 200 ? answer : undefined;
+      });
+      expect(done.json).toMatchObject({ id: accepted.json.id, status: 'succeeded', created: expect.any(Number) });
+      const image = done.json.result.data[0];
+      expect(image.content_filter_results).toBeDefined();
+      expect((await fetch(image.url)).status).toBe(200);
+      const record = JSON.parse((await stack.readBlob(image.storage.record)).toString());
+      expect(record).toMatchObject({ prompt: 'A slow sunrise', size: '1024x1792', job_id: accepted.json.id });
+      // The result is also announced on image-results, like any queued job.
+      expect((await resultFor(accepted.json.id)).status).toBe('succeeded');
+    } finally {
+      stack.emulator.configure({ latencyMs: 0 });
+    }
+  });
+
+  it('refuses an invalid body at once, queueing nothing', async () => {
+    const before = (await queues.requests.getProperties()).approximateMessagesCount;
+    const refused = await stack.post(GENERATE, { prompt: 'x', n: 3 }, ASYNC);
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.param).toBe('n');
+    expect((await queues.requests.getProperties()).approximateMessagesCount).toBe(before);
+  });
+
+  it('a job the content filter rejects ends failed with the service error', async () => {
+    const accepted = await stack.post(GENERATE, { prompt: 'forbidden-example' }, ASYNC);
+    const done = await until(async () => {
+      const answer = await stack.get(accepted.headers.get('location')!);
+      return answer.status === 200 ? answer : undefined;
+    });
+    expect(done.json.status).toBe('failed');
+    expect(done.json.error).toMatchObject({ code: 'content_policy_violation', inner_error: { code: 'ResponsibleAIPolicyViolation' } });
+  });
+
+  it('an unknown job is 404', async () => {
+    expect((await stack.get('/api/images/jobs/no-such-job')).status).toBe(404);
+    expect((await stack.get('/api/images/jobs/..%2F..%2Fsecrets')).status).toBe(404);
+  });
+});
+
+describe('the image-requests queue', () => {
+  it('turns a message into images and a result message', async () => {
+    const id = uniqueName('job');
+    await queues.requests.sendMessage(JSON.stringify({ id, prompt: 'A queue of ducks', model: 'gpt-image-1', n: 2, quality: 'low' }));
+    const result = await resultFor(id);
+    expect(result.status).toBe('succeeded');
+    expect(result.data).toHaveLength(2);
+    for (const image of result.data) {
+      expect(image.b64_json).toBeUndefined(); // queue messages carry URLs, not bytes
+      expect((await fetch(image.url)).status).toBe(200);
+    }
+    const job = await stack.get(`/api/images/jobs/${id}`);
+    expect(job.json).toMatchObject({ id, status: 'succeeded' });
+  });
+
+  it.each([
+    ['not JSON', 'draw me a sheep', undefined, /not JSON/],
+    ['an invalid body', JSON.stringify({ id: 'bad-body', prompt: 'x', size: '64x64' }), 'bad-body', /'size'/],
+    ['a content-filter rejection', JSON.stringify({ id: 'filtered-one', prompt: 'forbidden-example' }), 'filtered-one', /safety system/],
+    ['an invalid id', JSON.stringify({ id: '../etc', prompt: 'x' }), undefined, /'id'/],
+  ])('%s fails once, for good, onto the poison queue with its reason', async (_name, text, givenId, reason) => {
+    const generationsBefore = stack.emulator.stats.generations;
+    const sent = await queues.requests.sendMessage(text);
+    const id = givenId ?? `msg-${sent.messageId}`;
+    const result = await resultFor(id);
+    expect(result.status).toBe('failed');
+    expect(result.error.message).toMatch(reason);
+    const poisoned = await poisonFor(id);
+    expect(poisoned.reason.message).toMatch(reason);
+    expect(poisoned.dequeueCount).toBe(1);
+    expect(stack.emulator.stats.generations).toBe(generationsBefore);
+  });
+
+  it('a 429 puts the message back for Retry-After instead of failing it', async () => {
+    stack.emulator.configure({ requestsPerMinute: 1 });
+    try {
+      const ids = [uniqueName('quota'), uniqueName('quota')];
+      for (const id of ids) await queues.requests.sendMessage(JSON.stringify({ id, prompt: `quota ${id}` }));
+      await until(async () => {
+        await readResults();
+        return ids.some((id) => seen.has(id)) && stack.emulator.stats.rateLimited > 0 ? true : undefined;
+      });
+      await new Promise((r) => setTimeout(r, 1_000));
+      await readResults();
+      // One got through; the other waits on the queue for the window (up to a minute): neither failed nor poisoned.
+      expect(ids.filter((id) => seen.has(id)).map((id) => seen.get(id)![0].status)).toEqual(['succeeded']);
+      const waiting = ids.find((id) => !seen.has(id))!;
+      const job = await stack.get(`/api/images/jobs/${waiting}`);
+      expect(job.json.status).toBe('notStarted');
+      const { peekedMessageItems: poisoned } = await queues.poison.peekMessages({ numberOfMessages: 32 });
+      expect(poisoned.filter((m) => m.messageText.includes(waiting))).toHaveLength(0);
+      const visibleNow = await queues.requests.peekMessages();
+      expect(visibleNow.peekedMessageItems.filter((m) => m.messageText.includes(waiting))).toHaveLength(0);
+    } finally {
+      stack.emulator.configure({ requestsPerMinute: undefined });
+    }
+  });
+
+  it('a message delivered again after its job succeeded does not generate twice', async () => {
+    const id = uniqueName('again');
+    const message = JSON.stringify({ id, prompt: 'Only once' });
+    await queues.requests.sendMessage(message);
+    expect((await resultFor(id)).status).toBe('succeeded');
+    const generations = stack.emulator.stats.generations;
+    await queues.requests.sendMessage(message);
+    const [firstResult, secondResult] = await resultsFor(id, 2);
+    expect(secondResult).toEqual(firstResult);
+    expect(stack.emulator.stats.generations).toBe(generations);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('a repeat returns the first answer without a second generation', async () => {
+    const key = uniqueName('key');
+    const first = await stack.post(GENERATE, { prompt: 'Once only', user: 'u1' }, { 'idempotency-key': key });
+    const generations = stack.emulator.stats.generations;
+    // The same body in another key order is the same request.
+    const again = await stack.post(GENERATE, { user: 'u1', prompt: 'Once only' }, { 'idempotency-key': key });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.json.data[0].storage.blob).toBe(first.json.data[0].storage.blob);
+    expect((await fetch(again.json.data[0].url)).status).toBe(200);
+    expect(stack.emulator.stats.generations).toBe(generations);
+  });
+
+  it('the same key with another body is 422; another key generates again', async () => {
+    const key = uniqueName('key');
+    expect((await stack.post(GENERATE, { prompt: 'A' }, { 'idempotency-key': key })).status).toBe(200);
+    const reused = await stack.post(GENERATE, { prompt: 'B' }, { 'idempotency-key': key });
+    expect(reused.status).toBe(422);
+    expect(reused.json.error).toMatchObject({ code: 'IdempotencyKeyReused', param: 'Idempotency-Key' });
+    const generations = stack.emulator.stats.generations;
+    expect((await stack.post(GENERATE, { prompt: 'A' }, { 'idempotency-key': uniqueName('key') })).status).toBe(200);
+    expect(stack.emulator.stats.generations).toBe(generations + 1);
+  });
+
+  it('a failed first request frees the key', async () => {
+    const key = uniqueName('key');
+    expect((await stack.post(GENERATE, { prompt: 'forbidden-example' }, { 'idempotency-key': key })).status).toBe(400);
+    stack.emulator.configure({ failureRate: 1 });
+    try {
+      expect((await stack.post(GENERATE, { prompt: 'C' }, { 'idempotency-key': key })).status).toBe(502);
+    } finally {
+      stack.emulator.configure({ failureRate: 0 });
+    }
+    expect((await stack.post(GENERATE, { prompt: 'C' }, { 'idempotency-key': key })).status).toBe(200);
+  });
+
+  it('an asynchronous request repeated gets the same job', async () => {
+    const key = uniqueName('key');
+    const first = await stack.post(GENERATE, { prompt: 'Async once' }, { ...ASYNC, 'idempotency-key': key });
+    const again = await stack.post(GENERATE, { prompt: 'Async once' }, { ...ASYNC, 'idempotency-key': key });
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.json.id).toBe(first.json.id);
+    expect(again.headers.get('location')).toBe(first.headers.get('location'));
+  });
+
+  it('a key longer than 255 characters is 400 naming it', async () => {
+    const answer = await stack.post(GENERATE, { prompt: 'x' }, { 'idempotency-key': 'k'.repeat(256) });
+    expect(answer.status).toBe(400);
+    expect(answer.json.error.param).toBe('Idempotency-Key');
+  });
+});
+
+describe('the API description and host settings', () => {
+  it('serves an OpenAPI document generated from the validation schemas', async () => {
+    const { status, json } = await stack.get('/api/openapi.json');
+    expect(status).toBe(200);
+    expect(json.openapi).toMatch(/^3\./);
+    expect(Object.keys(json.components.schemas.ImageGenerationRequest.properties).sort()).toEqual(Object.keys(imageGenerationBody.shape).sort());
+    expect(json.paths['/images/jobs/{id}'].get.operationId).toBe('GetImageJob');
+  });
+
+  it('host.json agrees with the worker on attempts and message encoding', () => {
+    const hostJson = JSON.parse(readFileSync(join(__dirname, '..', 'host.json'), 'utf8'));
+    expect(hostJson.extensions.queues.maxDequeueCount).toBe(MAX_DEQUEUE_COUNT);
+    expect(hostJson.extensions.queues.messageEncoding).toBe('none');
+    expect(hostJson.extensionBundle.version).toBe('[4.*, 5.0.0)');
+  });
+});

@@ -85,7 +85,7 @@ export async function startStack(settings: Record<string, string | undefined> = 
     settings: all,
     answers,
     async post(path, body, headers = {}) {
-      const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+      const payload = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body);
       return read(await fetch(`${host.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload }));
     },
     async get(path) {

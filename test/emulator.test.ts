@@ -11,12 +11,12 @@ import {
   DEFAULT_SETTINGS,
   clearRenderCache,
   crc32,
-  makeTestToken,
   optionsFromEnv,
   renderImage,
   startOpenAIEmulator,
   type OpenAIEmulator,
 } from '../dev/emulator/index.js';
+import { mintToken } from '../dev/identity/tokens.js';
 
 const KEY = 'emulator-key';
 const GA_VERSION = '2024-10-21';
@@ -274,7 +274,7 @@ describe('auth', () => {
   it('accepts an Entra token for cognitiveservices and rejects other audiences or expired tokens', async () => {
     const client = new AzureOpenAI({
       endpoint: emu.url,
-      azureADTokenProvider: async () => makeTestToken(),
+      azureADTokenProvider: async () => mintToken('https://cognitiveservices.azure.com').token,
       apiVersion: GA_VERSION,
       deployment: 'dall-e-3',
       maxRetries: 0,
@@ -282,13 +282,13 @@ describe('auth', () => {
     const ok = await client.images.generate({ model: 'dall-e-3', prompt: 'with a token', response_format: 'b64_json' });
     expect(ok.data).toHaveLength(1);
     const bearer = (token: string) => post(generations('dall-e-3'), { prompt: 'x' }, { authorization: `Bearer ${token}` });
-    const wrongAudience = await bearer(makeTestToken({ aud: 'https://management.azure.com' }));
+    const wrongAudience = await bearer(mintToken('https://management.azure.com').token);
     expect(wrongAudience.status).toBe(401);
     expect(wrongAudience.body.error.message).toContain('audience');
-    expect((await bearer(makeTestToken({ expiresInSeconds: -60 }))).status).toBe(401);
+    expect((await bearer(mintToken('https://cognitiveservices.azure.com', -60).token)).status).toBe(401);
     expect((await bearer('not-a-jwt')).status).toBe(401);
     emu.configure({ acceptBearer: false });
-    expect((await bearer(makeTestToken())).status).toBe(401);
+    expect((await bearer(mintToken('https://cognitiveservices.azure.com').token)).status).toBe(401);
   });
 
   it('checks auth before anything else', async () => {

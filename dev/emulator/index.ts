@@ -13,6 +13,6 @@ export {
 } from './server.js';
 export { startEmulatorFromEnv, optionsFromEnv, parseDeployments, DEFAULT_EMULATOR_PORT } from './main.js';
 export { renderImage, clearRenderCache, seedFromPrompt, crc32, CONTENT_TYPES, FILE_EXTENSIONS, type ImageFormat, type RenderOptions } from './images.js';
-export { makeTestToken, isCognitiveServicesToken, COGNITIVE_SERVICES_AUDIENCE } from './auth.js';
+export { isCognitiveServicesToken, COGNITIVE_SERVICES_AUDIENCE } from './auth.js';
 export type { AzureErrorBody } from './errors.js';
 export type { GenerationRequest } from './validation.js';

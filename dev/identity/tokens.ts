@@ -26,17 +26,37 @@ export function mintToken(audience: string, lifetimeSeconds = 3600, now = Math.f
   return { token, expiresOn };
 }
 
-/** The claims of a bearer token when it is a JWT for `audience` that has not expired. */
-export function checkBearer(authorization: string | undefined, audience: string): Record<string, unknown> | undefined {
-  const match = /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]*)$/.exec(authorization ?? '');
-  if (!match) return undefined;
+/** The claims of a JWT, or undefined when it is not one. */
+export function tokenClaims(token: string): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) return undefined;
   try {
-    const claims = JSON.parse(Buffer.from(match[2]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const aud = String(claims.aud ?? '').replace(/\/$/, '');
-    if (aud !== audience.replace(/\/$/, '')) return undefined;
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now()) return undefined;
-    return claims;
+    const header: unknown = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    const claims: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    return isObject(header) && isObject(claims) ? (claims as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Whether a token is a JWT for `audience` that is valid now: what a service checks before the signature. */
+export function isTokenFor(token: string, audience: string, nowMs = Date.now()): boolean {
+  const claims = tokenClaims(token);
+  if (!claims) return false;
+  const trim = (aud: unknown) => (typeof aud === 'string' ? aud.replace(/\/+$/, '') : aud);
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  const now = nowMs / 1000;
+  return (
+    audiences.map(trim).includes(trim(audience)) &&
+    typeof claims.exp === 'number' &&
+    claims.exp > now &&
+    (claims.nbf === undefined || (typeof claims.nbf === 'number' && claims.nbf <= now + 300))
+  );
+}
+
+/** An `Authorization: Bearer` header holding a token for `audience`. */
+export function checkBearer(authorization: string | undefined, audience: string): boolean {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  return token !== undefined && isTokenFor(token, audience);
 }

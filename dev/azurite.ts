@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 
 // Azurite, the real Storage emulator, started as a child process with the flags measured in
 // ../shared/LOCAL-AZURE.md: the SDK's api-version is newer than Azurite knows, and telemetry
@@ -56,7 +55,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     '--disableTelemetry',
     '--loose',
     '--silent',
-    ...(options.location ? ['--location', options.location, '--debug', join(options.location, 'debug.log')] : ['--inMemoryPersistence']),
+    ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
     ...(options.oauth ? ['--oauth', 'basic', '--cert', options.oauth.certPath, '--key', options.oauth.keyPath] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -59,10 +59,11 @@ const SAS_VERSION = '2021-08-06';
 const CLOCK_SKEW_MS = 5 * 60_000;
 /** A user delegation key serves many SAS; it is asked for once a day, not per image. */
 const DELEGATION_KEY_LIFETIME_MS = 24 * 60 * 60_000;
+const MAX_DELEGATION_KEY_MS = 7 * 24 * 60 * 60_000 - 60_000;
 
 export class ImageStore {
   private readonly container: ContainerClient;
-  private delegationKey?: Promise<{ key: UserDelegationKey; expiresOn: number }>;
+  private delegation?: { key: Promise<UserDelegationKey>; expiresOn: number };
 
   constructor(
     private readonly storage: StorageClients,
@@ -139,15 +140,19 @@ export class ImageStore {
     return { url: `${this.container.getBlobClient(blob).url}?${query.toString()}`, expiresOn };
   }
 
-  private async userDelegationKey(mustOutlive: number): Promise<UserDelegationKey> {
-    const current = await this.delegationKey?.catch(() => undefined);
-    if (current && current.expiresOn > mustOutlive) return current.key;
+  /** One key for many SAS, asked for once (concurrent requests share the request) and again before it expires. */
+  private userDelegationKey(mustOutlive: number): Promise<UserDelegationKey> {
+    if (this.delegation && this.delegation.expiresOn > mustOutlive) return this.delegation.key;
     const startsOn = new Date(Date.now() - CLOCK_SKEW_MS);
-    const expiresOn = new Date(Math.max(mustOutlive, Date.now()) + DELEGATION_KEY_LIFETIME_MS);
-    this.delegationKey = this.storage.blobs
-      .getUserDelegationKey(startsOn, expiresOn)
-      .then((key) => ({ key, expiresOn: expiresOn.getTime() }));
-    return (await this.delegationKey).key;
+    // Azure signs delegation keys for at most 7 days.
+    const expiresOn = Math.min(Date.now() + MAX_DELEGATION_KEY_MS, mustOutlive + DELEGATION_KEY_LIFETIME_MS);
+    const key = this.storage.blobs.getUserDelegationKey(startsOn, new Date(expiresOn));
+    const delegation = { key, expiresOn };
+    this.delegation = delegation;
+    key.catch(() => {
+      if (this.delegation === delegation) this.delegation = undefined;
+    });
+    return key;
   }
 }
 

@@ -59,7 +59,8 @@ export const settingsSchema = z
       .string()
       .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name')
       .default('images'),
-    IMAGE_URL_TTL_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(60),
+    // A user delegation SAS lives at most 7 days, as does its key.
+    IMAGE_URL_TTL_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60 - 60).default(60),
     JOBS_CONTAINER: z
       .string()
       .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name')

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { freePort, startAzurite } from '../dev/azurite.js';
+import { startAzurite } from '../dev/azurite.js';
 import { startOpenAIEmulator } from '../dev/emulator/index.js';
+import { startHostProcess } from '../dev/host/process.js';
 import { QUEUES } from '../src/lib/queues.js';
 
 // The event-driven path under a quota: with the emulator allowing R requests a minute per deployment,
@@ -14,7 +13,6 @@ import { QUEUES } from '../src/lib/queues.js';
 // BENCH_QUEUE_RPM (R, default 300) and BENCH_QUEUE_SECONDS (how long jobs are put on, default 12:
 // 2R jobs, a two-minute drain; 60 is the full ten-minute run).
 
-const root = join(__dirname, '..', '..');
 const API_KEY = 'bench-queue-key';
 
 export async function runQueueBench(): Promise<void> {
@@ -26,23 +24,11 @@ export async function runQueueBench(): Promise<void> {
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], requestsPerMinute: rpm });
   const images = `bench-images-${Date.now()}`;
-  const port = await freePort();
-  const host = spawn(process.execPath, [join(root, 'dist', 'dev', 'host', 'main.js')], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      LOCAL_SETTINGS_FILE: 'none',
-      FUNCTIONS_HTTP_PORT: String(port),
-      AzureWebJobsStorage: azurite.connectionString,
-      AZURE_OPENAI_ENDPOINT: emulator.url,
-      AZURE_OPENAI_API_KEY: API_KEY,
-      IMAGES_CONTAINER: images,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    host.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('Functions host listening') && resolve());
-    host.once('exit', (code) => reject(new Error(`host exited with ${code}`)));
+  const host = await startHostProcess({
+    AzureWebJobsStorage: azurite.connectionString,
+    AZURE_OPENAI_ENDPOINT: emulator.url,
+    AZURE_OPENAI_API_KEY: API_KEY,
+    IMAGES_CONTAINER: images,
   });
 
   try {
@@ -119,7 +105,7 @@ export async function runQueueBench(): Promise<void> {
     row('drain time', `${drainSeconds.toFixed(1)} s`, `the quota allows no less than ${floorSeconds} s plus one burst`);
     row('sustained rate', `${sustained.toFixed(1)}/min`, `${(share * 100).toFixed(1)} % of R over ${quotaMinutes} quota minute(s) ${share >= 0.95 ? 'PASS' : 'MISS'} (target ≥ 95 %)`);
   } finally {
-    host.kill('SIGTERM');
+    await host.stop();
     await emulator.close();
     await azurite.stop();
   }

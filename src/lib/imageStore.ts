@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { Readable } from 'node:stream';
 import {
   BlobSASPermissions,
   generateBlobSASQueryParameters,
@@ -168,23 +169,25 @@ function inline(bytes: Buffer): Body {
 
 /** Streams the service's image: its first bytes are read to check the format, the rest flows to Blob. */
 async function download(url: string, signal?: AbortSignal): Promise<Body> {
-  let response: Response;
+  let response: IncomingMessage;
   try {
-    response = await fetch(url, { signal });
+    // node:http rather than fetch: a Node stream flows straight into the upload, with no web-stream hop per chunk.
+    response = await new Promise<IncomingMessage>((resolve, reject) => {
+      (url.startsWith('https:') ? httpsGet : httpGet)(url, { signal }, resolve).once('error', reject);
+    });
   } catch (err) {
     throw new ApiError(502, 'UpstreamImageUnavailable', 'The image could not be downloaded from Azure OpenAI.', { cause: err });
   }
-  if (!response.ok || !response.body) {
-    throw new ApiError(502, 'UpstreamImageUnavailable', `The image download from Azure OpenAI answered ${response.status}.`);
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    response.resume();
+    throw new ApiError(502, 'UpstreamImageUnavailable', `The image download from Azure OpenAI answered ${status}.`);
   }
-  const length = Number(response.headers.get('content-length')) || undefined;
-  const source = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-  const head = await readHead(source, SNIFF_BYTES);
-  const body = new PassThrough();
-  body.write(head);
-  source.pipe(body);
-  source.on('error', (err) => body.destroy(err));
-  return { head, body, length };
+  const length = Number(response.headers['content-length']) || undefined;
+  const head = await readHead(response, SNIFF_BYTES);
+  if (response.readableEnded) return { head, body: Readable.from([head]), length };
+  response.unshift(head);
+  return { head, body: response, length };
 }
 
 /** The first chunks of a stream, at least `bytes` long unless the stream is shorter. */

@@ -90,10 +90,11 @@ export const SETTING_NAMES = Object.keys(settingsSchema.shape) as (keyof typeof 
 
 /**
  * Settings read by the Functions host or its platform rather than by this code; infra/ sets them too.
- * Kept here so that the infra test can tell a typo from a host setting.
+ * Kept here so that the infra test can tell a typo from a host setting. None of Flex Consumption's
+ * deprecated settings (FUNCTIONS_EXTENSION_VERSION, FUNCTIONS_WORKER_RUNTIME): it sets the runtime
+ * in functionAppConfig instead.
  */
 export const HOST_SETTING_NAMES = [
-  'FUNCTIONS_EXTENSION_VERSION',
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   'AzureWebJobsStorage__credential',

@@ -1,0 +1,23 @@
+import { runQueueBench } from './queue.js';
+import { runSyncBench } from './sync.js';
+
+// `npm run bench [sync|queue]`: both by default.
+
+const benches: Record<string, () => Promise<void>> = { sync: runSyncBench, queue: runQueueBench };
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2);
+  for (const name of names.length ? names : Object.keys(benches)) {
+    const bench = benches[name];
+    if (!bench) throw new Error(`no bench "${name}": ${Object.keys(benches).join(', ')}`);
+    await bench();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -125,6 +125,8 @@ const OPERATION_VISIBILITY: Record<string, Visibility> = {
   GenerateImagesOnDeployment: 'advanced',
   // A readiness probe: no use as a step in a flow.
   GetHealth: 'internal',
+  // The platform follows a 202's Location itself; a flow step would need the token from a header.
+  PollImageJob: 'internal',
 };
 
 /** What the Power Platform designer shows beside a parameter, beyond the OpenAPI description. */

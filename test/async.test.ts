@@ -16,7 +16,7 @@ let queues: Record<'requests' | 'results' | 'poison', QueueClient>;
 
 beforeAll(async () => {
   azurite = await startAzurite({ silent: true });
-  stack = await startStack({}, { connectionString: azurite.connectionString });
+  stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }, { connectionString: azurite.connectionString });
   const service = QueueServiceClient.fromConnectionString(azurite.connectionString);
   queues = { requests: service.getQueueClient(QUEUES.requests), results: service.getQueueClient(QUEUES.results), poison: service.getQueueClient(QUEUES.poison) };
   for (const queue of Object.values(queues)) await queue.createIfNotExists();
@@ -27,6 +27,7 @@ afterAll(async () => {
 });
 
 const GENERATE = '/api/images/generations';
+const FUNCTION_KEY = uniqueName('function-key');
 const ASYNC = { prefer: 'respond-async' };
 
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -77,18 +78,20 @@ describe('Prefer: respond-async', () => {
       expect(accepted.status).toBe(202);
       expect(accepted.json).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'notStarted' });
       const location = accepted.headers.get('location')!;
-      expect(new URL(location).pathname).toBe(`/api/images/jobs/${accepted.json.id}`);
+      expect(new URL(location).pathname).toBe(`/api/images/jobs/${accepted.json.id}/status`);
+      expect(new URL(location).searchParams.get('token')).toMatch(/^[\w-]{43}$/);
       expect(Number(accepted.headers.get('retry-after'))).toBeGreaterThan(0);
 
-      // While it runs, polling answers 202 with where to poll next: Logic Apps keeps polling.
-      const polling = await stack.get(location);
+      // While it runs, polling answers 202 with where to poll next: Logic Apps keeps polling. The
+      // Location needs no function key (Power Automate polls without it): plain fetch.
+      const polling = await fetch(location);
       expect(polling.status).toBe(202);
-      expect(['notStarted', 'running']).toContain(polling.json.status);
+      expect(['notStarted', 'running']).toContain(((await polling.json()) as { status: string }).status);
       expect(polling.headers.get('location')).toBe(location);
 
       const done = await until(async () => {
-        const answer = await stack.get(location);
-        return answer.status === 200 ? answer : undefined;
+        const answer = await fetch(location);
+        return answer.status === 200 ? { json: (await answer.json()) as any } : undefined;
       });
       expect(done.json).toMatchObject({ id: accepted.json.id, status: 'succeeded', created: expect.any(Number) });
       const image = done.json.result.data[0];
@@ -119,6 +122,32 @@ describe('Prefer: respond-async', () => {
     });
     expect(done.json.status).toBe('failed');
     expect(done.json.error).toMatchObject({ code: 'content_policy_violation', inner_error: { code: 'ResponsibleAIPolicyViolation' } });
+  });
+
+  it("a job's Location is a valet key for that job alone; the function-key route reads any job", async () => {
+    const accepted = await stack.post(GENERATE, { prompt: 'A valet key' }, ASYNC);
+    const location = new URL(accepted.headers.get('location')!);
+    const id = accepted.json.id as string;
+    const token = location.searchParams.get('token')!;
+    const statusUrl = (query: string) => `${location.origin}${location.pathname}${query}`;
+    expect((await fetch(statusUrl(''))).status).toBe(401);
+    const other = await stack.post(GENERATE, { prompt: 'Another job' }, ASYNC);
+    const otherToken = new URL(other.headers.get('location')!).searchParams.get('token')!;
+    expect((await fetch(statusUrl(`?token=${otherToken}`))).status).toBe(404);
+    expect((await fetch(statusUrl(`?token=${token.slice(0, -1)}`))).status).toBe(404);
+    expect([200, 202]).toContain((await fetch(statusUrl(`?token=${token}`))).status);
+
+    // The route without a token wants the function key, as every route but these two does.
+    expect((await fetch(`${stack.host.url}/api/images/jobs/${id}`)).status).toBe(401);
+    expect([200, 202]).toContain((await stack.get(`/api/images/jobs/${id}`)).status);
+    expect((await fetch(`${stack.host.url}/api/health`)).status).toBe(200);
+    expect((await fetch(`${stack.host.url}${GENERATE}`, { method: 'POST', body: '{}' })).status).toBe(401);
+
+    // Only the token's hash is kept.
+    const jobsContainer = stack.settings.JOBS_CONTAINER!;
+    const state = (await stack.readBlob(`jobs/${id}.json`, jobsContainer)).toString();
+    expect(state).not.toContain(token);
+    expect(JSON.parse(state).poll_token_sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('an unknown job is 404', async () => {

@@ -100,6 +100,19 @@ describe('ImageStore.keep', () => {
       emulator.configure({ realisticSize: false });
     }
   });
+
+  it('is 502 when the service URL no longer serves the image, storing nothing', async () => {
+    const { store, list } = await storeFailingOn(() => false);
+    const gone = `${emulator.url}/files/no-such-image.png?se=2099-01-01T00:00:00Z&sig=x`;
+    const error = (await store.keep({ url: gone }, 'x/gone', record).catch((e: unknown) => e)) as ApiError;
+    expect([error.status, error.code]).toEqual([502, 'UpstreamImageUnavailable']);
+    expect(error.message).toMatch(/answered 404/);
+    const expired = (await store.keep({ url: gone.replace('2099', '2001') }, 'x/expired', record).catch((e: unknown) => e)) as ApiError;
+    expect(expired.message).toMatch(/answered 403/);
+    const unreachable = (await store.keep({ url: 'http://127.0.0.1:1/x.png' }, 'x/down', record).catch((e: unknown) => e)) as ApiError;
+    expect([unreachable.status, unreachable.code]).toEqual([502, 'UpstreamImageUnavailable']);
+    expect(await list()).toEqual([]);
+  });
 });
 
 describe('ImagePipeline', () => {

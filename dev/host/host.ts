@@ -63,6 +63,11 @@ export interface HttpHostOptions {
   prefix: string;
   registrations: Registrations;
   log: Log;
+  /**
+   * When set, routes whose authLevel is not anonymous need it (x-functions-key or ?code=), as in
+   * Azure; unset, keys are not checked, as with Core Tools.
+   */
+  functionKey?: string;
 }
 
 export async function serveHttp(options: HttpHostOptions): Promise<{ url: string; server: Server }> {
@@ -81,7 +86,7 @@ export async function serveHttp(options: HttpHostOptions): Promise<{ url: string
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, { prefix, registrations, log }: HttpHostOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, { prefix, registrations, log, functionKey }: HttpHostOptions): Promise<void> {
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
   const base = `/${prefix}`;
   const path = prefix ? (url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined) : url.pathname;
@@ -93,6 +98,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
   if (!found) {
     res.writeHead(matches.length > 0 ? 405 : 404).end();
     return;
+  }
+  if (functionKey && found.registration.options.authLevel !== 'anonymous') {
+    const given = req.headers['x-functions-key'] ?? url.searchParams.get('code');
+    if (given !== functionKey) {
+      res.writeHead(401).end();
+      return;
+    }
   }
   const body = await readRequest(req);
   if (!body) {

@@ -19,7 +19,7 @@ export async function main(): Promise<void> {
   const hostJson = join(root, 'host.json');
   const prefix = routePrefix(hostJson);
   const port = Number(process.env.FUNCTIONS_HTTP_PORT ?? 7071);
-  const { url, server } = await serveHttp({ port, prefix, registrations, log });
+  const { url, server } = await serveHttp({ port, prefix, registrations, log, functionKey: process.env.LOCAL_FUNCTION_KEY });
   const queues = listenToQueues(registrations, queueSettings(hostJson), log);
   for (const r of registrations.http) log(`${r.name}: [${r.methods.join(',')}] ${url}/${prefix}/${r.options.route}`);
   for (const q of registrations.queues) log(`${q.name}: queueTrigger ${q.options.queueName}`);

@@ -28,8 +28,8 @@ export async function generateImages(request: HttpRequest, context: InvocationCo
 
     const run = async (): Promise<StoredAnswer> => {
       if (respondAsync) {
-        const job = await rt.jobs.accept({ ...body, model: resolved.deployment });
-        const location = new URL(`/api/images/jobs/${job.id}`, request.url).toString();
+        const { job, pollToken } = await rt.jobs.accept({ ...body, model: resolved.deployment });
+        const location = new URL(`/api/images/jobs/${job.id}/status?token=${pollToken}`, request.url).toString();
         return { status: 202, body: { id: job.id, status: job.status }, headers: { Location: location, 'Retry-After': POLL_AFTER_SECONDS } };
       }
       const answer = await rt.pipeline.generate(resolved, { signal: AbortSignal.timeout(HTTP_DEADLINE_MS), log: (m) => context.log(m) });

@@ -1,25 +1,42 @@
-import { app } from '@azure/functions';
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import { ApiError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
 import { errorResponse, json } from './shared/http.js';
 
-// GET /api/images/jobs/{id}: 202 while the job runs (Logic Apps and Power Automate poll Location
-// until an answer is not 202), 200 once it has succeeded or failed.
+// An asynchronous job: 202 while it runs (Logic Apps and Power Automate poll Location until an
+// answer is not 202), 200 once it has succeeded or failed.
+//   GET /api/images/jobs/{id}: any job, with the function key.
+//   GET /api/images/jobs/{id}/status?token=…: the Location a 202 hands out, a valet key for that one
+//   job. Anonymous to the host, because Power Automate polls without the key the first call carried.
 
 const rt = runtime();
+
+async function getJob(request: HttpRequest, context: InvocationContext, pollToken?: string) {
+  try {
+    const id = request.params.id!;
+    const job = await rt.jobs.status(id, pollToken);
+    if (!job) throw new ApiError(404, 'NotFound', `There is no image job '${id}'${pollToken === undefined ? '' : ' with this token'}.`);
+    const done = job.status === 'succeeded' || job.status === 'failed';
+    return done ? json(200, job) : json(202, job, { Location: request.url, 'Retry-After': '5' });
+  } catch (err) {
+    return errorResponse(err, context);
+  }
+}
 
 app.http('getImageJob', {
   methods: ['GET'],
   authLevel: 'function',
   route: 'images/jobs/{id}',
-  handler: async (request, context) => {
-    try {
-      const job = await rt.jobs.status(request.params.id!);
-      if (!job) throw new ApiError(404, 'NotFound', `There is no image job '${request.params.id}'.`);
-      const done = job.status === 'succeeded' || job.status === 'failed';
-      return done ? json(200, job) : json(202, job, { Location: request.url, 'Retry-After': '5' });
-    } catch (err) {
-      return errorResponse(err, context);
-    }
+  handler: (request, context) => getJob(request, context),
+});
+
+app.http('pollImageJob', {
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  route: 'images/jobs/{id}/status',
+  handler: (request, context) => {
+    const token = request.query.get('token');
+    if (!token) return errorResponse(new ApiError(401, 'Unauthorized', "The query parameter 'token' is required: poll the Location the 202 answer gave.", { param: 'token' }), context);
+    return getJob(request, context, token);
   },
 });

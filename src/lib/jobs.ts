@@ -15,6 +15,8 @@ export interface JobState {
   request: Record<string, unknown>;
   /** How many times a worker started it. */
   attempts: number;
+  /** SHA-256 of the job's poll token (jobs accepted over HTTP): the token itself is never stored. */
+  poll_token_sha256?: string;
   result?: ImagesResponse;
   error?: AzureErrorBody['error'];
 }
@@ -28,8 +30,9 @@ export class JobStore {
   constructor(private readonly container: ContainerClient) {}
 
   /** Creates the job; false when a job with that id exists already. */
-  async create(id: string, request: Record<string, unknown>): Promise<boolean> {
+  async create(id: string, request: Record<string, unknown>, pollTokenSha256?: string): Promise<boolean> {
     const state: JobState = { id, status: 'notStarted', created: Math.floor(Date.now() / 1000), request, attempts: 0 };
+    if (pollTokenSha256) state.poll_token_sha256 = pollTokenSha256;
     try {
       await this.write(state, { ifNoneMatch: '*' });
       return true;

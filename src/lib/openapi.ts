@@ -50,6 +50,18 @@ const generateResponses = {
   '422': json('AzureError', 'The Idempotency-Key was used with a different body.'),
 };
 
+const jobIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+const jobResponses = {
+  '200': json('Job', 'The job has ended: result or error.'),
+  '202': {
+    description: 'The job is not finished; poll Location again after Retry-After.',
+    headers: { Location: { schema: { type: 'string' } }, 'Retry-After': { schema: { type: 'integer' } } },
+    content: { 'application/json': { schema: ref('Job') } },
+  },
+  '404': json('AzureError', 'No such job.'),
+};
+
 export function openApiDocument() {
   return {
     openapi: '3.0.3',
@@ -90,16 +102,21 @@ export function openApiDocument() {
           operationId: 'GetImageJob',
           summary: 'Get an image job',
           description: 'A job from Prefer: respond-async or the image-requests queue. 202 while it runs, 200 once it has succeeded or failed.',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: {
-            '200': json('Job', 'The job has ended: result or error.'),
-            '202': {
-              description: 'The job is not finished; poll again after Retry-After.',
-              headers: { Location: { schema: { type: 'string' } }, 'Retry-After': { schema: { type: 'integer' } } },
-              content: { 'application/json': { schema: ref('Job') } },
-            },
-            '404': json('AzureError', 'No such job.'),
-          },
+          parameters: [jobIdParameter],
+          responses: jobResponses,
+        },
+      },
+      '/images/jobs/{id}/status': {
+        get: {
+          operationId: 'PollImageJob',
+          summary: 'Poll an image job',
+          description: "The Location of a 202 answer: one job's status, readable with the token it carries and no function key (a valet key), since Power Automate polls without credentials.",
+          security: [],
+          parameters: [
+            jobIdParameter,
+            { name: 'token', in: 'query', required: true, schema: { type: 'string' }, description: 'The poll token from the Location header.' },
+          ],
+          responses: { ...jobResponses, '401': json('AzureError', 'No token.') },
         },
       },
       '/health': {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ApiError, invalidRequest, toApiError } from './errors.js';
 import type { JobState, JobStore } from './jobs.js';
 import type { ImagePipeline } from './pipeline.js';
@@ -26,19 +26,28 @@ export class ImageJobs {
     private readonly queues: ImageQueues,
   ) {}
 
-  /** Writes the job, then queues it; the body was validated by the caller. */
-  async accept(body: Record<string, unknown>): Promise<JobState> {
+  /**
+   * Writes the job, then queues it; the body was validated by the caller. The poll token lets the
+   * job's Location be read without the function key (a valet key): Power Automate sends no
+   * credentials when it polls.
+   */
+  async accept(body: Record<string, unknown>): Promise<{ job: JobState; pollToken: string }> {
     const id = randomUUID();
-    await this.jobs.create(id, body);
+    const pollToken = randomBytes(32).toString('base64url');
+    await this.jobs.create(id, body, sha256(pollToken));
     await this.queues.sendRequest({ ...body, id });
-    return (await this.jobs.get(id))!.state;
+    return { job: (await this.jobs.get(id))!.state, pollToken };
   }
 
-  /** A job as callers see it, its image URLs signed afresh. */
-  async status(id: string): Promise<Job | undefined> {
+  /**
+   * A job as callers see it, its image URLs signed afresh. With a poll token, only the job that
+   * token was issued for: a wrong token reads as no such job.
+   */
+  async status(id: string, pollToken?: string): Promise<Job | undefined> {
     if (!jobId.safeParse(id).success) return undefined;
     const stored = await this.jobs.get(id);
     if (!stored) return undefined;
+    if (pollToken !== undefined && !sameDigest(stored.state.poll_token_sha256, sha256(pollToken))) return undefined;
     const { status, created, result, error } = stored.state;
     return { id, status, created, ...(result && { result: await this.pipeline.refreshUrls(result) }), ...(error && { error }) };
   }
@@ -97,6 +106,12 @@ export class ImageJobs {
     await this.queues.sendResult({ id, status: 'failed', error: reason });
     await this.queues.sendPoison({ id, reason, dequeueCount: delivery.dequeueCount, message });
   }
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function sameDigest(expected: string | undefined, actual: string): boolean {
+  return expected !== undefined && expected.length === actual.length && timingSafeEqual(Buffer.from(expected), Buffer.from(actual));
 }
 
 function parseMessage(message: unknown, delivery: QueueDelivery): { id: string; body: Record<string, unknown> } | ApiError {

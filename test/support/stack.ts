@@ -65,6 +65,8 @@ export async function startStack(settings: Record<string, string | undefined> = 
   const host = await startHost(all, options);
   const blobs = BlobServiceClient.fromConnectionString(connectionString);
   const answers: string[] = [];
+  // With LOCAL_FUNCTION_KEY the host checks keys as Azure does; the stack's calls carry it.
+  const key: Record<string, string> = all.LOCAL_FUNCTION_KEY ? { 'x-functions-key': all.LOCAL_FUNCTION_KEY } : {};
   const read = async (response: Response): Promise<Answer> => {
     const text = await response.text();
     answers.push(text, JSON.stringify([...response.headers]));
@@ -86,10 +88,10 @@ export async function startStack(settings: Record<string, string | undefined> = 
     answers,
     async post(path, body, headers = {}) {
       const payload = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body);
-      return read(await fetch(`${host.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload }));
+      return read(await fetch(`${host.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...key, ...headers }, body: payload }));
     },
     async get(path) {
-      return read(await fetch(path.startsWith('http') ? path : `${host.url}${path}`));
+      return read(await fetch(path.startsWith('http') ? path : `${host.url}${path}`, { headers: key }));
     },
     async blobNames(name = container) {
       const client = blobs.getContainerClient(name);

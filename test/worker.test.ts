@@ -10,7 +10,7 @@ import { StaticApiKey } from '../src/lib/keys.js';
 import { ImagePipeline } from '../src/lib/pipeline.js';
 import { ImageQueues, MAX_DEQUEUE_COUNT, QUEUES } from '../src/lib/queues.js';
 import { ImageService } from '../src/lib/service.js';
-import { ImageJobs, throttleDelaySeconds } from '../src/lib/worker.js';
+import { ImageJobs } from '../src/lib/worker.js';
 import { uniqueName } from './support/stack.js';
 
 // The worker's retry rules with a failing service: what the host retries, and when it stops.
@@ -79,36 +79,5 @@ describe('a failing service', () => {
     // Another worker claims it between our read and our claim: our conditional write loses.
     expect(await jobStore.put({ ...state, status: 'running' }, etag)).not.toBe(false);
     expect(await jobStore.put({ ...state, status: 'running' }, etag)).toBe(false);
-  });
-});
-
-describe('a spent quota', () => {
-  it('spreads a throttled backlog out: Retry-After plus a random share of a spread that doubles per refusal', () => {
-    expect(throttleDelaySeconds(3, 1, () => 0)).toBe(3);
-    expect(throttleDelaySeconds(3, 1, () => 0.999)).toBe(4);
-    expect(throttleDelaySeconds(1, 5, () => 0.999)).toBe(32);
-    // Capped: a job waits at most two minutes beyond Retry-After.
-    expect(throttleDelaySeconds(1, 40, () => 0.999)).toBe(120);
-    const delays = Array.from({ length: 200 }, () => throttleDelaySeconds(1, 6));
-    expect(Math.min(...delays)).toBeGreaterThanOrEqual(1);
-    expect(Math.max(...delays)).toBeLessThanOrEqual(64);
-    expect(new Set(delays).size).toBeGreaterThan(10);
-  });
-
-  it('puts the job back invisible, counting its refusals, without using up attempts', async () => {
-    emulator.configure({ requestsPerMinute: 1 });
-    try {
-      await jobs.process({ id: uniqueName('first'), prompt: 'takes the quota' }, { messageId: 'q0', dequeueCount: 1 });
-      const id = uniqueName('throttled');
-      for (let refusal = 1; refusal <= 2; refusal++) {
-        await jobs.process({ id, prompt: 'waits' }, { messageId: `q${refusal}`, dequeueCount: 1 });
-        expect((await jobStore.get(id))!.state).toMatchObject({ status: 'notStarted', throttled: refusal });
-      }
-      // Put back with a delay: not visible on the queue now.
-      expect((await messages(QUEUES.requests)).filter((m) => m.id === id)).toEqual([]);
-      expect((await messages(QUEUES.poison)).filter((p) => p.id === id)).toEqual([]);
-    } finally {
-      emulator.configure({ requestsPerMinute: undefined });
-    }
   });
 });

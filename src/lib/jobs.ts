@@ -15,8 +15,6 @@ export interface JobState {
   request: Record<string, unknown>;
   /** How many times a worker started it. */
   attempts: number;
-  /** How many times the service's quota refused it. */
-  throttled?: number;
   /** SHA-256 of the job's poll token (jobs accepted over HTTP): the token itself is never stored. */
   poll_token_sha256?: string;
   result?: ImagesResponse;

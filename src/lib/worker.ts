@@ -19,19 +19,6 @@ function withoutInlineImages(answer: ImagesResponse): ImagesResponse {
   return { ...answer, data: answer.data.map(({ b64_json: _bytes, ...image }) => image) };
 }
 
-/** The most a throttled job waits beyond Retry-After. */
-const MAX_THROTTLE_SPREAD_SECONDS = 120;
-
-/**
- * How long a job the quota refused waits on the queue: Retry-After, plus a random share of a spread
- * that doubles each time the same job is refused. Retry-After alone would bring a whole backlog back
- * at once (a per-minute quota frees a slot every few seconds, so Retry-After is short), to be refused
- * again: a storm of service calls and queue transactions.
- */
-export function throttleDelaySeconds(retryAfter: number, throttled: number, random: () => number = Math.random): number {
-  return retryAfter + Math.floor(random() * Math.min(MAX_THROTTLE_SPREAD_SECONDS, 2 ** throttled));
-}
-
 export class ImageJobs {
   constructor(
     private readonly pipeline: ImagePipeline,
@@ -101,10 +88,9 @@ export class ImageJobs {
     } catch (err) {
       const error = toApiError(err);
       if (error.status === 429) {
-        // The quota is spent: the job waits on the queue, without using up attempts.
-        const throttled = (running.throttled ?? 0) + 1;
-        await this.jobs.put({ ...running, status: 'notStarted', throttled });
-        await this.queues.sendRequest({ ...body, id }, throttleDelaySeconds(Number(error.headers['Retry-After'] ?? 10), throttled));
+        // The quota is spent: the job waits on the queue for Retry-After, without using up attempts.
+        await this.jobs.put({ ...running, status: 'notStarted' });
+        await this.queues.sendRequest({ ...body, id }, Number(error.headers['Retry-After'] ?? 10));
         return;
       }
       if (error.isClientError || delivery.dequeueCount >= MAX_DEQUEUE_COUNT) return this.fail(id, error, message, delivery, running);

@@ -1,7 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { startAzurite } from '../dev/azurite.js';
 import { devCertificate } from '../dev/certs.js';
@@ -84,7 +81,6 @@ export async function runSyncBench(): Promise<void> {
   ];
   console.log('\n== Synchronous path: app vs direct (emulator at zero latency, 1024x1024 PNG, Azurite) ==');
 
-  const data = await mkdtemp(join(tmpdir(), 'bench-azurite-'));
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], realisticSize: true });
   const cert = await devCertificate();
@@ -167,6 +163,5 @@ export async function runSyncBench(): Promise<void> {
     await host.stop();
     await Promise.all([emulator.close(), vault.close(), identity.close()]);
     await azurite.stop();
-    await rm(data, { recursive: true, force: true });
   }
 }

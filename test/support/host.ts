@@ -1,12 +1,9 @@
-import { startHostProcess, type HostProcess } from '../../dev/host/process.js';
-
-export type TestHost = HostProcess;
-export const startHost = startHostProcess;
+import { startHostProcess } from '../../dev/host/process.js';
 
 /** Starts a host expecting it to fail at start-up; resolves with what it printed. */
 export async function startHostExpectingFailure(settings: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
   try {
-    const host = await startHost(settings);
+    const host = await startHostProcess(settings);
     await host.stop();
     throw new Error('the host started');
   } catch (err) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { inject } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
-import { startHost, type TestHost } from './host.js';
+import { startHostProcess, type HostProcess } from '../../dev/host/process.js';
 
 // The offline stack for one test file: the shared Azurite, an emulator and a host of its own,
 // and containers no other file touches.
@@ -18,7 +18,7 @@ export interface Answer {
 
 export interface Stack {
   emulator: OpenAIEmulator;
-  host: TestHost;
+  host: HostProcess;
   container: string;
   blobs: BlobServiceClient;
   settings: Record<string, string>;
@@ -62,7 +62,7 @@ export async function startStack(settings: Record<string, string | undefined> = 
     if (value === undefined) delete all[name];
     else all[name] = value;
   }
-  const host = await startHost(all, options);
+  const host = await startHostProcess(all, options);
   const blobs = BlobServiceClient.fromConnectionString(connectionString);
   const answers: string[] = [];
   // With LOCAL_FUNCTION_KEY the host checks keys as Azure does; the stack's calls carry it.

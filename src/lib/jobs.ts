@@ -29,15 +29,14 @@ export interface StoredJob {
 export class JobStore {
   constructor(private readonly container: ContainerClient) {}
 
-  /** Creates the job; false when a job with that id exists already. */
-  async create(id: string, request: Record<string, unknown>, pollTokenSha256?: string): Promise<boolean> {
+  /** Creates the job and answers it as stored; undefined when a job with that id exists already. */
+  async create(id: string, request: Record<string, unknown>, pollTokenSha256?: string): Promise<StoredJob | undefined> {
     const state: JobState = { id, status: 'notStarted', created: Math.floor(Date.now() / 1000), request, attempts: 0 };
     if (pollTokenSha256) state.poll_token_sha256 = pollTokenSha256;
     try {
-      await this.write(state, { ifNoneMatch: '*' });
-      return true;
+      return { state, etag: await this.write(state, { ifNoneMatch: '*' }) };
     } catch (err) {
-      if (hasStatus(err, 409, 412)) return false;
+      if (hasStatus(err, 409, 412)) return undefined;
       throw err;
     }
   }

@@ -34,9 +34,9 @@ export class ImageJobs {
   async accept(body: Record<string, unknown>): Promise<{ job: JobState; pollToken: string }> {
     const id = randomUUID();
     const pollToken = randomBytes(32).toString('base64url');
-    await this.jobs.create(id, body, sha256(pollToken));
+    const { state } = (await this.jobs.create(id, body, sha256(pollToken)))!; // a fresh UUID: no job has it
     await this.queues.sendRequest({ ...body, id });
-    return { job: (await this.jobs.get(id))!.state, pollToken };
+    return { job: state, pollToken };
   }
 
   /**
@@ -61,11 +61,8 @@ export class ImageJobs {
     if (parsed instanceof ApiError) return this.fail(`msg-${delivery.messageId}`, parsed, message, delivery);
     const { id, body } = parsed;
 
-    let stored = await this.jobs.get(id);
-    if (!stored) {
-      await this.jobs.create(id, body);
-      stored = (await this.jobs.get(id))!;
-    }
+    // Created here unless HTTP accepted it; another delivery may create it between the two calls.
+    const stored = (await this.jobs.get(id)) ?? (await this.jobs.create(id, body)) ?? (await this.jobs.get(id))!;
     const { state, etag } = stored;
     // Delivered again after the work was done (a crash before the message was deleted): answer
     // again, never generate again.

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MODELS, isModelName, type ModelName } from '../../src/lib/models.js';
+import { MODELS, isModelName, type ModelName } from './models.js';
 import { checkAuth } from './auth.js';
 import {
   EmulatorHttpError,

@@ -1,7 +1,7 @@
 // Checks an images/generations body against the deployment's model rules (src/lib/models.ts),
 // answering the way the service does: a 400 that names the offending parameter.
 
-import { MODELS, type ModelName, type ModelRules } from '../../src/lib/models.js';
+import { MODELS, type ModelName, type ModelRules } from './models.js';
 import { invalidRequest, unparsableBody } from './errors.js';
 import type { ImageFormat } from './images.js';
 

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { ApiError, invalidRequest } from './errors.js';
-import { MODELS, type ModelName, type ModelRules } from './models.js';
+import { MODELS, sizeProblem, type ModelName, type ModelRules } from './models.js';
 
 // The images request body: its wire schema (types and the OpenAPI document come from here) and the
 // per-model validation that runs before any quota is spent. Both are derived from the MODELS table.
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-const rules = Object.values(MODELS) as ModelRules[];
-const union = <K extends 'sizes' | 'qualities' | 'styles' | 'outputFormats' | 'backgrounds'>(key: K) =>
+const rules: ModelRules[] = Object.values(MODELS).map((m) => m.rules);
+const union = <K extends 'qualities' | 'styles' | 'outputFormats' | 'backgrounds'>(key: K) =>
   [...new Set(rules.flatMap((r) => r[key] ?? []))] as [string, ...string[]];
 const longestPrompt = Math.max(...rules.map((r) => r.promptMaxLength));
 const mostImages = Math.max(...rules.map((r) => r.n.max));
@@ -27,7 +27,7 @@ export const imageGenerationBody = z.strictObject({
   prompt: z.string().min(1).max(longestPrompt).describe('What to draw. At most 4000 characters for dall-e-3, 32000 for gpt-image models.'),
   model: z.string().optional().describe('A configured deployment name or model name; the default deployment when absent.'),
   n: z.int().min(1).max(mostImages).optional().describe('How many images: 1 for dall-e-3, 1 to 10 for gpt-image models.'),
-  size: z.enum(union('sizes')).optional().describe('dall-e-3: 1024x1024, 1792x1024, 1024x1792. gpt-image: 1024x1024, 1536x1024, 1024x1536, auto.'),
+  size: z.string().optional().describe('dall-e-3: 1024x1024, 1792x1024, 1024x1792. gpt-image: 1024x1024, 1536x1024, 1024x1536, auto.'),
   quality: z.enum(union('qualities')).optional().describe('dall-e-3: standard, hd. gpt-image: low, medium, high, auto.'),
   style: z.enum(union('styles')).optional().describe('dall-e-3 only.'),
   response_format: z.enum(['url', 'b64_json']).optional().describe('dall-e-3 only; gpt-image models always answer b64_json.'),
@@ -45,8 +45,8 @@ function schemaFor(model: ModelRules) {
       prompt: prompt(model.promptMaxLength),
       model: z.string().optional(),
       n: z.int().min(1).max(model.n.max).default(1),
-      size: z.enum(model.sizes).default(model.defaultSize),
-      quality: z.enum(model.qualities).default(model.defaultQuality),
+      size: z.string().default(model.defaultSize),
+      quality: z.enum(model.qualities).default(model.defaultQuality ?? model.qualities[0]),
       user: z.string().max(256).optional(),
       ...(model.styles && { style: z.enum(model.styles).default(model.defaultStyle!) }),
       ...(model.responseFormats && { response_format: z.enum(model.responseFormats).default('url') }),
@@ -57,6 +57,8 @@ function schemaFor(model: ModelRules) {
       ...(model.backgrounds && { background: z.enum(model.backgrounds).default('auto') }),
     })
     .superRefine((body: Record<string, unknown>, ctx) => {
+      const size = sizeProblem(model, body.size as string);
+      if (size) ctx.addIssue({ code: 'custom', path: ['size'], message: size });
       if (body.output_compression !== undefined && body.output_format !== 'jpeg') {
         ctx.addIssue({ code: 'custom', path: ['output_compression'], message: 'is only accepted with output_format jpeg' });
       }
@@ -66,7 +68,7 @@ function schemaFor(model: ModelRules) {
     });
 }
 
-const schemas = Object.fromEntries(Object.entries(MODELS).map(([name, r]) => [name, schemaFor(r)])) as Record<
+const schemas = Object.fromEntries(Object.entries(MODELS).map(([name, m]) => [name, schemaFor(m.rules)])) as Record<
   ModelName,
   ReturnType<typeof schemaFor>
 >;

@@ -3,14 +3,14 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Language, Parser, type Node } from 'web-tree-sitter';
-import { QUEUES } from '../src/lib/queues.js';
-import { HOST_SETTING_NAMES, loadSettings, SETTING_NAMES, settingsSchema } from '../src/lib/settings.js';
+import { QUEUES } from '../../src/lib/queues.js';
+import { HOST_SETTING_NAMES, loadSettings, SETTING_NAMES, settingsSchema } from '../../src/lib/settings.js';
 
 // infra/ checked without a Bicep compiler: tree-sitter-bicep parses every file, and the checks
 // read the trees. It holds the deployment to what the code reads (settings, queues, containers)
 // and to the security the README promises.
 
-const root = join(__dirname, '..');
+const root = join(__dirname, '..', '..');
 const infraDir = join(root, 'infra');
 
 // ---- Parsing and tree helpers, shared by every check ---------------------------------------

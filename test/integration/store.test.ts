@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startOpenAIEmulator, type OpenAIEmulator } from '../dev/emulator/index.js';
-import { ApiError } from '../src/lib/errors.js';
-import { ImageStore, type ImageRecord } from '../src/lib/imageStore.js';
-import { StaticApiKey } from '../src/lib/keys.js';
-import { ImagePipeline } from '../src/lib/pipeline.js';
-import { ImageService } from '../src/lib/service.js';
-import { uniqueName } from './support/stack.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
+import { ApiError } from '../../src/lib/errors.js';
+import { ImageStore, type ImageRecord } from '../../src/lib/imageStore.js';
+import { StaticApiKey } from '../../src/lib/keys.js';
+import { ImagePipeline } from '../../src/lib/pipeline.js';
+import { ImageService } from '../../src/lib/service.js';
+import { uniqueName } from '../support/stack.js';
 
 // Keeping fails: the caller gets an error, and no record points at a missing image. The real
 // storage client against Azurite, with a failure put into its HTTP client for chosen blobs.

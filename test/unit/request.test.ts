@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../src/lib/errors.js';
-import { sniffImageFormat } from '../src/lib/imageFormat.js';
-import { MODELS } from '../src/lib/models.js';
-import { decodeJsonObject, imageGenerationBody, MAX_BODY_BYTES, resolveRequest, type Deployments } from '../src/lib/request.js';
-import { retryAfterSeconds } from '../src/lib/service.js';
+import { ApiError } from '../../src/lib/errors.js';
+import { sniffImageFormat } from '../../src/lib/imageFormat.js';
+import { MODELS } from '../../src/lib/models.js';
+import { decodeJsonObject, imageGenerationBody, MAX_BODY_BYTES, resolveRequest, type Deployments } from '../../src/lib/request.js';
+import { retryAfterSeconds } from '../../src/lib/service.js';
 
 const config: Deployments = {
   deployments: new Map([
@@ -61,7 +61,7 @@ describe('resolveRequest', () => {
   });
 
   it('every model in the table gets a schema that accepts its own defaults', () => {
-    for (const [model, rules] of Object.entries(MODELS)) {
+    for (const [model, { rules }] of Object.entries(MODELS)) {
       const deployments: Deployments = { deployments: new Map([['d', model as keyof typeof MODELS]]), defaultDeployment: 'd' };
       const { request } = resolveRequest({ prompt: 'a', n: rules.n.max, size: rules.defaultSize, quality: rules.defaultQuality }, deployments);
       expect(request.n).toBe(rules.n.max);

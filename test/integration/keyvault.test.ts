@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { startIdentityEndpoint, type IdentityEndpoint } from '../dev/identity/server.js';
-import { startKeyVault, type KeyVaultStandIn } from '../dev/keyvault/server.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identity/server.js';
+import { startKeyVault, type KeyVaultStandIn } from '../../dev/keyvault/server.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 // The key from Key Vault through the app's managed identity: the real DefaultAzureCredential and
 // SecretClient in the host process, against the identity endpoint and Key Vault stand-ins.

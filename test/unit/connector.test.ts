@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { describe, expect, it } from 'vitest';
-import { connectorDefinition, connectorFiles, connectorProperties, swaggerSchema } from '../dev/connector.js';
-import { openApiDocument } from '../src/lib/openapi.js';
+import { connectorDefinition, connectorFiles, connectorProperties, swaggerSchema } from '../../dev/connector.js';
+import { openApiDocument } from '../../src/lib/openapi.js';
 
 // The Power Automate custom connector (connector/) against the OpenAPI document it is derived from:
 // committed in step with the schemas, valid Swagger 2.0, the same operations and fields, and the
@@ -11,7 +11,7 @@ import { openApiDocument } from '../src/lib/openapi.js';
 
 type Doc = any;
 
-const CONNECTOR_DIR = join(__dirname, '..', 'connector');
+const CONNECTOR_DIR = join(__dirname, '..', '..', 'connector');
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
 const VISIBILITIES = new Set(['important', 'advanced', 'internal', '']);
 

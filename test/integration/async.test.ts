@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type Azurite } from '../dev/azurite.js';
-import { MAX_DEQUEUE_COUNT, QUEUES } from '../src/lib/queues.js';
-import { imageGenerationBody } from '../src/lib/request.js';
-import { startStack, uniqueName, type Stack } from './support/stack.js';
+import { startAzurite, type Azurite } from '../../dev/azurite.js';
+import { MAX_DEQUEUE_COUNT, QUEUES } from '../../src/lib/queues.js';
+import { imageGenerationBody } from '../../src/lib/request.js';
+import { startStack, uniqueName, type Stack } from '../support/stack.js';
 
 // Logic Apps' asynchronous request-reply, the event-driven queues and Idempotency-Key, through the
 // local host's HTTP and queue triggers. The queues have fixed names, so this file has its own Azurite.
@@ -175,7 +175,7 @@ describe('the image-requests queue', () => {
     ['not JSON', 'draw me a sheep', undefined, /not JSON/],
     ['an invalid body', JSON.stringify({ id: 'bad-body', prompt: 'x', size: '64x64' }), 'bad-body', /'size'/],
     ['a content-filter rejection', JSON.stringify({ id: 'filtered-one', prompt: 'forbidden-example' }), 'filtered-one', /safety system/],
-    ['an invalid id', JSON.stringify({ id: '../etc', prompt: 'x' }), undefined, /'id'/],
+    ['an invalid id', JSON.stringify({ id: '../../etc', prompt: 'x' }), undefined, /'id'/],
   ])('%s fails once, for good, onto the poison queue with its reason', async (_name, text, givenId, reason) => {
     const generationsBefore = stack.emulator.stats.generations;
     const sent = await queues.requests.sendMessage(text);
@@ -291,7 +291,7 @@ describe('the API description and host settings', () => {
   });
 
   it('host.json agrees with the worker on attempts and message encoding', () => {
-    const hostJson = JSON.parse(readFileSync(join(__dirname, '..', 'host.json'), 'utf8'));
+    const hostJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'host.json'), 'utf8'));
     expect(hostJson.extensions.queues.maxDequeueCount).toBe(MAX_DEQUEUE_COUNT);
     expect(hostJson.extensions.queues.messageEncoding).toBe('none');
     expect(hostJson.extensionBundle.version).toBe('[4.*, 5.0.0)');

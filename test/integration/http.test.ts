@@ -1,6 +1,6 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, startStack, type Stack } from './support/stack.js';
+import { API_KEY, startStack, type Stack } from '../support/stack.js';
 
 // The synchronous pipeline end to end: HTTP in through the local host, the emulator, Azurite.
 

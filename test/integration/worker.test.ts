@@ -1,17 +1,17 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type Azurite } from '../dev/azurite.js';
-import { startOpenAIEmulator, type OpenAIEmulator } from '../dev/emulator/index.js';
-import { ApiError } from '../src/lib/errors.js';
-import { ImageStore } from '../src/lib/imageStore.js';
-import { JobStore } from '../src/lib/jobs.js';
-import { StaticApiKey } from '../src/lib/keys.js';
-import { ImagePipeline } from '../src/lib/pipeline.js';
-import { ImageQueues, MAX_DEQUEUE_COUNT, QUEUES } from '../src/lib/queues.js';
-import { ImageService } from '../src/lib/service.js';
-import { ImageJobs } from '../src/lib/worker.js';
-import { uniqueName } from './support/stack.js';
+import { startAzurite, type Azurite } from '../../dev/azurite.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
+import { ApiError } from '../../src/lib/errors.js';
+import { ImageStore } from '../../src/lib/imageStore.js';
+import { JobStore } from '../../src/lib/jobs.js';
+import { StaticApiKey } from '../../src/lib/keys.js';
+import { ImagePipeline } from '../../src/lib/pipeline.js';
+import { ImageQueues, MAX_DEQUEUE_COUNT, QUEUES } from '../../src/lib/queues.js';
+import { ImageService } from '../../src/lib/service.js';
+import { ImageJobs } from '../../src/lib/worker.js';
+import { uniqueName } from '../support/stack.js';
 
 // The worker's retry rules with a failing service: what the host retries, and when it stops.
 // (The host's redelivery after visibilityTimeout is 30 s, too slow to wait for here.)

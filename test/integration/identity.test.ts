@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { startAzurite, type Azurite } from '../dev/azurite.js';
-import { startIdentityEndpoint, type IdentityEndpoint } from '../dev/identity/server.js';
-import { mintToken } from '../dev/identity/tokens.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startAzurite, type Azurite } from '../../dev/azurite.js';
+import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identity/server.js';
+import { mintToken } from '../../dev/identity/tokens.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 // Production's way, with no key anywhere: storage through the managed identity (Azurite with OAuth
 // over HTTPS), user delegation SAS, and Azure OpenAI keyless with an Entra ID token.

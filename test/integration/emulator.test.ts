@@ -15,14 +15,14 @@ import {
   renderImage,
   startOpenAIEmulator,
   type OpenAIEmulator,
-} from '../dev/emulator/index.js';
-import { mintToken } from '../dev/identity/tokens.js';
+} from '../../dev/emulator/index.js';
+import { mintToken } from '../../dev/identity/tokens.js';
 
 const KEY = 'emulator-key';
 const GA_VERSION = '2024-10-21';
 const GPT_IMAGE_VERSION = '2025-04-01-preview';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', 'dev', 'emulator', 'example-image_generation.json'), 'utf8')) as {
+const EXAMPLE = JSON.parse(readFileSync(join(__dirname, '..', '..', 'dev', 'emulator', 'example-image_generation.json'), 'utf8')) as {
   responses: { 200: { body: { data: Record<string, unknown>[] } } };
 };
 

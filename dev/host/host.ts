@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { format } from 'node:util';
 import * as functions from '@azure/functions';
 import { type HttpFunctionOptions, type HttpHandler, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
@@ -87,7 +89,11 @@ export async function serveHttp(options: HttpHostOptions): Promise<{ url: string
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, { prefix, registrations, log, functionKey }: HttpHostOptions): Promise<void> {
-  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+  const url = requestUrl(req);
+  if (!url) {
+    res.writeHead(400).end();
+    return;
+  }
   const base = `/${prefix}`;
   const path = prefix ? (url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined) : url.pathname;
   const matches = path === undefined ? [] : registrations.http.flatMap((r) => {
@@ -131,8 +137,26 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
   } else if (typeof init.body === 'string' || init.body instanceof Uint8Array) {
     payload = typeof init.body === 'string' ? init.body : Buffer.from(init.body);
   }
+  const stream = init.body;
+  if (stream instanceof Readable || stream instanceof ReadableStream) {
+    // HTTP streaming: each chunk goes out as the function writes it.
+    res.writeHead(init.status ?? 200, Object.fromEntries(outHeaders));
+    res.flushHeaders();
+    await pipeline(stream instanceof Readable ? stream : Readable.fromWeb(stream as import('node:stream/web').ReadableStream), res).catch(() => undefined);
+    return;
+  }
   res.writeHead(init.status ?? 200, Object.fromEntries(outHeaders));
   res.end(payload);
+}
+
+/** The request's URL; undefined when its Host header is not a host, which Azure's front end refuses too. */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    return url.host === (req.headers.host ?? 'localhost').toLowerCase() ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readRequest(req: IncomingMessage): Promise<Buffer | undefined> {

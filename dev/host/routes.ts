@@ -22,9 +22,13 @@ export function compileRoute(template: string): RouteMatcher {
       const found = regex.exec(path);
       if (!found) return undefined;
       const params: Record<string, string> = {};
-      names.forEach((name, i) => {
-        if (found[i + 1] !== undefined) params[name] = decodeURIComponent(found[i + 1]!);
-      });
+      try {
+        names.forEach((name, i) => {
+          if (found[i + 1] !== undefined) params[name] = decodeURIComponent(found[i + 1]!);
+        });
+      } catch {
+        return undefined; // a malformed escape (%zz) names no route
+      }
       return params;
     },
   };

@@ -1,7 +1,9 @@
 import { app } from '@azure/functions';
+import { deploymentLifecycles } from '../lib/lifecycle.js';
 import { runtime } from '../lib/runtime.js';
 
-// Readiness: the app started, so its settings parsed. Anonymous, and it touches no dependency.
+// Readiness, anonymous, touching no dependency: the app started, so its settings parsed. With the
+// function key, the detail: each deployment's model and when it retires.
 
 const rt = runtime();
 
@@ -13,4 +15,17 @@ app.http('health', {
     status: 200,
     jsonBody: { status: 'healthy', deployments: [...rt.settings.AZURE_OPENAI_DEPLOYMENTS.keys()] },
   }),
+});
+
+app.http('healthDetail', {
+  methods: ['GET'],
+  authLevel: 'function',
+  route: 'health/detail',
+  handler: async () => {
+    const deployments = deploymentLifecycles(rt.settings);
+    return {
+      status: 200,
+      jsonBody: { status: 'healthy', deployments, warnings: deployments.flatMap((d) => (d.warning ? [d.warning] : [])) },
+    };
+  },
 });

@@ -1,4 +1,5 @@
 import { app } from '@azure/functions';
+import { withDeadline } from '../lib/deadline.js';
 import { QUEUES } from '../lib/queues.js';
 import { runtime } from '../lib/runtime.js';
 
@@ -15,6 +16,6 @@ app.storageQueue('processImageRequest', {
   connection: 'AzureWebJobsStorage',
   handler: async (message, context) => {
     const delivery = { messageId: String(context.triggerMetadata?.id), dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 1) };
-    await rt.jobs.process(message, delivery, AbortSignal.timeout(QUEUE_DEADLINE_MS));
+    await withDeadline(QUEUE_DEADLINE_MS, (signal) => rt.jobs.process(message, delivery, signal));
   },
 });

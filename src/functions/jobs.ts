@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
-import { ApiError } from '../lib/errors.js';
+import { NotFoundError, UnauthorizedError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
+import { POLL_AFTER_SECONDS } from '../lib/worker.js';
 import { errorResponse, json } from './shared/http.js';
 
 // An asynchronous job: 202 while it runs (Logic Apps and Power Automate poll Location until an
@@ -13,11 +14,12 @@ const rt = runtime();
 
 async function getJob(request: HttpRequest, context: InvocationContext, pollToken?: string) {
   try {
-    const id = request.params.id!;
-    const job = await rt.jobs.status(id, pollToken);
-    if (!job) throw new ApiError(404, 'NotFound', `There is no image job '${id}'${pollToken === undefined ? '' : ' with this token'}.`);
+    const id = request.params.id;
+    const found = await rt.jobs.status(id, pollToken);
+    if (!found) throw new NotFoundError(`There is no image job '${id}'${pollToken === undefined ? '' : ' with this token'}.`);
+    const { state: _state, ...job } = found;
     const done = job.status === 'succeeded' || job.status === 'failed';
-    return done ? json(200, job) : json(202, job, { Location: request.url, 'Retry-After': '5' });
+    return done ? json(200, job) : json(202, job, { Location: request.url, 'Retry-After': String(POLL_AFTER_SECONDS) });
   } catch (err) {
     return errorResponse(err, context);
   }
@@ -36,7 +38,7 @@ app.http('pollImageJob', {
   route: 'images/jobs/{id}/status',
   handler: (request, context) => {
     const token = request.query.get('token');
-    if (!token) return errorResponse(new ApiError(401, 'Unauthorized', "The query parameter 'token' is required: poll the Location the 202 answer gave.", { param: 'token' }), context);
+    if (!token) return errorResponse(new UnauthorizedError("The query parameter 'token' is required: poll the Location the 202 answer gave.", 'token'), context);
     return getJob(request, context, token);
   },
 });

@@ -1,60 +1,176 @@
-// Errors the pipeline answers with, in Azure's error shape: {"error": {"code", "message", ...}}.
-// Anything a caller sent maps to a 4xx; only our own dependencies failing maps to a 5xx.
+// Errors typed where they arise. They say what went wrong in the app's own terms (a field, a
+// dependency, a wait in milliseconds) and nothing of HTTP: the edges turn them into answers
+// (azureErrors.ts), the HTTP triggers as statuses and Retry-After, the queue worker as a delay.
 
-import type { z } from 'zod';
-import type { azureError } from './schemas.js';
+/** Azure's inner_error: the service's details, such as content filter results. */
+export type InnerError = Record<string, unknown>;
 
-export type AzureErrorBody = z.infer<typeof azureError>;
-type InnerError = NonNullable<AzureErrorBody['error']['inner_error']>;
+export abstract class ImagesError extends Error {
+  /** Azure's error code, as callers read it. */
+  abstract readonly code: string;
+  /** Whether the same request could succeed later; false when the caller must change it. */
+  abstract readonly retryable: boolean;
 
-export interface ApiErrorOptions {
-  param?: string;
-  type?: string;
-  innerError?: InnerError;
-  /** Headers the answer must carry, such as Retry-After. */
-  headers?: Record<string, string>;
-  cause?: unknown;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 }
 
-export class ApiError extends Error {
-  override name = 'ApiError';
-  readonly param?: string;
-  readonly type?: string;
-  readonly innerError?: InnerError;
-  readonly headers: Record<string, string>;
+// ---- The caller's request ---------------------------------------------------------------------
 
+/** The request cannot be served as it is; `param` names the field at fault. */
+export class InvalidRequestError extends ImagesError {
+  readonly retryable = false;
   constructor(
-    readonly status: number,
-    readonly code: string,
     message: string,
-    options: ApiErrorOptions = {},
+    readonly param?: string,
+    readonly code = 'invalid_request_error',
   ) {
-    super(message, { cause: options.cause });
-    this.param = options.param;
-    this.type = options.type;
-    this.innerError = options.innerError;
-    this.headers = options.headers ?? {};
-  }
-
-  /** Whether the caller can fix it (a 4xx) rather than wait for us (a 5xx). */
-  get isClientError(): boolean {
-    return this.status < 500;
-  }
-
-  toJSON(): AzureErrorBody {
-    const error: AzureErrorBody['error'] = { code: this.code, message: this.message };
-    if (this.param !== undefined) error.param = this.param;
-    if (this.type !== undefined) error.type = this.type;
-    if (this.innerError !== undefined) error.inner_error = this.innerError;
-    return { error };
+    super(message);
   }
 }
 
-export const invalidRequest = (message: string, param?: string) =>
-  new ApiError(400, 'invalid_request_error', message, { param, type: 'invalid_request_error' });
+export class RequestTooLargeError extends ImagesError {
+  readonly code = 'request_too_large';
+  readonly retryable = false;
+  constructor(readonly limitBytes: number) {
+    super(`The request body is larger than ${limitBytes} bytes.`);
+  }
+}
 
-/** Any error as an ApiError; what we did not foresee is our fault, and says nothing of its insides. */
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  return new ApiError(500, 'InternalServerError', 'The server could not complete the request.', { cause: err });
+/** The path names a deployment this app does not have. */
+export class DeploymentNotFoundError extends ImagesError {
+  readonly code = 'DeploymentNotFound';
+  readonly retryable = false;
+  constructor(readonly deployment: string) {
+    super(`The API deployment '${deployment}' does not exist on this app.`);
+  }
+}
+
+export class NotFoundError extends ImagesError {
+  readonly code = 'NotFound';
+  readonly retryable = false;
+}
+
+/** A credential the request needs is missing. */
+export class UnauthorizedError extends ImagesError {
+  readonly code = 'Unauthorized';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly param?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An Idempotency-Key whose first request is still running. */
+export class IdempotencyKeyInUseError extends ImagesError {
+  readonly code = 'IdempotencyKeyInUse';
+  readonly retryable = true;
+  readonly param = 'Idempotency-Key';
+  constructor(readonly retryAfterMs: number) {
+    super("A request with this 'Idempotency-Key' is still running; retry after Retry-After.");
+  }
+}
+
+/** An Idempotency-Key sent again with another body. */
+export class IdempotencyKeyReusedError extends ImagesError {
+  readonly code = 'IdempotencyKeyReused';
+  readonly retryable = false;
+  readonly param = 'Idempotency-Key';
+  constructor() {
+    super("This 'Idempotency-Key' was used with a different request body.");
+  }
+}
+
+// ---- Azure OpenAI ------------------------------------------------------------------------------
+
+/** The service refused the prompt or its parameters (the content filter among them). */
+export class ServiceRejectedError extends ImagesError {
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details: { param?: string; type?: string; innerError?: InnerError } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The deployment's quota is spent; it takes requests again after `retryAfterMs`. */
+export class ServiceThrottledError extends ImagesError {
+  readonly code = '429';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** No answer in time. The image may still have been made and billed: never resent behind the caller's back. */
+export class ServiceTimeoutError extends ImagesError {
+  readonly code = 'UpstreamTimeout';
+  readonly retryable = true;
+  constructor(message = 'Azure OpenAI did not answer in time.', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The service refused the app's own credentials (a rotated key, a missing role). */
+export class ServiceAuthError extends ImagesError {
+  readonly code = 'UpstreamAuthenticationFailed';
+  readonly retryable = true;
+  constructor(options?: { cause?: unknown }) {
+    super("Azure OpenAI refused the app's credentials.", options);
+  }
+}
+
+/**
+ * The service failed, could not be reached, or answered something unusable. `mayHaveGenerated` is
+ * false when nothing can have been made (a refused connection, an error answer): then it may be
+ * sent again without a second bill.
+ */
+export class ServiceFailedError extends ImagesError {
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly mayHaveGenerated: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+// ---- The app's own dependencies ----------------------------------------------------------------
+
+/** Storage or Key Vault could not be used; worth trying again after `retryAfterMs`. */
+export class DependencyUnavailableError extends ImagesError {
+  readonly retryable = true;
+  constructor(
+    readonly dependency: 'Storage' | 'KeyVault',
+    message: string,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get code(): string {
+    return `${this.dependency}Unavailable`;
+  }
+}
+
+/** How long to wait before trying again, where the error says. */
+export function retryAfterMs(err: unknown): number | undefined {
+  if (err instanceof ServiceThrottledError || err instanceof DependencyUnavailableError || err instanceof IdempotencyKeyInUseError) {
+    return err.retryAfterMs;
+  }
+  return undefined;
 }

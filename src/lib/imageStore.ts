@@ -1,44 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
-import { Readable } from 'node:stream';
-import {
-  BlobSASPermissions,
-  generateBlobSASQueryParameters,
-  StorageSharedKeyCredential,
-  type ContainerClient,
-  type UserDelegationKey,
-} from '@azure/storage-blob';
-import { ApiError } from './errors.js';
-import { CONTENT_TYPES, EXTENSIONS, SNIFF_BYTES, sniffImageFormat } from './imageFormat.js';
-import { ensureCreated, type StorageClients } from './storage.js';
+import { BlobSASPermissions, StorageSharedKeyCredential, type BlobServiceClient, type ContainerClient, type UserDelegationKey } from '@azure/storage-blob';
+import { withDeadline } from './deadline.js';
+import { ServiceFailedError, ServiceTimeoutError } from './errors.js';
+import { CONTENT_TYPES, EXTENSIONS, sniffImageFormat } from './imageFormat.js';
+import type { ImageRecord } from './record.js';
+import { ensureCreated, usingStorage } from './storage.js';
 
 // Keeps each image in a blob container beside a JSON record of how it was made, and hands out
 // read-only SAS URLs for one blob each.
-
-/** What the record says of an image, beside where it is kept. */
-export interface ImageRecord {
-  prompt: string;
-  revised_prompt?: string;
-  model: string;
-  deployment: string;
-  api_version: string;
-  size: string;
-  quality: string;
-  style?: string;
-  output_format?: string;
-  output_compression?: number;
-  background?: string;
-  n: number;
-  index: number;
-  created: number;
-  request_id?: string;
-  job_id?: string;
-  user?: string;
-  prompt_filter_results?: unknown;
-  content_filter_results?: unknown;
-  usage?: unknown;
-}
 
 export interface KeptImage {
   container: string;
@@ -47,7 +16,7 @@ export interface KeptImage {
   contentType: string;
 }
 
-/** Image bytes from the service: inline (b64_json, decoded once) or at its short-lived URL. */
+/** Image bytes from the service: inline (b64_json, decoded once) or at a short-lived URL. */
 export type ImageSource = { bytes: Buffer } | { url: string };
 
 export interface ImageStoreOptions {
@@ -61,16 +30,20 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 /** A user delegation key serves many SAS; it is asked for once a day, not per image. */
 const DELEGATION_KEY_LIFETIME_MS = 24 * 60 * 60_000;
 const MAX_DELEGATION_KEY_MS = 7 * 24 * 60 * 60_000 - 60_000;
+/** A service URL that does not answer in this time is a timeout of its own, not the caller's 220 s. */
+export const DOWNLOAD_TIMEOUT_MS = 30_000;
+/** Blobs are written once and never change. */
+const IMMUTABLE = 'private, max-age=31536000, immutable';
 
 export class ImageStore {
   private readonly container: ContainerClient;
   private delegation?: { key: Promise<UserDelegationKey>; expiresOn: number };
 
   constructor(
-    private readonly storage: StorageClients,
+    private readonly blobs: BlobServiceClient,
     private readonly options: ImageStoreOptions,
   ) {
-    this.container = storage.blobs.getContainerClient(options.container);
+    this.container = blobs.getContainerClient(options.container);
   }
 
   /** A blob name that sorts by time and that no caller can steer. */
@@ -83,62 +56,44 @@ export class ImageStore {
 
   /** Stores the image, then its record: a record never points at a missing image. */
   async keep(source: ImageSource, baseName: string, record: ImageRecord, signal?: AbortSignal): Promise<KeptImage> {
-    const { head, body, length } = 'bytes' in source ? inline(source.bytes) : await download(source.url, signal);
-    const format = sniffImageFormat(head);
-    if (!format) {
-      body.destroy();
-      throw new ApiError(502, 'UpstreamInvalidImage', 'Azure OpenAI returned bytes that are not a PNG, JPEG or WebP image.');
-    }
+    const bytes = 'bytes' in source ? source.bytes : await download(source.url, signal);
+    const format = sniffImageFormat(bytes);
+    if (!format) throw new ServiceFailedError('Azure OpenAI returned bytes that are not a PNG, JPEG or WebP image.', 'UpstreamInvalidImage', true);
     const blob = `${baseName}.${EXTENSIONS[format]}`;
     const contentType = CONTENT_TYPES[format];
     const kept: KeptImage = { container: this.options.container, blob, record: `${blob}.json`, contentType };
+    const json = JSON.stringify({ ...record, container: kept.container, blob: kept.blob, content_type: contentType }, null, 2);
     try {
-      await ensureCreated(this.container);
-      const image = this.container.getBlockBlobClient(blob);
-      const blobHTTPHeaders = { blobContentType: contentType, blobCacheControl: 'private, max-age=31536000, immutable' };
-      if (length !== undefined) {
-        await image.upload(() => body, length, { blobHTTPHeaders, abortSignal: signal });
-      } else {
-        await image.uploadStream(body, 4 * 1024 * 1024, 4, { blobHTTPHeaders, abortSignal: signal });
-      }
-      const json = JSON.stringify({ ...record, container: kept.container, blob: kept.blob, content_type: contentType }, null, 2);
-      await this.container
-        .getBlockBlobClient(kept.record)
-        .upload(json, Buffer.byteLength(json), { blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' }, abortSignal: signal });
+      await usingStorage('Keeping the image', async () => {
+        await ensureCreated(this.container);
+        // A buffer, not a stream: a retried upload sends the whole body again.
+        await this.container.getBlockBlobClient(blob).uploadData(bytes, { blobHTTPHeaders: { blobContentType: contentType, blobCacheControl: IMMUTABLE }, abortSignal: signal });
+        await this.container
+          .getBlockBlobClient(kept.record)
+          .upload(json, Buffer.byteLength(json), { blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' }, abortSignal: signal });
+      });
       return kept;
     } catch (err) {
       await this.remove(kept);
-      if (err instanceof ApiError) throw err;
-      throw new ApiError(503, 'StorageUnavailable', 'The image could not be kept in Blob Storage. Try again later.', {
-        headers: { 'Retry-After': '5' },
-        cause: err,
-      });
+      throw err;
     }
   }
 
   /** Best effort: what one failed request stored is taken away again. */
-  async remove(kept: KeptImage): Promise<void> {
+  async remove(kept: Pick<KeptImage, 'blob' | 'record'>): Promise<void> {
     await Promise.allSettled([this.container.deleteBlob(kept.record), this.container.deleteBlob(kept.blob)]);
   }
 
   /** A read-only URL for one blob, readable without credentials until it expires. */
   async readUrl(blob: string, now = Date.now()): Promise<{ url: string; expiresOn: Date }> {
-    const startsOn = new Date(now - CLOCK_SKEW_MS);
     const expiresOn = new Date(now + this.options.urlTtlMinutes * 60_000);
-    const values = {
-      containerName: this.options.container,
-      blobName: blob,
-      permissions: BlobSASPermissions.parse('r'),
-      startsOn,
-      expiresOn,
-      version: SAS_VERSION,
-    };
-    const credential = this.storage.blobs.credential;
-    const query =
-      credential instanceof StorageSharedKeyCredential
-        ? generateBlobSASQueryParameters(values, credential)
-        : generateBlobSASQueryParameters(values, await this.userDelegationKey(expiresOn.getTime()), this.storage.blobs.accountName);
-    return { url: `${this.container.getBlobClient(blob).url}?${query.toString()}`, expiresOn };
+    const options = { permissions: BlobSASPermissions.parse('r'), startsOn: new Date(now - CLOCK_SKEW_MS), expiresOn, version: SAS_VERSION };
+    const client = this.container.getBlobClient(blob);
+    const url =
+      this.blobs.credential instanceof StorageSharedKeyCredential
+        ? await client.generateSasUrl(options)
+        : await client.generateUserDelegationSasUrl(options, await usingStorage('Signing the URL', () => this.userDelegationKey(expiresOn.getTime())));
+    return { url, expiresOn };
   }
 
   /** One key for many SAS, asked for once (concurrent requests share the request) and again before it expires. */
@@ -147,7 +102,7 @@ export class ImageStore {
     const startsOn = new Date(Date.now() - CLOCK_SKEW_MS);
     // Azure signs delegation keys for at most 7 days.
     const expiresOn = Math.min(Date.now() + MAX_DELEGATION_KEY_MS, mustOutlive + DELEGATION_KEY_LIFETIME_MS);
-    const key = this.storage.blobs.getUserDelegationKey(startsOn, new Date(expiresOn));
+    const key = this.blobs.getUserDelegationKey(startsOn, new Date(expiresOn));
     const delegation = { key, expiresOn };
     this.delegation = delegation;
     key.catch(() => {
@@ -157,58 +112,26 @@ export class ImageStore {
   }
 }
 
-interface Body {
-  head: Buffer;
-  body: Readable;
-  length?: number;
-}
-
-function inline(bytes: Buffer): Body {
-  return { head: bytes.subarray(0, SNIFF_BYTES), body: Readable.from([bytes]), length: bytes.length };
-}
-
-/** Streams the service's image: its first bytes are read to check the format, the rest flows to Blob. */
-async function download(url: string, signal?: AbortSignal): Promise<Body> {
-  let response: IncomingMessage;
+/** Fetches an image the service answered with a URL, within its own time limit. */
+async function download(url: string, signal?: AbortSignal): Promise<Buffer> {
   try {
-    // node:http rather than fetch: a Node stream flows straight into the upload, with no web-stream hop per chunk.
-    response = await new Promise<IncomingMessage>((resolve, reject) => {
-      (url.startsWith('https:') ? httpsGet : httpGet)(url, { signal }, resolve).once('error', reject);
-    });
+    return await withDeadline(
+      DOWNLOAD_TIMEOUT_MS,
+      async (limit) => {
+        const response = await fetch(url, { signal: limit });
+        if (!response.ok) {
+          await response.body?.cancel();
+          throw new ServiceFailedError(`The image download from Azure OpenAI answered ${response.status}.`, 'UpstreamImageUnavailable', true);
+        }
+        return Buffer.from(await response.arrayBuffer());
+      },
+      signal,
+    );
   } catch (err) {
-    throw new ApiError(502, 'UpstreamImageUnavailable', 'The image could not be downloaded from Azure OpenAI.', { cause: err });
-  }
-  const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300) {
-    response.resume();
-    throw new ApiError(502, 'UpstreamImageUnavailable', `The image download from Azure OpenAI answered ${status}.`);
-  }
-  const length = Number(response.headers['content-length']) || undefined;
-  const head = await readHead(response, SNIFF_BYTES);
-  if (response.readableEnded) return { head, body: Readable.from([head]), length };
-  response.unshift(head);
-  return { head, body: response, length };
-}
-
-/** The first chunks of a stream, at least `bytes` long unless the stream is shorter. */
-async function readHead(stream: Readable, bytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  while (total < bytes) {
-    const chunk: Buffer | null = stream.read();
-    if (chunk) {
-      chunks.push(chunk);
-      total += chunk.length;
-      continue;
+    if (err instanceof ServiceFailedError) throw err;
+    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+      throw new ServiceTimeoutError('The image download from Azure OpenAI did not finish in time.', { cause: err });
     }
-    if (stream.readableEnded) break;
-    await new Promise<void>((resolve, reject) => {
-      const done = () => {
-        stream.off('readable', done).off('end', done).off('error', reject);
-        resolve();
-      };
-      stream.once('readable', done).once('end', done).once('error', reject);
-    });
+    throw new ServiceFailedError('The image could not be downloaded from Azure OpenAI.', 'UpstreamImageUnavailable', true, { cause: err });
   }
-  return Buffer.concat(chunks);
 }

@@ -1,24 +1,33 @@
-import type { ContainerClient } from '@azure/storage-blob';
-import type { AzureErrorBody } from './errors.js';
-import type { ImagesResponse, JobStatus } from './schemas.js';
-import { ensureCreated, hasStatus, readBlobText } from './storage.js';
+import type { BlobRequestConditions, ContainerClient } from '@azure/storage-blob';
+import type { JsonObject } from './json.js';
+import type { Answer } from './pipeline.js';
+import type { AzureErrorBody, ImagesResponse, JobStatus } from './schemas.js';
+import { ensureCreated, hasStatus, readBlobText, usingStorage } from './storage.js';
 
 // Asynchronous jobs' state, one JSON blob per job in the jobs container: no service beyond Storage.
-// ETags make the claim of a job safe when a queue message is delivered twice.
+// Every change is conditional on the ETag read, so two deliveries of one job never both run it.
 
 export interface JobState {
   id: string;
   status: JobStatus;
   /** Unix seconds. */
   created: number;
-  /** The request body, as validated later by the worker. */
-  request: Record<string, unknown>;
+  /** The request body and the deployment its path named, validated again when the job runs. */
+  request: JsonObject;
+  path_deployment?: string;
   /** How many times a worker started it. */
   attempts: number;
-  /** SHA-256 of the job's poll token (jobs accepted over HTTP): the token itself is never stored. */
-  poll_token_sha256?: string;
+  /** While running: until when (ms since the epoch) the delivery that runs it holds it. */
+  lease_until?: number;
+  /** SHA-256 of each poll token handed out (jobs accepted over HTTP): the tokens themselves are never stored. */
+  poll_token_sha256?: string[];
   result?: ImagesResponse;
+  served?: Answer['served'];
   error?: AzureErrorBody['error'];
+  /** The status the synchronous call would have answered with `error`. */
+  error_status?: number;
+  /** Whether the result went out on the results queue. */
+  notified?: boolean;
 }
 
 export interface StoredJob {
@@ -26,37 +35,60 @@ export interface StoredJob {
   etag: string;
 }
 
+export type NewJob = Pick<JobState, 'request' | 'path_deployment' | 'poll_token_sha256'>;
+
 export class JobStore {
   constructor(private readonly container: ContainerClient) {}
 
   /** Creates the job and answers it as stored; undefined when a job with that id exists already. */
-  async create(id: string, request: Record<string, unknown>, pollTokenSha256?: string): Promise<StoredJob | undefined> {
-    const state: JobState = { id, status: 'notStarted', created: Math.floor(Date.now() / 1000), request, attempts: 0 };
-    if (pollTokenSha256) state.poll_token_sha256 = pollTokenSha256;
-    try {
-      return { state, etag: await this.write(state, { ifNoneMatch: '*' }) };
-    } catch (err) {
-      if (hasStatus(err, 409, 412)) return undefined;
-      throw err;
-    }
+  create(id: string, job: NewJob): Promise<StoredJob | undefined> {
+    const state: JobState = { id, status: 'notStarted', created: Math.floor(Date.now() / 1000), attempts: 0, ...job };
+    return usingStorage('Creating the job', async () => {
+      try {
+        return { state, etag: await this.write(state, { ifNoneMatch: '*' }) };
+      } catch (err) {
+        if (hasStatus(err, 409, 412)) return undefined;
+        throw err;
+      }
+    });
   }
 
-  async get(id: string): Promise<StoredJob | undefined> {
-    const found = await readBlobText(this.blob(id));
-    return found && { state: JSON.parse(found.text) as JobState, etag: found.etag };
+  get(id: string): Promise<StoredJob | undefined> {
+    return usingStorage('Reading the job', async () => {
+      const found = await readBlobText(this.blob(id));
+      return found && { state: JSON.parse(found.text) as JobState, etag: found.etag };
+    });
   }
 
-  /** Writes a new state; with an etag, only if nobody wrote in between (else false). */
-  async put(state: JobState, etag?: string): Promise<string | false> {
-    try {
-      return await this.write(state, etag ? { ifMatch: etag } : {});
-    } catch (err) {
-      if (hasStatus(err, 412)) return false;
-      throw err;
-    }
+  /** Writes a new state only if nobody wrote since `etag`; the new ETag, or false when somebody did. */
+  put(state: JobState, etag: string): Promise<string | false> {
+    return usingStorage('Updating the job', async () => {
+      try {
+        return await this.write(state, { ifMatch: etag });
+      } catch (err) {
+        if (hasStatus(err, 412)) return false;
+        throw err;
+      }
+    });
   }
 
-  private async write(state: JobState, conditions: { ifMatch?: string; ifNoneMatch?: string }): Promise<string> {
+  /** Best effort: a job whose message could not be sent is taken away again. */
+  async delete(id: string): Promise<void> {
+    await this.blob(id)
+      .deleteIfExists()
+      .catch(() => undefined);
+  }
+
+  /** Keeps a text too large for a queue message; answers the blob's name. */
+  keepText(name: string, text: string): Promise<string> {
+    return usingStorage('Keeping the message', async () => {
+      await ensureCreated(this.container);
+      await this.container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
+      return name;
+    });
+  }
+
+  private async write(state: JobState, conditions: BlobRequestConditions): Promise<string> {
     await ensureCreated(this.container);
     const json = JSON.stringify(state);
     const answer = await this.blob(state.id).upload(json, Buffer.byteLength(json), {

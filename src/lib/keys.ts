@@ -1,5 +1,5 @@
 import type { SecretClient } from '@azure/keyvault-secrets';
-import { ApiError } from './errors.js';
+import { DependencyUnavailableError } from './errors.js';
 
 // Where the Azure OpenAI api-key comes from. The vault is read once per instance per TTL, never per
 // request, and again when the service refuses the key (a rotation), so a rotation fails no request.
@@ -30,10 +30,10 @@ export interface VaultApiKeyOptions {
 
 /** How long a stale key is used before the vault is asked again, when it failed. */
 const RETRY_VAULT_AFTER_MS = 30_000;
+/** What a caller is told to wait when there is no key at all. */
+const CALLER_RETRY_AFTER_MS = 10_000;
 
 export class VaultApiKey implements ApiKeySource {
-  /** Vault reads so far; the benchmark reports it per 1,000 requests. */
-  reads = 0;
   private cached?: { value: string; expiresAt: number };
   private inFlight?: Promise<string>;
   private readonly now: () => number;
@@ -62,7 +62,6 @@ export class VaultApiKey implements ApiKeySource {
   }
 
   private async readVault(mustBeNew: boolean): Promise<string> {
-    this.reads++;
     try {
       const secret = await this.client.getSecret(this.options.secretName);
       if (!secret.value) throw new Error(`secret ${this.options.secretName} has no value`);
@@ -74,8 +73,7 @@ export class VaultApiKey implements ApiKeySource {
         this.cached.expiresAt = this.now() + Math.min(RETRY_VAULT_AFTER_MS, this.options.ttlMs);
         return this.cached.value;
       }
-      throw new ApiError(503, 'KeyVaultUnavailable', 'The Azure OpenAI key could not be read from Key Vault. Try again later.', {
-        headers: { 'Retry-After': '10' },
+      throw new DependencyUnavailableError('KeyVault', 'The Azure OpenAI key could not be read from Key Vault. Try again later.', CALLER_RETRY_AFTER_MS, {
         cause: err,
       });
     }

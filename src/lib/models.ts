@@ -31,6 +31,22 @@ export interface ModelRules {
   partialImagesMax?: number;
 }
 
+/** A request's parameters in a model's terms, every default filled in: the record says exactly what was asked. */
+export interface GenerationParams {
+  prompt: string;
+  n: number;
+  size: string;
+  quality?: string;
+  style?: string;
+  response_format?: 'url' | 'b64_json';
+  output_format?: string;
+  output_compression?: number;
+  background?: string;
+  stream?: boolean;
+  partial_images?: number;
+  user?: string;
+}
+
 export type Lifecycle =
   | { stage: 'ga' | 'preview'; /** YYYY-MM-DD */ retires: string }
   | { stage: 'retired'; /** YYYY-MM-DD */ retired: string };

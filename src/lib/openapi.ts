@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_KEY_LENGTH } from './idempotency.js';
 import { imageGenerationBody, MAX_BODY_BYTES } from './request.js';
 import { azureError, imagesResponse, job, jobAccepted } from './schemas.js';
 
@@ -13,6 +14,7 @@ const json = (name: string, description: string) => ({ description, content: { '
 const errors = {
   '400': json('AzureError', 'Invalid body, broken JSON, or a prompt the content filter rejected (content_policy_violation). The message names the field.'),
   '413': json('AzureError', `The body is larger than ${MAX_BODY_BYTES} bytes.`),
+  '409': json('AzureError', 'A request with the same Idempotency-Key is still running; retry after Retry-After seconds.'),
   '429': json('AzureError', "Azure OpenAI's quota is spent; retry after Retry-After seconds."),
   '502': json('AzureError', 'Azure OpenAI failed or returned something unusable.'),
   '503': json('AzureError', 'Key Vault or Storage is unavailable; retry after Retry-After seconds.'),
@@ -32,12 +34,21 @@ const generateParameters = [
     in: 'header',
     required: false,
     description: 'A repeat of the same request with the same key returns the first result without a second generation.',
-    schema: { type: 'string', maxLength: 255 },
+    schema: { type: 'string', maxLength: MAX_KEY_LENGTH },
   },
 ];
 
+const servedHeaders = {
+  'x-served-model': { schema: { type: 'string' }, description: 'The model that made the images; a DALL·E 3 request is served by a current model.' },
+  'x-served-deployment': { schema: { type: 'string' }, description: 'The deployment that made the images.' },
+};
+
 const generateResponses = {
-  '200': json('ImagesResponse', 'The images, kept in Blob Storage, in the Azure OpenAI response shape.'),
+  '200': {
+    description: 'The images, kept in Blob Storage, in the Azure OpenAI response shape; with stream true, server-sent events (partial images, then each completed image with its url).',
+    headers: servedHeaders,
+    content: { 'application/json': { schema: ref('ImagesResponse') }, 'text/event-stream': { schema: { type: 'string' } } },
+  },
   '202': {
     description: 'Accepted (Prefer: respond-async): poll the Location header.',
     headers: {
@@ -68,7 +79,8 @@ export function openApiDocument() {
     info: {
       title: 'Image generation',
       version: '1.0.0',
-      description: 'Turns a prompt into images with Azure OpenAI (DALL·E 3, gpt-image-1) and keeps every one in Blob Storage, beside a record of how it was made.',
+      description:
+        "Turns a prompt into images with Azure OpenAI's current image models (gpt-image-2, gpt-image-1.5, gpt-image-1-mini) and keeps every one in Blob Storage, beside a record of how it was made. Requests written for DALL·E 3 are served by a current model.",
     },
     servers: [{ url: '/api' }],
     security: [{ functionKey: [] }],
@@ -95,6 +107,16 @@ export function openApiDocument() {
           ],
           requestBody: { required: true, content: { 'application/json': { schema: ref('ImageGenerationRequest') } } },
           responses: { ...generateResponses, '404': json('AzureError', 'No such deployment.') },
+        },
+      },
+      '/openai/v1/images/generations': {
+        post: {
+          operationId: 'GenerateImagesV1',
+          summary: 'Generate images (Azure OpenAI v1 path)',
+          description: "The same operation at the v1 API's path, for the openai SDK's OpenAI client (baseURL <app>/api/openai/v1); `model` names the deployment.",
+          parameters: generateParameters,
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ImageGenerationRequest') } } },
+          responses: generateResponses,
         },
       },
       '/images/jobs/{id}': {
@@ -125,6 +147,14 @@ export function openApiDocument() {
           summary: 'Readiness',
           security: [],
           responses: { '200': { description: 'The app started with valid settings.' } },
+        },
+      },
+      '/health/detail': {
+        get: {
+          operationId: 'GetHealthDetail',
+          summary: 'Deployments and their lifecycle',
+          description: "Each deployment's model, version and retirement date, with a warning for those retiring within 90 days.",
+          responses: { '200': { description: 'The deployments.' } },
         },
       },
     },

@@ -1,19 +1,33 @@
-import { ApiError } from './errors.js';
-import { ImageStore, type ImageRecord, type KeptImage } from './imageStore.js';
-import { resolveRequest, type Deployments, type ResolvedRequest } from './request.js';
+import { ImageStore, type KeptImage } from './imageStore.js';
+import type { JsonObject } from './json.js';
+import { MODELS, type ModelName } from './models.js';
+import { imageRecord, type RecordContext } from './record.js';
+import { resolveRequest, type ImageRequest } from './request.js';
 import type { ImageData, ImagesResponse } from './schemas.js';
-import type { ImageService, ServiceImage } from './service.js';
+import { completedGeneration, type Generation, type ImageService, type ServiceImage, type StreamEvent } from './service.js';
+import type { Deployments } from './settings.js';
 
-// The pipeline every trigger calls: validate, generate (the key is the service's business), keep, answer.
+// The pipeline every trigger calls: validate, generate (the key is the service's business), keep,
+// answer. Streamed generations keep each final image as it arrives and pass partial images through.
 
-export interface RunOptions {
-  /** The deployment named in the route, when the caller used the Azure path. */
-  pathDeployment?: string;
+export interface GenerateOptions {
   /** Bounds the whole run: the HTTP trigger must answer within 230 s. */
   signal?: AbortSignal;
   /** The asynchronous job this run belongs to, written into each record. */
   jobId?: string;
   log?: (message: string) => void;
+}
+
+/** An answer, and who served it: the edges say so in headers. */
+export interface Answer {
+  body: ImagesResponse;
+  served: { model: ModelName; deployment: string };
+}
+
+/** One server-sent event for the caller. */
+export interface StreamFrame {
+  event: string;
+  data: JsonObject;
 }
 
 export interface PipelineOptions {
@@ -26,94 +40,103 @@ export interface PipelineOptions {
 export class ImagePipeline {
   constructor(private readonly options: PipelineOptions) {}
 
-  /** Validates a request body against the deployment's model; throws a 4xx ApiError naming the field. */
-  validate(body: Record<string, unknown>, pathDeployment?: string): ResolvedRequest {
+  /** Validates a request body; throws an InvalidRequestError naming the field, before anything is spent. */
+  resolve(body: JsonObject, pathDeployment?: string): ImageRequest {
     return resolveRequest(body, this.options.deployments, pathDeployment);
   }
 
-  async run(body: Record<string, unknown>, options: RunOptions = {}): Promise<ImagesResponse> {
-    return this.generate(this.validate(body, options.pathDeployment), options);
+  async generate(request: ImageRequest, options: GenerateOptions = {}): Promise<Answer> {
+    const context = this.context(options);
+    const generation = await this.options.service.generate(request.served, options.signal);
+    const kept = await this.keepAll(request, generation, context, options.signal);
+    const data = await Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i])));
+    options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
+    return { body: this.answerBody(request, generation, data), served: served(request) };
   }
 
-  async generate({ deployment, model, request }: ResolvedRequest, options: RunOptions = {}): Promise<ImagesResponse> {
-    const started = Date.now();
-    const { body, requestId } = await this.options.service.generate(deployment, request, options.signal);
-    const now = new Date();
-    const { data, ...topLevel } = body;
-    const records = data.map(
-      (image, index): ImageRecord => ({
-        prompt: request.prompt,
-        revised_prompt: image.revised_prompt,
-        model,
-        deployment,
-        api_version: this.options.apiVersion,
-        size: request.size,
-        quality: request.quality,
-        style: request.style,
-        output_format: request.output_format,
-        output_compression: request.output_compression,
-        background: request.background,
-        n: request.n,
-        index,
-        created: body.created,
-        request_id: requestId,
-        job_id: options.jobId,
-        user: request.user,
-        prompt_filter_results: image.prompt_filter_results,
-        content_filter_results: image.content_filter_results,
-        usage: body.usage,
-      }),
-    );
-    const kept = await this.keepAll(data, records, now, options.signal);
-    const answer: ImagesResponse = {
-      ...topLevel,
-      created: body.created,
-      data: await Promise.all(data.map((image, i) => this.answerImage(image, kept[i], request.response_format === 'b64_json' || !image.url))),
-    };
-    options.log?.(
-      `Generated ${data.length} image(s) on deployment ${deployment} (request ${requestId ?? 'unknown'}) in ${Date.now() - started} ms.`,
-    );
-    return answer;
+  /**
+   * Starts a streamed generation: it throws before the first event when the service refuses, so
+   * the caller still gets a JSON error. Each final image is kept before its event is passed on.
+   */
+  async stream(request: ImageRequest, options: GenerateOptions = {}): Promise<{ frames: AsyncIterable<StreamFrame>; served: Answer['served'] }> {
+    const context = this.context(options);
+    const { events, requestId } = await this.options.service.stream(request.served, options.signal);
+    return { frames: this.relay(request, events, { ...context, requestId }, options), served: served(request) };
   }
 
   /** The same answer with each kept image's URL signed afresh: stored answers outlive their SAS. */
-  async refreshUrls(answer: ImagesResponse): Promise<ImagesResponse> {
+  async refreshUrls(body: ImagesResponse): Promise<ImagesResponse> {
     const data = await Promise.all(
-      answer.data.map(async (image) => {
+      body.data.map(async (image) => {
         if (!image.storage) return image;
         const { url, expiresOn } = await this.options.store.readUrl(image.storage.blob);
         return { ...image, url, storage: { ...image.storage, url_expires_on: expiresOn.toISOString() } };
       }),
     );
-    return { ...answer, data };
+    return { ...body, data };
+  }
+
+  /** Takes away the images of an answer that will not be used. */
+  async discard(body: ImagesResponse): Promise<void> {
+    await Promise.all(body.data.flatMap((image) => (image.storage ? [this.options.store.remove(image.storage)] : [])));
+  }
+
+  private context(options: GenerateOptions): RecordContext {
+    return { apiVersion: this.options.apiVersion, startedAt: Date.now(), ...(options.jobId !== undefined && { jobId: options.jobId }) };
+  }
+
+  private async *relay(request: ImageRequest, events: AsyncIterable<StreamEvent>, context: RecordContext & { requestId?: string }, options: GenerateOptions): AsyncIterable<StreamFrame> {
+    let index = 0;
+    for await (const event of events) {
+      if (event.type !== 'image_generation.completed') {
+        yield { event: event.type, data: event };
+        continue;
+      }
+      const generation = completedGeneration(event, context.requestId);
+      const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), imageRecord(request, generation, 0, context), options.signal);
+      const { url, storage } = await this.answerImage(request, {}, kept);
+      index++;
+      yield { event: event.type, data: { ...event, url, storage } };
+    }
+    options.log?.(`Streamed ${index} image(s) on ${request.served.deployment} in ${Date.now() - context.startedAt} ms.`);
   }
 
   /** Keeps every image or none: when one fails, those already kept are taken away. */
-  private async keepAll(data: ServiceImage[], records: ImageRecord[], now: Date, signal?: AbortSignal): Promise<(KeptImage | undefined)[]> {
+  private async keepAll(request: ImageRequest, generation: Generation, context: RecordContext, signal?: AbortSignal): Promise<(KeptImage | undefined)[]> {
+    const now = new Date();
     const results = await Promise.allSettled(
-      data.map((image, index) => {
+      generation.images.map(async (image, index) => {
         const source = image.b64_json ? { bytes: Buffer.from(image.b64_json, 'base64') } : image.url ? { url: image.url } : undefined;
         // An item without an image (filtered after generation) is passed through as the service sent it.
-        return source ? this.options.store.keep(source, ImageStore.blobName(now, index), records[index]!, signal) : undefined;
+        return source ? this.options.store.keep(source, ImageStore.blobName(now, index), imageRecord(request, generation, index, context), signal) : undefined;
       }),
     );
     const failed = results.find((r) => r.status === 'rejected');
     if (!failed) return results.map((r) => (r as PromiseFulfilledResult<KeptImage | undefined>).value);
-    await Promise.all(
-      results.map((r) => (r.status === 'fulfilled' && r.value ? this.options.store.remove(r.value) : undefined)),
-    );
-    throw failed.reason instanceof ApiError ? failed.reason : new ApiError(503, 'StorageUnavailable', 'The images could not be kept.', { cause: failed.reason });
+    await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [this.options.store.remove(r.value)] : [])));
+    throw failed.reason;
   }
 
-  private async answerImage(image: ServiceImage, kept: KeptImage | undefined, inline: boolean): Promise<ImageData> {
-    const { url: _serviceUrl, b64_json, ...rest } = image;
+  private async answerImage(request: ImageRequest, image: ServiceImage, kept: KeptImage | undefined): Promise<ImageData> {
     if (!kept) return image;
+    const { url: _serviceUrl, b64_json, ...rest } = image;
     const { url, expiresOn } = await this.options.store.readUrl(kept.blob);
+    // DALL·E 3 clients get bytes inline only when they asked; gpt-image clients always do.
+    const inline = request.requested.params.response_format === 'b64_json' || !MODELS[request.requested.model].rules.responseFormats;
     return {
       url,
-      ...(inline && b64_json ? { b64_json } : {}),
+      ...(inline && b64_json !== undefined && { b64_json }),
       ...rest,
       storage: { container: kept.container, blob: kept.blob, record: kept.record, url_expires_on: expiresOn.toISOString() },
     };
   }
+
+  /** DALL·E 3 clients get the shape they parse; gpt-image clients get the service's fields too. */
+  private answerBody(request: ImageRequest, generation: Generation, data: ImageData[]): ImagesResponse {
+    if (MODELS[request.requested.model].rules.responseFormats) return { created: generation.created, data };
+    return { ...generation.extra, created: generation.created, ...generation.output, data, ...(generation.usage !== undefined && { usage: generation.usage }) };
+  }
 }
+
+const served = (request: ImageRequest): Answer['served'] => ({ model: request.served.model, deployment: request.served.deployment });
+

@@ -1,7 +1,7 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
-import type { AzureErrorBody } from './errors.js';
-import type { QueueResult } from './schemas.js';
-import { ensureCreated } from './storage.js';
+import type { JsonObject } from './json.js';
+import type { AzureErrorBody, QueueResult } from './schemas.js';
+import { ensureCreated, usingStorage } from './storage.js';
 
 // The three queues of the event-driven path. Messages are plain JSON text (host.json sets
 // messageEncoding "none"), so any producer can write them without base64.
@@ -15,6 +15,9 @@ export const QUEUES = {
 /** host.json's extensions.queues.maxDequeueCount: the last attempt fails the job for good. */
 export const MAX_DEQUEUE_COUNT = 5;
 
+/** Azure Storage takes a message of at most 64 KiB of UTF-8 text. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
 /** Azure Storage's longest visibility delay is 7 days. */
 const MAX_DELAY_SECONDS = 7 * 24 * 3600 - 1;
 
@@ -22,15 +25,18 @@ export interface PoisonEntry {
   id: string;
   reason: AzureErrorBody['error'];
   dequeueCount: number;
+  /** The message as it came, or where it was kept when it was too large to repeat here. */
   message: unknown;
 }
+
+export const messageBytes = (message: unknown): number => Buffer.byteLength(JSON.stringify(message));
 
 export class ImageQueues {
   constructor(private readonly queues: QueueServiceClient) {}
 
-  /** Puts a request on image-requests, invisible for `delaySeconds` (a 429's Retry-After). */
-  sendRequest(message: Record<string, unknown>, delaySeconds = 0): Promise<void> {
-    return this.send(QUEUES.requests, message, Math.min(Math.max(0, Math.ceil(delaySeconds)), MAX_DELAY_SECONDS));
+  /** Puts a request on image-requests, invisible for `delayMs` (a 429's wait, a busy job's lease). */
+  sendRequest(message: JsonObject, delayMs = 0): Promise<void> {
+    return this.send(QUEUES.requests, message, Math.min(Math.max(0, Math.ceil(delayMs / 1000)), MAX_DELAY_SECONDS));
   }
 
   sendResult(result: QueueResult): Promise<void> {
@@ -41,10 +47,12 @@ export class ImageQueues {
     return this.send(QUEUES.poison, entry);
   }
 
-  private async send(queue: string, message: unknown, visibilityTimeout = 0): Promise<void> {
-    const client = this.queues.getQueueClient(queue);
-    await ensureCreated(client);
-    // Messages live as long as the queue allows (-1): a result must not vanish unread after 7 days.
-    await client.sendMessage(JSON.stringify(message), { visibilityTimeout, messageTimeToLive: -1 });
+  private send(queue: string, message: unknown, visibilityTimeout = 0): Promise<void> {
+    return usingStorage(`Sending to ${queue}`, async () => {
+      const client = this.queues.getQueueClient(queue);
+      await ensureCreated(client);
+      // Messages live as long as the queue allows (-1): a result must not vanish unread after 7 days.
+      await client.sendMessage(JSON.stringify(message), { visibilityTimeout, messageTimeToLive: -1 });
+    });
   }
 }

@@ -1,52 +1,120 @@
 import { z } from 'zod';
-import { ApiError, invalidRequest } from './errors.js';
-import { MODELS, sizeProblem, type ModelName, type ModelRules } from './models.js';
+import { DeploymentNotFoundError, InvalidRequestError, RequestTooLargeError } from './errors.js';
+import { isJsonObject, type JsonObject } from './json.js';
+import { isModelName, isRetired, MODELS, sizeProblem, type GenerationParams, type ModelName, type ModelRules } from './models.js';
+import type { Deployments } from './settings.js';
+import { serveOn } from './translate.js';
 
-// The images request body: its wire schema (types and the OpenAPI document come from here) and the
-// per-model validation that runs before any quota is spent. Both are derived from the MODELS table.
+// The images request: its wire schema (types and the OpenAPI document come from here), the choice
+// of deployment, and the per-model validation that runs before any quota is spent.
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-const rules: ModelRules[] = Object.values(MODELS).map((m) => m.rules);
+const allRules: ModelRules[] = Object.values(MODELS).map((m) => m.rules);
 const union = <K extends 'qualities' | 'styles' | 'outputFormats' | 'backgrounds'>(key: K) =>
-  [...new Set(rules.flatMap((r) => r[key] ?? []))] as [string, ...string[]];
-const longestPrompt = Math.max(...rules.map((r) => r.promptMaxLength));
-const mostImages = Math.max(...rules.map((r) => r.n.max));
-
-/** Code points, not UTF-16 units: an emoji is one character to the caller. */
-const characters = (text: string) => [...text].length;
-
-const prompt = (max: number) =>
-  z
-    .string()
-    .refine((p) => p.trim().length > 0, 'must not be blank')
-    .refine((p) => characters(p) <= max, `must be at most ${max} characters for this model`);
+  [...new Set(allRules.flatMap((r) => r[key] ?? []))] as [string, ...string[]];
+const longestPrompt = Math.max(...allRules.map((r) => r.promptMaxLength));
+const mostImages = Math.max(...allRules.map((r) => r.n.max));
+const mostPartials = Math.max(...allRules.map((r) => r.partialImagesMax ?? 0));
 
 /** Every field any model accepts: the body as documented. Per-model limits are narrower. */
 export const imageGenerationBody = z.strictObject({
-  prompt: z.string().min(1).max(longestPrompt).describe('What to draw. At most 4000 characters for dall-e-3, 32000 for gpt-image models.'),
-  model: z.string().optional().describe('A configured deployment name or model name; the default deployment when absent.'),
-  n: z.int().min(1).max(mostImages).optional().describe('How many images: 1 for dall-e-3, 1 to 10 for gpt-image models.'),
-  size: z.string().optional().describe('dall-e-3: 1024x1024, 1792x1024, 1024x1792. gpt-image: 1024x1024, 1536x1024, 1024x1536, auto.'),
-  quality: z.enum(union('qualities')).optional().describe('dall-e-3: standard, hd. gpt-image: low, medium, high, auto.'),
-  style: z.enum(union('styles')).optional().describe('dall-e-3 only.'),
-  response_format: z.enum(['url', 'b64_json']).optional().describe('dall-e-3 only; gpt-image models always answer b64_json.'),
-  output_format: z.enum(union('outputFormats')).optional().describe('gpt-image only.'),
-  output_compression: z.int().min(0).max(100).optional().describe('gpt-image only, with output_format jpeg.'),
-  background: z.enum(union('backgrounds')).optional().describe('gpt-image only.'),
+  prompt: z.string().min(1).max(longestPrompt).describe('What to draw. At most 32000 characters (4000 for dall-e-3 requests).'),
+  model: z.string().optional().describe('A deployment of the app, or a model name (a retired one is served by its successor); the default deployment when absent.'),
+  n: z.int().min(1).max(mostImages).optional().describe('How many images: 1 to 10 (1 for dall-e-3 requests).'),
+  size: z
+    .string()
+    .optional()
+    .describe('gpt-image-2: auto, or WIDTHxHEIGHT (edges multiples of 16, long edge at most 3840, aspect at most 3:1, 655,360 to 8,294,400 pixels). gpt-image-1.5 and -mini: 1024x1024, 1536x1024, 1024x1536, auto. dall-e-3: 1024x1024, 1792x1024, 1024x1792.'),
+  quality: z.enum(union('qualities')).optional().describe('low, medium, high (and auto, except gpt-image-2). dall-e-3 requests: standard, hd.'),
+  style: z.enum(union('styles')).optional().describe('dall-e-3 requests only; kept in the record, not sent to the serving model.'),
+  response_format: z.enum(['url', 'b64_json']).optional().describe('dall-e-3 requests only: b64_json adds the bytes inline; every answer has a durable url.'),
+  output_format: z.enum(union('outputFormats')).optional().describe('gpt-image models: png or jpeg.'),
+  output_compression: z.int().min(0).max(100).optional().describe('gpt-image models, with output_format jpeg: 0 to 100.'),
+  background: z.enum(union('backgrounds')).optional().describe('gpt-image models: transparent (png only), opaque or auto.'),
+  stream: z.boolean().optional().describe('gpt-image models: answer server-sent events, partial images first.'),
+  partial_images: z.int().min(0).max(mostPartials).optional().describe('With stream: how many partial images to send before the final one, 0 to 3.'),
   user: z.string().max(256).optional().describe('An end-user id, recorded beside the image and passed to the service.'),
 });
 
-export type ImageGenerationBody = z.infer<typeof imageGenerationBody>;
+/** A validated request: what the caller asked, in its model's terms, and what the app sends to Azure. */
+export interface ImageRequest {
+  requested: { model: ModelName; params: GenerationParams };
+  served: { deployment: string; model: ModelName; params: GenerationParams };
+}
+
+/** Reads a body as UTF-8 JSON holding an object. */
+export function decodeJsonObject(bytes: Uint8Array): JsonObject {
+  checkBodySize(bytes.byteLength);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new InvalidRequestError('The request body is not valid UTF-8.');
+  }
+  if (text.trim() === '') throw new InvalidRequestError('The request body is empty; send a JSON object with a prompt.', 'prompt');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidRequestError(`The request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isJsonObject(value)) throw new InvalidRequestError('The request body must be a JSON object.');
+  return value;
+}
+
+export function checkBodySize(bytes: number): void {
+  if (bytes > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
+}
+
+/**
+ * Picks the deployment (the path's, else the body's `model`, else the default) and validates the
+ * body against the model the caller asked for. A retired model is asked for by name and served by
+ * the successor deployment, translated.
+ */
+export function resolveRequest(body: JsonObject, deployments: Deployments, pathDeployment?: string): ImageRequest {
+  const target = pickTarget(body.model, deployments, pathDeployment);
+  const model = target.requestedModel;
+  const parsed = schemas[model].safeParse(body);
+  if (!parsed.success) throw fromZodIssues(parsed.error.issues, model);
+  const { model: _named, ...params } = parsed.data as GenerationParams & { model?: string };
+  const servedModel = deployments.AZURE_OPENAI_DEPLOYMENTS.get(target.deployment)!;
+  return {
+    requested: { model, params },
+    served: { deployment: target.deployment, model: servedModel, params: model === servedModel ? params : serveOn(params, servedModel) },
+  };
+}
+
+function pickTarget(named: unknown, config: Deployments, pathDeployment?: string): { deployment: string; requestedModel: ModelName } {
+  const deployments = config.AZURE_OPENAI_DEPLOYMENTS;
+  const on = (deployment: string) => ({ deployment, requestedModel: deployments.get(deployment)! });
+  const successor = (model: ModelName) => ({ deployment: config.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT, requestedModel: model });
+  if (pathDeployment !== undefined) {
+    if (deployments.has(pathDeployment)) return on(pathDeployment);
+    if (isModelName(pathDeployment) && isRetired(pathDeployment)) return successor(pathDeployment);
+    throw new DeploymentNotFoundError(pathDeployment);
+  }
+  if (named === undefined) return on(config.AZURE_OPENAI_DEFAULT_DEPLOYMENT);
+  if (typeof named !== 'string') throw new InvalidRequestError("Invalid value for 'model': expected a string.", 'model');
+  if (deployments.has(named)) return on(named);
+  for (const [deployment, model] of deployments) if (model === named) return on(deployment);
+  if (isModelName(named) && isRetired(named)) return successor(named);
+  const known = [...deployments.keys()].join(', ');
+  throw new InvalidRequestError(`Invalid value for 'model': '${named}' is not a deployment of this app (${known}).`, 'model');
+}
 
 function schemaFor(model: ModelRules) {
   return z
     .strictObject({
-      prompt: prompt(model.promptMaxLength),
+      prompt: z
+        .string()
+        .refine((p) => p.trim().length > 0, 'must not be blank')
+        // UTF-16 units: the stricter of the ways to count, so the service never refuses a prompt we passed.
+        .refine((p) => p.length <= model.promptMaxLength, `must be at most ${model.promptMaxLength} characters for this model`),
       model: z.string().optional(),
       n: z.int().min(1).max(model.n.max).default(1),
       size: z.string().default(model.defaultSize),
-      quality: z.enum(model.qualities).default(model.defaultQuality ?? model.qualities[0]),
+      quality: model.defaultQuality ? z.enum(model.qualities).default(model.defaultQuality) : z.enum(model.qualities).optional(),
       user: z.string().max(256).optional(),
       ...(model.styles && { style: z.enum(model.styles).default(model.defaultStyle!) }),
       ...(model.responseFormats && { response_format: z.enum(model.responseFormats).default('url') }),
@@ -55,110 +123,36 @@ function schemaFor(model: ModelRules) {
         output_compression: z.int().min(0).max(100).optional(),
       }),
       ...(model.backgrounds && { background: z.enum(model.backgrounds).default('auto') }),
+      ...(model.partialImagesMax !== undefined && {
+        stream: z.boolean().optional(),
+        partial_images: z.int().min(0).max(model.partialImagesMax).optional(),
+      }),
     })
     .superRefine((body: Record<string, unknown>, ctx) => {
-      const size = sizeProblem(model, body.size as string);
-      if (size) ctx.addIssue({ code: 'custom', path: ['size'], message: size });
+      const problem = sizeProblem(model, body.size as string);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['size'], message: problem });
       if (body.output_compression !== undefined && body.output_format !== 'jpeg') {
         ctx.addIssue({ code: 'custom', path: ['output_compression'], message: 'is only accepted with output_format jpeg' });
       }
       if (body.background === 'transparent' && body.output_format === 'jpeg') {
         ctx.addIssue({ code: 'custom', path: ['background'], message: 'transparent needs output_format png' });
       }
+      if (body.partial_images !== undefined && body.stream !== true) {
+        ctx.addIssue({ code: 'custom', path: ['partial_images'], message: 'is only accepted with stream true' });
+      }
     });
 }
 
-const schemas = Object.fromEntries(Object.entries(MODELS).map(([name, m]) => [name, schemaFor(m.rules)])) as Record<
-  ModelName,
-  ReturnType<typeof schemaFor>
->;
+const schemas = Object.fromEntries(Object.entries(MODELS).map(([name, m]) => [name, schemaFor(m.rules)])) as Record<ModelName, ReturnType<typeof schemaFor>>;
 
-/** A validated request, with every default filled in so the record says exactly what was asked. */
-export interface ImageRequest {
-  prompt: string;
-  n: number;
-  size: string;
-  quality: string;
-  style?: string;
-  response_format?: 'url' | 'b64_json';
-  output_format?: string;
-  output_compression?: number;
-  background?: string;
-  user?: string;
-}
-
-export interface ResolvedRequest {
-  deployment: string;
-  model: ModelName;
-  request: ImageRequest;
-}
-
-export interface Deployments {
-  deployments: ReadonlyMap<string, ModelName>;
-  defaultDeployment: string;
-}
-
-/** Reads a body as UTF-8 JSON holding an object; 413 past MAX_BODY_BYTES. */
-export function decodeJsonObject(bytes: Uint8Array): Record<string, unknown> {
-  if (bytes.byteLength > MAX_BODY_BYTES) {
-    throw new ApiError(413, 'request_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw invalidRequest('The request body is not valid UTF-8.');
-  }
-  if (text.trim() === '') throw invalidRequest('The request body is empty; send a JSON object with a prompt.', 'prompt');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw invalidRequest(`The request body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidRequest('The request body must be a JSON object.');
-  }
-  return value as Record<string, unknown>;
-}
-
-/**
- * Picks the deployment (the path's, else the body's `model` as a deployment or model name, else the
- * default) and validates the body against that deployment's model.
- */
-export function resolveRequest(body: Record<string, unknown>, config: Deployments, pathDeployment?: string): ResolvedRequest {
-  const deployment = pickDeployment(body.model, config, pathDeployment);
-  const model = config.deployments.get(deployment)!;
-  const parsed = schemas[model].safeParse(body);
-  if (!parsed.success) throw fromZodIssues(parsed.error.issues, model);
-  const { model: _ignored, ...request } = parsed.data as ImageRequest & { model?: string };
-  return { deployment, model, request };
-}
-
-function pickDeployment(model: unknown, config: Deployments, pathDeployment?: string): string {
-  if (pathDeployment !== undefined) {
-    if (!config.deployments.has(pathDeployment)) {
-      throw new ApiError(404, 'DeploymentNotFound', `The API deployment '${pathDeployment}' does not exist on this app.`);
-    }
-    return pathDeployment;
-  }
-  if (model === undefined) return config.defaultDeployment;
-  if (typeof model !== 'string') throw invalidRequest("Invalid value for 'model': expected a string.", 'model');
-  if (config.deployments.has(model)) return model;
-  for (const [deployment, deployedModel] of config.deployments) if (deployedModel === model) return deployment;
-  const known = [...config.deployments.keys()].join(', ');
-  throw invalidRequest(`Invalid value for 'model': '${model}' is not a deployment of this app (${known}).`, 'model');
-}
-
-function fromZodIssues(issues: z.core.$ZodIssue[], model: ModelName): ApiError {
+function fromZodIssues(issues: z.core.$ZodIssue[], model: ModelName): InvalidRequestError {
   const described = issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      const field = issue.keys[0]!;
-      return { param: field, text: `Unknown field '${issue.keys.join("', '")}' for ${model}.` };
+      return { param: issue.keys[0], text: `Unknown field '${issue.keys.join("', '")}' for ${model}.` };
     }
     const field = issue.path.map(String).join('.') || 'body';
     const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
     return { param: field, text: `Invalid value for '${field}': ${message} (model ${model}).` };
   });
-  return invalidRequest(described.map((d) => d.text).join(' '), described[0]!.param);
+  return new InvalidRequestError(described.map((d) => d.text).join(' '), described[0].param);
 }

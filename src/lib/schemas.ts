@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { imageGenerationBody } from './request.js';
 
 // The shapes the app answers with and the queue carries. Their TypeScript types and the OpenAPI
 // document (openapi.ts) come from here. Azure's own fields are kept loose: the service adds fields
@@ -23,7 +22,7 @@ export const storageLocation = z
   .object({
     container: z.string(),
     blob: z.string().describe('The image blob.'),
-    record: z.string().describe('The JSON record beside it: prompt, revised prompt, model, size, filter results.'),
+    record: z.string().describe('The JSON record beside it: prompt, requested and served model and parameters, filter results.'),
     url_expires_on: z.string().describe('When `url` stops working (ISO 8601).'),
   })
   .describe('Where the image is kept.');
@@ -31,7 +30,6 @@ export const storageLocation = z
 export const imageData = z.looseObject({
   url: z.string().optional().describe('A read-only SAS URL for the kept image, readable without credentials until it expires.'),
   b64_json: z.string().optional().describe('The image, base64, when response_format is b64_json or the model answers only that way.'),
-  revised_prompt: z.string().optional(),
   content_filter_results: contentFilterResults.optional(),
   prompt_filter_results: contentFilterResults.optional(),
   storage: storageLocation.optional(),
@@ -70,9 +68,6 @@ export const job = z.object({
 
 export const jobAccepted = z.object({ id: jobId, status: jobStatus });
 
-/** A message on image-requests: the HTTP body, and an optional id that makes it idempotent. */
-export const queueRequest = imageGenerationBody.extend({ id: jobId.optional() });
-
 /** A message on image-results. */
 export const queueResult = z.object({
   id: jobId,
@@ -86,4 +81,4 @@ export type ImagesResponse = z.infer<typeof imagesResponse>;
 export type Job = z.infer<typeof job>;
 export type JobStatus = z.infer<typeof jobStatus>;
 export type QueueResult = z.infer<typeof queueResult>;
-export type AzureError = z.infer<typeof azureError>;
+export type AzureErrorBody = z.infer<typeof azureError>;

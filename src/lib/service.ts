@@ -1,152 +1,276 @@
 import { getBearerTokenProvider, type TokenCredential } from '@azure/identity';
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AzureOpenAI } from 'openai';
-import type { ImageGenerateParamsNonStreaming } from 'openai/resources/images';
-import { ApiError } from './errors.js';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AuthenticationError,
+  AzureOpenAI,
+  BadRequestError,
+  InternalServerError,
+  NotFoundError as SdkNotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+} from 'openai';
+import type { ImageGenerateParamsBase } from 'openai/resources/images';
+import { withChildSignal, sleep } from './deadline.js';
+import { ServiceAuthError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from './errors.js';
+import { isJsonObject, type JsonObject } from './json.js';
 import type { ApiKeySource } from './keys.js';
-import type { ImageRequest } from './request.js';
-import type { ImageData, ImagesResponse } from './schemas.js';
+import type { GenerationParams } from './models.js';
 
-// The one call to Azure OpenAI, through the official client for its retries, timeouts and typed errors.
+// The calls to one Azure OpenAI account, through the official client: the v1 API (the deployment in
+// the body) or the dated path. The client does not retry: this module decides what may be sent
+// again, since a resent image is a second bill. Wire answers are mapped here to the app's types.
 
-const COGNITIVE_SERVICES_SCOPE = 'https://cognitiveservices.azure.com/.default';
+/** Scopes for Entra ID tokens: Learn's v1 examples ask for ai.azure.com, the dated API for cognitiveservices. */
+const SCOPES = { v1: 'https://ai.azure.com/.default', dated: 'https://cognitiveservices.azure.com/.default' };
 
-/** One image as the service returns it: our answer's shape, without `storage`. */
-export type ServiceImage = ImageData;
-
-/** Azure's images response; the filter fields the SDK's types do not name are in it too. */
-export type ServiceResponse = ImagesResponse;
-
-export interface Generation {
-  body: ServiceResponse;
-  /** The service's request id (apim-request-id), for support cases. */
-  requestId?: string;
-}
+/** When a 429 says nothing of when to come back. */
+export const DEFAULT_THROTTLE_MS = 10_000;
 
 export type ServiceAuth = { kind: 'key'; keys: ApiKeySource } | { kind: 'entra'; credential: TokenCredential };
 
 export interface ImageServiceOptions {
   endpoint: string;
+  /** `v1`, or a dated api-version for the deployments path. */
   apiVersion: string;
   auth: ServiceAuth;
-  /** Per attempt. */
+  /** Per attempt, until the answer starts. */
   timeoutMs: number;
+  /** Attempts after the first, only where nothing can have been generated. */
   maxRetries: number;
 }
 
+/** One image of an answer as the service sent it; Azure's filter fields included. */
+export interface ServiceImage extends JsonObject {
+  b64_json?: string;
+  url?: string;
+  revised_prompt?: string;
+  content_filter_results?: JsonObject;
+  prompt_filter_results?: JsonObject;
+}
+
+/** What the service reports it made, where it says (gpt-image models). */
+export interface ServiceOutput {
+  size?: string;
+  quality?: string;
+  background?: string;
+  output_format?: string;
+}
+
+export interface Generation {
+  created: number;
+  images: ServiceImage[];
+  output: ServiceOutput;
+  usage?: JsonObject;
+  /** Any other top-level field of the answer, passed through. */
+  extra: JsonObject;
+  /** The service's request id (apim-request-id), for support cases. */
+  requestId?: string;
+}
+
+/** A server-sent event of a streamed generation, as the service sent it. */
+export interface StreamEvent extends JsonObject {
+  type: 'image_generation.partial_image' | 'image_generation.completed';
+  b64_json: string;
+}
+
+export interface StreamedGeneration {
+  events: AsyncIterable<StreamEvent>;
+  requestId?: string;
+}
+
+export interface Target {
+  deployment: string;
+  params: GenerationParams;
+}
+
+type Client = OpenAI;
+
 export class ImageService {
-  private keyedClient?: { key: string; client: AzureOpenAI };
-  private readonly entraClient?: AzureOpenAI;
+  private keyed?: { key: string; client: Client };
+  private readonly keyless?: Client;
+  private readonly v1: boolean;
 
   constructor(private readonly options: ImageServiceOptions) {
+    this.v1 = options.apiVersion === 'v1';
     if (options.auth.kind === 'entra') {
-      this.entraClient = this.client({ azureADTokenProvider: getBearerTokenProvider(options.auth.credential, COGNITIVE_SERVICES_SCOPE) });
+      this.keyless = this.client(getBearerTokenProvider(options.auth.credential, this.v1 ? SCOPES.v1 : SCOPES.dated));
     }
   }
 
-  /** Generates images on a deployment. `signal` bounds the whole call, retries included. */
-  async generate(deployment: string, request: ImageRequest, signal?: AbortSignal): Promise<Generation> {
+  /** Generates images; `signal` bounds the whole call, every attempt included. */
+  async generate(target: Target, signal?: AbortSignal): Promise<Generation> {
+    return this.attempt(signal, async (client, attemptSignal) => {
+      const { data, response } = await client.images.generate(this.body(target, false), { signal: attemptSignal }).withResponse();
+      return fromWire(data as unknown as JsonObject, requestIdOf(response.headers));
+    });
+  }
+
+  /** Starts a streamed generation; it throws before the first event when the service refuses. */
+  async stream(target: Target, signal?: AbortSignal): Promise<StreamedGeneration> {
+    return this.attempt(signal, async (client) => {
+      // The stream outlives this attempt: it follows the caller's signal, not an attempt's child.
+      const { data, response } = await client.images.generate({ ...this.body(target, true), stream: true }, { signal }).withResponse();
+      return { events: mapStreamErrors(data as AsyncIterable<unknown> as AsyncIterable<StreamEvent>), requestId: requestIdOf(response.headers) };
+    });
+  }
+
+  private body(target: Target, stream: boolean): ImageGenerateParamsBase {
+    const { stream: _stream, partial_images, ...params } = target.params;
+    return { ...params, ...(stream && partial_images !== undefined && { partial_images }), model: target.deployment } as ImageGenerateParamsBase;
+  }
+
+  /**
+   * Runs a call with the key of the moment, again with a fresh key when the service refuses it (a
+   * rotation), and again after a failure that cannot have generated anything.
+   */
+  private async attempt<T>(signal: AbortSignal | undefined, call: (client: Client, signal: AbortSignal) => Promise<T>): Promise<T> {
     const auth = this.options.auth;
-    if (auth.kind === 'entra') return this.call(this.entraClient!, deployment, request, signal);
-    const key = await auth.keys.get();
-    try {
-      return await this.call(this.clientFor(key), deployment, request, signal);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 'UpstreamAuthenticationFailed')) throw err;
-      // The key was rotated: read it again once and repeat, so the caller never sees the rotation.
-      const fresh = await auth.keys.refresh(key);
-      if (fresh === key) throw err;
-      return this.call(this.clientFor(fresh), deployment, request, signal);
+    let key = auth.kind === 'key' ? await auth.keys.get() : undefined;
+    let rotated = false;
+    for (let retry = 0; ; retry++) {
+      try {
+        return await withChildSignal(signal, (attemptSignal) => call(key === undefined ? this.keyless! : this.clientFor(key), attemptSignal));
+      } catch (raw) {
+        const err = fromServiceError(raw);
+        if (err instanceof ServiceAuthError && auth.kind === 'key' && !rotated) {
+          rotated = true;
+          const fresh = await auth.keys.refresh(key!);
+          if (fresh === key) throw err;
+          key = fresh;
+          continue;
+        }
+        if (!(err instanceof ServiceFailedError) || err.mayHaveGenerated || retry >= this.options.maxRetries) throw err;
+        await sleep(Math.min(4000, 250 * 2 ** retry), signal).catch(() => {
+          throw new ServiceTimeoutError(undefined, { cause: raw });
+        });
+      }
     }
   }
 
-  private async call(client: AzureOpenAI, deployment: string, request: ImageRequest, signal?: AbortSignal): Promise<Generation> {
-    const params = { ...request, model: deployment } as ImageGenerateParamsNonStreaming;
-    try {
-      const { data, response } = await client.images.generate(params, { signal }).withResponse();
-      return {
-        body: data as unknown as ServiceResponse,
-        requestId: response.headers.get('apim-request-id') ?? response.headers.get('x-request-id') ?? undefined,
-      };
-    } catch (err) {
-      throw fromServiceError(err);
-    }
+  private clientFor(key: string): Client {
+    if (this.keyed?.key !== key) this.keyed = { key, client: this.client(key) };
+    return this.keyed.client;
   }
 
-  private clientFor(key: string): AzureOpenAI {
-    if (this.keyedClient?.key !== key) this.keyedClient = { key, client: this.client({ apiKey: key }) };
-    return this.keyedClient.client;
-  }
-
-  private client(auth: { apiKey: string } | { azureADTokenProvider: () => Promise<string> }): AzureOpenAI {
+  private client(apiKey: string | (() => Promise<string>)): Client {
+    const common = { timeout: this.options.timeoutMs, maxRetries: 0 };
+    if (this.v1) return new OpenAI({ ...common, apiKey, baseURL: `${this.options.endpoint.replace(/\/+$/, '')}/openai/v1/` });
     return new AzureOpenAI({
-      ...auth,
+      ...common,
       endpoint: this.options.endpoint,
       apiVersion: this.options.apiVersion,
-      timeout: this.options.timeoutMs,
-      maxRetries: this.options.maxRetries,
-      fetch: answerRateLimitsAtOnce,
+      ...(typeof apiKey === 'string' ? { apiKey } : { azureADTokenProvider: apiKey }),
     });
   }
 }
 
-/**
- * The SDK would sleep on a 429 inside our caller's time limit; a 429 is better handed back (HTTP) or
- * turned into a queue delay. `x-should-retry: false` is the SDK's own switch for that.
- */
-async function answerRateLimitsAtOnce(url: string | URL | Request, init?: RequestInit): Promise<Response> {
-  const response = await fetch(url, init);
-  if (response.status !== 429) return response;
-  const headers = new Headers(response.headers);
-  headers.set('x-should-retry', 'false');
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+const requestIdOf = (headers: Headers) => headers.get('apim-request-id') ?? headers.get('x-request-id') ?? undefined;
+
+function fromWire(body: JsonObject, requestId: string | undefined): Generation {
+  const { created, data, usage, size, quality, background, output_format, ...extra } = body;
+  return {
+    created: typeof created === 'number' ? created : Math.floor(Date.now() / 1000),
+    images: Array.isArray(data) ? (data.filter(isJsonObject)) : [],
+    output: outputOf({ size, quality, background, output_format }),
+    ...(isJsonObject(usage) && { usage }),
+    extra,
+    ...(requestId !== undefined && { requestId }),
+  };
 }
 
-/** Seconds to wait, from retry-after-ms or Retry-After; undefined when the service gave none. */
-export function retryAfterSeconds(headers: Headers | undefined): number | undefined {
-  const ms = Number(headers?.get('retry-after-ms') ?? NaN);
-  if (ms > 0) return Math.ceil(ms / 1000);
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+/** A stream's completed event as the generation of its one image. */
+export function completedGeneration(event: StreamEvent, requestId: string | undefined): Generation {
+  const { b64_json, usage, created_at, size, quality, background, output_format } = event;
+  return fromWire({ created: created_at, data: [{ b64_json }], usage, size, quality, background, output_format }, requestId);
 }
 
-function fromServiceError(err: unknown): ApiError {
-  if (err instanceof APIUserAbortError || err instanceof APIConnectionTimeoutError) {
-    return new ApiError(504, 'UpstreamTimeout', 'Azure OpenAI did not answer in time.', { cause: err });
+function outputOf(values: Record<string, unknown>): ServiceOutput {
+  return Object.fromEntries(Object.entries(values).filter((entry) => typeof entry[1] === 'string'));
+}
+
+async function* mapStreamErrors(events: AsyncIterable<StreamEvent>): AsyncIterable<StreamEvent> {
+  try {
+    yield* events;
+  } catch (err) {
+    throw fromServiceError(err);
   }
+}
+
+/** How long a 429 asks to wait, from whichever of Azure's headers it sent; undefined when none. */
+export function throttleDelayMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms') ?? headers?.get('x-ms-retry-after-ms') ?? NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const retryAfter = headers?.get('retry-after');
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+    const date = Date.parse(retryAfter);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  // x-ratelimit-reset-requests: a duration such as "12s", "1m30s" or "250ms".
+  const reset = headers?.get('x-ratelimit-reset-requests');
+  if (reset) {
+    let total = 0;
+    let matched = '';
+    for (const [part, amount, unit] of reset.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+      total += Number(amount) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+      matched += part;
+    }
+    if (matched === reset.trim() && matched !== '') return total;
+  }
+  return undefined;
+}
+
+/** Connection failures that happen before a request is sent: nothing can have been generated. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function connectionCode(err: unknown): string | undefined {
+  for (let cause = err; isJsonObject(cause) || cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT.has(code)) return code;
+    if (!(cause as { cause?: unknown }).cause) break;
+  }
+  return undefined;
+}
+
+/** The SDK's typed errors in the app's terms. */
+export function fromServiceError(err: unknown): Error {
+  if (err instanceof ServiceTimeoutError || err instanceof ServiceFailedError || err instanceof ServiceThrottledError) return err;
+  if (err instanceof APIUserAbortError || err instanceof APIConnectionTimeoutError) return new ServiceTimeoutError(undefined, { cause: err });
   if (err instanceof APIConnectionError) {
-    return new ApiError(502, 'UpstreamUnreachable', 'Azure OpenAI could not be reached.', { cause: err });
+    const code = connectionCode(err);
+    return new ServiceFailedError(code ? `Azure OpenAI could not be reached (${code}).` : 'The connection to Azure OpenAI failed.', 'UpstreamUnreachable', code === undefined, { cause: err });
   }
-  if (!(err instanceof APIError) || err.status === undefined) {
-    return new ApiError(502, 'UpstreamError', 'The call to Azure OpenAI failed.', { cause: err });
+  if (!(err instanceof APIError)) {
+    return err instanceof Error && err.name === 'AbortError'
+      ? new ServiceTimeoutError(undefined, { cause: err })
+      : new ServiceFailedError('The call to Azure OpenAI failed.', 'UpstreamError', true, { cause: err });
   }
-  const body = (err.error ?? {}) as { code?: unknown; message?: unknown; type?: unknown; param?: unknown; inner_error?: unknown };
-  const message = typeof body.message === 'string' ? body.message : `Azure OpenAI answered ${err.status}.`;
-  const code = typeof body.code === 'string' ? body.code : String(err.status);
-  if (err.status === 429) {
-    const wait = retryAfterSeconds(err.headers) ?? 10;
-    return new ApiError(429, code, message, { headers: { 'Retry-After': String(wait) }, cause: err });
-  }
-  if (err.status === 400) {
+  const body = (isJsonObject(err.error) ? err.error : {}) as { code?: unknown; message?: unknown; type?: unknown; param?: unknown; inner_error?: unknown };
+  const message = typeof body.message === 'string' ? body.message : `Azure OpenAI answered ${err.status ?? 'an error'}.`;
+  if (err instanceof RateLimitError) return new ServiceThrottledError(message, throttleDelayMs(err.headers) ?? DEFAULT_THROTTLE_MS, { cause: err });
+  if (err instanceof BadRequestError || (err.status === undefined && typeof body.code === 'string')) {
     // The caller's prompt or parameters, as the service judged them (the content filter among them).
-    return new ApiError(400, code, message, {
-      type: typeof body.type === 'string' ? body.type : 'invalid_request_error',
-      param: typeof body.param === 'string' ? body.param : undefined,
-      innerError: body.inner_error as Record<string, unknown> | undefined,
-      cause: err,
-    });
+    return new ServiceRejectedError(
+      message,
+      typeof body.code === 'string' ? body.code : '400',
+      {
+        ...(typeof body.param === 'string' && { param: body.param }),
+        ...(typeof body.type === 'string' && { type: body.type }),
+        ...(isJsonObject(body.inner_error) && { innerError: body.inner_error }),
+      },
+      { cause: err },
+    );
   }
-  if (err.status === 401 || err.status === 403) {
-    return new ApiError(502, 'UpstreamAuthenticationFailed', 'Azure OpenAI refused the app\'s credentials.', { cause: err });
+  if (err instanceof AuthenticationError || err instanceof PermissionDeniedError) return new ServiceAuthError({ cause: err });
+  if (err instanceof SdkNotFoundError) {
+    return new ServiceFailedError(`Azure OpenAI has no such deployment or api-version: ${message}`, 'UpstreamDeploymentNotFound', false, { cause: err });
   }
-  if (err.status === 404) {
-    return new ApiError(502, 'UpstreamDeploymentNotFound', `Azure OpenAI has no such deployment or api-version: ${message}`, { cause: err });
-  }
-  if (err.status === 408 || err.status === 504) {
-    return new ApiError(504, 'UpstreamTimeout', 'Azure OpenAI did not answer in time.', { cause: err });
-  }
-  return new ApiError(502, 'UpstreamError', `Azure OpenAI answered ${err.status}: ${message}`, { cause: err });
+  // A gateway timeout may hide a generation that went on: as ambiguous as our own timeout.
+  if (err.status === 408 || err.status === 504) return new ServiceTimeoutError(undefined, { cause: err });
+  // A 5xx answer is not billed, so it may be sent again.
+  return new ServiceFailedError(`Azure OpenAI answered ${err.status}: ${message}`, 'UpstreamError', !(err instanceof InternalServerError), { cause: err });
 }

@@ -1,76 +1,77 @@
 import { z } from 'zod';
-import { isModelName, MODEL_NAMES, type ModelName } from './models.js';
+import { CURRENT_MODELS, isModelName, isRetired, MODEL_NAMES, type ModelName } from './models.js';
 
-// Every app setting the code reads, parsed once at start-up. infra/ sets exactly these names
-// (test/infra.test.ts holds the two together), and local.settings.sample.json gives each a local value.
+// Every app setting the code reads, parsed once at start-up. infra/ sets them in Azure (test/unit/
+// infra.test.ts holds the two together), and local.settings.sample.json gives each a local value.
 
-const optional = <T extends z.ZodType>(schema: T) => schema.optional();
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const containerName = (fallback: string) =>
+  z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name').default(fallback);
+
+/** A dated api-version, as Azure's dated images path takes it. */
+export const DATED_API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 
 /** `deployment=model` pairs, comma separated: the Azure OpenAI deployments this app may call. */
-const deploymentsSetting = z
-  .string()
-  .transform((text, ctx) => {
-    const deployments = new Map<string, ModelName>();
-    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const [deployment, model = deployment] = pair.split('=').map((p) => p.trim());
-      if (!deployment || !/^[\w.-]{1,64}$/.test(deployment)) {
-        ctx.addIssue({ code: 'custom', message: `"${pair}" is not a deployment name` });
-        return z.NEVER;
-      }
-      if (!isModelName(model)) {
-        ctx.addIssue({ code: 'custom', message: `model "${model}" of deployment "${deployment}" is not one of ${MODEL_NAMES.join(', ')}` });
-        return z.NEVER;
-      }
-      deployments.set(deployment, model);
+const deploymentsSetting = z.string().transform((text, ctx) => {
+  const deployments = new Map<string, ModelName>();
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [deployment = '', model = deployment] = pair.split('=').map((p) => p.trim());
+    if (!/^[\w.-]{1,64}$/.test(deployment)) return fail(`"${pair}" is not a deployment name`);
+    if (!isModelName(model)) return fail(`model "${model}" of deployment "${deployment}" is not one of ${MODEL_NAMES.join(', ')}`);
+    if (isRetired(model)) {
+      return fail(`model "${model}" of deployment "${deployment}" is retired; deploy one of ${CURRENT_MODELS.join(', ')} (requests naming ${model} are served by AZURE_OPENAI_SUCCESSOR_DEPLOYMENT)`);
     }
-    if (deployments.size === 0) {
-      ctx.addIssue({ code: 'custom', message: 'names no deployment' });
-      return z.NEVER;
-    }
-    return deployments;
-  });
+    // A retired model's name is how old clients ask for it: it always means "the successor".
+    if (isModelName(deployment) && isRetired(deployment)) return fail(`deployment name "${deployment}" is the name of a retired model; pick another`);
+    deployments.set(deployment, model);
+  }
+  return deployments.size > 0 ? deployments : fail('names no deployment');
+});
 
 export const settingsSchema = z
   .object({
     AZURE_OPENAI_ENDPOINT: z.url({ protocol: /^https?$/ }),
+    /** `v1`: the v1 API (the deployment in the body); a date such as 2025-04-01-preview: the dated path. */
     AZURE_OPENAI_API_VERSION: z
       .string()
-      .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must look like 2025-04-01-preview')
-      .default('2025-04-01-preview'),
-    AZURE_OPENAI_DEPLOYMENTS: deploymentsSetting.default(new Map([['dall-e-3', 'dall-e-3' as ModelName]])),
-    AZURE_OPENAI_DEFAULT_DEPLOYMENT: optional(z.string()),
+      .refine((v) => v === 'v1' || DATED_API_VERSION.test(v), 'must be v1 or a date such as 2025-04-01-preview')
+      .default('v1'),
+    AZURE_OPENAI_DEPLOYMENTS: deploymentsSetting.default(new Map([['gpt-image-2', 'gpt-image-2']])),
+    /** The deployment a request gets when it names none; the first of AZURE_OPENAI_DEPLOYMENTS when unset. */
+    AZURE_OPENAI_DEFAULT_DEPLOYMENT: z.string().optional(),
+    /** The deployment that serves requests naming a retired model (dall-e-3, gpt-image-1); the default deployment when unset. */
+    AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: z.string().optional(),
     /** `key`: an api-key from Key Vault (or AZURE_OPENAI_API_KEY locally); `entra`: keyless, an Entra ID token. */
     AZURE_OPENAI_AUTH: z.enum(['key', 'entra']).default('key'),
-    AZURE_OPENAI_API_KEY: optional(z.string().min(1)),
+    AZURE_OPENAI_API_KEY: z.string().min(1).optional(),
     AZURE_OPENAI_TIMEOUT_SECONDS: seconds(100),
     AZURE_OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
-    KEY_VAULT_URI: optional(z.url({ protocol: /^https$/ })),
+    KEY_VAULT_URI: z.url({ protocol: /^https$/ }).optional(),
     KEY_VAULT_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).default('azure-openai-api-key'),
     KEY_CACHE_TTL_SECONDS: seconds(3600),
+    /** Skips the check that a Key Vault challenge names the vault's own resource: only for a local stand-in. */
+    KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: z.stringbool().default(false),
     /** Selects a user-assigned managed identity (read by DefaultAzureCredential too). */
-    AZURE_CLIENT_ID: optional(z.string().min(1)),
+    AZURE_CLIENT_ID: z.string().min(1).optional(),
     // Storage: the same connection the Functions host uses. A connection string locally; in Azure,
     // identity-based service URIs with no account key.
-    AzureWebJobsStorage: optional(z.string().min(1)),
-    AzureWebJobsStorage__blobServiceUri: optional(z.url()),
-    AzureWebJobsStorage__queueServiceUri: optional(z.url()),
-    IMAGES_CONTAINER: z
-      .string()
-      .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name')
-      .default('images'),
+    AzureWebJobsStorage: z.string().min(1).optional(),
+    AzureWebJobsStorage__blobServiceUri: z.url().optional(),
+    AzureWebJobsStorage__queueServiceUri: z.url().optional(),
+    IMAGES_CONTAINER: containerName('images'),
     // A user delegation SAS lives at most 7 days, as does its key.
     IMAGE_URL_TTL_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60 - 60).default(60),
-    JOBS_CONTAINER: z
-      .string()
-      .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name')
-      .default('jobs'),
+    JOBS_CONTAINER: containerName('jobs'),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
   })
   .superRefine((s, ctx) => {
     const fail = (name: string, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
-    if (s.AZURE_OPENAI_DEFAULT_DEPLOYMENT && !s.AZURE_OPENAI_DEPLOYMENTS.has(s.AZURE_OPENAI_DEFAULT_DEPLOYMENT)) {
-      fail('AZURE_OPENAI_DEFAULT_DEPLOYMENT', 'is not one of AZURE_OPENAI_DEPLOYMENTS');
+    for (const name of ['AZURE_OPENAI_DEFAULT_DEPLOYMENT', 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'] as const) {
+      if (s[name] !== undefined && !s.AZURE_OPENAI_DEPLOYMENTS.has(s[name])) fail(name, 'is not one of AZURE_OPENAI_DEPLOYMENTS');
     }
     if (s.AZURE_OPENAI_AUTH === 'key' && !s.KEY_VAULT_URI && !s.AZURE_OPENAI_API_KEY) {
       fail('KEY_VAULT_URI', 'is required (or AZURE_OPENAI_API_KEY for local runs) when AZURE_OPENAI_AUTH is key');
@@ -81,12 +82,16 @@ export const settingsSchema = z
     if (s.AzureWebJobsStorage__blobServiceUri && !s.AzureWebJobsStorage__queueServiceUri) {
       fail('AzureWebJobsStorage__queueServiceUri', 'is required with AzureWebJobsStorage__blobServiceUri');
     }
+  })
+  .transform((s) => {
+    const defaultDeployment = s.AZURE_OPENAI_DEFAULT_DEPLOYMENT ?? s.AZURE_OPENAI_DEPLOYMENTS.keys().next().value!;
+    return { ...s, AZURE_OPENAI_DEFAULT_DEPLOYMENT: defaultDeployment, AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: s.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT ?? defaultDeployment };
   });
 
-export type Settings = z.output<typeof settingsSchema> & { defaultDeployment: string };
+export type Settings = z.output<typeof settingsSchema>;
 
 /** The names of every app setting the code reads. */
-export const SETTING_NAMES = Object.keys(settingsSchema.shape) as (keyof typeof settingsSchema.shape)[];
+export const SETTING_NAMES = Object.keys(settingsSchema.in.shape) as (keyof typeof settingsSchema.in.shape)[];
 
 /**
  * Settings read by the Functions host or its platform rather than by this code; infra/ sets them too.
@@ -109,13 +114,16 @@ export class SettingsError extends Error {
 /** Parses app settings; throws a SettingsError that names every bad setting. Empty values count as unset. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const present = Object.fromEntries(
-    SETTING_NAMES.filter((name) => env[name] !== undefined && env[name]!.trim() !== '').map((name) => [name, env[name]!.trim()]),
+    SETTING_NAMES.filter((name) => env[name] !== undefined && env[name].trim() !== '').map((name) => [name, env[name]!.trim()]),
   );
   const parsed = settingsSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'settings')}: ${issue.message}`);
     throw new SettingsError(`Invalid app settings. ${lines.join('; ')}`);
   }
-  const s = parsed.data;
-  return { ...s, defaultDeployment: s.AZURE_OPENAI_DEFAULT_DEPLOYMENT ?? s.AZURE_OPENAI_DEPLOYMENTS.keys().next().value! };
+  return parsed.data;
 }
+
+/** The model behind each deployment, for those who need only that. */
+export type Deployments = Pick<Settings, 'AZURE_OPENAI_DEPLOYMENTS' | 'AZURE_OPENAI_DEFAULT_DEPLOYMENT' | 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'>;
+

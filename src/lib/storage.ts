@@ -1,6 +1,8 @@
+import { text } from 'node:stream/consumers';
 import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type BlobClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
+import { DependencyUnavailableError } from './errors.js';
 import type { Settings } from './settings.js';
 
 // Storage clients on the same connection the Functions host uses: a connection string locally,
@@ -9,22 +11,29 @@ import type { Settings } from './settings.js';
 export interface StorageClients {
   blobs: BlobServiceClient;
   queues: QueueServiceClient;
-  /** True when SAS must be user delegation SAS: there is no account key to sign with. */
-  identityBased: boolean;
 }
+
+/** What a caller is told to wait when Storage fails. */
+const STORAGE_RETRY_AFTER_MS = 5_000;
+
+/**
+ * Every try has its own timeout: without one, a call sent while Storage was away waited for an
+ * answer that never came, and held its request until the 220 s deadline.
+ */
+const PIPELINE = {
+  retryOptions: { maxTries: 3, tryTimeoutInMs: 15_000, retryDelayInMs: 300, maxRetryDelayInMs: 2_000 },
+} as const;
 
 export function createStorageClients(settings: Settings, credential: () => TokenCredential): StorageClients {
   if (settings.AzureWebJobsStorage) {
     return {
-      blobs: BlobServiceClient.fromConnectionString(settings.AzureWebJobsStorage),
-      queues: QueueServiceClient.fromConnectionString(settings.AzureWebJobsStorage),
-      identityBased: false,
+      blobs: BlobServiceClient.fromConnectionString(settings.AzureWebJobsStorage, PIPELINE),
+      queues: QueueServiceClient.fromConnectionString(settings.AzureWebJobsStorage, PIPELINE),
     };
   }
   return {
-    blobs: new BlobServiceClient(settings.AzureWebJobsStorage__blobServiceUri!, credential()),
-    queues: new QueueServiceClient(settings.AzureWebJobsStorage__queueServiceUri!, credential()),
-    identityBased: true,
+    blobs: new BlobServiceClient(settings.AzureWebJobsStorage__blobServiceUri!, credential(), PIPELINE),
+    queues: new QueueServiceClient(settings.AzureWebJobsStorage__queueServiceUri!, credential(), PIPELINE),
   };
 }
 
@@ -50,14 +59,28 @@ export function ensureCreated(resource: { url: string; createIfNotExists(): Prom
 export async function readBlobText(blob: BlobClient): Promise<{ text: string; etag: string } | undefined> {
   try {
     const answer = await blob.download();
-    const chunks: Buffer[] = [];
-    for await (const chunk of answer.readableStreamBody as AsyncIterable<Buffer>) chunks.push(chunk);
-    return { text: Buffer.concat(chunks).toString('utf8'), etag: answer.etag! };
+    return { text: await text(answer.readableStreamBody!), etag: answer.etag! };
   } catch (err) {
     if (hasStatus(err, 404)) return undefined;
     throw err;
   }
 }
 
-/** Whether a storage error carries one of these HTTP statuses. */
+/** Whether a storage error carries one of these HTTP statuses: answers the caller handles itself. */
 export const hasStatus = (err: unknown, ...codes: number[]) => codes.includes((err as { statusCode?: number }).statusCode ?? 0);
+
+/**
+ * Runs Storage calls; `work` handles the answers it expects (404, 409, 412) itself. Storage failing
+ * (down, throttling, refusing, timing out) becomes a DependencyUnavailableError; a bug stays a bug.
+ */
+export async function usingStorage<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!isStorageFailure(err)) throw err;
+    throw new DependencyUnavailableError('Storage', `${what}: Storage is unavailable. Try again later.`, STORAGE_RETRY_AFTER_MS, { cause: err });
+  }
+}
+
+const isStorageFailure = (err: unknown) =>
+  err instanceof Error && (['RestError', 'AbortError', 'TimeoutError'].includes(err.name) || typeof (err as { code?: unknown }).code === 'string');

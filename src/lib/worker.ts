@@ -1,12 +1,15 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { ApiError, invalidRequest, toApiError } from './errors.js';
-import type { JobState, JobStore } from './jobs.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { errorAnswer } from './azureErrors.js';
+import { ImagesError, InvalidRequestError, NotFoundError, ServiceThrottledError } from './errors.js';
+import { isJsonObject, sameDigest, sha256, type JsonObject } from './json.js';
+import type { JobState, JobStore, StoredJob } from './jobs.js';
 import type { ImagePipeline } from './pipeline.js';
-import { ImageQueues, MAX_DEQUEUE_COUNT } from './queues.js';
+import { MAX_DEQUEUE_COUNT, MAX_MESSAGE_BYTES, messageBytes, type ImageQueues } from './queues.js';
 import { jobId, type ImagesResponse, type Job } from './schemas.js';
 
 // Asynchronous jobs: accepted over HTTP (Prefer: respond-async) or put on image-requests by any
-// producer, run by the queue trigger through the same pipeline as the synchronous call.
+// producer, run by the queue trigger through the same pipeline as the synchronous call. However
+// many deliveries of one job race, one generation runs: the running delivery holds a lease.
 
 export interface QueueDelivery {
   /** The queue message's id: a job id for messages that bring none, stable across deliveries. */
@@ -14,12 +17,20 @@ export interface QueueDelivery {
   dequeueCount: number;
 }
 
-/** Queue results and job results carry URLs, not image bytes: a queue message holds 64 KB. */
+/** What a poller is told to wait: images take seconds to a minute. */
+export const POLL_AFTER_SECONDS = 5;
+
+/** Longer than a queue run may take (the trigger's 9-minute deadline): a live run is never taken over. */
+export const LEASE_MS = 10 * 60_000;
+
+/** Queue results and job results carry URLs, not image bytes: a queue message holds 64 KiB. */
 function withoutInlineImages(answer: ImagesResponse): ImagesResponse {
   return { ...answer, data: answer.data.map(({ b64_json: _bytes, ...image }) => image) };
 }
 
-export class ImageJobs {
+type Claim = { kind: 'ended'; stored: StoredJob } | { kind: 'busy'; retryAfterMs: number } | { kind: 'run'; stored: StoredJob };
+
+export class JobWorker {
   constructor(
     private readonly pipeline: ImagePipeline,
     private readonly jobs: JobStore,
@@ -27,103 +38,152 @@ export class ImageJobs {
   ) {}
 
   /**
-   * Writes the job, then queues it; the body was validated by the caller. The poll token lets the
-   * job's Location be read without the function key (a valet key): Power Automate sends no
-   * credentials when it polls.
+   * Writes the job, then queues its id (the body stays in the job: a message holds 64 KiB, a body up
+   * to 1 MB). The poll token lets the job's Location be read without the function key (a valet key):
+   * Power Automate sends no credentials when it polls. The body was validated by the caller.
    */
-  async accept(body: Record<string, unknown>): Promise<{ job: JobState; pollToken: string }> {
+  async accept(request: JsonObject, pathDeployment?: string): Promise<{ job: JobState; pollToken: string }> {
     const id = randomUUID();
-    const pollToken = randomBytes(32).toString('base64url');
-    const { state } = (await this.jobs.create(id, body, sha256(pollToken)))!; // a fresh UUID: no job has it
-    await this.queues.sendRequest({ ...body, id });
+    const pollToken = newPollToken();
+    const { state } = (await this.jobs.create(id, {
+      request,
+      ...(pathDeployment !== undefined && { path_deployment: pathDeployment }),
+      poll_token_sha256: [sha256(pollToken)],
+    }))!; // a fresh UUID: no job has it
+    try {
+      await this.queues.sendRequest({ id });
+    } catch (err) {
+      // No job without its message: it would wait forever.
+      await this.jobs.delete(id);
+      throw err;
+    }
     return { job: state, pollToken };
   }
 
+  /** A further poll token for a job, as a repeated accept (Idempotency-Key) answers one. */
+  async issuePollToken(id: string): Promise<string> {
+    for (;;) {
+      const stored = await this.jobs.get(id);
+      if (!stored) throw new NotFoundError(`There is no image job '${id}'.`);
+      const pollToken = newPollToken();
+      const hashes = [...(stored.state.poll_token_sha256 ?? []), sha256(pollToken)];
+      if (await this.jobs.put({ ...stored.state, poll_token_sha256: hashes }, stored.etag)) return pollToken;
+    }
+  }
+
   /**
-   * A job as callers see it, its image URLs signed afresh. With a poll token, only the job that
-   * token was issued for: a wrong token reads as no such job.
+   * A job as callers see it, its image URLs signed afresh. With a poll token, only a job that token
+   * was issued for: a wrong token reads as no such job.
    */
-  async status(id: string, pollToken?: string): Promise<Job | undefined> {
+  async status(id: string, pollToken?: string): Promise<(Job & { state: JobState }) | undefined> {
     if (!jobId.safeParse(id).success) return undefined;
     const stored = await this.jobs.get(id);
     if (!stored) return undefined;
-    if (pollToken !== undefined && !sameDigest(stored.state.poll_token_sha256, sha256(pollToken))) return undefined;
+    if (pollToken !== undefined && !stored.state.poll_token_sha256?.some((hash) => sameDigest(hash, sha256(pollToken)))) return undefined;
     const { status, created, result, error } = stored.state;
-    return { id, status, created, ...(result && { result: await this.pipeline.refreshUrls(result) }), ...(error && { error }) };
+    return { id, status, created, ...(result && { result: await this.pipeline.refreshUrls(result) }), ...(error && { error }), state: stored.state };
   }
 
   /**
    * Handles one image-requests message. Returns when the message is done with (succeeded, failed
-   * for good, or put back for later after a 429); throws when the host should deliver it again.
+   * for good, or put back for later); throws when the host should deliver it again.
    */
   async process(message: unknown, delivery: QueueDelivery, signal?: AbortSignal): Promise<void> {
     const parsed = parseMessage(message, delivery);
-    if (parsed instanceof ApiError) return this.fail(`msg-${delivery.messageId}`, parsed, message, delivery);
-    const { id, body } = parsed;
+    if (parsed instanceof ImagesError) return this.park(`msg-${delivery.messageId}`, parsed, message, delivery);
+    const claim = await this.claim(parsed.id, parsed.body);
+    if (claim instanceof ImagesError) return this.park(parsed.id, claim, message, delivery);
+    if (claim.kind === 'ended') return this.notify(claim.stored);
+    // Another delivery runs it: look again once its lease would have ended.
+    if (claim.kind === 'busy') return this.queues.sendRequest({ id: parsed.id }, claim.retryAfterMs + 1000);
 
-    // Created here unless HTTP accepted it; another delivery may create it between the two calls.
-    const stored = (await this.jobs.get(id)) ?? (await this.jobs.create(id, body)) ?? (await this.jobs.get(id))!;
-    const { state, etag } = stored;
-    // Delivered again after the work was done (a crash before the message was deleted): answer
-    // again, never generate again.
-    if (state.status === 'succeeded') return this.queues.sendResult({ id, status: 'succeeded', data: state.result!.data });
-    if (state.status === 'failed') return this.queues.sendResult({ id, status: 'failed', error: state.error });
-
-    let resolved;
+    const { state: running, etag } = claim.stored;
     try {
-      resolved = this.pipeline.validate(state.request);
+      const request = this.pipeline.resolve(running.request, running.path_deployment);
+      const answer = await this.pipeline.generate(request, { jobId: running.id, signal });
+      const done: JobState = { ...running, status: 'succeeded', result: withoutInlineImages(answer.body), served: answer.served, lease_until: undefined, error: undefined, error_status: undefined };
+      const written = await this.jobs.put(done, etag);
+      // Only if the lease ran out and another delivery took the job: its images are the ones kept.
+      if (!written) return await this.pipeline.discard(answer.body);
+      await this.notify({ state: done, etag: written });
     } catch (err) {
-      return this.fail(id, toApiError(err), message, delivery, state);
-    }
-    const running: JobState = { ...state, status: 'running', attempts: state.attempts + 1 };
-    if (!(await this.jobs.put(running, etag))) throw new Error(`Job ${id} was taken by another delivery; trying later.`);
-
-    try {
-      const result = withoutInlineImages(await this.pipeline.generate(resolved, { jobId: id, signal }));
-      await this.jobs.put({ ...running, status: 'succeeded', result, error: undefined });
-      await this.queues.sendResult({ id, status: 'succeeded', data: result.data });
-    } catch (err) {
-      const error = toApiError(err);
-      if (error.status === 429) {
-        // The quota is spent: the job waits on the queue for Retry-After, without using up attempts.
-        await this.jobs.put({ ...running, status: 'notStarted' });
-        await this.queues.sendRequest({ ...body, id }, Number(error.headers['Retry-After'] ?? 10));
-        return;
+      if (err instanceof ServiceThrottledError) {
+        // The quota is spent: the job waits on the queue for the service's Retry-After, without using up attempts.
+        await this.jobs.put({ ...running, status: 'notStarted', lease_until: undefined }, etag);
+        return this.queues.sendRequest({ id: running.id }, err.retryAfterMs);
       }
-      if (error.isClientError || delivery.dequeueCount >= MAX_DEQUEUE_COUNT) return this.fail(id, error, message, delivery, running);
-      await this.jobs.put({ ...running, status: 'notStarted', error: error.toJSON().error });
-      throw error;
+      const retryable = !(err instanceof ImagesError) || err.retryable;
+      if (!retryable || delivery.dequeueCount >= MAX_DEQUEUE_COUNT) return this.park(running.id, err, message, delivery, claim.stored);
+      const { status, body } = errorAnswer(err);
+      await this.jobs.put({ ...running, status: 'notStarted', lease_until: undefined, error: body.error, error_status: status }, etag);
+      throw err;
     }
+  }
+
+  /** Finds or creates the job and takes it for this delivery, unless it has ended or another delivery holds it. */
+  private async claim(id: string, body: JsonObject | undefined): Promise<Claim | ImagesError> {
+    for (;;) {
+      let stored = await this.jobs.get(id);
+      if (!stored) {
+        if (!body) return new NotFoundError(`There is no image job '${id}', and the message brings no request.`);
+        stored = await this.jobs.create(id, { request: body });
+        if (!stored) continue; // another delivery created it just now
+      }
+      const { state, etag } = stored;
+      if (state.status === 'succeeded' || state.status === 'failed') return { kind: 'ended', stored };
+      const now = Date.now();
+      if (state.status === 'running' && (state.lease_until ?? 0) > now) return { kind: 'busy', retryAfterMs: state.lease_until! - now };
+      const running: JobState = { ...state, status: 'running', attempts: state.attempts + 1, lease_until: now + LEASE_MS };
+      const written = await this.jobs.put(running, etag);
+      if (written) return { kind: 'run', stored: { state: running, etag: written } };
+    }
+  }
+
+  /** Sends an ended job's result, once: a delivery after a crash sends it again, never generates again. */
+  private async notify({ state, etag }: StoredJob): Promise<void> {
+    if (state.notified) return;
+    const { id } = state;
+    await this.queues.sendResult(state.status === 'succeeded' ? { id, status: 'succeeded', data: state.result!.data } : { id, status: 'failed', error: state.error });
+    await this.jobs.put({ ...state, notified: true }, etag);
   }
 
   /** A job that can never succeed: recorded, answered on image-results, and parked on the poison queue with its reason. */
-  private async fail(id: string, error: ApiError, message: unknown, delivery: QueueDelivery, state?: JobState): Promise<void> {
-    const reason = error.toJSON().error;
-    if (state) await this.jobs.put({ ...state, status: 'failed', error: reason });
-    await this.queues.sendResult({ id, status: 'failed', error: reason });
-    await this.queues.sendPoison({ id, reason, dequeueCount: delivery.dequeueCount, message });
+  private async park(id: string, err: unknown, message: unknown, delivery: QueueDelivery, stored?: StoredJob): Promise<void> {
+    const { status, body } = errorAnswer(err);
+    let ended: StoredJob | undefined;
+    if (stored) {
+      const failed: JobState = { ...stored.state, status: 'failed', lease_until: undefined, error: body.error, error_status: status };
+      const etag = await this.jobs.put(failed, stored.etag);
+      if (etag) ended = { state: failed, etag };
+    }
+    if (ended) await this.notify(ended);
+    else await this.queues.sendResult({ id, status: 'failed', error: body.error });
+    const entry = { id, reason: body.error, dequeueCount: delivery.dequeueCount, message };
+    // The entry wraps the message: where that would not fit, the message is kept in a blob and named.
+    if (messageBytes(entry) > MAX_MESSAGE_BYTES) {
+      const text = typeof message === 'string' ? message : JSON.stringify(message);
+      entry.message = { blob: await this.jobs.keepText(`poison/${id}-${delivery.messageId}.json`, text), bytes: Buffer.byteLength(text) };
+    }
+    await this.queues.sendPoison(entry);
   }
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const newPollToken = () => randomBytes(32).toString('base64url');
 
-function sameDigest(expected: string | undefined, actual: string): boolean {
-  return expected !== undefined && expected.length === actual.length && timingSafeEqual(Buffer.from(expected), Buffer.from(actual));
-}
-
-function parseMessage(message: unknown, delivery: QueueDelivery): { id: string; body: Record<string, unknown> } | ApiError {
+function parseMessage(message: unknown, delivery: QueueDelivery): { id: string; body?: JsonObject } | ImagesError {
   let value = message;
   if (typeof value === 'string' || Buffer.isBuffer(value)) {
     try {
       value = JSON.parse(value.toString());
     } catch {
-      return invalidRequest('The queue message is not JSON.');
+      return new InvalidRequestError('The queue message is not JSON.');
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return invalidRequest('The queue message must be a JSON object.');
-  const { id, ...body } = value as Record<string, unknown>;
+  if (!isJsonObject(value)) return new InvalidRequestError('The queue message must be a JSON object.');
+  const { id, ...body } = value;
+  const hasBody = Object.keys(body).length > 0;
   if (id === undefined) return { id: `msg-${delivery.messageId}`, body };
   const checked = jobId.safeParse(id);
-  if (!checked.success) return invalidRequest(`Invalid value for 'id': ${checked.error.issues[0]!.message}.`, 'id');
-  return { id: checked.data, body };
+  if (!checked.success) return new InvalidRequestError(`Invalid value for 'id': ${checked.error.issues[0].message}.`, 'id');
+  return { id: checked.data, ...(hasBody && { body }) };
 }

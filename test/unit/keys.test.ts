@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/lib/errors.js';
+import { DependencyUnavailableError } from '../../src/lib/errors.js';
 import { VaultApiKey } from '../../src/lib/keys.js';
 
 // The caching rules alone, on a clock the test moves; test/keyvault.test.ts runs the real
@@ -50,9 +50,9 @@ describe('VaultApiKey', () => {
     const keys = new VaultApiKey(client as never, { secretName: 's', ttlMs: 1000, now: () => now });
     state.down = true;
     const error = await keys.get().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).status).toBe(503);
-    expect((error as ApiError).message).not.toMatch(/ECONNREFUSED/);
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect(error).toMatchObject({ dependency: 'KeyVault', code: 'KeyVaultUnavailable', retryAfterMs: 10_000 });
+    expect((error as Error).message).not.toMatch(/ECONNREFUSED/);
     state.down = false;
     expect(await keys.get()).toBe('k1');
     state.down = true;
@@ -62,6 +62,6 @@ describe('VaultApiKey', () => {
     expect(await keys.get()).toBe('k1'); // not asked again at once
     expect(state.calls).toBe(calls);
     // A key the service refused is not served stale.
-    await expect(keys.refresh('k1')).rejects.toMatchObject({ status: 503 });
+    await expect(keys.refresh('k1')).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });

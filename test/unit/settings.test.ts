@@ -13,22 +13,35 @@ const minimal = {
 describe('settings', () => {
   it('parse once with defaults', () => {
     const settings = loadSettings(minimal);
-    expect(settings.AZURE_OPENAI_DEPLOYMENTS).toEqual(new Map([['dall-e-3', 'dall-e-3']]));
-    expect(settings.defaultDeployment).toBe('dall-e-3');
+    expect(settings.AZURE_OPENAI_DEPLOYMENTS).toEqual(new Map([['gpt-image-2', 'gpt-image-2']]));
+    expect(settings.AZURE_OPENAI_DEFAULT_DEPLOYMENT).toBe('gpt-image-2');
+    expect(settings.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT).toBe('gpt-image-2');
+    expect(settings.AZURE_OPENAI_API_VERSION).toBe('v1');
     expect(settings.KEY_CACHE_TTL_SECONDS).toBe(3600);
     expect(settings.IMAGES_CONTAINER).toBe('images');
   });
 
-  it('read deployments as name=model pairs', () => {
-    const settings = loadSettings({ ...minimal, AZURE_OPENAI_DEPLOYMENTS: 'hq=gpt-image-1, d3=dall-e-3', AZURE_OPENAI_DEFAULT_DEPLOYMENT: 'd3' });
-    expect([...settings.AZURE_OPENAI_DEPLOYMENTS]).toEqual([['hq', 'gpt-image-1'], ['d3', 'dall-e-3']]);
-    expect(settings.defaultDeployment).toBe('d3');
+  it('read deployments as name=model pairs; the successor is the default deployment unless named', () => {
+    const settings = loadSettings({ ...minimal, AZURE_OPENAI_DEPLOYMENTS: 'hq=gpt-image-1.5, mini=gpt-image-1-mini', AZURE_OPENAI_DEFAULT_DEPLOYMENT: 'mini' });
+    expect([...settings.AZURE_OPENAI_DEPLOYMENTS]).toEqual([['hq', 'gpt-image-1.5'], ['mini', 'gpt-image-1-mini']]);
+    expect(settings.AZURE_OPENAI_DEFAULT_DEPLOYMENT).toBe('mini');
+    expect(settings.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT).toBe('mini');
+    expect(loadSettings({ ...minimal, AZURE_OPENAI_DEPLOYMENTS: 'hq=gpt-image-1.5,g2=gpt-image-2', AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: 'g2' }).AZURE_OPENAI_SUCCESSOR_DEPLOYMENT).toBe('g2');
+    expect(loadSettings({ ...minimal, AZURE_OPENAI_API_VERSION: '2025-04-01-preview' }).AZURE_OPENAI_API_VERSION).toBe('2025-04-01-preview');
+  });
+
+  it('refuse a retired model, or a deployment named like one, saying why', () => {
+    expect(() => loadSettings({ ...minimal, AZURE_OPENAI_DEPLOYMENTS: 'd3=dall-e-3' })).toThrow(/AZURE_OPENAI_DEPLOYMENTS: model "dall-e-3" of deployment "d3" is retired/);
+    expect(() => loadSettings({ ...minimal, AZURE_OPENAI_DEPLOYMENTS: 'gpt-image-1=gpt-image-1' })).toThrow(/is retired/);
+    expect(() => loadSettings({ ...minimal, AZURE_OPENAI_DEPLOYMENTS: 'dall-e-3=gpt-image-2' })).toThrow(/"dall-e-3" is the name of a retired model/);
   });
 
   it.each([
     [{ AZURE_OPENAI_ENDPOINT: undefined }, 'AZURE_OPENAI_ENDPOINT'],
     [{ AZURE_OPENAI_ENDPOINT: 'not a url' }, 'AZURE_OPENAI_ENDPOINT'],
     [{ AZURE_OPENAI_DEPLOYMENTS: 'x=dall-e-2' }, 'AZURE_OPENAI_DEPLOYMENTS'],
+    [{ AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: 'gone' }, 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'],
+    [{ AZURE_OPENAI_API_VERSION: 'latest' }, 'AZURE_OPENAI_API_VERSION'],
     [{ AZURE_OPENAI_DEFAULT_DEPLOYMENT: 'gone' }, 'AZURE_OPENAI_DEFAULT_DEPLOYMENT'],
     [{ KEY_VAULT_URI: undefined }, 'KEY_VAULT_URI'],
     [{ KEY_VAULT_URI: 'http://kv.vault.azure.net' }, 'KEY_VAULT_URI'],

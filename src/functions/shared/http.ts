@@ -1,15 +1,14 @@
+import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { ApiError, toApiError } from '../../lib/errors.js';
-import { MAX_BODY_BYTES } from '../../lib/request.js';
+import { errorAnswer } from '../../lib/azureErrors.js';
+import type { Answer, StreamFrame } from '../../lib/pipeline.js';
+import { checkBodySize } from '../../lib/request.js';
 
 // Translation between the Functions HTTP types and the pipeline's: bodies in, answers and errors out.
 
 /** The body's bytes; a declared length past the limit is refused before reading. */
 export async function readBody(request: HttpRequest): Promise<Uint8Array> {
-  const declared = Number(request.headers.get('content-length'));
-  if (declared > MAX_BODY_BYTES) {
-    throw new ApiError(413, 'request_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-  }
+  checkBodySize(Number(request.headers.get('content-length')) || 0);
   return new Uint8Array(await request.arrayBuffer());
 }
 
@@ -17,14 +16,69 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, jsonBody: body, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } };
 }
 
+/** Which model and deployment made the images: a DALL·E 3 request learns it was served by a successor. */
+export function servedHeaders(served: Answer['served']): Record<string, string> {
+  return { 'x-served-model': served.model, 'x-served-deployment': served.deployment };
+}
+
+export const REPLAYED = { 'Idempotent-Replayed': 'true' } as const;
+
 /** Any failure as an Azure error answer; what was our fault is logged, the caller's is not noise. */
 export function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {
-  const error = toApiError(err);
-  if (error.isClientError) {
-    context.log(`Refused with ${error.status} ${error.code}: ${error.message}`);
+  const { status, body, retryAfterSeconds } = errorAnswer(err);
+  logError(err, status, body.error.code, context);
+  return json(status, body, retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) });
+}
+
+function logError(err: unknown, status: number, code: string, context: InvocationContext): void {
+  if (status < 500) {
+    context.log(`Refused with ${status} ${code}: ${(err as Error).message}`);
   } else {
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    context.error(`Failed with ${error.status} ${error.code}${cause}`);
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : err instanceof Error && status === 500 ? `: ${err.stack}` : '';
+    context.error(`Failed with ${status} ${code}${cause}`);
   }
-  return json(error.status, error.toJSON(), error.headers);
+}
+
+/**
+ * Server-sent events, written as each frame comes (Functions HTTP streaming). A failure once the
+ * stream has started can no longer change the status: it is sent as an `error` event, which the
+ * openai SDK raises as an APIError. A caller who leaves early does not stop the generation: it is
+ * paid for, so it runs to the end and its images are kept. `done` runs when it has ended.
+ */
+export function eventStream(frames: AsyncIterable<StreamFrame>, headers: Record<string, string>, context: InvocationContext, done: () => void): HttpResponseInit {
+  const source = frames[Symbol.asyncIterator]();
+  let ended = false;
+  const fail = (err: unknown) => {
+    const { status, body } = errorAnswer(err);
+    logError(err, status, body.error.code, context);
+    return body;
+  };
+  async function* write(): AsyncGenerator<string> {
+    try {
+      for (let next = await source.next(); !next.done; next = await source.next()) {
+        yield `event: ${next.value.event}\ndata: ${JSON.stringify(next.value.data)}\n\n`;
+      }
+      ended = true;
+    } catch (err) {
+      ended = true;
+      yield `event: error\ndata: ${JSON.stringify(fail(err))}\n\n`;
+    } finally {
+      if (ended) done();
+      else void drain();
+    }
+  }
+  async function drain(): Promise<void> {
+    try {
+      while (!(await source.next()).done);
+    } catch (err) {
+      fail(err);
+    } finally {
+      done();
+    }
+  }
+  return {
+    status: 200,
+    body: Readable.from(write()),
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers },
+  };
 }

@@ -22,6 +22,8 @@ export type ImageSource = { bytes: Buffer } | { url: string };
 export interface ImageStoreOptions {
   container: string;
   urlTtlMinutes: number;
+  /** How long an image the service answered with a URL may take to download. */
+  downloadTimeoutMs?: number;
 }
 
 /** Azurite honours user delegation SAS only up to this version; Azure accepts it too. */
@@ -31,7 +33,7 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 const DELEGATION_KEY_LIFETIME_MS = 24 * 60 * 60_000;
 const MAX_DELEGATION_KEY_MS = 7 * 24 * 60 * 60_000 - 60_000;
 /** A service URL that does not answer in this time is a timeout of its own, not the caller's 220 s. */
-export const DOWNLOAD_TIMEOUT_MS = 30_000;
+const DOWNLOAD_TIMEOUT_MS = 30_000;
 /** Blobs are written once and never change. */
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 
@@ -56,7 +58,7 @@ export class ImageStore {
 
   /** Stores the image, then its record: a record never points at a missing image. */
   async keep(source: ImageSource, baseName: string, record: ImageRecord, signal?: AbortSignal): Promise<KeptImage> {
-    const bytes = 'bytes' in source ? source.bytes : await download(source.url, signal);
+    const bytes = 'bytes' in source ? source.bytes : await download(source.url, this.options.downloadTimeoutMs ?? DOWNLOAD_TIMEOUT_MS, signal);
     const format = sniffImageFormat(bytes);
     if (!format) throw new ServiceFailedError('Azure OpenAI returned bytes that are not a PNG, JPEG or WebP image.', 'UpstreamInvalidImage', true);
     const blob = `${baseName}.${EXTENSIONS[format]}`;
@@ -113,10 +115,10 @@ export class ImageStore {
 }
 
 /** Fetches an image the service answered with a URL, within its own time limit. */
-async function download(url: string, signal?: AbortSignal): Promise<Buffer> {
+async function download(url: string, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
   try {
     return await withDeadline(
-      DOWNLOAD_TIMEOUT_MS,
+      timeoutMs,
       async (limit) => {
         const response = await fetch(url, { signal: limit });
         if (!response.ok) {

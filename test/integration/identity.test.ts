@@ -54,7 +54,9 @@ describe('identity-based storage and keyless Azure OpenAI', () => {
     const sent = stack.emulator.lastRequest!.headers;
     expect(sent['api-key']).toBeUndefined();
     expect(String(sent.authorization)).toMatch(/^Bearer /);
-    expect(identity.issued.get('https://cognitiveservices.azure.com')).toBeGreaterThanOrEqual(1);
+    // On the v1 API, for the audience Learn's v1 examples name.
+    expect(stack.emulator.lastRequest!.path).toMatch(/^\/openai\/v1\//);
+    expect(identity.issued.get('https://ai.azure.com')).toBeGreaterThanOrEqual(1);
     expect(identity.issued.get('https://storage.azure.com')).toBeGreaterThanOrEqual(1);
 
     const blobs = new BlobServiceClient(azurite.blobEndpoint, {
@@ -75,8 +77,32 @@ describe('identity-based storage and keyless Azure OpenAI', () => {
     expect((await fetch(other)).status).toBe(403);
   });
 
+  it('on the dated path, the token is for Cognitive Services', async () => {
+    const dated = await startStack(
+      {
+        AzureWebJobsStorage: undefined,
+        AzureWebJobsStorage__blobServiceUri: azurite.blobEndpoint,
+        AzureWebJobsStorage__queueServiceUri: azurite.queueEndpoint,
+        AZURE_OPENAI_AUTH: 'entra',
+        AZURE_OPENAI_API_KEY: undefined,
+        AZURE_OPENAI_API_VERSION: '2025-04-01-preview',
+        ...identity.env,
+      },
+      { extraCaCerts: inject('cert').certPath },
+    );
+    try {
+      dated.emulator.configure({ apiKeys: [] });
+      const before = identity.issued.get('https://cognitiveservices.azure.com') ?? 0;
+      expect((await dated.post('/api/images/generations', { prompt: 'Dated' })).status).toBe(200);
+      expect(dated.emulator.lastRequest!.path).toBe('/openai/deployments/gpt-image-2/images/generations?api-version=2025-04-01-preview');
+      expect(identity.issued.get('https://cognitiveservices.azure.com')).toBe(before + 1);
+    } finally {
+      await dated.stop();
+    }
+  });
+
   it('a request with no valid token is refused by the emulator as the service would', async () => {
-    const response = await fetch(`${stack.emulator.url}/openai/deployments/dall-e-3/images/generations?api-version=2024-10-21`, {
+    const response = await fetch(`${stack.emulator.url}/openai/deployments/gpt-image-2/images/generations?api-version=2025-04-01-preview`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${mintToken('https://vault.azure.net').token}` },
       body: JSON.stringify({ prompt: 'x' }),

@@ -17,7 +17,7 @@ let vault: KeyVaultStandIn;
 let stack: Stack;
 
 function vaultSettings(): Record<string, string | undefined> {
-  return { AZURE_OPENAI_API_KEY: undefined, KEY_VAULT_URI: vault.url, KEY_VAULT_SECRET_NAME: SECRET, ...identity.env };
+  return { AZURE_OPENAI_API_KEY: undefined, KEY_VAULT_URI: vault.url, KEY_VAULT_SECRET_NAME: SECRET, KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true', ...identity.env };
 }
 
 beforeAll(async () => {

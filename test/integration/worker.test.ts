@@ -3,39 +3,42 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../../dev/azurite.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
-import { ApiError } from '../../src/lib/errors.js';
+import { ServiceFailedError } from '../../src/lib/errors.js';
 import { ImageStore } from '../../src/lib/imageStore.js';
 import { JobStore } from '../../src/lib/jobs.js';
 import { StaticApiKey } from '../../src/lib/keys.js';
 import { ImagePipeline } from '../../src/lib/pipeline.js';
 import { ImageQueues, MAX_DEQUEUE_COUNT, QUEUES } from '../../src/lib/queues.js';
 import { ImageService } from '../../src/lib/service.js';
-import { ImageJobs } from '../../src/lib/worker.js';
+import { loadSettings } from '../../src/lib/settings.js';
+import { JobWorker, LEASE_MS } from '../../src/lib/worker.js';
 import { uniqueName } from '../support/stack.js';
 
-// The worker's retry rules with a failing service: what the host retries, and when it stops.
+// The worker's rules, called as the queue trigger calls it: what the host retries and when it
+// stops, and that however many deliveries of one job race, one image set is generated.
 // (The host's redelivery after visibilityTimeout is 30 s, too slow to wait for here.)
 
 let azurite: Azurite;
 let emulator: OpenAIEmulator;
-let jobs: ImageJobs;
+let worker: JobWorker;
 let jobStore: JobStore;
 let queues: QueueServiceClient;
 
 beforeAll(async () => {
   azurite = await startAzurite({ silent: true });
-  emulator = await startOpenAIEmulator({ apiKeys: ['k'] });
+  emulator = await startOpenAIEmulator({ apiKeys: ['k'], deployments: { 'gpt-image-2': 'gpt-image-2' } });
   const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
   queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
-  const store = new ImageStore({ blobs, queues, identityBased: false }, { container: uniqueName('images'), urlTtlMinutes: 60 });
+  const store = new ImageStore(blobs, { container: uniqueName('images'), urlTtlMinutes: 60 });
+  const settings = loadSettings({ AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: 'k', AzureWebJobsStorage: azurite.connectionString });
   const pipeline = new ImagePipeline({
-    deployments: { deployments: new Map([['dall-e-3', 'dall-e-3']]), defaultDeployment: 'dall-e-3' },
-    apiVersion: '2024-10-21',
-    service: new ImageService({ endpoint: emulator.url, apiVersion: '2024-10-21', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
+    deployments: settings,
+    apiVersion: 'v1',
+    service: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
     store,
   });
   jobStore = new JobStore(blobs.getContainerClient(uniqueName('jobs')));
-  jobs = new ImageJobs(pipeline, jobStore, new ImageQueues(queues));
+  worker = new JobWorker(pipeline, jobStore, new ImageQueues(queues));
 });
 afterAll(async () => {
   await emulator?.close();
@@ -49,20 +52,27 @@ async function messages(queue: string) {
   return peekedMessageItems.map((m) => JSON.parse(m.messageText));
 }
 
+/** Messages on image-requests, visible now or later. */
+async function queued(): Promise<number> {
+  const client = queues.getQueueClient(QUEUES.requests);
+  if (!(await client.exists())) return 0;
+  return (await client.getProperties()).approximateMessagesCount ?? 0;
+}
+
 describe('a failing service', () => {
   it('is retried by the host until the last attempt, then fails for good onto the poison queue', async () => {
     emulator.configure({ failureRate: 1, failureStatuses: [500] });
     try {
       const id = uniqueName('flaky');
       for (let attempt = 1; attempt < MAX_DEQUEUE_COUNT; attempt++) {
-        const error = await jobs.process({ id, prompt: 'x' }, { messageId: 'm1', dequeueCount: attempt }).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(ApiError);
-        expect((error as ApiError).status).toBe(502);
+        const error = await worker.process({ id, prompt: 'x' }, { messageId: 'm1', dequeueCount: attempt }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ServiceFailedError);
         const { state } = (await jobStore.get(id))!;
-        expect(state).toMatchObject({ status: 'notStarted', attempts: attempt, error: { code: 'UpstreamError' } });
+        expect(state).toMatchObject({ status: 'notStarted', attempts: attempt, error: { code: 'UpstreamError' }, error_status: 502 });
+        expect(state.lease_until).toBeUndefined();
       }
       expect((await messages(QUEUES.results)).filter((r) => r.id === id)).toEqual([]);
-      await jobs.process({ id, prompt: 'x' }, { messageId: 'm1', dequeueCount: MAX_DEQUEUE_COUNT });
+      await worker.process({ id, prompt: 'x' }, { messageId: 'm1', dequeueCount: MAX_DEQUEUE_COUNT });
       expect((await jobStore.get(id))!.state.status).toBe('failed');
       expect((await messages(QUEUES.results)).filter((r) => r.id === id)).toEqual([{ id, status: 'failed', error: expect.objectContaining({ code: 'UpstreamError' }) }]);
       const [poisoned] = (await messages(QUEUES.poison)).filter((p) => p.id === id);
@@ -71,13 +81,64 @@ describe('a failing service', () => {
       emulator.configure({ failureRate: 0 });
     }
   });
+});
 
-  it('a job another delivery holds is not generated alongside it', async () => {
-    const id = uniqueName('held');
-    await jobStore.create(id, { prompt: 'x' });
-    const { state, etag } = (await jobStore.get(id))!;
-    // Another worker claims it between our read and our claim: our conditional write loses.
-    expect(await jobStore.put({ ...state, status: 'running' }, etag)).not.toBe(false);
-    expect(await jobStore.put({ ...state, status: 'running' }, etag)).toBe(false);
+describe('one job, delivered more than once', () => {
+  it('three deliveries at once generate once, and announce once', async () => {
+    emulator.configure({ latencyMs: 600 });
+    try {
+      const id = uniqueName('race');
+      const before = emulator.stats.generations;
+      const queuedBefore = await queued();
+      // Three messages with the same id, as a producer that sent it three times would leave.
+      await Promise.all(['a', 'b', 'c'].map((messageId) => worker.process({ id, prompt: 'Only one of us' }, { messageId, dequeueCount: 1 })));
+      expect(emulator.stats.generations - before).toBe(1);
+      const { state } = (await jobStore.get(id))!;
+      expect(state).toMatchObject({ status: 'succeeded', attempts: 1, notified: true });
+      expect((await messages(QUEUES.results)).filter((r) => r.id === id)).toHaveLength(1);
+      // The deliveries that found it running put a copy back, invisible until the lease would end.
+      expect((await queued()) - queuedBefore).toBe(2);
+      // That copy, when it comes, finds the job done: nothing is generated or announced again.
+      await worker.process({ id }, { messageId: 'later', dequeueCount: 1 });
+      expect(emulator.stats.generations - before).toBe(1);
+      expect((await messages(QUEUES.results)).filter((r) => r.id === id)).toHaveLength(1);
+    } finally {
+      emulator.configure({ latencyMs: 0 });
+    }
+  });
+
+  it('a redelivery while the first delivery still runs (past the visibility timeout) does not generate', async () => {
+    emulator.configure({ latencyMs: 800 });
+    try {
+      const id = uniqueName('slow');
+      const before = emulator.stats.generations;
+      const first = worker.process({ id, prompt: 'Slow' }, { messageId: 'm', dequeueCount: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      await worker.process({ id, prompt: 'Slow' }, { messageId: 'm', dequeueCount: 2 });
+      expect((await jobStore.get(id))!.state.status).toBe('running');
+      await first;
+      expect(emulator.stats.generations - before).toBe(1);
+      expect((await jobStore.get(id))!.state.status).toBe('succeeded');
+    } finally {
+      emulator.configure({ latencyMs: 0 });
+    }
+  });
+
+  it('a job whose delivery died (its lease ran out) is taken over and run once', async () => {
+    const id = uniqueName('crashed');
+    const created = (await jobStore.create(id, { request: { prompt: 'Again' } }))!;
+    // A delivery took it, then its instance died: the lease ran out long ago.
+    await jobStore.put({ ...created.state, status: 'running', attempts: 1, lease_until: Date.now() - LEASE_MS }, created.etag);
+    const before = emulator.stats.generations;
+    await worker.process({ id }, { messageId: 'm', dequeueCount: 2 });
+    expect(emulator.stats.generations - before).toBe(1);
+    expect((await jobStore.get(id))!.state).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
+  it('a message naming a job that does not exist, with no request, is parked', async () => {
+    const id = uniqueName('ghost');
+    await worker.process({ id }, { messageId: 'g', dequeueCount: 1 });
+    const [poisoned] = (await messages(QUEUES.poison)).filter((p) => p.id === id);
+    expect(poisoned.reason).toMatchObject({ code: 'NotFound' });
   });
 });

@@ -9,6 +9,9 @@ import { startHostProcess, type HostProcess } from '../../dev/host/process.js';
 
 export const API_KEY = `test-key-${randomBytes(12).toString('hex')}`;
 
+/** The emulated account's deployments, and the app's: one of each current model. */
+export const DEPLOYMENTS = { 'gpt-image-2': 'gpt-image-2', hq: 'gpt-image-1.5', mini: 'gpt-image-1-mini' };
+
 export interface Answer {
   status: number;
   headers: Headers;
@@ -43,16 +46,13 @@ export interface StackOptions {
 
 export async function startStack(settings: Record<string, string | undefined> = {}, options: StackOptions = {}): Promise<Stack> {
   const connectionString = options.connectionString ?? inject('azurite').connectionString;
-  const emulator = await startOpenAIEmulator({
-    apiKeys: [API_KEY],
-    deployments: { 'dall-e-3': 'dall-e-3', 'gpt-image-1': 'gpt-image-1' },
-  });
+  const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], deployments: DEPLOYMENTS });
   const container = uniqueName('images');
   const all: Record<string, string> = {
     AzureWebJobsStorage: connectionString,
     AZURE_OPENAI_ENDPOINT: emulator.url,
     AZURE_OPENAI_API_KEY: API_KEY,
-    AZURE_OPENAI_DEPLOYMENTS: 'dall-e-3=dall-e-3,gpt-image-1=gpt-image-1',
+    AZURE_OPENAI_DEPLOYMENTS: Object.entries(DEPLOYMENTS).map(([name, model]) => `${name}=${model}`).join(','),
     AZURE_OPENAI_MAX_RETRIES: '1',
     AZURE_OPENAI_TIMEOUT_SECONDS: '2',
     IMAGES_CONTAINER: container,

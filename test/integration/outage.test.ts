@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startAzurite, type Azurite } from '../../dev/azurite.js';
+import { QUEUES } from '../../src/lib/queues.js';
+import { startStack, uniqueName, type Answer, type Stack } from '../support/stack.js';
+
+// Storage going away and coming back, for real: Azurite stopped in mid-flight and started again on
+// the same ports with the same data. Nothing waits for the 220 s deadline, every route answers 503
+// with Retry-After meanwhile, and nothing half-written is left behind.
+
+const FUNCTION_KEY = uniqueName('function-key');
+const GENERATE = '/api/images/generations';
+let location: string;
+let azurite: Azurite;
+let stack: Stack;
+let ports: { blobPort: number; queuePort: number; tablePort: number };
+
+const port = (endpoint: string) => Number(new URL(endpoint).port);
+
+beforeAll(async () => {
+  location = mkdtempSync(join(tmpdir(), 'azurite-outage-'));
+  azurite = await startAzurite({ location, silent: true });
+  ports = { blobPort: port(azurite.blobEndpoint), queuePort: port(azurite.queueEndpoint), tablePort: port(azurite.tableEndpoint) };
+  stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }, { connectionString: azurite.connectionString });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await azurite?.stop();
+  rmSync(location, { recursive: true, force: true });
+});
+
+const timed = async (call: () => Promise<Answer>) => {
+  const started = Date.now();
+  const answer = await call();
+  return { ...answer, ms: Date.now() - started, at: Date.now() };
+};
+
+const expectUnavailable = (answer: Answer) => {
+  expect(answer.status).toBe(503);
+  expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+  expect(answer.json.error.code).toBe('StorageUnavailable');
+};
+
+describe('a Storage outage of a few seconds', () => {
+  it('fails what is in flight fast, answers 503 with Retry-After on every route, and serves again once Storage is back', async () => {
+    // A job to read while Storage is away, and its valet-key Location.
+    const accepted = await stack.post(GENERATE, { prompt: 'Before the outage', quality: 'low' }, { prefer: 'respond-async' });
+    expect(accepted.status).toBe(202);
+    await vi.waitUntil(async () => (await stack.get(`/api/images/jobs/${accepted.json.id}`)).json.status === 'succeeded', { timeout: 15_000 });
+
+    stack.emulator.configure({ latencyMs: 1000 });
+    try {
+      const inFlight = Array.from({ length: 12 }, (_, i) => timed(() => stack.post(GENERATE, { prompt: `In flight ${i}`, quality: 'low' })));
+      await new Promise((r) => setTimeout(r, 300));
+      await azurite.stop();
+      const stoppedAt = Date.now();
+
+      const during = await Promise.all([
+        timed(() => stack.post(GENERATE, { prompt: 'During', quality: 'low' })),
+        timed(() => stack.post(GENERATE, { prompt: 'During, async' }, { prefer: 'respond-async' })),
+        timed(() => stack.post(GENERATE, { prompt: 'During, once' }, { 'idempotency-key': uniqueName('k') })),
+        timed(() => stack.get(`/api/images/jobs/${accepted.json.id}`)),
+        timed(() => stack.get(accepted.headers.get('location')!)),
+      ]);
+      for (const answer of during) {
+        expectUnavailable(answer);
+        expect(answer.ms).toBeLessThan(8_000);
+      }
+
+      // Back after a few seconds, with the same data.
+      await new Promise((r) => setTimeout(r, Math.max(0, 3_000 - (Date.now() - stoppedAt))));
+      azurite = await startAzurite({ location, silent: true, ...ports });
+      const restartedAt = Date.now();
+
+      for (const answer of await Promise.all(inFlight)) {
+        if (answer.status !== 200) expectUnavailable(answer);
+        // Finished within seconds of Storage coming back, never held for the 220 s deadline.
+        expect(answer.at - restartedAt).toBeLessThan(5_000);
+      }
+    } finally {
+      stack.emulator.configure({ latencyMs: 0 });
+    }
+
+    expect((await stack.post(GENERATE, { prompt: 'After', quality: 'low' })).status).toBe(200);
+    // The queue trigger took up its work again.
+    const id = uniqueName('after');
+    await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(QUEUES.requests).sendMessage(JSON.stringify({ id, prompt: 'Queued after', quality: 'low' }));
+    await vi.waitUntil(async () => (await stack.get(`/api/images/jobs/${id}`)).json?.status === 'succeeded', { timeout: 20_000, interval: 200 });
+  });
+});
+
+describe('nothing half-written', () => {
+  it('an accepted job whose message cannot be sent is taken away again: no job without its message', async () => {
+    // Blobs answer; the queue service does not.
+    const connectionString = azurite.connectionString.replace(/QueueEndpoint=[^;]+/, 'QueueEndpoint=http://127.0.0.1:1/devstoreaccount1');
+    const broken = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }, { connectionString });
+    try {
+      const jobs = broken.settings.JOBS_CONTAINER!;
+      const answer = await broken.post(GENERATE, { prompt: 'Never queued' }, { prefer: 'respond-async' });
+      expectUnavailable(answer);
+      expect((await broken.blobNames(jobs)).filter((name) => name.startsWith('jobs/'))).toEqual([]);
+    } finally {
+      await broken.stop();
+    }
+  });
+});

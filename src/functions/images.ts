@@ -30,13 +30,13 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
     const imageRequest = rt.pipeline.resolve(body, pathDeployment);
     const respondAsync = /\brespond-async\b/i.test(request.headers.get('prefer') ?? '');
     const key = request.headers.get('idempotency-key') ?? undefined;
-    const fingerprint = { pathDeployment, respondAsync, body };
+    const fingerprint = { pathDeployment, respondAsync, resultQueue: request.headers.get('x-result-queue'), body };
 
     if (respondAsync) {
       if (imageRequest.requested.params.stream) throw new InvalidRequestError("'stream' is for synchronous calls; with Prefer: respond-async, poll the job instead.", 'stream');
       let pollToken: string | undefined;
       const { value: job, replayed } = await rt.idempotency.run(key, fingerprint, async () => {
-        const accepted = await rt.jobs.accept(body, pathDeployment);
+        const accepted = await rt.jobs.accept(body, { pathDeployment, resultQueue: request.headers.get('x-result-queue') ?? undefined });
         pollToken = accepted.pollToken;
         return { id: accepted.job.id, status: accepted.job.status };
       });

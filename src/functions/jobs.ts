@@ -2,43 +2,50 @@ import { app, type HttpRequest, type InvocationContext } from '@azure/functions'
 import { NotFoundError, UnauthorizedError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
 import { POLL_AFTER_SECONDS } from '../lib/worker.js';
-import { errorResponse, json } from './shared/http.js';
+import { errorResponse, json, servedHeaders } from './shared/http.js';
 
-// An asynchronous job: 202 while it runs (Logic Apps and Power Automate poll Location until an
-// answer is not 202), 200 once it has succeeded or failed.
-//   GET /api/images/jobs/{id}: any job, with the function key.
+// An asynchronous job, two ways:
 //   GET /api/images/jobs/{id}/status?token=…: the Location a 202 hands out, a valet key for that one
 //   job. Anonymous to the host, because Power Automate polls without the key the first call carried.
+//   It answers 202 while the job runs; then what the synchronous call would have answered: 200 with
+//   the images (URLs signed afresh), or the error with its own status. So a poll ends as the call would
+//   have, and Logic Apps and Power Automate fail the action when the job failed.
+//   GET /api/images/jobs/{id}: any job, with the function key: always 200 with the job's status.
 
 const rt = runtime();
 
-async function getJob(request: HttpRequest, context: InvocationContext, pollToken?: string) {
+async function poll(request: HttpRequest, context: InvocationContext) {
   try {
-    const id = request.params.id;
-    const found = await rt.jobs.status(id, pollToken);
-    if (!found) throw new NotFoundError(`There is no image job '${id}'${pollToken === undefined ? '' : ' with this token'}.`);
-    const { state: _state, ...job } = found;
-    const done = job.status === 'succeeded' || job.status === 'failed';
-    return done ? json(200, job) : json(202, job, { Location: request.url, 'Retry-After': String(POLL_AFTER_SECONDS) });
+    const token = request.query.get('token');
+    if (!token) throw new UnauthorizedError("The query parameter 'token' is required: poll the Location the 202 answer gave.", 'token');
+    const job = await find(request.params.id!, token);
+    const { state } = job;
+    if (job.status === 'succeeded') return json(200, job.result, state.served && servedHeaders(state.served));
+    if (job.status === 'failed') {
+      const retryAfter = state.error_retry_after_seconds;
+      return json(state.error_status ?? 502, { error: job.error }, retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) });
+    }
+    return json(202, { id: job.id, status: job.status }, { Location: request.url, 'Retry-After': String(POLL_AFTER_SECONDS) });
   } catch (err) {
     return errorResponse(err, context);
   }
 }
 
-app.http('getImageJob', {
-  methods: ['GET'],
-  authLevel: 'function',
-  route: 'images/jobs/{id}',
-  handler: (request, context) => getJob(request, context),
-});
+async function view(request: HttpRequest, context: InvocationContext) {
+  try {
+    const { state: _state, ...job } = await find(request.params.id!);
+    return json(200, job);
+  } catch (err) {
+    return errorResponse(err, context);
+  }
+}
 
-app.http('pollImageJob', {
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  route: 'images/jobs/{id}/status',
-  handler: (request, context) => {
-    const token = request.query.get('token');
-    if (!token) return errorResponse(new UnauthorizedError("The query parameter 'token' is required: poll the Location the 202 answer gave.", 'token'), context);
-    return getJob(request, context, token);
-  },
-});
+async function find(id: string, pollToken?: string) {
+  const found = await rt.jobs.status(id, pollToken);
+  if (!found) throw new NotFoundError(`There is no image job '${id}'${pollToken === undefined ? '' : ' with this token'}.`);
+  return found;
+}
+
+app.http('getImageJob', { methods: ['GET'], authLevel: 'function', route: 'images/jobs/{id}', handler: view });
+
+app.http('pollImageJob', { methods: ['GET'], authLevel: 'anonymous', route: 'images/jobs/{id}/status', handler: poll });

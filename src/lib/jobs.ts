@@ -24,9 +24,12 @@ export interface JobState {
   result?: ImagesResponse;
   served?: Answer['served'];
   error?: AzureErrorBody['error'];
-  /** The status the synchronous call would have answered with `error`. */
+  /** The status the synchronous call would have answered with `error`, and its Retry-After. */
   error_status?: number;
-  /** Whether the result went out on the results queue. */
+  error_retry_after_seconds?: number;
+  /** The queue its result goes to; none for a job accepted over HTTP that did not ask for one. */
+  result_queue?: string;
+  /** Whether the result went out (its queue, its webhooks). */
   notified?: boolean;
 }
 
@@ -35,7 +38,7 @@ export interface StoredJob {
   etag: string;
 }
 
-export type NewJob = Pick<JobState, 'request' | 'path_deployment' | 'poll_token_sha256'>;
+export type NewJob = Pick<JobState, 'request' | 'path_deployment' | 'poll_token_sha256' | 'result_queue'>;
 
 export class JobStore {
   constructor(private readonly container: ContainerClient) {}

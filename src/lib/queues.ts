@@ -29,6 +29,13 @@ export interface PoisonEntry {
   message: unknown;
 }
 
+/** A queue a result may go to: a valid queue name, and not one of the app's own inputs (a loop). */
+export function resultQueueProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string' || !/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(name)) return 'must be a queue name: 3 to 63 lowercase letters, digits and single hyphens';
+  if (name === QUEUES.requests || name === QUEUES.poison) return `must not be ${name}, which the app reads or parks in`;
+  return undefined;
+}
+
 export const messageBytes = (message: unknown): number => Buffer.byteLength(JSON.stringify(message));
 
 export class ImageQueues {
@@ -39,8 +46,9 @@ export class ImageQueues {
     return this.send(QUEUES.requests, message, Math.min(Math.max(0, Math.ceil(delayMs / 1000)), MAX_DELAY_SECONDS));
   }
 
-  sendResult(result: QueueResult): Promise<void> {
-    return this.send(QUEUES.results, result);
+  /** Puts a result on the queue its request named (image-results unless it named another). */
+  sendResult(queue: string, result: QueueResult): Promise<void> {
+    return this.send(queue, result);
   }
 
   sendPoison(entry: PoisonEntry): Promise<void> {

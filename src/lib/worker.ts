@@ -4,7 +4,7 @@ import { ImagesError, InvalidRequestError, NotFoundError, ServiceThrottledError 
 import { isJsonObject, sameDigest, sha256, type JsonObject } from './json.js';
 import type { JobState, JobStore, StoredJob } from './jobs.js';
 import type { ImagePipeline } from './pipeline.js';
-import { MAX_DEQUEUE_COUNT, MAX_MESSAGE_BYTES, messageBytes, type ImageQueues } from './queues.js';
+import { MAX_DEQUEUE_COUNT, MAX_MESSAGE_BYTES, messageBytes, QUEUES, resultQueueProblem, type ImageQueues } from './queues.js';
 import { jobId, type ImagesResponse, type Job } from './schemas.js';
 
 // Asynchronous jobs: accepted over HTTP (Prefer: respond-async) or put on image-requests by any
@@ -42,12 +42,14 @@ export class JobWorker {
    * to 1 MB). The poll token lets the job's Location be read without the function key (a valet key):
    * Power Automate sends no credentials when it polls. The body was validated by the caller.
    */
-  async accept(request: JsonObject, pathDeployment?: string): Promise<{ job: JobState; pollToken: string }> {
+  async accept(request: JsonObject, options: { pathDeployment?: string; resultQueue?: string } = {}): Promise<{ job: JobState; pollToken: string }> {
+    if (options.resultQueue !== undefined) checkResultQueue(options.resultQueue, 'x-result-queue');
     const id = randomUUID();
     const pollToken = newPollToken();
     const { state } = (await this.jobs.create(id, {
       request,
-      ...(pathDeployment !== undefined && { path_deployment: pathDeployment }),
+      ...(options.pathDeployment !== undefined && { path_deployment: options.pathDeployment }),
+      ...(options.resultQueue !== undefined && { result_queue: options.resultQueue }),
       poll_token_sha256: [sha256(pollToken)],
     }))!; // a fresh UUID: no job has it
     try {
@@ -90,9 +92,9 @@ export class JobWorker {
    */
   async process(message: unknown, delivery: QueueDelivery, signal?: AbortSignal): Promise<void> {
     const parsed = parseMessage(message, delivery);
-    if (parsed instanceof ImagesError) return this.park(`msg-${delivery.messageId}`, parsed, message, delivery);
-    const claim = await this.claim(parsed.id, parsed.body);
-    if (claim instanceof ImagesError) return this.park(parsed.id, claim, message, delivery);
+    if (parsed instanceof ImagesError) return this.park({ id: `msg-${delivery.messageId}`, resultQueue: QUEUES.results }, parsed, message, delivery);
+    const claim = await this.claim(parsed);
+    if (claim instanceof ImagesError) return this.park(parsed, claim, message, delivery);
     if (claim.kind === 'ended') return this.notify(claim.stored);
     // Another delivery runs it: look again once its lease would have ended.
     if (claim.kind === 'busy') return this.queues.sendRequest({ id: parsed.id }, claim.retryAfterMs + 1000);
@@ -113,7 +115,7 @@ export class JobWorker {
         return this.queues.sendRequest({ id: running.id }, err.retryAfterMs);
       }
       const retryable = !(err instanceof ImagesError) || err.retryable;
-      if (!retryable || delivery.dequeueCount >= MAX_DEQUEUE_COUNT) return this.park(running.id, err, message, delivery, claim.stored);
+      if (!retryable || delivery.dequeueCount >= MAX_DEQUEUE_COUNT) return this.park(parsed, err, message, delivery, claim.stored);
       const { status, body } = errorAnswer(err);
       await this.jobs.put({ ...running, status: 'notStarted', lease_until: undefined, error: body.error, error_status: status }, etag);
       throw err;
@@ -121,12 +123,12 @@ export class JobWorker {
   }
 
   /** Finds or creates the job and takes it for this delivery, unless it has ended or another delivery holds it. */
-  private async claim(id: string, body: JsonObject | undefined): Promise<Claim | ImagesError> {
+  private async claim({ id, body, resultQueue }: Message): Promise<Claim | ImagesError> {
     for (;;) {
       let stored = await this.jobs.get(id);
       if (!stored) {
         if (!body) return new NotFoundError(`There is no image job '${id}', and the message brings no request.`);
-        stored = await this.jobs.create(id, { request: body });
+        stored = await this.jobs.create(id, { request: body, result_queue: resultQueue });
         if (!stored) continue; // another delivery created it just now
       }
       const { state, etag } = stored;
@@ -139,25 +141,27 @@ export class JobWorker {
     }
   }
 
-  /** Sends an ended job's result, once: a delivery after a crash sends it again, never generates again. */
+  /** Sends an ended job's result where it was asked for, once: a delivery after a crash sends it again, never generates again. */
   private async notify({ state, etag }: StoredJob): Promise<void> {
     if (state.notified) return;
     const { id } = state;
-    await this.queues.sendResult(state.status === 'succeeded' ? { id, status: 'succeeded', data: state.result!.data } : { id, status: 'failed', error: state.error });
+    if (state.result_queue) {
+      await this.queues.sendResult(state.result_queue, state.status === 'succeeded' ? { id, status: 'succeeded', data: state.result!.data } : { id, status: 'failed', error: state.error });
+    }
     await this.jobs.put({ ...state, notified: true }, etag);
   }
 
   /** A job that can never succeed: recorded, answered on image-results, and parked on the poison queue with its reason. */
-  private async park(id: string, err: unknown, message: unknown, delivery: QueueDelivery, stored?: StoredJob): Promise<void> {
-    const { status, body } = errorAnswer(err);
+  private async park({ id, resultQueue }: Pick<Message, 'id' | 'resultQueue'>, err: unknown, message: unknown, delivery: QueueDelivery, stored?: StoredJob): Promise<void> {
+    const { status, body, retryAfterSeconds } = errorAnswer(err);
     let ended: StoredJob | undefined;
     if (stored) {
-      const failed: JobState = { ...stored.state, status: 'failed', lease_until: undefined, error: body.error, error_status: status };
+      const failed: JobState = { ...stored.state, status: 'failed', lease_until: undefined, error: body.error, error_status: status, error_retry_after_seconds: retryAfterSeconds };
       const etag = await this.jobs.put(failed, stored.etag);
       if (etag) ended = { state: failed, etag };
     }
     if (ended) await this.notify(ended);
-    else await this.queues.sendResult({ id, status: 'failed', error: body.error });
+    else await this.queues.sendResult(resultQueue, { id, status: 'failed', error: body.error });
     const entry = { id, reason: body.error, dequeueCount: delivery.dequeueCount, message };
     // The entry wraps the message: where that would not fit, the message is kept in a blob and named.
     if (messageBytes(entry) > MAX_MESSAGE_BYTES) {
@@ -170,20 +174,48 @@ export class JobWorker {
 
 const newPollToken = () => randomBytes(32).toString('base64url');
 
-function parseMessage(message: unknown, delivery: QueueDelivery): { id: string; body?: JsonObject } | ImagesError {
-  let value = message;
-  if (typeof value === 'string' || Buffer.isBuffer(value)) {
+/** A message on image-requests, as the worker reads it. */
+interface Message {
+  id: string;
+  /** Absent when the message names a job accepted over HTTP: the job holds the request. */
+  body?: JsonObject;
+  resultQueue: string;
+}
+
+function checkResultQueue(name: unknown, param: string): asserts name is string {
+  const problem = resultQueueProblem(name);
+  if (problem) throw new InvalidRequestError(`Invalid value for '${param}': it ${problem}.`, param);
+}
+
+/**
+ * Reads a message as plain JSON or as base64-encoded JSON: the Functions queue output binding writes
+ * base64 by default, while @azure/storage-queue and Logic Apps write plain text.
+ */
+function parseMessage(message: unknown, delivery: QueueDelivery): Message | ImagesError {
+  const value = typeof message === 'string' || Buffer.isBuffer(message) ? decodeMessage(message.toString()) : message;
+  if (value === undefined) return new InvalidRequestError('The queue message is neither JSON nor base64-encoded JSON.');
+  if (!isJsonObject(value)) return new InvalidRequestError('The queue message must be a JSON object.');
+  const { id, result_queue: resultQueue = QUEUES.results, ...body } = value;
+  const hasBody = Object.keys(body).length > 0;
+  try {
+    checkResultQueue(resultQueue, 'result_queue');
+  } catch (err) {
+    return err as InvalidRequestError;
+  }
+  if (id === undefined) return { id: `msg-${delivery.messageId}`, body, resultQueue };
+  const checked = jobId.safeParse(id);
+  if (!checked.success) return new InvalidRequestError(`Invalid value for 'id': ${checked.error.issues[0]!.message}.`, 'id');
+  return { id: checked.data, ...(hasBody && { body }), resultQueue };
+}
+
+function decodeMessage(text: string): unknown {
+  for (const candidate of [text, /^[A-Za-z0-9+/]+={0,2}$/.test(text.trim()) ? Buffer.from(text, 'base64').toString('utf8') : undefined]) {
+    if (candidate === undefined) continue;
     try {
-      value = JSON.parse(value.toString());
+      return JSON.parse(candidate);
     } catch {
-      return new InvalidRequestError('The queue message is not JSON.');
+      // not this encoding
     }
   }
-  if (!isJsonObject(value)) return new InvalidRequestError('The queue message must be a JSON object.');
-  const { id, ...body } = value;
-  const hasBody = Object.keys(body).length > 0;
-  if (id === undefined) return { id: `msg-${delivery.messageId}`, body };
-  const checked = jobId.safeParse(id);
-  if (!checked.success) return new InvalidRequestError(`Invalid value for 'id': ${checked.error.issues[0].message}.`, 'id');
-  return { id: checked.data, ...(hasBody && { body }) };
+  return undefined;
 }

@@ -34,7 +34,7 @@ export function blockedFilterResults(): Record<string, unknown> {
  * Token usage of `images` of the generation's images, with the prompt's tokens counted when
  * `withPrompt`. Text tokens are estimated at four characters each (no tokenizer offline).
  */
-export function usageFor(generation: Generation, images: number, withPrompt = true): Usage {
+function usageFor(generation: Generation, images: number, withPrompt = true): Usage {
   const textTokens = withPrompt ? Math.max(1, Math.ceil(generation.prompt.length / 4)) : 0;
   const outputTokens = images * generation.outputTokensPerImage;
   return {

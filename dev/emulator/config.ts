@@ -101,7 +101,7 @@ function checkRange(name: string, value: unknown, min: number, max: number): voi
 // --- EMULATOR_* environment variables -----------------------------------------------------------
 
 /** Where a process started from the environment listens: the port local.settings.sample.json points at. */
-export const DEFAULT_EMULATOR_PORT = 8090;
+const DEFAULT_EMULATOR_PORT = 8090;
 
 type Env = Record<string, string | undefined>;
 

@@ -99,7 +99,7 @@ export const MODELS = {
 export type ModelName = keyof typeof MODELS;
 
 /** Models Azure no longer runs, with the day each was retired: deployments of them fail. */
-export const RETIRED_MODELS: Readonly<Record<string, string>> = {
+const RETIRED_MODELS: Readonly<Record<string, string>> = {
   'dall-e-3': '2026-03-04',
   'gpt-image-1': '2026-10-23',
 };

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAzurite } from './azurite.js';
-import { startOpenAIEmulator } from './emulator/index.js';
+import { optionsFromEnv, parseDeployments, startOpenAIEmulator } from './emulator/index.js';
 
 // `npm start`: the whole app offline. Azurite (data kept in .dev/azurite), the Azure OpenAI emulator,
 // and the functions on http://localhost:7071 through the local host. Ctrl-C stops all of it.
@@ -21,21 +21,17 @@ async function main(): Promise<void> {
   const azurite = await startAzurite({ location, blobPort: 10000, queuePort: 10001, tablePort: 10002, silent: true });
   console.log(`Azurite: blob ${azurite.blobEndpoint}, queue ${azurite.queueEndpoint} (data in .dev/azurite)`);
 
+  // Every EMULATOR_* setting applies (latency, quota, faults, ...); the port, deployments and key come
+  // from local.settings.json instead, because the app calls what that file names.
   const endpoint = new URL(settings.AZURE_OPENAI_ENDPOINT ?? 'http://127.0.0.1:8090');
-  const deployments = Object.fromEntries(
-    (settings.AZURE_OPENAI_DEPLOYMENTS ?? 'dall-e-3=dall-e-3').split(',').map((pair) => {
-      const [name, model = name] = pair.split('=').map((p) => p.trim());
-      return [name!, model!];
-    }),
-  );
+  const fromEnv = optionsFromEnv(process.env);
   const emulator = await startOpenAIEmulator({
+    ...fromEnv,
     port: Number(endpoint.port || 8090),
-    deployments,
+    deployments: settings.AZURE_OPENAI_DEPLOYMENTS ? parseDeployments(settings.AZURE_OPENAI_DEPLOYMENTS) : fromEnv.deployments,
     apiKeys: [settings.AZURE_OPENAI_API_KEY ?? 'emulator-key'],
-    latencyMs: Number(process.env.EMULATOR_LATENCY_MS ?? 0),
-    requestsPerMinute: process.env.EMULATOR_RPM ? Number(process.env.EMULATOR_RPM) : undefined,
   });
-  console.log(`Azure OpenAI emulator: ${emulator.url} (deployments ${Object.keys(deployments).join(', ')})`);
+  console.log(`Azure OpenAI emulator: ${emulator.url} (deployments ${Object.keys(emulator.settings.deployments).join(', ')})`);
 
   const host: ChildProcess = spawn(process.execPath, [join(root, 'dist', 'dev', 'host', 'main.js')], {
     cwd: root,

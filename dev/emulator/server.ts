@@ -1,13 +1,14 @@
-// An offline stand-in for Azure OpenAI's image generation REST API: same routes, auth, per-model
-// validation, content filter, quota and error bodies as the service, with deterministic images.
-// Tests and local runs point the app's endpoint at it; configure() changes behaviour mid-run.
+// An offline stand-in for Azure OpenAI's image generation API: the dated and v1 routes, their auth,
+// the per-deployment quota, and the generation itself (JSON or server-sent events), with the faults
+// tests need. Model rules live in models.ts, settings in config.ts, bodies in answers.ts.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MODELS, isModelName, type ModelName } from './models.js';
-import { checkAuth } from './auth.js';
+import { blockedFilterResults, completedEvent, generationAnswer, partialImageEvent } from './answers.js';
+import { checkAuth, type Surface } from './auth.js';
+import { DEFAULT_SETTINGS, applySettings, type EmulatorConfig, type EmulatorOptions, type EmulatorSettings } from './config.js';
 import {
   EmulatorHttpError,
   bodyTooLarge,
@@ -19,80 +20,39 @@ import {
   rateLimited,
   resourceNotFound,
   unsupportedApiVersion,
+  v1ApiVersion,
 } from './errors.js';
-import { FILE_ROUTE, FileStore } from './files.js';
 import { renderImage } from './images.js';
-import { parseJsonBody, validateGeneration, type GenerationRequest } from './validation.js';
-
-export interface EmulatorOptions {
-  /** Interface to listen on; default 127.0.0.1. */
-  host?: string;
-  /** Default 0: a free port. */
-  port?: number;
-  /** Deployment name → model name (a key of MODELS). */
-  deployments?: Record<string, string>;
-  /** Accepted `api-key` header values. */
-  apiKeys?: string[];
-  /** Accept Entra ID bearer tokens for https://cognitiveservices.azure.com (signature unchecked). */
-  acceptBearer?: boolean;
-  /** Delay added before answering a generation. */
-  latencyMs?: number;
-  /** Per-deployment quota over a sliding 60 s window; undefined = none. */
-  requestsPerMinute?: number;
-  /** Share of generations (0..1) answered with one of failureStatuses. */
-  failureRate?: number;
-  failureStatuses?: number[];
-  /** Prompts containing one of these (case-insensitive) are rejected by the content filter. */
-  blockedWords?: string[];
-  /** Render noisy images the weight of the real service's (~1.5 MB per 1024x1024 PNG). */
-  realisticSize?: boolean;
-  /** Lifetime of `url` answers. */
-  urlTtlSeconds?: number;
-  /** Memory kept for `url` answers before the oldest are evicted. */
-  maxStoredBytes?: number;
-}
-
-/** Everything configure() may change, with defaults applied. */
-export interface EmulatorSettings {
-  deployments: Record<string, ModelName>;
-  apiKeys: string[];
-  acceptBearer: boolean;
-  latencyMs: number;
-  requestsPerMinute: number | undefined;
-  failureRate: number;
-  failureStatuses: number[];
-  blockedWords: string[];
-  realisticSize: boolean;
-  urlTtlSeconds: number;
-  maxStoredBytes: number;
-}
-
-export type EmulatorConfig = Omit<EmulatorOptions, 'host' | 'port'>;
+import { GPT_IMAGE_MIN_API_VERSION, type ModelName } from './models.js';
+import { Quota } from './quota.js';
+import { parseJsonBody, validateGeneration, type Generation } from './validation.js';
 
 export interface EmulatorStats {
-  /** Every request to an API route (file downloads excluded). */
+  /** Every HTTP request the emulator received. */
   requests: number;
-  /** Successful image generation requests, in all and per deployment. */
+  /** Billed generations: counted once the service decides to make them, even if the caller leaves before the answer. */
   generations: number;
   generationsByDeployment: Record<string, number>;
-  /** Images returned across successful generations (n summed). */
+  /** Images in billed generations (n summed). */
   images: number;
+  /** Billed generations answered as server-sent events. */
+  streams: number;
   rateLimited: number;
   /** Injected failures (failureRate). */
   failed: number;
   unauthorized: number;
-  /** Prompts rejected by the content filter. */
+  /** Prompts refused by the content filter. */
   filtered: number;
-  /** 400s for bodies the model's rules reject. */
+  /** Requests refused as malformed or against the model's rules (400 and 413). */
   invalid: number;
-  /** Successful `url` downloads. */
-  downloads: number;
 }
 
 export interface RecordedRequest {
   method: string;
+  /** Path and query, as sent. */
   path: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON, or the raw text when it is not JSON. */
   body: unknown;
 }
 
@@ -103,212 +63,175 @@ export interface OpenAIEmulator {
   /** Live counters; resetStats() zeroes them. */
   readonly stats: EmulatorStats;
   readonly settings: Readonly<EmulatorSettings>;
-  /** The last API request received, for asserting what a client sent. */
+  /** The last request received, for asserting what a client sent. */
   readonly lastRequest: RecordedRequest | undefined;
-  configure(options: EmulatorConfig): void;
+  /** False between stop() and start(). */
+  readonly listening: boolean;
+  /** Changes settings mid-run; a bad one throws a RangeError and changes nothing. */
+  configure(changes: EmulatorConfig): void;
   resetStats(): void;
+  /** Drops every connection and refuses new ones (ECONNREFUSED), as an unreachable account does. */
+  stop(): Promise<void>;
+  /** Listens again on the same port after stop(). */
+  start(): Promise<void>;
+  /** Stops for good. */
   close(): Promise<void>;
 }
 
-const DEFAULTS: EmulatorSettings = {
-  deployments: { 'dall-e-3': 'dall-e-3', 'gpt-image-1': 'gpt-image-1' },
-  apiKeys: ['emulator-key'],
-  acceptBearer: true,
-  latencyMs: 0,
-  requestsPerMinute: undefined,
-  failureRate: 0,
-  failureStatuses: [500, 503],
-  blockedWords: ['forbidden-example'],
-  realisticSize: false,
-  urlTtlSeconds: 86_400,
-  maxStoredBytes: 256 * 1024 * 1024,
-};
-export const DEFAULT_SETTINGS: Readonly<EmulatorSettings> = Object.freeze(DEFAULTS);
+export async function startOpenAIEmulator(options: EmulatorOptions = {}): Promise<OpenAIEmulator> {
+  const { host = '127.0.0.1', port = 0, ...changes } = options;
+  const emulator = new Emulator(applySettings(DEFAULT_SETTINGS, changes), host, port);
+  await emulator.start();
+  return emulator;
+}
 
-/** gpt-image models arrived with this api-version; older ones do not know them. */
-export const GPT_IMAGE_MIN_API_VERSION = '2025-04-01-preview';
 const API_VERSION = /^(\d{4}-\d{2}-\d{2})(-preview)?$/;
 const DATED_ROUTE = /^\/openai\/deployments\/([^/]+)\/images\/generations\/?$/;
 const V1_ROUTE = /^\/openai\/v1\/images\/generations\/?$/;
-const QUOTA_WINDOW_MS = 60_000;
+const V1_API_VERSIONS = ['preview', 'latest'];
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-export async function startOpenAIEmulator(options: EmulatorOptions = {}): Promise<OpenAIEmulator> {
-  const { host = '127.0.0.1', port = 0, ...config } = options;
-  const emulator = new Emulator(applyConfig({ ...DEFAULT_SETTINGS }, config));
-  return emulator.listen(host, port);
-}
-
-/** Settings with `config`'s fields applied, after checking them. */
-function applyConfig(base: EmulatorSettings, config: EmulatorConfig): EmulatorSettings {
-  const next: EmulatorSettings = { ...base };
-  for (const [key, value] of Object.entries(config) as [keyof EmulatorConfig, unknown][]) {
-    if (!(key in DEFAULTS)) continue; // host/port only apply at start
-    // An explicit undefined clears the quota; for other fields it means "leave as is".
-    if (value === undefined && key !== 'requestsPerMinute') continue;
-    (next as unknown as Record<string, unknown>)[key] = value;
-  }
-  next.deployments = checkDeployments(next.deployments);
-  checkRange('failureRate', next.failureRate, 0, 1);
-  checkRange('latencyMs', next.latencyMs, 0, Number.MAX_SAFE_INTEGER);
-  checkRange('urlTtlSeconds', next.urlTtlSeconds, 0, Number.MAX_SAFE_INTEGER);
-  if (next.requestsPerMinute !== undefined) checkRange('requestsPerMinute', next.requestsPerMinute, 1, Number.MAX_SAFE_INTEGER);
-  if (next.failureStatuses.length === 0) throw new RangeError('failureStatuses must name at least one status');
-  return next;
-}
-
-function checkDeployments(deployments: Record<string, string>): Record<string, ModelName> {
-  for (const [name, model] of Object.entries(deployments)) {
-    if (!isModelName(model)) throw new RangeError(`Deployment ${name}: unknown model ${model} (known: ${Object.keys(MODELS).join(', ')})`);
-  }
-  return { ...deployments } as Record<string, ModelName>;
-}
-
-function checkRange(name: string, value: number, min: number, max: number): void {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be a number from ${min} to ${max}, got ${value}`);
-  }
-}
+/** Partial images step colours in blocks this many times larger than the final image's, halving each time. */
+const FINAL_BLOCK = 8;
 
 function emptyStats(): EmulatorStats {
-  return { requests: 0, generations: 0, generationsByDeployment: {}, images: 0, rateLimited: 0, failed: 0, unauthorized: 0, filtered: 0, invalid: 0, downloads: 0 };
+  return { requests: 0, generations: 0, generationsByDeployment: {}, images: 0, streams: 0, rateLimited: 0, failed: 0, unauthorized: 0, filtered: 0, invalid: 0 };
 }
 
 /** What a route resolved to before the body's rules apply. */
 interface Target {
   deployment: string;
   model: ModelName;
-  /** As sent, or 'v1' on the v1 API without one; quoted in 429 messages. */
+  /** As sent, or 'v1'; quoted in 429 messages. */
   apiVersion: string;
   body: Record<string, unknown>;
 }
 
 class Emulator implements OpenAIEmulator {
   url = '';
-  port = 0;
   lastRequest: RecordedRequest | undefined;
+  readonly stats = emptyStats();
   private readonly server: Server;
-  private readonly files: FileStore;
-  private readonly quotaWindows = new Map<string, number[]>();
-  private readonly closing = new AbortController();
-  private currentStats = emptyStats();
+  private readonly quota = new Quota();
+  /** Aborted by stop(): ends the waits of requests in flight. */
+  private running = new AbortController();
+  private closed = false;
 
-  constructor(private current: EmulatorSettings) {
-    this.files = new FileStore(current.maxStoredBytes);
+  constructor(
+    private current: EmulatorSettings,
+    private readonly host: string,
+    public port: number,
+  ) {
     this.server = createServer((req, res) => void this.handle(req, res));
-  }
-
-  get stats(): EmulatorStats {
-    return this.currentStats;
   }
 
   get settings(): Readonly<EmulatorSettings> {
     return this.current;
   }
 
-  listen(host: string, port: number): Promise<this> {
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
+  configure(changes: EmulatorConfig): void {
+    this.current = applySettings(this.current, changes);
+    if ('requestsPerMinute' in changes) this.quota.clear();
+  }
+
+  resetStats(): void {
+    Object.assign(this.stats, emptyStats());
+  }
+
+  start(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('The emulator is closed'));
+    if (this.server.listening) return Promise.resolve();
+    this.running = new AbortController();
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      // After the first start, the same port: clients configured with the URL reach it again.
+      this.server.listen(this.port, this.host, () => {
         this.server.off('error', reject);
         this.port = (this.server.address() as AddressInfo).port;
-        this.url = `http://${urlHost(host)}:${this.port}`;
-        resolve(this);
+        this.url = `http://${urlHost(this.host)}:${this.port}`;
+        resolve();
       });
     });
   }
 
-  configure(config: EmulatorConfig): void {
-    this.current = applyConfig(this.current, config);
-    this.files.maxBytes = this.current.maxStoredBytes;
-    // A new quota starts from an empty window, so tests need not wait out earlier calls.
-    if ('requestsPerMinute' in config) this.quotaWindows.clear();
-  }
-
-  resetStats(): void {
-    Object.assign(this.currentStats, emptyStats());
-  }
-
-  close(): Promise<void> {
-    this.closing.abort();
-    this.files.clear();
+  stop(): Promise<void> {
+    this.running.abort();
+    if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
   }
 
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stop();
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.stats.requests++;
     const requestId = randomUUID();
     res.setHeader('apim-request-id', requestId);
     res.setHeader('x-request-id', requestId);
+    // Ends this request's waits when the emulator stops or the caller hangs up.
+    const waits = new AbortController();
+    const stopping = this.running.signal;
+    const abort = () => waits.abort();
+    stopping.addEventListener('abort', abort, { once: true });
+    res.once('close', () => {
+      stopping.removeEventListener('abort', abort);
+      abort();
+    });
+    const signal = waits.signal;
     const url = new URL(req.url ?? '/', 'http://emulator');
     try {
-      const file = FILE_ROUTE.exec(url.pathname);
-      if (file && (req.method === 'GET' || req.method === 'HEAD')) return this.serveFile(req, res, file[1], file[2], url.searchParams);
-      const dated = DATED_ROUTE.exec(url.pathname);
-      const v1 = V1_ROUTE.test(url.pathname);
-      if (req.method !== 'POST' || (!dated && !v1)) throw resourceNotFound();
-      this.currentStats.requests++;
       const text = await readBody(req);
-      const target = dated ? this.resolveDated(req, decodeURIComponent(dated[1]), url, text) : this.resolveV1(req, url, text);
+      this.record(req, url, text);
+      const dated = DATED_ROUTE.exec(url.pathname);
+      if (req.method !== 'POST' || (!dated && !V1_ROUTE.test(url.pathname))) throw resourceNotFound();
+      const target = dated ? this.resolveDated(req, decodeURIComponent(dated[1]!), url, text) : this.resolveV1(req, url, text);
       this.admit(res, target);
-      const generation = this.validate(target);
-      await this.generate(req, res, target, generation);
+      const generation = validateGeneration(target.body, target.model);
+      await this.generate(res, target, generation, signal);
     } catch (error) {
       this.sendError(res, error);
     }
   }
 
-  private serveFile(req: IncomingMessage, res: ServerResponse, id: string, extension: string, query: URLSearchParams): void {
-    this.files.serve(res, id, extension, query, req.method === 'HEAD');
-    if (res.statusCode === 200) this.currentStats.downloads++;
+  private authenticate(req: IncomingMessage, surface: Surface): void {
+    const failure = checkAuth(req.headers, this.current, surface);
+    if (failure) throw failure;
   }
 
   /** `/openai/deployments/{deployment}/images/generations?api-version=...` */
   private resolveDated(req: IncomingMessage, deployment: string, url: URL, text: string): Target {
-    this.authenticate(req, false);
+    this.authenticate(req, 'dated');
     const apiVersion = url.searchParams.get('api-version') ?? '';
     const version = API_VERSION.exec(apiVersion);
     if (!version) throw resourceNotFound();
-    this.record(req, url, text);
     const model = this.current.deployments[deployment];
     if (!model) throw deploymentNotFound();
-    if (model.startsWith('gpt-image') && version[1] < GPT_IMAGE_MIN_API_VERSION.slice(0, 10)) {
-      throw unsupportedApiVersion(apiVersion, model, GPT_IMAGE_MIN_API_VERSION);
-    }
-    return { deployment, model, apiVersion, body: this.parse(text) };
+    // Every current model is a gpt-image model, which older api-versions do not know.
+    if (version[1]! < GPT_IMAGE_MIN_API_VERSION.slice(0, 10)) throw unsupportedApiVersion(apiVersion, model, GPT_IMAGE_MIN_API_VERSION);
+    return { deployment, model, apiVersion, body: parseJsonBody(text) };
   }
 
   /** `/openai/v1/images/generations`: the deployment comes from the body's `model`. */
   private resolveV1(req: IncomingMessage, url: URL, text: string): Target {
-    this.authenticate(req, true);
-    this.record(req, url, text);
-    const body = this.parse(text);
+    this.authenticate(req, 'v1');
+    const apiVersion = url.searchParams.get('api-version');
+    if (apiVersion !== null && !V1_API_VERSIONS.includes(apiVersion)) throw v1ApiVersion(apiVersion);
+    const body = parseJsonBody(text);
     const deployment = body.model;
     if (typeof deployment !== 'string' || deployment === '') {
-      this.currentStats.invalid++;
       throw invalidRequest("Missing required parameter: 'model'. On the v1 API it names the deployment.", 'model', 'missing_required_parameter');
     }
     const model = this.current.deployments[deployment];
     if (!model) throw deploymentNotFound();
-    return { deployment, model, apiVersion: url.searchParams.get('api-version') ?? 'v1', body };
-  }
-
-  private authenticate(req: IncomingMessage, v1: boolean): void {
-    const failure = checkAuth(req.headers, this.current, v1);
-    if (!failure) return;
-    this.currentStats.unauthorized++;
-    throw failure;
-  }
-
-  private parse(text: string): Record<string, unknown> {
-    try {
-      return parseJsonBody(text);
-    } catch (error) {
-      this.currentStats.invalid++;
-      throw error;
-    }
+    return { deployment, model, apiVersion: apiVersion ?? 'v1', body };
   }
 
   private record(req: IncomingMessage, url: URL, text: string): void {
@@ -321,107 +244,100 @@ class Emulator implements OpenAIEmulator {
     this.lastRequest = { method: req.method ?? '', path: url.pathname + url.search, headers: { ...req.headers }, body };
   }
 
-  /** The per-deployment quota: a sliding 60 s window, counted from each admitted request. */
   private admit(res: ServerResponse, target: Target): void {
-    const limit = this.current.requestsPerMinute;
+    const { requestsPerMinute: limit, retryAfterSeconds, throttleHeaders } = this.current;
     if (limit === undefined) return;
-    const now = Date.now();
-    const window = (this.quotaWindows.get(target.deployment) ?? []).filter((at) => at > now - QUOTA_WINDOW_MS);
-    this.quotaWindows.set(target.deployment, window);
-    if (window.length >= limit) {
+    const admission = this.quota.admit(target.deployment, limit);
+    res.setHeader('x-ratelimit-limit-requests', String(limit));
+    if (!admission.admitted) {
       res.setHeader('x-ratelimit-remaining-requests', '0');
-      this.currentStats.rateLimited++;
-      throw rateLimited(target.apiVersion, window[0] + QUOTA_WINDOW_MS - now);
+      throw rateLimited(target.apiVersion, retryAfterSeconds === undefined ? admission.waitMs : retryAfterSeconds * 1000, throttleHeaders);
     }
-    window.push(now);
-    res.setHeader('x-ratelimit-remaining-requests', String(limit - window.length));
+    res.setHeader('x-ratelimit-remaining-requests', String(admission.remaining));
   }
 
-  private validate(target: Target): GenerationRequest {
-    try {
-      return validateGeneration(target.body, target.model);
-    } catch (error) {
-      this.currentStats.invalid++;
-      throw error;
-    }
-  }
-
-  private async generate(req: IncomingMessage, res: ServerResponse, target: Target, generation: GenerationRequest): Promise<void> {
+  private async generate(res: ServerResponse, target: Target, generation: Generation, signal: AbortSignal): Promise<void> {
     const settings = this.current;
-    if (settings.latencyMs > 0) await sleep(settings.latencyMs, undefined, { signal: this.closing.signal });
-    if (res.destroyed) return;
-    const blocked = settings.blockedWords.find((word) => word !== '' && generation.prompt.toLowerCase().includes(word.toLowerCase()));
-    if (blocked !== undefined) {
-      this.currentStats.filtered++;
-      throw contentPolicyViolation(revisePrompt(generation), blockedFilterResults());
+    const prompt = generation.prompt.toLowerCase();
+    // The prompt filter runs before any image is made: it answers at once, unbilled.
+    if (settings.blockedWords.some((word) => word !== '' && prompt.includes(word.toLowerCase()))) {
+      throw contentPolicyViolation(generation.prompt, blockedFilterResults());
     }
+    const started = Date.now();
     if (settings.failureRate > 0 && Math.random() < settings.failureRate) {
-      this.currentStats.failed++;
-      const statuses = settings.failureStatuses;
-      throw injectedFailure(statuses[Math.floor(Math.random() * statuses.length)], target.apiVersion);
+      await sleep(settings.latencyMs, undefined, { signal });
+      const status = settings.failureStatuses[Math.floor(Math.random() * settings.failureStatuses.length)]!;
+      throw injectedFailure(status, target.apiVersion, (settings.retryAfterSeconds ?? 1) * 1000, settings.throttleHeaders);
     }
-    const body = this.buildAnswer(req, target, generation);
-    this.currentStats.generations++;
-    this.currentStats.images += generation.n;
-    const perDeployment = this.currentStats.generationsByDeployment;
-    perDeployment[target.deployment] = (perDeployment[target.deployment] ?? 0) + 1;
-    sendJson(res, 200, body);
+    // Billed from here on: a caller that times out or hangs up now has still paid, as with Azure.
+    this.stats.generations++;
+    this.stats.images += generation.n;
+    this.stats.generationsByDeployment[target.deployment] = (this.stats.generationsByDeployment[target.deployment] ?? 0) + 1;
+    if (generation.stream) {
+      this.stats.streams++;
+      await this.stream(res, generation, started, signal);
+      return;
+    }
+    const images = Array.from({ length: generation.n }, (_, index) => this.render(generation, index, FINAL_BLOCK));
+    await sleepUntil(started + settings.latencyMs, signal);
+    sendJson(res, 200, generationAnswer(generation, images, nowSeconds()));
   }
 
-  /** The 200 body, shaped like the official example (example-image_generation.json). */
-  private buildAnswer(req: IncomingMessage, target: Target, generation: GenerationRequest): Record<string, unknown> {
-    const gptImage = MODELS[target.model].reportsUsage;
-    const data = Array.from({ length: generation.n }, (_, index) => this.buildImage(req, target, generation, index));
-    if (!gptImage) return { created: nowSeconds(), data };
-    return {
-      created: nowSeconds(),
-      background: generation.background === 'auto' ? 'opaque' : generation.background,
-      data,
-      output_format: generation.outputFormat,
-      quality: generation.quality === 'auto' ? 'medium' : generation.quality,
-      size: `${generation.width}x${generation.height}`,
-      usage: usageFor(generation),
-    };
+  /**
+   * Server-sent events: per image, its partial images (coarser renderings, each finer than the
+   * last) and then the finished one. latencyMs is spread evenly over the events, so the first
+   * partial comes early, and each event is written as soon as it is due.
+   */
+  private async stream(res: ServerResponse, generation: Generation, started: number, signal: AbortSignal): Promise<void> {
+    const { n, partialImages } = generation;
+    const latencyMs = this.current.latencyMs;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.flushHeaders();
+    const events = n * (partialImages + 1);
+    let due = 0;
+    for (let index = 0; index < n; index++) {
+      for (let partial = 0; partial < partialImages; partial++) {
+        await sleepUntil(started + (latencyMs * ++due) / events, signal);
+        const image = this.render(generation, index, FINAL_BLOCK << (partialImages - partial));
+        res.write(partialImageEvent(generation, image, partial, nowSeconds()));
+      }
+      await sleepUntil(started + (latencyMs * ++due) / events, signal);
+      res.write(completedEvent(generation, this.render(generation, index, FINAL_BLOCK), index, nowSeconds()));
+    }
+    res.end();
   }
 
-  private buildImage(req: IncomingMessage, target: Target, generation: GenerationRequest, index: number): Record<string, unknown> {
-    const format = generation.outputFormat;
-    const bytes = renderImage({
+  private render(generation: Generation, index: number, blockSize: number): Buffer {
+    const final = blockSize === FINAL_BLOCK;
+    return renderImage({
       // Images past the first of a request differ from it, yet stay deterministic.
       prompt: index === 0 ? generation.prompt : `${generation.prompt}\u0000${index}`,
       width: generation.width,
       height: generation.height,
-      format,
-      realistic: this.current.realisticSize,
-      jpegQuality: generation.outputCompression,
+      format: generation.outputFormat,
+      // Partial images skip the noise: they are quick previews, not the weight of the result.
+      realistic: final && this.current.realisticSize,
+      jpegQuality: generation.compression,
+      transparent: generation.background === 'transparent',
+      blockSize,
     });
-    const image: Record<string, unknown> = {};
-    if (!MODELS[target.model].reportsUsage) image.revised_prompt = revisePrompt(generation);
-    image.prompt_filter_results = promptFilterResults();
-    if (generation.responseFormat === 'url') {
-      image.url = this.baseUrl(req) + this.files.put(bytes, format, this.current.urlTtlSeconds);
-    } else {
-      image.b64_json = bytes.toString('base64');
-    }
-    image.content_filter_results = contentFilterResults();
-    return image;
-  }
-
-  /** Links follow the Host the caller used, so they work behind port mappings too. */
-  private baseUrl(req: IncomingMessage): string {
-    const host = req.headers.host;
-    return host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? `http://${host}` : this.url;
   }
 
   private sendError(res: ServerResponse, error: unknown): void {
     if (error instanceof Error && error.name === 'AbortError') {
-      res.destroy(); // the emulator is closing mid-latency
+      res.destroy(); // stopped, or the caller left, mid-wait
       return;
     }
-    const answer = error instanceof EmulatorHttpError ? error : internalError();
+    if (res.destroyed) return; // the caller left while sending its body
     if (!(error instanceof EmulatorHttpError)) console.error('[openai-emulator] unexpected error', error);
+    const answer = error instanceof EmulatorHttpError ? error : internalError();
+    if (answer.counter) this.stats[answer.counter]++;
     sendJson(res, answer.status, answer.body, answer.headers);
   }
+}
+
+function sleepUntil(deadline: number, signal: AbortSignal): Promise<void> {
+  return sleep(Math.max(0, deadline - Date.now()), undefined, { signal });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -451,49 +367,4 @@ function urlHost(host: string): string {
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
-}
-
-/** dall-e-3 rewrites prompts; the emulator's rewrite is a fixed prefix so tests can predict it. */
-export function revisePrompt(generation: Pick<GenerationRequest, 'prompt' | 'style'>): string {
-  const style = generation.style === 'natural' ? 'natural' : 'vivid';
-  return `A ${style}, detailed depiction of: ${generation.prompt}`;
-}
-
-const SAFE = { filtered: false, severity: 'safe' } as const;
-
-function contentFilterResults(): Record<string, unknown> {
-  return { sexual: { ...SAFE }, violence: { ...SAFE }, hate: { ...SAFE }, self_harm: { ...SAFE } };
-}
-
-function promptFilterResults(): Record<string, unknown> {
-  return {
-    ...contentFilterResults(),
-    profanity: { detected: false, filtered: false },
-    jailbreak: { detected: false, filtered: false },
-  };
-}
-
-/** A blocked prompt is reported as high-severity violence, the other categories safe. */
-function blockedFilterResults(): Record<string, unknown> {
-  return { ...promptFilterResults(), violence: { filtered: true, severity: 'high' } };
-}
-
-// Output tokens per image as OpenAI documents them for gpt-image-1, by quality then size.
-const OUTPUT_TOKENS: Record<string, Record<string, number>> = {
-  low: { '1024x1024': 272, '1024x1536': 408, '1536x1024': 400 },
-  medium: { '1024x1024': 1056, '1024x1536': 1584, '1536x1024': 1568 },
-  high: { '1024x1024': 4160, '1024x1536': 6240, '1536x1024': 6208 },
-};
-
-function usageFor(generation: GenerationRequest): Record<string, unknown> {
-  const quality = generation.quality === 'auto' ? 'medium' : generation.quality;
-  const perImage = OUTPUT_TOKENS[quality]?.[`${generation.width}x${generation.height}`] ?? 1056;
-  const textTokens = Math.max(1, Math.ceil(generation.prompt.length / 4));
-  const outputTokens = perImage * generation.n;
-  return {
-    input_tokens: textTokens,
-    input_tokens_details: { image_tokens: 0, text_tokens: textTokens },
-    output_tokens: outputTokens,
-    total_tokens: textTokens + outputTokens,
-  };
 }

@@ -1,30 +1,45 @@
-// Checks an images/generations body against the deployment's model rules (src/lib/models.ts),
-// answering the way the service does: a 400 that names the offending parameter.
+// Checks an images/generations body against the deployment's model (models.ts) and says what will
+// be made, or answers the way the service does: a 400 that names the offending parameter.
 
-import { MODELS, type ModelName, type ModelRules } from './models.js';
 import { invalidRequest, unparsableBody } from './errors.js';
-import type { ImageFormat } from './images.js';
+import {
+  AUTO_QUALITY,
+  AUTO_SIZE,
+  BACKGROUNDS,
+  DEFAULT_COMPRESSION,
+  MAX_IMAGES,
+  MAX_PARTIAL_IMAGES,
+  MODELS,
+  OUTPUT_FORMATS,
+  PROMPT_MAX_LENGTH,
+  REFUSED_FIELDS,
+  type ModelName,
+  type OutputFormat,
+  type Quality,
+} from './models.js';
 
-export interface GenerationRequest {
+/** What the service will make for a valid request: `auto` resolved, defaults applied. */
+export interface Generation {
+  model: ModelName;
   prompt: string;
   n: number;
-  /** As asked (`auto` included); `width`/`height` are what gets rendered. */
-  size: string;
   width: number;
   height: number;
-  quality: string;
-  style?: string;
-  responseFormat: 'url' | 'b64_json';
-  outputFormat: ImageFormat;
-  outputCompression?: number;
-  background?: string;
-  user?: string;
+  quality: Quality;
+  outputFormat: OutputFormat;
+  /** JPEG quality 0..100 (output_compression). */
+  compression: number;
+  background: 'transparent' | 'opaque';
+  stream: boolean;
+  /** Partial images per image before the final one; 0 unless streaming. */
+  partialImages: number;
+  /** What each image costs, from the model's rules. */
+  outputTokensPerImage: number;
 }
 
-/** gpt-image's `auto` size renders as a square. */
-const AUTO_SIZE = '1024x1024';
+type Body = Record<string, unknown>;
 
-export function parseJsonBody(text: string): Record<string, unknown> {
+export function parseJsonBody(text: string): Body {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -32,67 +47,78 @@ export function parseJsonBody(text: string): Record<string, unknown> {
     throw unparsableBody();
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw unparsableBody();
-  return value as Record<string, unknown>;
+  return value as Body;
 }
 
-export function validateGeneration(body: Record<string, unknown>, model: ModelName): GenerationRequest {
-  const rules: ModelRules = MODELS[model];
-  const prompt = readPrompt(body, rules);
-  const n = readN(body, rules);
-  const size = readChoice(body, 'size', rules.sizes) ?? rules.defaultSize;
-  const [width, height] = parseSize(size === 'auto' ? AUTO_SIZE : size);
+export function validateGeneration(body: Body, model: ModelName): Generation {
+  const rules = MODELS[model];
+  for (const field of REFUSED_FIELDS) {
+    if (present(body, field) !== undefined) {
+      throw invalidRequest(`Unknown parameter: '${field}'. It is not supported with model ${model}.`, field, 'unknown_parameter');
+    }
+  }
+  const prompt = readPrompt(body);
+  const n = readInteger(body, 'n', 1, MAX_IMAGES) ?? 1;
+  const { width, height } = readSize(body, model);
   const quality = readChoice(body, 'quality', rules.qualities) ?? rules.defaultQuality;
-  const style = readModelOnly(body, 'style', rules.styles, model) ?? rules.defaultStyle;
-  const responseFormat = readModelOnly(body, 'response_format', rules.responseFormats, model) ?? 'url';
-  const outputFormat = (readModelOnly(body, 'output_format', rules.outputFormats, model) ?? 'png') as ImageFormat;
-  const outputCompression = readCompression(body, rules, model, outputFormat);
-  const background = readModelOnly(body, 'background', rules.backgrounds, model);
-  if (background === 'transparent' && outputFormat === 'jpeg') {
+  const outputFormat = readChoice(body, 'output_format', OUTPUT_FORMATS) ?? 'png';
+  const compression = readInteger(body, 'output_compression', 0, 100);
+  if (compression !== undefined && outputFormat !== 'jpeg') {
+    throw invalidRequest(`Invalid 'output_compression': it is only supported with output_format 'jpeg', not '${outputFormat}'.`, 'output_compression', 'invalid_value');
+  }
+  const background = readChoice(body, 'background', BACKGROUNDS) ?? 'auto';
+  if (background === 'transparent' && outputFormat !== 'png') {
     throw invalidRequest("Invalid 'background': 'transparent' needs output_format 'png'; JPEG has no transparency.", 'background', 'invalid_value');
   }
-  const user = readString(body, 'user');
-  readString(body, 'model'); // accepted; the deployment already names the model
+  const stream = readBoolean(body, 'stream') ?? false;
+  // Accepted without `stream` as well, and then ignored: the contract does not say the service refuses it.
+  const partialImages = readInteger(body, 'partial_images', 0, MAX_PARTIAL_IMAGES) ?? 0;
+  readString(body, 'user');
+  readString(body, 'model'); // the deployment already names the model
+  const madeQuality = quality === 'auto' ? AUTO_QUALITY : quality;
   return {
+    model,
     prompt,
     n,
-    size,
     width,
     height,
-    quality,
-    style,
-    // gpt-image models always answer b64_json.
-    responseFormat: rules.responseFormats ? responseFormat : 'b64_json',
+    quality: madeQuality,
     outputFormat,
-    outputCompression,
-    background: rules.backgrounds ? (background ?? 'auto') : undefined,
-    user,
+    compression: compression ?? DEFAULT_COMPRESSION,
+    background: background === 'transparent' ? 'transparent' : 'opaque',
+    stream,
+    partialImages: stream ? partialImages : 0,
+    outputTokensPerImage: rules.outputTokens(width, height, madeQuality),
   };
 }
 
 /** A field's value, treating JSON null like an absent field (the SDKs send either). */
-function present(body: Record<string, unknown>, field: string): unknown {
+function present(body: Body, field: string): unknown {
   const value = body[field];
   return value === null ? undefined : value;
 }
 
-function readString(body: Record<string, unknown>, field: string): string | undefined {
+function readString(body: Body, field: string): string | undefined {
   const value = present(body, field);
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') {
-    throw invalidRequest(`Invalid type for '${field}': expected a string, but got ${describe(value)} instead.`, field, 'invalid_type');
-  }
+  if (typeof value !== 'string') throw invalidRequest(`Invalid type for '${field}': expected a string, but got ${describe(value)} instead.`, field, 'invalid_type');
   return value;
 }
 
-function readPrompt(body: Record<string, unknown>, rules: ModelRules): string {
+function readBoolean(body: Body, field: string): boolean | undefined {
+  const value = present(body, field);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw invalidRequest(`Invalid type for '${field}': expected a boolean, but got ${describe(value)} instead.`, field, 'invalid_type');
+  return value;
+}
+
+function readPrompt(body: Body): string {
   const prompt = readString(body, 'prompt');
   if (prompt === undefined) throw invalidRequest("Missing required parameter: 'prompt'.", 'prompt', 'missing_required_parameter');
-  if (prompt.trim() === '') {
-    throw invalidRequest("Invalid 'prompt': empty string. Expected a string with at least one non-blank character.", 'prompt', 'empty_string');
-  }
-  if (prompt.length > rules.promptMaxLength) {
+  if (prompt.trim() === '') throw invalidRequest("Invalid 'prompt': empty string. Expected a string with at least one non-blank character.", 'prompt', 'empty_string');
+  if (prompt.length > PROMPT_MAX_LENGTH) {
     throw invalidRequest(
-      `Invalid 'prompt': string too long. Expected a string with maximum length ${rules.promptMaxLength}, but got a string with length ${prompt.length} instead.`,
+      `Invalid 'prompt': string too long. Expected a string with maximum length ${PROMPT_MAX_LENGTH}, but got a string with length ${prompt.length} instead.`,
       'prompt',
       'string_above_max_length',
     );
@@ -100,79 +126,34 @@ function readPrompt(body: Record<string, unknown>, rules: ModelRules): string {
   return prompt;
 }
 
-function readN(body: Record<string, unknown>, rules: ModelRules): number {
-  const n = present(body, 'n');
-  if (n === undefined) return 1;
-  if (typeof n !== 'number' || !Number.isInteger(n)) {
-    throw invalidRequest(`Invalid type for 'n': expected an integer, but got ${describe(n)} instead.`, 'n', 'invalid_type');
+function readInteger(body: Body, field: string, min: number, max: number): number | undefined {
+  const value = present(body, field);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw invalidRequest(`Invalid type for '${field}': expected an integer, but got ${describe(value)} instead.`, field, 'invalid_type');
   }
-  if (n < 1) {
-    throw invalidRequest(`Invalid 'n': integer below minimum value. Expected a value >= 1, but got ${n} instead.`, 'n', 'integer_below_min_value');
-  }
-  if (n > rules.n.max) {
-    const message =
-      rules.n.max === 1
-        ? `Invalid 'n': you must provide n=1 for this model, but got ${n}.`
-        : `Invalid 'n': integer above maximum value. Expected a value <= ${rules.n.max}, but got ${n} instead.`;
-    throw invalidRequest(message, 'n', 'integer_above_max_value');
-  }
-  return n;
+  if (value < min) throw invalidRequest(`Invalid '${field}': integer below minimum value. Expected a value >= ${min}, but got ${value} instead.`, field, 'integer_below_min_value');
+  if (value > max) throw invalidRequest(`Invalid '${field}': integer above maximum value. Expected a value <= ${max}, but got ${value} instead.`, field, 'integer_above_max_value');
+  return value;
 }
 
-/** A string field that must be one of the model's values. */
-function readChoice<T extends string>(body: Record<string, unknown>, field: string, allowed: readonly T[]): T | undefined {
+/** A string field that must be one of `allowed`. */
+function readChoice<T extends string>(body: Body, field: string, allowed: readonly T[]): T | undefined {
   const value = readString(body, field);
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw invalidRequest(
-      `Invalid '${field}': '${value}' is not supported by this model. Supported values are: ${allowed.map((a) => `'${a}'`).join(', ')}.`,
-      field,
-      'invalid_value',
-    );
+    throw invalidRequest(`Invalid '${field}': '${value}' is not supported by this model. Supported values are: ${allowed.map((a) => `'${a}'`).join(', ')}.`, field, 'invalid_value');
   }
   return value as T;
 }
 
-/** A field only some models take: the others reject it outright rather than ignore it. */
-function readModelOnly<T extends string>(
-  body: Record<string, unknown>,
-  field: string,
-  allowed: readonly T[] | undefined,
-  model: ModelName,
-): T | undefined {
-  if (allowed) return readChoice(body, field, allowed);
-  if (present(body, field) !== undefined) {
-    throw invalidRequest(`Unknown parameter: '${field}'. It is not supported with model ${model}.`, field, 'unknown_parameter');
-  }
-  return undefined;
-}
-
-function readCompression(body: Record<string, unknown>, rules: ModelRules, model: ModelName, outputFormat: ImageFormat): number | undefined {
-  const value = present(body, 'output_compression');
-  if (value === undefined) return undefined;
-  if (!rules.outputFormats) {
-    throw invalidRequest(`Unknown parameter: 'output_compression'. It is not supported with model ${model}.`, 'output_compression', 'unknown_parameter');
-  }
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 100) {
-    throw invalidRequest(
-      `Invalid 'output_compression': expected an integer from 0 to 100, but got ${describe(value)}.`,
-      'output_compression',
-      'invalid_value',
-    );
-  }
-  if (outputFormat !== 'jpeg') {
-    throw invalidRequest(
-      `Invalid 'output_compression': it is only supported with output_format 'jpeg', not '${outputFormat}'.`,
-      'output_compression',
-      'invalid_value',
-    );
-  }
-  return value;
-}
-
-function parseSize(size: string): [number, number] {
-  const [width, height] = size.split('x').map(Number);
-  return [width, height];
+function readSize(body: Body, model: ModelName): { width: number; height: number } {
+  const size = readString(body, 'size') ?? 'auto';
+  if (size === 'auto') return AUTO_SIZE;
+  const match = /^([1-9]\d{0,4})x([1-9]\d{0,4})$/.exec(size);
+  const refusal = match ? MODELS[model].refuseSize(Number(match[1]), Number(match[2])) : "Expected 'auto' or WIDTHxHEIGHT in pixels, such as '1024x1024'.";
+  if (refusal !== undefined) throw invalidRequest(`Invalid 'size': '${size}' is not supported by ${model}. ${refusal}`, 'size', 'invalid_value');
+  return { width: Number(match![1]), height: Number(match![2]) };
 }
 
 function describe(value: unknown): string {

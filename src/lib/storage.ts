@@ -2,7 +2,7 @@ import { text } from 'node:stream/consumers';
 import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type BlobClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { DependencyUnavailableError } from './errors.js';
+import { DependencyUnavailableError, ImagesError } from './errors.js';
 import type { Settings } from './settings.js';
 
 // Storage clients on the same connection the Functions host uses: a connection string locally,
@@ -82,5 +82,6 @@ export async function usingStorage<T>(what: string, work: () => Promise<T>): Pro
   }
 }
 
+/** The storage SDK's errors and the network's; not ours (ImagesError), not a bug's. */
 const isStorageFailure = (err: unknown) =>
-  err instanceof Error && (['RestError', 'AbortError', 'TimeoutError'].includes(err.name) || typeof (err as { code?: unknown }).code === 'string');
+  err instanceof Error && !(err instanceof ImagesError) && (['RestError', 'AbortError', 'TimeoutError'].includes(err.name) || typeof (err as { code?: unknown }).code === 'string');

@@ -1,9 +1,11 @@
+import { runMemoryBench } from './memory.js';
 import { runQueueBench } from './queue.js';
+import { runStreamBench } from './stream.js';
 import { runSyncBench } from './sync.js';
 
-// `npm run bench [sync|queue]`: both by default.
+// `npm run bench [sync|stream|queue|…]`: every bench by default.
 
-const benches: Record<string, () => Promise<void>> = { sync: runSyncBench, queue: runQueueBench };
+const benches: Record<string, () => Promise<void>> = { sync: runSyncBench, stream: runStreamBench, memory: runMemoryBench, queue: runQueueBench };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);

@@ -2,6 +2,7 @@
 // the per-deployment quota, and the generation itself (JSON or server-sent events), with the faults
 // tests need. Model rules live in models.ts, settings in config.ts, bodies in answers.ts.
 
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -112,8 +113,8 @@ class Emulator implements OpenAIEmulator {
   readonly stats = emptyStats();
   private readonly server: Server;
   private readonly quota = new Quota();
-  /** Aborted by stop(): ends the waits of requests in flight. */
-  private running = new AbortController();
+  /** Aborted by stop(): ends the waits of requests in flight (one listener each, so no listener limit). */
+  private running = unlimited(new AbortController());
   private closed = false;
 
   constructor(
@@ -144,7 +145,7 @@ class Emulator implements OpenAIEmulator {
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('The emulator is closed'));
     if (this.server.listening) return Promise.resolve();
-    this.running = new AbortController();
+    this.running = unlimited(new AbortController());
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       // After the first start, the same port: clients configured with the URL reach it again.
@@ -367,4 +368,9 @@ function urlHost(host: string): string {
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+function unlimited(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

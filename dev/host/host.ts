@@ -94,6 +94,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
     res.writeHead(400).end();
     return;
   }
+  if (url.pathname === DIAGNOSTICS_ROUTE && process.env.LOCAL_HOST_DIAGNOSTICS === 'true') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(memory()));
+    return;
+  }
   const base = `/${prefix}`;
   const path = prefix ? (url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined) : url.pathname;
   const matches = path === undefined ? [] : registrations.http.flatMap((r) => {
@@ -147,6 +151,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
   }
   res.writeHead(init.status ?? 200, Object.fromEntries(outHeaders));
   res.end(payload);
+}
+
+/** The host's own memory, for the benches (LOCAL_HOST_DIAGNOSTICS=true): never in Azure, never an app route. */
+const DIAGNOSTICS_ROUTE = '/admin/host/memory';
+
+function memory(): { rssMb: number; heapUsedMb: number } {
+  // With --expose-gc the live heap is measured after a collection, not with garbage not yet collected.
+  (globalThis as { gc?: () => void }).gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rssMb: rss / 2 ** 20, heapUsedMb: heapUsed / 2 ** 20 };
 }
 
 /** The request's URL; undefined when its Host header is not a host, which Azure's front end refuses too. */

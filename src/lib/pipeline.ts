@@ -4,7 +4,7 @@ import { MODELS, type ModelName } from './models.js';
 import { imageRecord, type RecordContext } from './record.js';
 import { resolveRequest, type ImageRequest } from './request.js';
 import type { ImageData, ImagesResponse } from './schemas.js';
-import { completedGeneration, type Generation, type ImageService, type ServiceImage, type StreamEvent } from './service.js';
+import { completedGeneration, type Generation, type ImageGenerator, type ServiceImage, type StreamEvent } from './service.js';
 import type { Deployments } from './settings.js';
 
 // The pipeline every trigger calls: validate, generate (the key is the service's business), keep,
@@ -33,7 +33,7 @@ export interface StreamFrame {
 export interface PipelineOptions {
   deployments: Deployments;
   apiVersion: string;
-  service: ImageService;
+  generator: ImageGenerator;
   store: ImageStore;
 }
 
@@ -47,7 +47,7 @@ export class ImagePipeline {
 
   async generate(request: ImageRequest, options: GenerateOptions = {}): Promise<Answer> {
     const context = this.context(options);
-    const generation = await this.options.service.generate(request.served, options.signal);
+    const generation = await this.options.generator.generate(request.served, { signal: options.signal });
     const kept = await this.keepAll(request, generation, context, options.signal);
     const data = await Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i])));
     options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
@@ -60,7 +60,7 @@ export class ImagePipeline {
    */
   async stream(request: ImageRequest, options: GenerateOptions = {}): Promise<{ frames: AsyncIterable<StreamFrame>; served: Answer['served'] }> {
     const context = this.context(options);
-    const { events, requestId } = await this.options.service.stream(request.served, options.signal);
+    const { events, requestId } = await this.options.generator.stream(request.served, { signal: options.signal });
     return { frames: this.relay(request, events, { ...context, requestId }, options), served: served(request) };
   }
 

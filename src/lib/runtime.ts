@@ -36,7 +36,7 @@ export function createRuntime(settings: Settings): Runtime {
     maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,
   });
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
-  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, service, store });
+  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: service, store });
   const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
   const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues));
   const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);

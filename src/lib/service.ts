@@ -86,9 +86,25 @@ export interface Target {
   params: GenerationParams;
 }
 
+/** What a call carries besides its target. */
+export interface CallContext {
+  /** Bounds the whole call, every attempt included. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What the pipeline generates with: one Azure OpenAI account (ImageService), or something that wraps
+ * accounts and adds to what a generation says about itself.
+ */
+export interface ImageGenerator {
+  generate(target: Target, context: CallContext): Promise<Generation>;
+  /** Throws before the first event when the service refuses. */
+  stream(target: Target, context: CallContext): Promise<StreamedGeneration>;
+}
+
 type Client = OpenAI;
 
-export class ImageService {
+export class ImageService implements ImageGenerator {
   private keyed?: { key: string; client: Client };
   private readonly keyless?: Client;
   private readonly v1: boolean;
@@ -100,16 +116,14 @@ export class ImageService {
     }
   }
 
-  /** Generates images; `signal` bounds the whole call, every attempt included. */
-  async generate(target: Target, signal?: AbortSignal): Promise<Generation> {
+  async generate(target: Target, { signal }: CallContext): Promise<Generation> {
     return this.attempt(signal, async (client, attemptSignal) => {
       const { data, response } = await client.images.generate(this.body(target, false), { signal: attemptSignal }).withResponse();
       return fromWire(data as unknown as JsonObject, requestIdOf(response.headers));
     });
   }
 
-  /** Starts a streamed generation; it throws before the first event when the service refuses. */
-  async stream(target: Target, signal?: AbortSignal): Promise<StreamedGeneration> {
+  async stream(target: Target, { signal }: CallContext): Promise<StreamedGeneration> {
     return this.attempt(signal, async (client) => {
       // The stream outlives this attempt: it follows the caller's signal, not an attempt's child.
       const { data, response } = await client.images.generate({ ...this.body(target, true), stream: true }, { signal }).withResponse();

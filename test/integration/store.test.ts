@@ -118,7 +118,7 @@ describe('ImagePipeline', () => {
     const pipeline = new ImagePipeline({
       deployments: loadSettings({ AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: 'k', AzureWebJobsStorage: 'UseDevelopmentStorage=true' }),
       apiVersion: 'v1',
-      service: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
+      generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
       store,
     });
     const error = await pipeline.generate(pipeline.resolve({ prompt: 'three', n: 3, quality: 'low' })).catch((e: unknown) => e);

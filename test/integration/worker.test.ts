@@ -34,7 +34,7 @@ beforeAll(async () => {
   const pipeline = new ImagePipeline({
     deployments: settings,
     apiVersion: 'v1',
-    service: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
+    generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
     store,
   });
   jobStore = new JobStore(blobs.getContainerClient(uniqueName('jobs')));

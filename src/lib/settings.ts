@@ -40,6 +40,7 @@ export const settingsSchema = z
       .default('2025-04-01-preview'),
     AZURE_OPENAI_DEPLOYMENTS: deploymentsSetting.default(new Map([['dall-e-3', 'dall-e-3' as ModelName]])),
     AZURE_OPENAI_DEFAULT_DEPLOYMENT: optional(z.string()),
+    AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: z.string().optional(),
     /** `key`: an api-key from Key Vault (or AZURE_OPENAI_API_KEY locally); `entra`: keyless, an Entra ID token. */
     AZURE_OPENAI_AUTH: z.enum(['key', 'entra']).default('key'),
     AZURE_OPENAI_API_KEY: optional(z.string().min(1)),

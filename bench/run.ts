@@ -1,9 +1,10 @@
+import { runPackageBench } from './package.js';
 import { runQueueBench } from './queue.js';
 import { runSyncBench } from './sync.js';
 
-// `npm run bench [sync|queue]`: both by default.
+// `npm run bench [sync|queue|package]`: all by default.
 
-const benches: Record<string, () => Promise<void>> = { sync: runSyncBench, queue: runQueueBench };
+const benches: Record<string, () => Promise<void>> = { sync: runSyncBench, queue: runQueueBench, package: runPackageBench };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);

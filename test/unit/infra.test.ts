@@ -451,7 +451,7 @@ describe('infra: azd and the portal', () => {
     for (const variable of ['AZURE_ENV_NAME', 'AZURE_LOCATION', 'AZURE_OPENAI_LOCATION', 'AZURE_PRINCIPAL_ID']) expect(values).toContain(`\${${variable}}`);
   });
 
-  it('declares service api as a TypeScript function app, built before packaging and never rebuilt remotely', () => {
+  it('declares service api as a TypeScript function app that deploys dist/deploy as built, never rebuilt remotely', () => {
     const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
     const service = /^services:\n {2}api:\n((?: {4}.*\n|\s*\n)+)/m.exec(yaml)?.[1] ?? '';
     const field = (key: string) => new RegExp(`^ {4}${key}: *(.+)$`, 'm').exec(service)?.[1]?.trim();
@@ -459,8 +459,12 @@ describe('infra: azd and the portal', () => {
     expect(field('language')).toBe('ts');
     expect(field('project')).toBe('.');
     expect(field('remoteBuild')).toBe('false');
-    expect(service).toMatch(/run: npm run build/);
+    expect(field('dist')).toBe('dist/deploy');
     expect(yaml).toMatch(/^ {2}path: infra$/m);
+    // azd's npm steps: `npm run build`, then `npm run package`, which stages dist/deploy.
+    const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.build).toMatch(/^npm run clean && /);
+    expect(scripts.package).toBe('node dist/dev/package.js');
   });
 
   describe('createUiDefinition.json (the Deploy to Azure form)', () => {

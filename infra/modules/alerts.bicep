@@ -117,7 +117,8 @@ resource poison 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
     severity: 2
     enabled: true
     scopes: [logAnalyticsWorkspaceId]
-    evaluationFrequency: 'PT5M'
+    // Every 15 minutes: the cheapest frequency of a log search alert rule, and a parked message waits.
+    evaluationFrequency: 'PT15M'
     windowSize: 'PT15M'
     criteria: {
       allOf: [

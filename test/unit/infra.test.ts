@@ -467,6 +467,17 @@ describe('infra: azd and the portal', () => {
     expect(scripts.package).toBe('node dist/dev/package.js');
   });
 
+  it('has a Deploy to Azure button in the README for infra/main.json with its form, and documents every parameter', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const link = /\[!\[Deploy to Azure\]\([^)]+\)\]\((https:\/\/portal\.azure\.com\/#create\/Microsoft\.Template\/uri\/[^)]+)\)/.exec(readme)?.[1];
+    expect(link, 'a Deploy to Azure button').toBeDefined();
+    const [, template, form] = /\/uri\/([^/]+)\/createUIDefinitionUri\/([^/]+)$/.exec(link!) ?? [];
+    expect(decodeURIComponent(template!)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/main\.json$/);
+    expect(decodeURIComponent(form!)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/createUiDefinition\.json$/);
+    const table = readme.slice(readme.indexOf('### Parameters'), readme.indexOf('### Clean-up and monitoring'));
+    for (const name of Object.keys(parameters)) expect(table, `README's parameter table names ${name}`).toContain(`| \`${name}\` |`);
+  });
+
   describe('createUiDefinition.json (the Deploy to Azure form)', () => {
     const ui = JSON.parse(readFileSync(join(root, 'infra', 'createUiDefinition.json'), 'utf8')) as {
       handler: string;

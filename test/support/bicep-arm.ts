@@ -349,7 +349,7 @@ export function evaluateTemplate(template: Template, given: Record<string, unkno
       const body = evaluateDeep(rest, itemScope) as Record<string, unknown>;
       const id = `${[...modules, `${symbol}${index === undefined ? '' : `[${index}]`}`].join('/')}`;
       if (isModule) {
-        const { template: inner, parameters: passed = {}, ...others } = properties as { template: Template; parameters?: Record<string, Json> };
+        const { template: inner, parameters: passed = {}, ...others } = properties as unknown as { template: Template; parameters?: Record<string, Json> };
         body.properties = evaluateDeep(others, itemScope);
         // Each module parameter is { value } or an expression that makes one.
         const values = Object.fromEntries(

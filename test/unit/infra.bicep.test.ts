@@ -19,9 +19,10 @@ const files = bicepFiles(infraDir).map((path) => relative(root, path).split('\\'
 
 const found = ensureBicep((line) => console.log(`[bicep] ${line}`));
 const cli: BicepCli | undefined = found.cli;
+const reason = 'reason' in found ? found.reason : '';
 const ci = process.env.CI === 'true';
 const title = cli ? `Bicep CLI ${cli.version} (${cli.source})` : `Bicep CLI: SKIPPED, none on this machine; to run these, ${INSTALL_HINT}`;
-if (!cli) console.warn(`[bicep] ${found.reason}`);
+if (!cli) console.warn(`[bicep] ${reason}`);
 
 /** The rules infra/bicepconfig.json must hold at error level. */
 const RULES_THAT_MATTER = [
@@ -113,7 +114,7 @@ const withCli = () => {
 
 if (cli) describe(title, withCli);
 // Under CI a missing CLI fails; elsewhere the tests show as skipped, named with the fix.
-else if (ci) describe('Bicep CLI (CI=true)', () => it(`is required: ${found.reason}`, () => expect.fail(found.reason)));
+else if (ci) describe('Bicep CLI (CI=true)', () => it(`is required: ${reason}`, () => expect.fail(reason)));
 else describe.skip(title, withCli);
 
 // Offline, with or without the CLI: the parameters and resource types each file declares must be
@@ -123,7 +124,10 @@ else describe.skip(title, withCli);
 describe('infra/*.bicep against infra/main.json, without a compiler', () => {
   const templates = (t: Template): Template[] => {
     const resources = Array.isArray(t.resources) ? t.resources : Object.values(t.resources);
-    return [t, ...resources.flatMap((r) => ((r.properties as { template?: Template } | undefined)?.template ? templates((r.properties as { template: Template }).template) : []))];
+    return [t, ...resources.flatMap((r) => {
+      const nested = (r.properties as unknown as { template?: Template } | undefined)?.template;
+      return nested ? templates(nested) : [];
+    })];
   };
   const compiled = templates(JSON.parse(readFileSync(join(infraDir, 'main.json'), 'utf8')) as Template);
   const compiledParams = new Set(compiled.flatMap((t) => Object.keys(t.parameters ?? {})));

@@ -1,7 +1,10 @@
-// Everything the image generation app needs in one resource group: `azd up`, or
+// Everything the image generation app needs in one resource group: `azd up`, the portal's Deploy
+// to Azure button (infra/main.json, the compiled form of this file), or
 // `az deployment group create -f infra/main.bicep`. No key leaves Azure OpenAI except into Key
 // Vault, and every role is scoped to the one resource it is for.
 targetScope = 'resourceGroup'
+
+import { modelDeployment } from 'modules/openai.bicep'
 
 @description('azd environment name: part of every resource name and the azd-env-name tag.')
 @minLength(1)
@@ -10,29 +13,36 @@ param environmentName string
 
 @description('Azure region of every resource but the Azure OpenAI account. Must offer Flex Consumption.')
 @minLength(1)
+@metadata({ azd: { type: 'location' } })
 param location string = resourceGroup().location
 
-@description('Azure region of the Azure OpenAI account, where the models are offered. Empty: location.')
-param openAiLocation string = ''
+// No default, so that azd asks, listing only regions with quota for gpt-image-2.
+@description('Azure region of the Azure OpenAI account: one that offers gpt-image-2 (and the other models you deploy).')
+@minLength(1)
+@metadata({ azd: { type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] } })
+param openAiLocation string
 
 @description('key: the app reads an api-key from Key Vault. entra: keyless; the account refuses keys.')
 @allowed(['key', 'entra'])
 param openAiAuthMode string = 'key'
 
-@description('SKU of the dall-e-3 deployment.')
-@allowed(['Standard', 'GlobalStandard'])
-param dallE3SkuName string = 'Standard'
-
-@description('Capacity of the dall-e-3 deployment, in the quota units of its SKU.')
+@description('Capacity of the gpt-image-2 deployment (GlobalStandard), in quota units.')
 @minValue(1)
-param dallE3Capacity int = 1
+param gptImage2Capacity int = 1
 
-@description('Also deploy gpt-image-1 (GlobalStandard; the subscription needs approved access).')
-param deployGptImage1 bool = false
+@description('Also deploy gpt-image-1.5 (GlobalStandard; the subscription needs approved access).')
+param deployGptImage15 bool = false
 
-@description('Capacity of the gpt-image-1 deployment, in quota units.')
+@description('Capacity of the gpt-image-1.5 deployment, in quota units.')
 @minValue(1)
-param gptImage1Capacity int = 1
+param gptImage15Capacity int = 1
+
+@description('Also deploy gpt-image-1-mini (GlobalStandard), the cheapest model.')
+param deployGptImage1Mini bool = false
+
+@description('Capacity of the gpt-image-1-mini deployment, in quota units.')
+@minValue(1)
+param gptImage1MiniCapacity int = 1
 
 @description('Node.js major version the app runs on.')
 @allowed(['20', '22'])
@@ -52,8 +62,21 @@ param maximumInstanceCount int = 100
 @maxValue(90)
 param keyVaultSoftDeleteRetentionInDays int = 7
 
-@description('Object ID of a developer (azd sets AZURE_PRINCIPAL_ID) who gets data-plane roles to run the app locally against Azure. Empty: none.')
-param principalId string = ''
+@description('Days after its last change that a job\'s state or an Idempotency-Key entry is deleted.')
+@minValue(1)
+@maxValue(3650)
+param jobRetentionDays int = 7
+
+@description('Days after upload that images move to the Cool tier; 0 keeps them Hot.')
+@minValue(0)
+@maxValue(3650)
+param imagesCoolAfterDays int = 0
+
+@description('E-mail address that alerts notify. Empty: alerts show in the portal only.')
+param alertEmail string = ''
+
+@description('Object ID of a developer who gets data-plane roles to run the app locally against Azure. Defaults to whoever deploys; empty: nobody.')
+param principalId string = deployer().objectId
 
 @description('Kind of principalId: User, or ServicePrincipal when a pipeline deploys.')
 @allowed(['User', 'ServicePrincipal'])
@@ -64,17 +87,40 @@ var resourceToken = toLower(uniqueString(resourceGroup().id, environmentName, lo
 var tags = { 'azd-env-name': environmentName }
 var keyMode = openAiAuthMode == 'key'
 
-var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
+// Names are known before anything is created, so What-If sees the role assignments in full.
+var names = {
+  identity: '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+  logAnalytics: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+  appInsights: '${abbrs.insightsComponents}${resourceToken}'
+  storage: '${abbrs.storageStorageAccounts}${resourceToken}'
+  keyVault: '${abbrs.keyVaultVaults}${resourceToken}'
+  openAi: '${abbrs.cognitiveServicesAccounts}${resourceToken}'
+  plan: '${abbrs.webServerFarms}${resourceToken}'
+  functionApp: '${abbrs.webSitesFunctions}api-${resourceToken}'
+  alerts: 'alert-${resourceToken}'
+}
 var deploymentContainerName = 'app-package-${resourceToken}'
 // The names the code uses (src/lib/settings.ts defaults, src/lib/queues.ts).
 var imagesContainerName = 'images'
 var jobsContainerName = 'jobs'
+var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison' }
 var keySecretName = 'azure-openai-api-key'
+
+// The models, each one a row of src/lib/models.ts (test/unit/infra.test.ts holds the two together).
+// gpt-image-2 always: it also serves requests that name a retired model.
+var successorDeployment = 'gpt-image-2'
+var modelDeployments modelDeployment[] = [
+  { name: 'gpt-image-2', model: 'gpt-image-2', version: '2026-04-21', sku: 'GlobalStandard', capacity: gptImage2Capacity }
+  ...(deployGptImage15 ? [{ name: 'gpt-image-1.5', model: 'gpt-image-1.5', version: '2025-12-16', sku: 'GlobalStandard', capacity: gptImage15Capacity }] : [])
+  ...(deployGptImage1Mini ? [{ name: 'gpt-image-1-mini', model: 'gpt-image-1-mini', version: '2025-10-06', sku: 'GlobalStandard', capacity: gptImage1MiniCapacity }] : [])
+]
+// AZURE_OPENAI_DEPLOYMENTS: deployment=model pairs.
+var deploymentsSetting = join(map(modelDeployments, d => '${d.name}=${d.model}'), ',')
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
-    name: '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+    name: names.identity
     location: location
     tags: tags
   }
@@ -83,8 +129,8 @@ module identity 'modules/identity.bicep' = {
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: {
-    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
-    appInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    logAnalyticsName: names.logAnalytics
+    appInsightsName: names.appInsights
     location: location
     tags: tags
   }
@@ -93,35 +139,39 @@ module monitoring 'modules/monitoring.bicep' = {
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {
-    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    name: names.storage
     location: location
     tags: tags
     containerNames: [imagesContainerName, jobsContainerName, deploymentContainerName]
-    queueNames: ['image-requests', 'image-results', 'image-requests-poison']
+    queueNames: [queueNames.requests, queueNames.results, queueNames.poison]
+    jobsContainerName: jobsContainerName
+    jobRetentionDays: jobRetentionDays
+    imagesContainerName: imagesContainerName
+    imagesCoolAfterDays: imagesCoolAfterDays
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyvault'
   params: {
-    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    name: names.keyVault
     location: location
     tags: tags
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 
 module openAi 'modules/openai.bicep' = {
   name: 'openai'
   params: {
-    name: '${abbrs.cognitiveServicesAccounts}${resourceToken}'
-    location: empty(openAiLocation) ? location : openAiLocation
+    name: names.openAi
+    location: openAiLocation
     tags: tags
     authMode: openAiAuthMode
-    dallE3SkuName: dallE3SkuName
-    dallE3Capacity: dallE3Capacity
-    deployGptImage1: deployGptImage1
-    gptImage1Capacity: gptImage1Capacity
+    deployments: modelDeployments
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 
@@ -129,10 +179,11 @@ module openAi 'modules/openai.bicep' = {
 module openAiKey 'modules/openai-key-secret.bicep' = if (keyMode) {
   name: 'openai-key-secret'
   params: {
-    openAiAccountName: openAi.outputs.name
-    keyVaultName: keyVault.outputs.name
+    openAiAccountName: names.openAi
+    keyVaultName: names.keyVault
     secretName: keySecretName
   }
+  dependsOn: [openAi, keyVault]
 }
 
 // The app's identity: host storage (blobs incl. the deployment package, queues, tables), the key
@@ -140,17 +191,22 @@ module openAiKey 'modules/openai-key-secret.bicep' = if (keyMode) {
 module appRoles 'modules/roles.bicep' = {
   name: 'app-roles'
   params: {
+    // Known only once the identity exists. The assignment names are guid(scope, principalId, role),
+    // as they have been since the first deployment: renaming them would collide with the
+    // assignments already there (RoleAssignmentExists), so What-If short-circuits on these few.
+    #disable-next-line what-if-short-circuiting
     principalId: identity.outputs.principalId
     principalType: 'ServicePrincipal'
-    storageAccountName: storage.outputs.name
+    storageAccountName: names.storage
     storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']
-    keyVaultName: keyVault.outputs.name
+    keyVaultName: names.keyVault
     keyVaultRoles: keyMode ? ['Key Vault Secrets User'] : []
-    openAiAccountName: openAi.outputs.name
+    openAiAccountName: names.openAi
     openAiRoles: keyMode ? [] : ['Cognitive Services OpenAI User']
-    appInsightsName: monitoring.outputs.appInsightsName
+    appInsightsName: names.appInsights
     appInsightsRoles: ['Monitoring Metrics Publisher']
   }
+  dependsOn: [storage, keyVault, openAi, monitoring]
 }
 
 // The developer: what `npm start` against Azure needs, and rotating the secret by hand.
@@ -159,32 +215,31 @@ module developerRoles 'modules/roles.bicep' = if (!empty(principalId)) {
   params: {
     principalId: principalId
     principalType: principalType
-    storageAccountName: storage.outputs.name
+    storageAccountName: names.storage
     storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor']
-    keyVaultName: keyVault.outputs.name
+    keyVaultName: names.keyVault
     keyVaultRoles: ['Key Vault Secrets Officer']
-    openAiAccountName: openAi.outputs.name
+    openAiAccountName: names.openAi
     openAiRoles: ['Cognitive Services OpenAI User']
-    appInsightsName: monitoring.outputs.appInsightsName
+    appInsightsName: names.appInsights
     appInsightsRoles: []
   }
+  dependsOn: [storage, keyVault, openAi, monitoring]
 }
 
-// Exactly the settings src/lib/settings.ts reads (SETTING_NAMES) and the host reads
-// (HOST_SETTING_NAMES); test/infra.test.ts holds the two together. Never AZURE_OPENAI_API_KEY,
-// never an AzureWebJobsStorage connection string.
+// The settings src/lib/settings.ts reads that have no code default or that only the deployment
+// knows, and the ones the host reads (HOST_SETTING_NAMES); test/unit/infra.test.ts checks them on
+// infra/main.json. Settings whose code default is right are left out (AZURE_OPENAI_API_VERSION,
+// the timeouts and TTLs). Never AZURE_OPENAI_API_KEY, never an AzureWebJobsStorage connection string.
 var appSettings = {
   AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
-  AZURE_OPENAI_API_VERSION: '2025-04-01-preview'
-  AZURE_OPENAI_DEPLOYMENTS: openAi.outputs.deploymentsSetting
-  AZURE_OPENAI_DEFAULT_DEPLOYMENT: 'dall-e-3'
+  AZURE_OPENAI_DEPLOYMENTS: deploymentsSetting
+  AZURE_OPENAI_DEFAULT_DEPLOYMENT: successorDeployment
+  AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: successorDeployment
   AZURE_OPENAI_AUTH: openAiAuthMode
-  AZURE_OPENAI_TIMEOUT_SECONDS: '100'
-  AZURE_OPENAI_MAX_RETRIES: '2'
   // Empty counts as unset: entra mode reads no key.
   KEY_VAULT_URI: keyMode ? keyVault.outputs.uri : ''
   KEY_VAULT_SECRET_NAME: keySecretName
-  KEY_CACHE_TTL_SECONDS: '3600'
   AZURE_CLIENT_ID: identity.outputs.clientId
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.outputs.clientId
@@ -192,9 +247,7 @@ var appSettings = {
   AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
   AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
   IMAGES_CONTAINER: imagesContainerName
-  IMAGE_URL_TTL_MINUTES: '60'
   JOBS_CONTAINER: jobsContainerName
-  IDEMPOTENCY_TTL_HOURS: '24'
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.clientId}'
 }
@@ -202,8 +255,8 @@ var appSettings = {
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
-    name: functionAppName
-    planName: '${abbrs.webServerFarms}${resourceToken}'
+    name: names.functionApp
+    planName: names.plan
     location: location
     tags: tags
     identityId: identity.outputs.id
@@ -218,6 +271,22 @@ module functionApp 'modules/functionapp.bicep' = {
   dependsOn: [appRoles, openAiKey]
 }
 
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: names.alerts
+    alertEmail: alertEmail
+    appInsightsId: monitoring.outputs.appInsightsId
+    openAiAccountId: openAi.outputs.id
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+    poisonQueueName: queueNames.poison
+    throttledCallsThreshold: 5
+    failedRequestsThreshold: 0
+  }
+}
+
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = subscription().tenantId
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
@@ -226,7 +295,7 @@ output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
 output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
 output AZURE_OPENAI_ACCOUNT_NAME string = openAi.outputs.name
 output AZURE_OPENAI_AUTH string = openAiAuthMode
-output AZURE_OPENAI_DEPLOYMENTS string = openAi.outputs.deploymentsSetting
+output AZURE_OPENAI_DEPLOYMENTS string = deploymentsSetting
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output KEY_VAULT_URI string = keyVault.outputs.uri
 output KEY_VAULT_SECRET_NAME string = keySecretName

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { format } from 'node:util';
@@ -11,7 +11,7 @@ import { type HttpFunctionOptions, type HttpHandler, type InvocationContextInit,
 import { compileRoute, type RouteMatcher } from './routes.js';
 
 // A small stand-in for the Azure Functions host (Core Tools cannot be installed on these machines):
-// it loads the same compiled function modules `func start` loads, catches what they register with
+// it loads what package.json's main names, as `func start` does, catches what they register with
 // `app.http` and `app.storageQueue`, and serves them with the host's routing and limits.
 // On a machine with Core Tools, `func start` serves the very same modules.
 
@@ -32,8 +32,22 @@ export interface Registrations {
 
 export type Log = (line: string) => void;
 
-/** Loads every function module of a folder, as the host does with package.json's `main` glob. */
-export function loadFunctions(folder: string): Registrations {
+/**
+ * The files package.json's `main` names, as the Functions worker finds them: one file (the bundle,
+ * dist/app/index.js) or a glob of files in one folder (dir/*.js).
+ */
+export function mainFiles(root: string): string[] {
+  const { main } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main?: string };
+  if (!main) throw new Error('package.json names no main: the functions to load');
+  if (!main.includes('*')) return [join(root, main)];
+  const dir = dirname(main);
+  const pattern = new RegExp(`^${basename(main).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+  if (dir.includes('*')) throw new Error(`package.json main ${main}: only the file name may have a wildcard`);
+  return readdirSync(join(root, dir)).filter((f) => pattern.test(f)).sort().map((f) => join(root, dir, f));
+}
+
+/** Loads the app's entry point (package.json's main), catching what it registers, as the host does. */
+export function loadFunctions(root: string): Registrations {
   const registrations: Registrations = { http: [], queues: [] };
   functions.app.http = (name: string, options: HttpFunctionOptions) => {
     const methods = (options.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
@@ -42,7 +56,7 @@ export function loadFunctions(folder: string): Registrations {
   functions.app.storageQueue = <T>(name: string, options: StorageQueueFunctionOptions<T>) => {
     registrations.queues.push({ name, options: options as StorageQueueFunctionOptions });
   };
-  for (const file of readdirSync(folder).filter((f) => f.endsWith('.js')).sort()) require(join(folder, file));
+  for (const file of mainFiles(root)) require(file);
   return registrations;
 }
 

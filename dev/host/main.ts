@@ -15,7 +15,7 @@ export async function main(): Promise<void> {
     for (const [name, value] of Object.entries(Values)) process.env[name] ??= value;
   }
   const log = (line: string) => console.log(`[functions] ${line}`);
-  const registrations = loadFunctions(join(root, 'dist', 'src', 'functions'));
+  const registrations = loadFunctions(root);
   const hostJson = join(root, 'host.json');
   const prefix = routePrefix(hostJson);
   const port = Number(process.env.FUNCTIONS_HTTP_PORT ?? 7071);

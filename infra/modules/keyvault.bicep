@@ -1,5 +1,6 @@
 // The one place the Azure OpenAI key lives. Access is by Azure RBAC only (no access policies),
-// and a deleted vault or secret stays recoverable.
+// a deleted vault or secret stays recoverable, and every read of the key is logged: the audit log
+// goes to Log Analytics (who read the key, when, from where).
 
 @description('Name of the Key Vault.')
 @minLength(3)
@@ -17,7 +18,10 @@ param tags object
 @maxValue(90)
 param softDeleteRetentionInDays int
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+@description('Resource ID of the Log Analytics workspace that gets the audit log.')
+param logAnalyticsWorkspaceId string
+
+resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
   tags: tags
@@ -29,6 +33,17 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     softDeleteRetentionInDays: softDeleteRetentionInDays
     enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
+  }
+}
+
+// The linter offers 2016-09-01, the legacy API of one 'service' setting without category groups.
+#disable-next-line use-recent-api-versions
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [{ categoryGroup: 'audit', enabled: true }]
   }
 }
 

@@ -1,10 +1,31 @@
-// The Azure OpenAI account and its image model deployments. In keyless (entra) mode the account
-// refuses api-keys altogether.
+// One Azure OpenAI account and its image model deployments. The deployments come in as a list, so
+// that main.bicep can later deploy this module once per region, each account with its own list.
+// In keyless (entra) mode the account refuses api-keys altogether.
+
+@export()
+@description('One model deployment: the deployment name the app calls, the model and version behind it, and its quota.')
+type modelDeployment = {
+  @description('Deployment name: what AZURE_OPENAI_DEPLOYMENTS pairs with the model.')
+  name: string
+
+  @description('Model name, one of the current models in src/lib/models.ts.')
+  model: string
+
+  @description('Model version, as src/lib/models.ts gives it.')
+  version: string
+
+  @description('Deployment SKU: GlobalStandard for the image models.')
+  sku: 'GlobalStandard' | 'DataZoneStandard' | 'Standard'
+
+  @description('Capacity in the quota units of the SKU.')
+  @minValue(1)
+  capacity: int
+}
 
 @description('Name of the Azure OpenAI account; also its custom subdomain.')
 param name string
 
-@description('Azure region: one where the chosen models are offered.')
+@description('Azure region: one where every deployment\'s model is offered.')
 param location string
 
 @description('Tags for the account.')
@@ -14,34 +35,14 @@ param tags object
 @allowed(['key', 'entra'])
 param authMode string
 
-@description('SKU of the dall-e-3 deployment.')
-@allowed(['Standard', 'GlobalStandard'])
-param dallE3SkuName string
+@description('The model deployments of this account.')
+@minLength(1)
+param deployments modelDeployment[]
 
-@description('Capacity of the dall-e-3 deployment (images per minute).')
-@minValue(1)
-param dallE3Capacity int
+@description('Resource ID of the Log Analytics workspace that gets the account\'s logs.')
+param logAnalyticsWorkspaceId string
 
-@description('Also deploy gpt-image-1 (GlobalStandard; needs approved access).')
-param deployGptImage1 bool
-
-@description('Capacity of the gpt-image-1 deployment.')
-@minValue(1)
-param gptImage1Capacity int
-
-var dallE3 = {
-  name: 'dall-e-3'
-  model: { format: 'OpenAI', name: 'dall-e-3', version: '3.0' }
-  sku: { name: dallE3SkuName, capacity: dallE3Capacity }
-}
-var gptImage1 = {
-  name: 'gpt-image-1'
-  model: { format: 'OpenAI', name: 'gpt-image-1', version: '2025-04-15' }
-  sku: { name: 'GlobalStandard', capacity: gptImage1Capacity }
-}
-var modelDeployments = deployGptImage1 ? [dallE3, gptImage1] : [dallE3]
-
-resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
+resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' = {
   name: name
   location: location
   tags: tags
@@ -56,18 +57,29 @@ resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
 
 // One at a time: the account rejects concurrent changes to its deployments.
 @batchSize(1)
-resource deployments 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = [
-  for deployment in modelDeployments: {
+resource modelDeployments 'Microsoft.CognitiveServices/accounts/deployments@2025-06-01' = [
+  for deployment in deployments: {
     parent: account
     name: deployment.name
-    sku: deployment.sku
+    sku: { name: deployment.sku, capacity: deployment.capacity }
     properties: {
-      model: deployment.model
+      model: { format: 'OpenAI', name: deployment.model, version: deployment.version }
     }
   }
 ]
 
+// Every request's metadata (deployment, status, duration; no prompt), and who changed the account.
+// The linter offers 2016-09-01, the legacy API of one 'service' setting without category groups.
+#disable-next-line use-recent-api-versions
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [{ categoryGroup: 'allLogs', enabled: true }]
+  }
+}
+
 output name string = account.name
+output id string = account.id
 output endpoint string = account.properties.endpoint
-// AZURE_OPENAI_DEPLOYMENTS: deployment=model pairs.
-output deploymentsSetting string = join(map(modelDeployments, d => '${d.name}=${d.model.name}'), ',')

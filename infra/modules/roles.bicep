@@ -43,15 +43,15 @@ var roleIds = {
   'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
   name: storageAccountName
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+resource vault 'Microsoft.KeyVault/vaults@2025-05-01' existing = {
   name: keyVaultName
 }
 
-resource openAi 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = {
+resource openAi 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = {
   name: openAiAccountName
 }
 

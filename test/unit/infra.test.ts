@@ -1,484 +1,538 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Language, Parser, type Node } from 'web-tree-sitter';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MODELS, isModelName } from '../../src/lib/models.js';
 import { QUEUES } from '../../src/lib/queues.js';
 import { HOST_SETTING_NAMES, loadSettings, SETTING_NAMES, settingsSchema } from '../../src/lib/settings.js';
+import { at, evaluateTemplate, isUnresolved, strings, type Deployed, type Evaluation, type Template, Unresolved } from '../support/bicep-arm.js';
 
-// infra/ checked without a Bicep compiler: tree-sitter-bicep parses every file, and the checks
-// read the trees. It holds the deployment to what the code reads (settings, queues, containers)
-// and to the security the README promises.
+// The project's rules, checked on what Azure receives: infra/main.json, the compiled form of
+// infra/main.bicep (test/unit/infra.bicep.test.ts proves it is the current build and that the
+// Bicep linter passes), expanded with parameter values the way Resource Manager expands it.
+// What the compiler and linter check (types, property names, API versions, unused parameters,
+// secrets in outputs) is theirs; what is here is this app's own policy.
 
 const root = join(__dirname, '..', '..');
-const infraDir = join(root, 'infra');
+const template = JSON.parse(readFileSync(join(root, 'infra', 'main.json'), 'utf8')) as Template;
 
-// ---- Parsing and tree helpers, shared by every check ---------------------------------------
-
-interface BicepFile {
-  /** Path under infra/, e.g. modules/storage.bicep. */
-  name: string;
-  root: Node;
-}
-
-let parser: Parser;
-let files: BicepFile[];
-
-const parse = (source: string): Node => parser.parse(source)!.rootNode;
-
-function bicepPaths(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return bicepPaths(path);
-    return entry.name.endsWith('.bicep') ? [path] : [];
-  });
-}
-
-function file(name: string): BicepFile {
-  const found = files.find((f) => f.name === name);
-  if (!found) throw new Error(`infra/${name} is missing`);
-  return found;
-}
-
-const isComment = (node: Node) => node.type === 'comment' || node.type === 'diagnostic_comment';
-
-/** Named children without comments. */
-const kids = (node: Node): Node[] => node.namedChildren.filter((c) => !isComment(c));
-
-/** The declared name of a param, var, resource, module or output. */
-const declName = (decl: Node): string => kids(decl)[0]!.text;
-
-/** Text of a string literal; undefined for an interpolated string or any other expression. */
-function stringValue(node: Node | undefined): string | undefined {
-  if (node?.type !== 'string') return undefined;
-  const parts = kids(node);
-  if (parts.some((p) => p.type !== 'string_content' && p.type !== 'escape_sequence')) return undefined;
-  return parts.map((p) => (p.type === 'escape_sequence' ? p.text.slice(1) : p.text)).join('');
-}
-
-/** A literal's value: a string, boolean or number; undefined for an expression. */
-function literal(node: Node | undefined): string | boolean | number | undefined {
-  if (node?.type === 'boolean') return node.text === 'true';
-  if (node?.type === 'number') return Number(node.text);
-  return stringValue(node);
-}
-
-/** An object's properties by key (identifier or quoted key). */
-function properties(object: Node | undefined): Map<string, Node> {
-  const map = new Map<string, Node>();
-  if (object?.type !== 'object') return map;
-  for (const prop of kids(object).filter((c) => c.type === 'object_property')) {
-    const [key, value] = kids(prop);
-    map.set(stringValue(key) ?? key!.text, value!);
-  }
-  return map;
-}
-
-/** The value at a dotted path of properties, e.g. 'properties.siteConfig.ftpsState'. */
-function at(object: Node | undefined, path: string): Node | undefined {
-  let node = object;
-  for (const key of path.split('.')) node = properties(node).get(key);
-  return node;
-}
-
-/** The body object of a resource or module, through `if (...)` and `[for ...: ...]`. */
-function body(decl: Node): Node | undefined {
-  let node: Node | undefined = kids(decl).at(-1);
-  while (node && node.type !== 'object') {
-    node = node.type === 'if_statement' || node.type === 'for_statement' || node.type === 'array' ? kids(node).at(-1) : undefined;
-  }
-  return node;
-}
-
-/** The decorators on a declaration (they precede it as a sibling), by name: `@allowed([...])` → allowed. */
-function decoratorCalls(decl: Node): Map<string, Node> {
-  let prev = decl.previousNamedSibling;
-  while (prev && isComment(prev)) prev = prev.previousNamedSibling;
-  if (prev?.type !== 'decorators') return new Map();
-  return new Map(prev.descendantsOfType('decorator').map((d) => [kids(kids(d)[0]!)[0]!.text, d]));
-}
-
-const decorators = (decl: Node): string[] => [...decoratorCalls(decl).keys()];
-
-const declarations = (f: BicepFile, type: string): Node[] => kids(f.root).filter((n) => n.type === type);
-
-function declaration(f: BicepFile, type: string, name: string): Node {
-  const found = declarations(f, type).find((d) => declName(d) === name);
-  if (!found) throw new Error(`infra/${f.name} has no ${type} ${name}`);
-  return found;
-}
-
-interface Resource {
-  file: BicepFile;
-  decl: Node;
-  /** e.g. Microsoft.Storage/storageAccounts */
-  type: string;
-  apiVersion: string | undefined;
-  existing: boolean;
-  body: Node | undefined;
-}
-
-function resources(f: BicepFile): Resource[] {
-  return declarations(f, 'resource_declaration').map((decl) => {
-    const [type, apiVersion] = (stringValue(kids(decl)[1]) ?? '').split('@');
-    return { file: f, decl, type: type!, apiVersion, existing: decl.children.some((c) => c.type === 'existing'), body: body(decl) };
-  });
-}
-
-const allResources = () => files.flatMap(resources);
-
-/** The resources of a type that this deployment creates (not `existing` references). */
-function created(type: string): Resource[] {
-  const found = allResources().filter((r) => r.type === type && !r.existing);
-  expect(found, `a ${type}`).not.toHaveLength(0);
-  return found;
-}
-
-function ancestor(node: Node, type: string): Node | undefined {
-  let parent = node.parent;
-  while (parent && parent.type !== type) parent = parent.parent;
-  return parent ?? undefined;
-}
-
-/** Identifiers used as values (not the declared name, not an object key). */
-function identifierUses(node: Node): string[] {
-  return node.descendantsOfType('identifier').filter((id) => {
-    const parent = id.parent!;
-    if (parent.type === 'object_property' && kids(parent)[0]!.equals(id)) return false;
-    return !(parent.type.endsWith('_declaration') && kids(parent)[0]!.equals(id));
-  }).map((id) => id.text);
-}
-
-/** The string literals anywhere under a node. */
-const strings = (node: Node | undefined): string[] =>
-  node ? node.descendantsOfType('string').map(stringValue).filter((s): s is string => s !== undefined) : [];
-
-/** A value that is a literal, or an identifier naming a var whose value is a literal. */
-function resolve(f: BicepFile, node: Node | undefined): string | boolean | number | undefined {
-  if (node?.type === 'identifier') {
-    const variable = declarations(f, 'variable_declaration').find((d) => declName(d) === node.text);
-    return variable && literal(kids(variable).at(-1));
-  }
-  return literal(node);
-}
-
-beforeAll(async () => {
-  await Parser.init();
-  const wasm = createRequire(__filename).resolve('tree-sitter-bicep/tree-sitter-bicep.wasm');
-  parser = new Parser();
-  parser.setLanguage(await Language.load(wasm));
-  files = bicepPaths(infraDir).map((path) => ({ name: relative(infraDir, path).split('\\').join('/'), root: parse(readFileSync(path, 'utf8')) }));
-});
-
-// ---- Checks ---------------------------------------------------------------------------------
-
-describe('infra: syntax', () => {
-  it('finds a syntax error (self-test)', () => {
-    expect(parse("param ok string = 'x'\n").hasError).toBe(false);
-    expect(parse("resource broken 'Microsoft.Storage/storageAccounts@2023-05-01' = {\n  name: 'x'\n  properties: {\n}\n").hasError).toBe(true);
+/** Required parameters only; everything else takes its default. */
+const REQUIRED = { environmentName: 'imagegen', openAiLocation: 'swedencentral' };
+/** Who deploys: deployer() always has an object ID. */
+const DEPLOYER = '99999999-8888-7777-6666-555555555555';
+const deploy = (parameters: Record<string, unknown> = {}): Evaluation =>
+  evaluateTemplate(template, { ...REQUIRED, ...parameters }, {
+    'deployer().objectId': DEPLOYER,
+    'resourceGroup().id': '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-imagegen',
+    'resourceGroup().location': 'westeurope',
+    'resourceGroup().name': 'rg-imagegen',
   });
 
-  it('parses every .bicep file without error', () => {
-    expect(files.map((f) => f.name)).toContain('main.bicep');
-    for (const f of files) expect(f.root.hasError, `infra/${f.name}`).toBe(false);
-  });
+const SCENARIOS: [string, Record<string, unknown>][] = [
+  ['defaults (key mode)', {}],
+  ['keyless (entra mode)', { openAiAuthMode: 'entra' }],
+  ['every model, images to Cool, alert e-mail', { deployGptImage15: true, deployGptImage1Mini: true, imagesCoolAfterDays: 30, alertEmail: 'ops@example.com' }],
+  ['no developer principal', { principalId: '' }],
+];
 
-  it('gives every resource type an api version', () => {
-    for (const r of allResources()) {
-      expect(r.type, `${r.file.name} ${declName(r.decl)}`).toMatch(/^Microsoft\.\w+(\/\w+)+$/);
-      expect(r.apiVersion, `${r.file.name} ${declName(r.decl)}`).toMatch(/^\d{4}-\d{2}-\d{2}(-preview)?$/);
+const ofType = (evaluation: Evaluation, type: string): Deployed[] => evaluation.resources.filter((r) => r.type.toLowerCase() === type.toLowerCase());
+
+function one(evaluation: Evaluation, type: string): Deployed {
+  const found = ofType(evaluation, type);
+  expect(found.map((r) => r.id), type).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The app settings the function app gets. */
+function appSettings(evaluation: Evaluation): Record<string, unknown> {
+  const config = ofType(evaluation, 'Microsoft.Web/sites/config').find((r) => String(r.name).endsWith('/appsettings'));
+  expect(config, 'a Microsoft.Web/sites/config appsettings').toBeDefined();
+  return config!.body.properties as Record<string, unknown>;
+}
+
+/** The resource type and name an id names: resourceId('Microsoft.X/y', name...) . */
+function idOf(value: unknown): { type: string; names: unknown[] } | undefined {
+  if (!isUnresolved(value) || value.fn !== 'resourceId') return undefined;
+  const [type, ...names] = value.args;
+  return { type: String(type), names };
+}
+
+describe('infra/main.json: security', () => {
+  it.each(SCENARIOS)('%s: storage refuses shared keys and public blobs, and speaks TLS 1.2 only', (_, parameters) => {
+    const evaluation = deploy(parameters);
+    const storage = one(evaluation, 'Microsoft.Storage/storageAccounts');
+    expect(at(storage.body, 'properties.allowSharedKeyAccess')).toBe(false);
+    expect(at(storage.body, 'properties.allowBlobPublicAccess')).toBe(false);
+    expect(at(storage.body, 'properties.minimumTlsVersion')).toBe('TLS1_2');
+    expect(at(storage.body, 'properties.supportsHttpsTrafficOnly')).toBe(true);
+    for (const container of ofType(evaluation, 'Microsoft.Storage/storageAccounts/blobServices/containers')) {
+      expect(at(container.body, 'properties.publicAccess'), container.id).toBe('None');
     }
   });
 
-  it('uses only local modules, each passed exactly the params it declares', () => {
-    for (const f of files) {
-      for (const mod of declarations(f, 'module_declaration')) {
-        const path = stringValue(kids(mod)[1]);
-        expect(path, `${f.name} module ${declName(mod)}`).toMatch(/^[\w./-]+\.bicep$/);
-        const target = file(join(dirname(f.name), path!).split('\\').join('/'));
-        const params = declarations(target, 'parameter_declaration');
-        const required = params.filter((p) => kids(p).length === 2).map(declName);
-        const passed = [...properties(at(body(mod), 'params')).keys()];
-        expect(passed, `${f.name} module ${declName(mod)}`).toEqual(expect.arrayContaining(required));
-        for (const name of passed) expect(params.map(declName), `${target.name} param ${name}`).toContain(name);
+  it.each(SCENARIOS)('%s: Key Vault is RBAC-only with soft delete and purge protection', (_, parameters) => {
+    const vault = one(deploy(parameters), 'Microsoft.KeyVault/vaults');
+    expect(at(vault.body, 'properties.enableRbacAuthorization')).toBe(true);
+    expect(at(vault.body, 'properties.enableSoftDelete')).toBe(true);
+    expect(at(vault.body, 'properties.enablePurgeProtection')).toBe(true);
+  });
+
+  it.each(SCENARIOS)('%s: Application Insights takes Entra ID-authenticated telemetry only', (_, parameters) => {
+    const evaluation = deploy(parameters);
+    expect(at(one(evaluation, 'Microsoft.Insights/components').body, 'properties.DisableLocalAuth')).toBe(true);
+    const auth = appSettings(evaluation).APPLICATIONINSIGHTS_AUTHENTICATION_STRING;
+    expect(isUnresolved(auth) && auth.fn === 'format' && auth.args[0]).toBe('Authorization=AAD;ClientId={0}');
+  });
+
+  it.each(SCENARIOS)('%s: the function app is HTTPS-only, TLS 1.2, no FTP, no basic publishing credentials', (_, parameters) => {
+    const evaluation = deploy(parameters);
+    const site = one(evaluation, 'Microsoft.Web/sites');
+    expect(at(site.body, 'properties.httpsOnly')).toBe(true);
+    expect(at(site.body, 'properties.siteConfig.ftpsState')).toBe('Disabled');
+    expect(at(site.body, 'properties.siteConfig.minTlsVersion')).toBe('1.2');
+    const policies = ofType(evaluation, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    expect(policies.map((p) => String(p.name).split('/').at(-1)).sort()).toEqual(['ftp', 'scm']);
+    for (const p of policies) expect(at(p.body, 'properties.allow'), p.id).toBe(false);
+  });
+
+  it('turns off keys on the Azure OpenAI account exactly in entra mode, and writes the key to Key Vault exactly in key mode', () => {
+    for (const [mode, keyless] of [['key', false], ['entra', true]] as const) {
+      const evaluation = deploy({ openAiAuthMode: mode });
+      expect(at(one(evaluation, 'Microsoft.CognitiveServices/accounts').body, 'properties.disableLocalAuth'), mode).toBe(keyless);
+      expect(ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets'), mode).toHaveLength(keyless ? 0 : 1);
+    }
+  });
+
+  it('lists keys only into a Key Vault secret: no key in any output, parameter or app setting', () => {
+    // Over the whole template text: every list*() call, wherever it is.
+    const listCalls = strings(template).filter((s) => /\blist\w*\(/i.test(s.value));
+    expect(listCalls, 'one list*() call in the whole template').toHaveLength(1);
+    // ...and it is the value of the Key Vault secret.
+    const [secret] = ofType(deploy(), 'Microsoft.KeyVault/vaults/secrets');
+    const value = at(secret!.body, 'properties.value');
+    expect(isUnresolved(value) && value.fn).toBe('listKeys');
+    expect(listCalls[0]!.path).toMatch(/\.properties\.value$/);
+    // Outputs (of every template) and parameters: no secure types, nothing read from a key.
+    for (const { modules, template: t } of deploy().templates) {
+      for (const [name, output] of Object.entries(t.outputs ?? {})) {
+        expect(output.type.toLowerCase(), `${modules.join('/')} output ${name}`).not.toMatch(/^secure/);
+        expect(JSON.stringify(output.value), `${modules.join('/')} output ${name}`).not.toMatch(/list\w*\(|\.properties\.value|AccountKey=|SharedAccessKey=|password/i);
+      }
+      for (const [name, parameter] of Object.entries(t.parameters ?? {})) {
+        expect(parameter.type.toLowerCase(), `${modules.join('/')} param ${name}`).not.toMatch(/^secure/);
+        expect(name, `${modules.join('/')} param ${name}`).not.toMatch(/(api|account|access)Key$|password|connectionString/i);
       }
     }
-  });
-
-  it('uses every parameter, and describes it', () => {
-    for (const f of files) {
-      const uses = new Set(identifierUses(f.root));
-      for (const param of declarations(f, 'parameter_declaration')) {
-        expect(uses.has(declName(param)), `${f.name} param ${declName(param)} is used`).toBe(true);
-        expect(decorators(param), `${f.name} param ${declName(param)}`).toContain('description');
+    for (const [mode, evaluation] of [['key', deploy()], ['entra', deploy({ openAiAuthMode: 'entra' })]] as const) {
+      const settings = appSettings(evaluation);
+      expect(Object.keys(settings), mode).not.toContain('AZURE_OPENAI_API_KEY');
+      expect(Object.keys(settings), mode).not.toContain('AzureWebJobsStorage');
+      for (const [name, value] of Object.entries(settings)) {
+        const text = isUnresolved(value) ? value.text : String(value);
+        expect(text, `${mode}: ${name}`).not.toMatch(/list\w*\(|AccountKey=|SharedAccessKey=|key1|key2/i);
       }
     }
   });
 });
 
-describe('infra: resources', () => {
-  it('deploys at resource group scope, names from abbreviations.json plus a uniqueString token', () => {
-    const main = file('main.bicep');
-    const scope = declarations(main, 'target_scope_assignment')[0];
-    expect(stringValue(scope && kids(scope).at(-1))).toBe('resourceGroup');
-    const abbrs = JSON.parse(readFileSync(join(infraDir, 'abbreviations.json'), 'utf8')) as Record<string, string>;
-    const used = main.root.descendantsOfType('member_expression').filter((m) => kids(m)[0]!.text === 'abbrs').map((m) => kids(m)[1]!.text);
-    expect(used.length).toBeGreaterThan(5);
-    for (const key of used) expect(Object.keys(abbrs), `abbrs.${key}`).toContain(key);
-    expect(declaration(main, 'variable_declaration', 'resourceToken').text).toContain('uniqueString(');
+describe('infra/main.json: roles', () => {
+  // Built-in role definition IDs: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+  // Each role, and the one kind of resource it may be assigned on.
+  const ROLES: Record<string, { id: string; scope: string }> = {
+    'Storage Blob Data Owner': { id: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', scope: 'Microsoft.Storage/storageAccounts' },
+    'Storage Queue Data Contributor': { id: '974c5e8b-45b9-4653-ba55-5f855dd0fb88', scope: 'Microsoft.Storage/storageAccounts' },
+    'Storage Table Data Contributor': { id: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', scope: 'Microsoft.Storage/storageAccounts' },
+    'Key Vault Secrets User': { id: '4633458b-17de-408a-b874-0445c86b69e6', scope: 'Microsoft.KeyVault/vaults' },
+    'Key Vault Secrets Officer': { id: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7', scope: 'Microsoft.KeyVault/vaults' },
+    'Cognitive Services OpenAI User': { id: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd', scope: 'Microsoft.CognitiveServices/accounts' },
+    'Monitoring Metrics Publisher': { id: '3913510d-42f4-4e42-8a64-420c390055eb', scope: 'Microsoft.Insights/components' },
+  };
+  const roleName = (id: string) => Object.entries(ROLES).find(([, r]) => r.id === id)?.[0];
+
+  interface Grant {
+    principal: string;
+    role: string;
+    scope: string;
+  }
+
+  /** Every role assignment: who (the app's identity or the developer's principalId), which role, on what. */
+  function grants(evaluation: Evaluation): Grant[] {
+    return ofType(evaluation, 'Microsoft.Authorization/roleAssignments').map((a) => {
+      const definition = at(a.body, 'properties.roleDefinitionId');
+      expect(isUnresolved(definition) && definition.fn, a.id).toBe('subscriptionResourceId');
+      const [definitionType, guid] = (definition as Unresolved).args;
+      expect(definitionType).toBe('Microsoft.Authorization/roleDefinitions');
+      const role = roleName(String(guid));
+      expect(role, `${a.id}: role ${String(guid)} is not one of the roles this app may hold`).toBeDefined();
+      // On one resource: an id of a resource, never the resource group or the subscription.
+      const scope = idOf(a.body.scope);
+      expect(scope, `${a.id} is scoped to one resource`).toBeDefined();
+      const principalId = at(a.body, 'properties.principalId');
+      const principal = isUnresolved(principalId) && principalId.text === "reference('identity').outputs.principalId.value" ? 'app' : `developer:${String(principalId)}`;
+      expect(at(a.body, 'properties.principalType'), a.id).toBe(principal === 'app' ? 'ServicePrincipal' : 'User');
+      // Named after what it grants, so that a second deployment finds it rather than adds one.
+      expect(a.raw.name, a.id).toMatch(/^\[guid\(resourceId\(/);
+      return { principal, role: role!, scope: scope!.type };
+    });
+  }
+
+  it.each(SCENARIOS)('%s: every role is a data-plane role on the one kind of resource it is for', (_, parameters) => {
+    const all = grants(deploy(parameters));
+    expect(all.length).toBeGreaterThan(3);
+    for (const grant of all) expect(grant.scope, `${grant.principal} ${grant.role}`).toBe(ROLES[grant.role]!.scope);
   });
 
-  it('has Azure OpenAI with dall-e-3 and an optional gpt-image-1, deployed one at a time', () => {
-    const [account] = created('Microsoft.CognitiveServices/accounts');
-    expect(literal(at(account!.body, 'kind'))).toBe('OpenAI');
-    expect(at(account!.body, 'properties.customSubDomainName')).toBeDefined();
-    expect(at(account!.body, 'properties.disableLocalAuth')?.text).toMatch(/entra/);
-
-    const [deployments] = created('Microsoft.CognitiveServices/accounts/deployments');
-    expect(decoratorCalls(deployments!.decl).get('batchSize')?.text).toBe('@batchSize(1)');
-    const openai = file('modules/openai.bicep');
-    const models = declarations(openai, 'variable_declaration').map((v) => kids(v).at(-1)!).filter((v) => at(v, 'model.name'));
-    const model = (name: string) => models.find((m) => literal(at(m, 'model.name')) === name);
-    expect(literal(at(model('dall-e-3'), 'model.version'))).toBe('3.0');
-    expect(literal(at(model('dall-e-3'), 'model.format'))).toBe('OpenAI');
-    expect(literal(at(model('gpt-image-1'), 'model.version'))).toBe('2025-04-15');
-    expect(literal(at(model('gpt-image-1'), 'sku.name'))).toBe('GlobalStandard');
-    const gptSwitch = declaration(file('main.bicep'), 'parameter_declaration', 'deployGptImage1');
-    expect(kids(gptSwitch)[1]!.text).toBe('bool');
+  it('gives the app identity what it needs and no more: the key in key mode, the model in entra mode', () => {
+    const forApp = (parameters: Record<string, unknown>) => grants(deploy(parameters)).filter((g) => g.principal === 'app').map((g) => g.role).sort();
+    const always = ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor', 'Monitoring Metrics Publisher'];
+    expect(forApp({})).toEqual([...always, 'Key Vault Secrets User'].sort());
+    expect(forApp({ openAiAuthMode: 'entra' })).toEqual([...always, 'Cognitive Services OpenAI User'].sort());
   });
 
-  it('has a Key Vault with RBAC, soft delete and purge protection, and the key written only in key mode', () => {
-    const [vault] = created('Microsoft.KeyVault/vaults');
-    expect(at(vault!.body, 'properties.enableSoftDelete')?.text).toBe('true');
-    const [secret] = created('Microsoft.KeyVault/vaults/secrets');
-    expect(at(secret!.body, 'properties.value')?.text).toMatch(/\.listKeys\(\)\.key1$/);
-    const secretModule = file('main.bicep').root.descendantsOfType('module_declaration').find((m) => m.text.includes(secret!.file.name));
-    expect(secretModule?.descendantsOfType('if_statement')[0]?.text).toMatch(/^if \(keyMode\)/);
-  });
-
-  it('has storage with the containers and queues the code uses', () => {
-    created('Microsoft.Storage/storageAccounts');
-    created('Microsoft.Storage/storageAccounts/blobServices/containers');
-    created('Microsoft.Storage/storageAccounts/queueServices/queues');
-    const main = file('main.bicep');
-    const params = at(body(declaration(main, 'module_declaration', 'storage')), 'params');
-    const containers = kids(properties(params).get('containerNames')!).map((c) => resolve(main, c) ?? c.text);
-    expect(containers).toEqual(expect.arrayContaining(['images', 'jobs', 'deploymentContainerName']));
-    const appParams = at(body(declaration(main, 'module_declaration', 'functionApp')), 'params');
-    expect(properties(appParams).get('deploymentContainerName')?.text).toBe('deploymentContainerName');
-    expect(strings(properties(params).get('queueNames')).sort()).toEqual(Object.values(QUEUES).sort());
-  });
-
-  it('has workspace-based Application Insights and a user-assigned identity', () => {
-    created('Microsoft.OperationalInsights/workspaces');
-    const [appInsights] = created('Microsoft.Insights/components');
-    expect(at(appInsights!.body, 'properties.WorkspaceResourceId')).toBeDefined();
-    created('Microsoft.ManagedIdentity/userAssignedIdentities');
-  });
-
-  it('runs the app on Flex Consumption with the identity and the deployment container', () => {
-    const [plan] = created('Microsoft.Web/serverfarms');
-    expect(literal(at(plan!.body, 'sku.name'))).toBe('FC1');
-    expect(literal(at(plan!.body, 'sku.tier'))).toBe('FlexConsumption');
-    expect(literal(at(plan!.body, 'properties.reserved'))).toBe(true);
-
-    const [site] = created('Microsoft.Web/sites');
-    expect(site!.apiVersion! >= '2024-04-01').toBe(true);
-    expect(literal(at(site!.body, 'kind'))).toBe('functionapp,linux');
-    expect(literal(at(site!.body, 'identity.type'))).toBe('UserAssigned');
-    const config = at(site!.body, 'properties.functionAppConfig');
-    expect(literal(at(config, 'deployment.storage.type'))).toBe('blobContainer');
-    expect(literal(at(config, 'deployment.storage.authentication.type'))).toBe('UserAssignedIdentity');
-    expect(at(config, 'scaleAndConcurrency.instanceMemoryMB')).toBeDefined();
-    expect(at(config, 'scaleAndConcurrency.maximumInstanceCount')).toBeDefined();
-    expect(literal(at(config, 'runtime.name'))).toBe('node');
-    const tags = site!.decl.descendantsOfType('object_property').find((p) => stringValue(kids(p)[0]) === 'azd-service-name');
-    expect(literal(tags && kids(tags)[1])).toBe('api');
-    const nodeVersion = declaration(file('main.bicep'), 'parameter_declaration', 'nodeVersion');
-    expect(literal(kids(nodeVersion).at(-1))).toBe('22');
+  it('gives the developer (principalId, by default whoever deploys) data-plane roles, and nobody when it is empty', () => {
+    expect(template.parameters!.principalId!.defaultValue).toBe('[deployer().objectId]');
+    const developer = (parameters: Record<string, unknown>) => grants(deploy(parameters)).filter((g) => g.principal !== 'app');
+    expect(developer({ principalId: '' })).toEqual([]);
+    const roles = developer({ principalId: '11111111-2222-3333-4444-555555555555' });
+    expect(new Set(roles.map((g) => g.principal))).toEqual(new Set(['developer:11111111-2222-3333-4444-555555555555']));
+    expect(roles.map((g) => g.role).sort()).toEqual(['Cognitive Services OpenAI User', 'Key Vault Secrets Officer', 'Storage Blob Data Owner', 'Storage Queue Data Contributor']);
+    // By default the one who deploys.
+    expect(new Set(developer({}).map((g) => g.principal))).toEqual(new Set([`developer:${DEPLOYER}`]));
   });
 });
 
-describe('infra: security', () => {
-  const required: [type: string, path: string, value: string | boolean][] = [
-    ['Microsoft.Storage/storageAccounts', 'properties.allowBlobPublicAccess', false],
-    ['Microsoft.Storage/storageAccounts', 'properties.minimumTlsVersion', 'TLS1_2'],
-    ['Microsoft.Storage/storageAccounts', 'properties.supportsHttpsTrafficOnly', true],
-    ['Microsoft.Storage/storageAccounts', 'properties.allowSharedKeyAccess', false],
-    ['Microsoft.KeyVault/vaults', 'properties.enableRbacAuthorization', true],
-    ['Microsoft.KeyVault/vaults', 'properties.enablePurgeProtection', true],
-    ['Microsoft.Web/sites', 'properties.httpsOnly', true],
-    ['Microsoft.Web/sites', 'properties.siteConfig.ftpsState', 'Disabled'],
-    ['Microsoft.Web/sites', 'properties.siteConfig.minTlsVersion', '1.2'],
+describe('infra/main.json: models', () => {
+  const deployments = (evaluation: Evaluation) =>
+    ofType(evaluation, 'Microsoft.CognitiveServices/accounts/deployments').map((d) => ({
+      deployment: String(d.name).split('/').at(-1)!,
+      model: at(d.body, 'properties.model.name') as string,
+      version: at(d.body, 'properties.model.version') as string,
+      format: at(d.body, 'properties.model.format'),
+      sku: at(d.body, 'sku.name'),
+      capacity: at(d.body, 'sku.capacity'),
+    }));
+
+  /** Every combination of the model switches. */
+  const COMBINATIONS = [false, true].flatMap((deployGptImage15) => [false, true].map((deployGptImage1Mini) => ({ deployGptImage15, deployGptImage1Mini })));
+
+  it.each(COMBINATIONS)('deploys only current models of src/lib/models.ts, at their versions: %o', (switches) => {
+    const found = deployments(deploy(switches));
+    expect(found.length).toBeGreaterThan(0);
+    for (const d of found) {
+      expect(isModelName(d.model), `${d.model} is in src/lib/models.ts`).toBe(true);
+      const row = MODELS[d.model as keyof typeof MODELS];
+      expect(d.version, `${d.model}'s version`).toBe(row.version);
+      expect(row.lifecycle.stage, `${d.model} is not retired`).not.toBe('retired');
+      expect(d.format).toBe('OpenAI');
+      expect(d.sku).toBe('GlobalStandard');
+    }
+  });
+
+  it('deploys gpt-image-2 by default, and gpt-image-1.5 and gpt-image-1-mini when asked, each with its capacity', () => {
+    expect(deployments(deploy()).map((d) => [d.deployment, d.model, d.capacity])).toEqual([['gpt-image-2', 'gpt-image-2', 1]]);
+    const all = deployments(deploy({ deployGptImage15: true, deployGptImage1Mini: true, gptImage2Capacity: 6, gptImage15Capacity: 9, gptImage1MiniCapacity: 12 }));
+    expect(all.map((d) => [d.deployment, d.model, d.capacity])).toEqual([
+      ['gpt-image-2', 'gpt-image-2', 6],
+      ['gpt-image-1.5', 'gpt-image-1.5', 9],
+      ['gpt-image-1-mini', 'gpt-image-1-mini', 12],
+    ]);
+    // One at a time: the account refuses concurrent changes to its deployments.
+    const [first] = ofType(deploy(), 'Microsoft.CognitiveServices/accounts/deployments');
+    expect(first!.copy).toMatchObject({ mode: 'serial', batchSize: 1 });
+  });
+
+  it.each(COMBINATIONS)('tells the app exactly what is deployed, with gpt-image-2 as default and successor: %o', (switches) => {
+    const evaluation = deploy(switches);
+    const settings = appSettings(evaluation);
+    const pairs = deployments(evaluation).map((d) => `${d.deployment}=${d.model}`);
+    expect(String(settings.AZURE_OPENAI_DEPLOYMENTS).split(',')).toEqual(pairs);
+    expect(settings.AZURE_OPENAI_DEFAULT_DEPLOYMENT).toBe('gpt-image-2');
+    expect(settings.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT).toBe('gpt-image-2');
+  });
+
+  it('asks azd for an Azure OpenAI region with gpt-image-2 quota, and for the app\'s region', () => {
+    const parameters = template.parameters!;
+    expect(parameters.openAiLocation!.metadata?.azd).toEqual({ type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] });
+    expect(parameters.openAiLocation!.defaultValue, 'no default: azd asks').toBeUndefined();
+    expect(parameters.location!.metadata?.azd).toEqual({ type: 'location' });
+  });
+});
+
+describe('infra/main.json: app settings', () => {
+  const NEVER_IN_AZURE = ['AZURE_OPENAI_API_KEY', 'AzureWebJobsStorage'];
+  /** Settings with a code default, or that only matter locally, may be left out. */
+  const hasDefault = (name: string) => {
+    const field = settingsSchema.in.shape[name as keyof typeof settingsSchema.in.shape];
+    return field.safeParse(undefined).success && field.parse(undefined) !== undefined;
+  };
+  /** What only the deployment knows, whatever the code's default. */
+  const DEPLOYMENT_DECIDES = ['AZURE_OPENAI_DEPLOYMENTS', 'AZURE_OPENAI_AUTH', 'KEY_VAULT_SECRET_NAME', 'IMAGES_CONTAINER', 'JOBS_CONTAINER'];
+  const REQUIRED_SETTINGS = [
+    ...SETTING_NAMES.filter((n) => !NEVER_IN_AZURE.includes(n) && (!hasDefault(n) || DEPLOYMENT_DECIDES.includes(n))),
+    // Identity-based host storage and Entra-authenticated telemetry.
+    ...HOST_SETTING_NAMES,
   ];
 
-  it.each(required)('%s sets %s to %s', (type, path, value) => {
-    for (const r of created(type)) expect(literal(at(r.body, path)), `${r.file.name} ${declName(r.decl)}`).toBe(value);
+  it('knows which settings have a code default (self-check of the rule below)', () => {
+    expect(hasDefault('AZURE_OPENAI_TIMEOUT_SECONDS')).toBe(true);
+    expect(hasDefault('AZURE_OPENAI_ENDPOINT')).toBe(false);
+    expect(hasDefault('KEY_VAULT_URI')).toBe(false);
+    expect(REQUIRED_SETTINGS).toEqual(expect.arrayContaining(['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT', 'AzureWebJobsStorage__blobServiceUri', 'AZURE_CLIENT_ID']));
   });
 
-  it('lists keys only into a Key Vault secret', () => {
-    const listCalls = files.flatMap((f) => f.root.descendantsOfType('call_expression').filter((c) => /(^|\.)list\w*$/.test(kids(c)[0]!.text)));
-    expect(listCalls).not.toHaveLength(0);
-    for (const call of listCalls) {
-      const owner = allResources().find((r) => ancestor(call, 'resource_declaration')?.equals(r.decl));
-      expect(owner?.type, call.text).toBe('Microsoft.KeyVault/vaults/secrets');
-    }
+  it.each(SCENARIOS)('%s: sets every setting Azure needs, only names the code or the host reads, and no Flex-deprecated one', (_, parameters) => {
+    const names = Object.keys(appSettings(deploy(parameters)));
+    const known: readonly string[] = [...SETTING_NAMES, ...HOST_SETTING_NAMES];
+    for (const name of names) expect(known, `${name} is read by src/lib/settings.ts or the host`).toContain(name);
+    for (const name of NEVER_IN_AZURE) expect(names).not.toContain(name);
+    expect(names.sort()).toEqual(expect.arrayContaining(REQUIRED_SETTINGS));
+    for (const s of strings(template)) expect(s.value).not.toMatch(/^(FUNCTIONS_WORKER_RUNTIME|FUNCTIONS_EXTENSION_VERSION|WEBSITE_RUN_FROM_PACKAGE|WEBSITE_CONTENTSHARE)$/);
   });
 
-  it('puts no secret in any output', () => {
-    const bad = /(^|\.)list\w*\(|\.properties\.value\b|AccountKey=|SharedAccessKey=|password/i;
-    for (const f of files) {
-      for (const output of declarations(f, 'output_declaration')) {
-        expect(decorators(output), `${f.name} output ${declName(output)}`).not.toContain('secure');
-        expect(kids(output).at(-1)!.text, `${f.name} output ${declName(output)}`).not.toMatch(bad);
-      }
-    }
-  });
-
-  it('runs the self-test of the output check', () => {
-    const output = kids(parse("output k string = account.listKeys().key1\n")).find((n) => n.type === 'output_declaration')!;
-    expect(kids(output).at(-1)!.text).toMatch(/(^|\.)list\w*\(/);
-  });
-});
-
-describe('infra: roles', () => {
-  // Built-in role definition IDs: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
-  const ROLES: Record<string, string> = {
-    'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
-    'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
-    'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
-    'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
-    'Key Vault Secrets Officer': 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
-    'Cognitive Services OpenAI User': '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd',
-    'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',
-  };
-  const roleModule = () => file('modules/roles.bicep');
-  const roleParams = (name: string) => at(body(declaration(file('main.bicep'), 'module_declaration', name)), 'params');
-
-  it('names each role by its built-in GUID, and uses no other GUID', () => {
-    const table = properties(kids(declaration(roleModule(), 'variable_declaration', 'roleIds')).at(-1));
-    expect(table.size).toBeGreaterThan(0);
-    for (const [name, guid] of table) expect(literal(guid), name).toBe(ROLES[name]);
-    for (const f of files) {
-      for (const guid of strings(f.root).filter((s) => /^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(s))) expect(Object.values(ROLES), `${f.name}: ${guid}`).toContain(guid);
-    }
-  });
-
-  it('assigns each role on one resource, named by guid(scope, principal, role)', () => {
-    const assignments = created('Microsoft.Authorization/roleAssignments');
-    const existing = new Set(allResources().filter((r) => r.existing).map((r) => `${r.file.name}:${declName(r.decl)}`));
-    for (const a of assignments) {
-      const scope = at(a.body, 'scope');
-      expect(scope?.type, declName(a.decl)).toBe('identifier');
-      expect(existing.has(`${a.file.name}:${scope!.text}`), `${declName(a.decl)} scope ${scope!.text}`).toBe(true);
-      expect(at(a.body, 'name')?.text).toMatch(new RegExp(`^guid\\(${scope!.text}\\.id, principalId, `));
-      expect(at(a.body, 'properties.principalType')).toBeDefined();
-    }
-  });
-
-  it('gives the app identity the roles it needs, and OpenAI User only when keyless', () => {
-    const app = roleParams('appRoles');
-    expect(literal(properties(app).get('principalType'))).toBe('ServicePrincipal');
-    const roles = (param: string) => strings(properties(app).get(param));
-    expect(roles('storageRoles')).toEqual(expect.arrayContaining(['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']));
-    expect(roles('keyVaultRoles')).toEqual(['Key Vault Secrets User']);
-    expect(roles('appInsightsRoles')).toEqual(['Monitoring Metrics Publisher']);
-    expect(roles('openAiRoles')).toEqual(['Cognitive Services OpenAI User']);
-    expect(properties(app).get('openAiRoles')!.text).toMatch(/^keyMode \? \[\] :/);
-    expect(properties(app).get('keyVaultRoles')!.text).toMatch(/^keyMode \? \[/);
-    for (const param of ['storageRoles', 'keyVaultRoles', 'openAiRoles', 'appInsightsRoles']) {
-      for (const role of roles(param)) expect(Object.keys(ROLES), role).toContain(role);
-    }
-  });
-
-  it('gives the developer data-plane roles only when principalId is set', () => {
-    const developer = declaration(file('main.bicep'), 'module_declaration', 'developerRoles');
-    expect(developer.descendantsOfType('if_statement')[0]?.text).toMatch(/^if \(!empty\(principalId\)\)/);
-    const granted = strings(roleParams('developerRoles'));
-    for (const role of ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Key Vault Secrets Officer', 'Cognitive Services OpenAI User']) {
-      expect(granted).toContain(role);
-    }
-  });
-});
-
-describe('infra: app settings', () => {
-  const appSettings = () => kids(declaration(file('main.bicep'), 'variable_declaration', 'appSettings')).at(-1)!;
-  const NEVER_IN_AZURE = ['AZURE_OPENAI_API_KEY', 'AzureWebJobsStorage'];
-
-  it('sets exactly the settings the code and the host read', () => {
-    const names = [...properties(appSettings()).keys()];
-    const host: readonly string[] = HOST_SETTING_NAMES;
-    const expected = [...SETTING_NAMES.filter((n) => !NEVER_IN_AZURE.includes(n)), ...host.filter((n) => names.includes(n))];
-    expect([...names].sort()).toEqual([...expected].sort());
-    for (const name of names) expect([...SETTING_NAMES, ...host], name).toContain(name);
-    // Identity-based host storage and Entra-authenticated telemetry need these.
-    expect(names).toEqual(expect.arrayContaining(['AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId', 'APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING']));
-  });
-
-  it('gives values the code accepts', () => {
-    const main = file('main.bicep');
-    // Expressions resolve in Azure; these stand in for them.
-    const sample: Record<string, string> = {
-      AZURE_OPENAI_ENDPOINT: 'https://cog-x.openai.azure.com/',
-      AZURE_OPENAI_DEPLOYMENTS: 'dall-e-3=dall-e-3,gpt-image-1=gpt-image-1',
-      AZURE_OPENAI_AUTH: 'key',
-      KEY_VAULT_URI: 'https://kv-x.vault.azure.net/',
-      AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000000',
-      AzureWebJobsStorage__blobServiceUri: 'https://stx.blob.core.windows.net/',
-      AzureWebJobsStorage__queueServiceUri: 'https://stx.queue.core.windows.net/',
+  it.each([['key'], ['entra']])('%s mode: gives values the code accepts', (mode) => {
+    const settings = appSettings(deploy({ openAiAuthMode: mode }));
+    // What only Azure knows, by the output it comes from; everything else is the literal Azure receives.
+    const SAMPLES: Record<string, string> = {
+      "reference('openAi').outputs.endpoint.value": 'https://cog-x.openai.azure.com/',
+      "reference('keyVault').outputs.uri.value": 'https://kv-x.vault.azure.net/',
+      "reference('identity').outputs.clientId.value": '00000000-0000-0000-0000-000000000000',
+      "reference('storage').outputs.blobEndpoint.value": 'https://stx.blob.core.windows.net/',
+      "reference('storage').outputs.queueEndpoint.value": 'https://stx.queue.core.windows.net/',
+      "reference('storage').outputs.tableEndpoint.value": 'https://stx.table.core.windows.net/',
+      "reference('monitoring').outputs.connectionString.value": 'InstrumentationKey=00000000-0000-0000-0000-000000000000',
     };
     const env = Object.fromEntries(
-      [...properties(appSettings())].map(([name, value]) => [name, String(resolve(main, value) ?? sample[name] ?? '')]),
+      Object.entries(settings).map(([name, value]) => {
+        if (!isUnresolved(value)) return [name, String(value)];
+        const sample = SAMPLES[value.text] ?? (value.fn === 'format' ? (value.args[0] as string).replace('{0}', SAMPLES[(value.args[1] as Unresolved).text]!) : undefined);
+        expect(sample, `a sample for ${name} = ${value.text}`).toBeDefined();
+        return [name, sample!];
+      }),
     );
-    const settings = loadSettings(env);
-    expect(settings.IMAGES_CONTAINER).toBe('images');
-    expect(settings.defaultDeployment).toBe('dall-e-3');
-    expect(loadSettings({ ...env, AZURE_OPENAI_AUTH: 'entra', KEY_VAULT_URI: '' }).AZURE_OPENAI_AUTH).toBe('entra');
+    const loaded = loadSettings(env);
+    expect(loaded.AZURE_OPENAI_AUTH).toBe(mode);
+    expect(loaded.AZURE_OPENAI_DEFAULT_DEPLOYMENT).toBe('gpt-image-2');
+    expect(loaded.KEY_VAULT_URI).toBe(mode === 'key' ? 'https://kv-x.vault.azure.net/' : undefined);
+    expect([...loaded.AZURE_OPENAI_DEPLOYMENTS.keys()]).toContain(loaded.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT);
   });
 
-  it('offers the auth modes the code knows, and derives the deployment list from the model switch', () => {
-    const main = file('main.bicep');
-    const authParam = declaration(main, 'parameter_declaration', 'openAiAuthMode');
-    const allowed = strings(decoratorCalls(authParam).get('allowed'));
-    expect(allowed.sort()).toEqual([...settingsSchema.shape.AZURE_OPENAI_AUTH.unwrap().options].sort());
-    expect(properties(appSettings()).get('AZURE_OPENAI_AUTH')!.text).toBe('openAiAuthMode');
-    const output = declaration(file('modules/openai.bicep'), 'output_declaration', 'deploymentsSetting');
-    expect(identifierUses(output)).toContain('modelDeployments');
-  });
-
-  it('hands the settings to the function app, with no Flex-deprecated setting anywhere', () => {
-    const params = at(body(declaration(file('main.bicep'), 'module_declaration', 'functionApp')), 'params');
-    expect(properties(params).get('appSettings')?.text).toBe('appSettings');
-    const [config] = created('Microsoft.Web/sites/config');
-    expect(literal(at(config!.body, 'name'))).toBe('appsettings');
-    expect(at(config!.body, 'properties')?.text).toBe('appSettings');
-    for (const f of files) {
-      expect(strings(f.root).filter((s) => /^(FUNCTIONS_WORKER_RUNTIME|FUNCTIONS_EXTENSION_VERSION|WEBSITE_RUN_FROM_PACKAGE|WEBSITE_CONTENTSHARE)$/.test(s)), f.name).toEqual([]);
-      expect(f.root.descendantsOfType('property_identifier').concat(f.root.descendantsOfType('identifier')).map((n) => n.text), f.name).not.toContain('FUNCTIONS_WORKER_RUNTIME');
-    }
+  it('offers exactly the auth modes the code knows', () => {
+    expect([...(template.parameters!.openAiAuthMode!.allowedValues as string[])].sort()).toEqual([...settingsSchema.in.shape.AZURE_OPENAI_AUTH.unwrap().options].sort());
   });
 });
 
-describe('infra: azd', () => {
-  it('fills main.parameters.json from the azd environment, with params main.bicep declares', () => {
-    const json = JSON.parse(readFileSync(join(infraDir, 'main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
-    const params = declarations(file('main.bicep'), 'parameter_declaration');
-    const names = params.map(declName);
-    for (const name of Object.keys(json.parameters)) expect(names, `main.parameters.json ${name}`).toContain(name);
-    for (const required of params.filter((p) => kids(p).length === 2).map(declName)) expect(Object.keys(json.parameters)).toContain(required);
-    const values = Object.values(json.parameters).map((p) => String(p.value));
-    for (const value of values) expect(value).toMatch(/^\$\{[A-Z0-9_]+(=[^}]*)?\}$/);
-    for (const variable of ['AZURE_ENV_NAME', 'AZURE_LOCATION', 'AZURE_PRINCIPAL_ID']) expect(values).toContain(`\${${variable}}`);
+describe('infra/main.json: storage, clean-up and cost', () => {
+  it('creates the containers and queues the code uses, and the deployment container the app pulls from', () => {
+    const evaluation = deploy();
+    const containers = ofType(evaluation, 'Microsoft.Storage/storageAccounts/blobServices/containers').map((c) => at(c.body, 'name'));
+    const container = (n: unknown) => (isUnresolved(n) ? n : String(n).split('/').at(-1));
+    const names = containers.map(container);
+    const settings = appSettings(evaluation);
+    expect(names).toEqual(expect.arrayContaining([settings.IMAGES_CONTAINER, settings.JOBS_CONTAINER]));
+    const queues = ofType(evaluation, 'Microsoft.Storage/storageAccounts/queueServices/queues').map((q) => String(q.name).split('/').at(-1));
+    expect(queues.sort()).toEqual(Object.values(QUEUES).sort());
+    const site = one(evaluation, 'Microsoft.Web/sites');
+    const packageUrl = at(site.body, 'properties.functionAppConfig.deployment.storage.value') as Unresolved;
+    // format('{0}{1}', blobEndpoint, 'app-package-<token>'): a container this deployment creates.
+    const deploymentContainer = packageUrl.args[2];
+    expect(names.map((n) => (isUnresolved(n) ? n.text : n))).toContain(isUnresolved(deploymentContainer) ? deploymentContainer.text : deploymentContainer);
+    expect(at(site.body, 'properties.functionAppConfig.deployment.storage.authentication.type')).toBe('UserAssignedIdentity');
   });
 
-  it('declares service api as a TypeScript function app built before packaging', () => {
+  const rules = (evaluation: Evaluation) =>
+    at(one(evaluation, 'Microsoft.Storage/storageAccounts/managementPolicies').body, 'properties.policy.rules') as {
+      name: string;
+      definition: { filters: { prefixMatch: string[] }; actions: { baseBlob: Record<string, { daysAfterModificationGreaterThan: number }> } };
+    }[];
+
+  it('deletes job state and Idempotency-Key entries after jobRetentionDays, never before the code forgets them', () => {
+    const evaluation = deploy({ jobRetentionDays: 3 });
+    const jobs = appSettings(evaluation).JOBS_CONTAINER;
+    const deletes = rules(evaluation).filter((r) => r.definition.actions.baseBlob.delete);
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]!.definition.filters.prefixMatch).toEqual([`${String(jobs)}/`]);
+    expect(deletes[0]!.definition.actions.baseBlob.delete!.daysAfterModificationGreaterThan).toBe(3);
+    // The shortest retention the template allows still outlives an Idempotency-Key.
+    const shortest = template.parameters!.jobRetentionDays!.minValue!;
+    expect(shortest * 24).toBeGreaterThanOrEqual(settingsSchema.in.shape.IDEMPOTENCY_TTL_HOURS.parse(undefined));
+  });
+
+  it('moves images to Cool after imagesCoolAfterDays, and keeps them Hot by default; the deployment package is never touched', () => {
+    expect(rules(deploy()).filter((r) => r.definition.actions.baseBlob.tierToCool)).toEqual([]);
+    const evaluation = deploy({ imagesCoolAfterDays: 30 });
+    const cool = rules(evaluation).filter((r) => r.definition.actions.baseBlob.tierToCool);
+    expect(cool).toHaveLength(1);
+    expect(cool[0]!.definition.filters.prefixMatch).toEqual([`${String(appSettings(evaluation).IMAGES_CONTAINER)}/`]);
+    expect(cool[0]!.definition.actions.baseBlob.tierToCool!.daysAfterModificationGreaterThan).toBe(30);
+    for (const rule of rules(evaluation)) for (const prefix of rule.definition.filters.prefixMatch) expect(prefix).not.toMatch(/^app-package/);
+  });
+
+  it('runs the app on Flex Consumption, which scales to zero: nothing always ready', () => {
+    const evaluation = deploy();
+    const plan = one(evaluation, 'Microsoft.Web/serverfarms');
+    expect(at(plan.body, 'sku')).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
+    const site = one(evaluation, 'Microsoft.Web/sites');
+    expect(at(site.body, 'kind')).toBe('functionapp,linux');
+    expect(at(site.body, 'properties.functionAppConfig.runtime')).toEqual({ name: 'node', version: '22' });
+    expect(at(site.body, 'properties.functionAppConfig.scaleAndConcurrency.alwaysReady')).toBeUndefined();
+    expect(at(site.body, 'tags')).toMatchObject({ 'azd-service-name': 'api' });
+  });
+});
+
+describe('infra/main.json: monitoring', () => {
+  const evaluation = deploy({ alertEmail: 'ops@example.com' });
+  const workspace = "reference('monitoring').outputs.logAnalyticsId.value";
+  const diagnostics = ofType(evaluation, 'Microsoft.Insights/diagnosticSettings');
+  const on = (type: string) => diagnostics.filter((d) => idOf(d.body.scope)?.type === type);
+  const categories = (d: Deployed) => (at(d.body, 'properties.logs') as { category?: string; categoryGroup?: string; enabled: boolean }[]).filter((l) => l.enabled).map((l) => l.category ?? l.categoryGroup);
+
+  it('sends the Key Vault audit log (who read the key), storage writes and deletes, and Azure OpenAI logs to Log Analytics', () => {
+    const expected: [string, string[]][] = [
+      ['Microsoft.KeyVault/vaults', ['audit']],
+      ['Microsoft.Storage/storageAccounts/blobServices', ['StorageWrite', 'StorageDelete']],
+      ['Microsoft.Storage/storageAccounts/queueServices', ['StorageWrite', 'StorageDelete']],
+      ['Microsoft.CognitiveServices/accounts', ['allLogs']],
+    ];
+    for (const [type, logs] of expected) {
+      const [setting, ...more] = on(type);
+      expect(setting, type).toBeDefined();
+      expect(more, type).toEqual([]);
+      expect(categories(setting!), type).toEqual(logs);
+      expect((at(setting!.body, 'properties.workspaceId') as Unresolved).text, type).toBe(workspace);
+    }
+  });
+
+  const alertRules = () => [...ofType(evaluation, 'Microsoft.Insights/metricAlerts'), ...ofType(evaluation, 'Microsoft.Insights/scheduledQueryRules')];
+  const scopeOf = (rule: Deployed) => ((at(rule.body, 'properties.scopes') as Unresolved[])[0]!).text;
+
+  it('alerts on failed requests, on a run of 429s from Azure OpenAI, and on any message in the poison queue', () => {
+    const metric = (name: string) => ofType(evaluation, 'Microsoft.Insights/metricAlerts').find((a) => (at(a.body, 'properties.criteria.allOf') as { metricName: string }[])[0]!.metricName === name);
+    const failed = metric('requests/failed');
+    expect(failed && scopeOf(failed)).toBe("reference('monitoring').outputs.appInsightsId.value");
+    const throttled = metric('BlockedCalls');
+    expect(throttled && scopeOf(throttled)).toBe("reference('openAi').outputs.id.value");
+    const [poison] = ofType(evaluation, 'Microsoft.Insights/scheduledQueryRules');
+    expect(scopeOf(poison!)).toBe(workspace);
+    const [criterion] = at(poison!.body, 'properties.criteria.allOf') as { query: string; operator: string; threshold: number }[];
+    expect(criterion!.query).toContain('StorageQueueLogs');
+    expect(criterion!.query).toContain('"PutMessage"');
+    expect(criterion!.query).toContain(`/${QUEUES.poison}/messages`);
+    expect([criterion!.operator, criterion!.threshold]).toEqual(['GreaterThan', 0]);
+  });
+
+  it('notifies the alert e-mail through an action group when one is given, and creates none without', () => {
+    const [group] = ofType(evaluation, 'Microsoft.Insights/actionGroups');
+    expect(at(group!.body, 'properties.emailReceivers')).toEqual([{ name: 'email', emailAddress: 'ops@example.com', useCommonAlertSchema: true }]);
+    for (const rule of alertRules()) {
+      const actions = rule.type.endsWith('metricAlerts') ? (at(rule.body, 'properties.actions') as { actionGroupId: unknown }[]).map((a) => a.actionGroupId) : (at(rule.body, 'properties.actions.actionGroups') as unknown[]);
+      expect(actions.map((a) => idOf(a)?.type), rule.id).toEqual(['Microsoft.Insights/actionGroups']);
+    }
+    const quiet = deploy();
+    expect(ofType(quiet, 'Microsoft.Insights/actionGroups')).toEqual([]);
+    expect(ofType(quiet, 'Microsoft.Insights/metricAlerts').length + ofType(quiet, 'Microsoft.Insights/scheduledQueryRules').length).toBe(3);
+  });
+});
+
+describe('infra: azd and the portal', () => {
+  const parameters = template.parameters!;
+  const required = Object.entries(parameters).filter(([, p]) => !('defaultValue' in p)).map(([name]) => name);
+
+  it('describes every parameter of every template', () => {
+    for (const { modules, template: t } of deploy().templates) {
+      for (const [name, p] of Object.entries(t.parameters ?? {})) expect(p.metadata?.description, `${modules.join('/') || 'main'} param ${name}`).toBeTruthy();
+    }
+  });
+
+  it('fills main.parameters.json from the azd environment, with params main.bicep declares', () => {
+    const json = JSON.parse(readFileSync(join(root, 'infra', 'main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
+    for (const name of Object.keys(json.parameters)) expect(Object.keys(parameters), `main.parameters.json ${name}`).toContain(name);
+    expect(Object.keys(json.parameters)).toEqual(expect.arrayContaining(required));
+    const values = Object.values(json.parameters).map((p) => String(p.value));
+    for (const value of values) expect(value).toMatch(/^\$\{[A-Z0-9_]+(=[^}]*)?\}$/);
+    for (const variable of ['AZURE_ENV_NAME', 'AZURE_LOCATION', 'AZURE_OPENAI_LOCATION', 'AZURE_PRINCIPAL_ID']) expect(values).toContain(`\${${variable}}`);
+  });
+
+  it('declares service api as a TypeScript function app that deploys dist/deploy as built, never rebuilt remotely', () => {
     const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
     const service = /^services:\n {2}api:\n((?: {4}.*\n|\s*\n)+)/m.exec(yaml)?.[1] ?? '';
     const field = (key: string) => new RegExp(`^ {4}${key}: *(.+)$`, 'm').exec(service)?.[1]?.trim();
     expect(field('host')).toBe('function');
     expect(field('language')).toBe('ts');
     expect(field('project')).toBe('.');
-    expect(service).toMatch(/run: npm run build/);
+    expect(field('remoteBuild')).toBe('false');
+    expect(field('dist')).toBe('dist/deploy');
     expect(yaml).toMatch(/^ {2}path: infra$/m);
+    // azd's npm steps: `npm run build`, then `npm run package`, which stages dist/deploy.
+    const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.build).toMatch(/^npm run clean && /);
+    expect(scripts.package).toBe('node dist/dev/package.js');
+  });
+
+  it('has a Deploy to Azure button in the README for infra/main.json with its form, and documents every parameter', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const link = /\[!\[Deploy to Azure\]\([^)]+\)\]\((https:\/\/portal\.azure\.com\/#create\/Microsoft\.Template\/uri\/[^)]+)\)/.exec(readme)?.[1];
+    expect(link, 'a Deploy to Azure button').toBeDefined();
+    const [, template, form] = /\/uri\/([^/]+)\/createUIDefinitionUri\/([^/]+)$/.exec(link!) ?? [];
+    expect(decodeURIComponent(template!)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/main\.json$/);
+    expect(decodeURIComponent(form!)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/createUiDefinition\.json$/);
+    const table = readme.slice(readme.indexOf('### Parameters'), readme.indexOf('### Clean-up and monitoring'));
+    for (const name of Object.keys(parameters)) expect(table, `README's parameter table names ${name}`).toContain(`| \`${name}\` |`);
+  });
+
+  describe('createUiDefinition.json (the Deploy to Azure form)', () => {
+    const ui = JSON.parse(readFileSync(join(root, 'infra', 'createUiDefinition.json'), 'utf8')) as {
+      handler: string;
+      parameters: { basics: Control[]; steps: { name: string; elements: Control[] }[]; outputs: Record<string, string> };
+    };
+    interface Control {
+      name: string;
+      type: string;
+      defaultValue?: unknown;
+      constraints?: { allowedValues?: { label: string; value: unknown }[]; required?: boolean; min?: number; max?: number };
+      elements?: Control[];
+    }
+    const controls = (list: Control[], path: string): [string, Control][] =>
+      list.flatMap((c) => [[`${path}.${c.name}`, c] as [string, Control], ...controls(c.elements ?? [], `${path}.${c.name}`)]);
+    const all = new Map([...controls(ui.parameters.basics, 'basics'), ...ui.parameters.steps.flatMap((s) => controls(s.elements, `steps('${s.name}')`))]);
+    /** The control an output reads: [basics('x')] or [steps('s').x.y]. */
+    const controlOf = (output: string) => {
+      const basics = /^\[basics\('(\w+)'\)\]$/.exec(output);
+      if (basics) return all.get(`basics.${basics[1]}`);
+      const step = /^\[steps\('(\w+)'\)((?:\.\w+)+)\]$/.exec(output);
+      return step ? all.get(`steps('${step[1]}')${step[2]}`) : undefined;
+    };
+
+    /** The form cannot know the signed-in user's object ID: the template's default, deployer(), is that user. */
+    const LEFT_TO_THE_TEMPLATE = ['principalId', 'principalType'];
+
+    it('is an Azure Resource Manager form whose outputs are the template\'s parameters', () => {
+      expect(ui.handler).toBe('Microsoft.Azure.CreateUIDef');
+      expect(Object.keys(ui.parameters.outputs).sort()).toEqual(Object.keys(parameters).filter((n) => !LEFT_TO_THE_TEMPLATE.includes(n)).sort());
+      for (const name of LEFT_TO_THE_TEMPLATE) expect(parameters[name]!.defaultValue, name).toBeDefined();
+    });
+
+    it('asks for each parameter with the values the template allows', () => {
+      for (const [name, output] of Object.entries(ui.parameters.outputs)) {
+        if (name === 'location' && output === '[location()]') continue;
+        const control = controlOf(output);
+        expect(control, `${name}: ${output} reads a control of the form`).toBeDefined();
+        const p = parameters[name]!;
+        if (p.allowedValues) {
+          expect(control!.type, name).toBe('Microsoft.Common.DropDown');
+          expect(control!.constraints!.allowedValues!.map((v) => v.value), name).toEqual(p.allowedValues);
+        }
+        if (p.type === 'bool') expect(control!.type, name).toBe('Microsoft.Common.CheckBox');
+        if (p.type === 'int' && !p.allowedValues) {
+          expect(control!.type, name).toBe('Microsoft.Common.Slider');
+          expect([control!.constraints?.min, control!.constraints?.max], name).toEqual([p.minValue, p.maxValue ?? control!.constraints?.max]);
+        }
+        if (required.includes(name)) expect(control!.constraints?.required, `${name} is required`).toBe(true);
+        if ('defaultValue' in p && !String(p.defaultValue).startsWith('[') && control!.defaultValue !== undefined) {
+          // A drop-down's default is the label of one of its values.
+          const shown = control!.defaultValue;
+          const value = control!.constraints?.allowedValues?.find((v) => v.label === shown)?.value ?? shown;
+          expect(value, `${name}'s default`).toEqual(p.defaultValue);
+        }
+      }
+    });
   });
 });

@@ -1,0 +1,15 @@
+import { app } from '@azure/functions';
+import './functions/health.js';
+import './functions/imageQueue.js';
+import './functions/images.js';
+import './functions/jobs.js';
+import './functions/openapi.js';
+
+// The app's one entry point: esbuild bundles it, with everything it imports, into the file
+// package.json's `main` names (dev/bundle.ts), which `func start`, the local host (dev/host) and
+// Azure all load. Each import registers its functions; a new module of src/functions/ must be
+// imported here (test/unit/bundle.test.ts fails otherwise).
+
+// HTTP streaming: request and response bodies flow as Node streams instead of being buffered whole.
+// The worker reads this once the entry point has loaded, so after the registrations is in time.
+app.setup({ enableHttpStream: true });

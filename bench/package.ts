@@ -52,8 +52,8 @@ function requiredPackages(dir: string): string[] {
   const names = new Set<string>();
   for (const file of filesUnder(dir, dir, (f) => f.endsWith('.js'))) {
     for (const [, spec] of readFileSync(join(dir, file), 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
-      if (spec!.startsWith('.') || spec!.startsWith('node:')) continue;
-      names.add(spec!.startsWith('@') ? spec!.split('/').slice(0, 2).join('/') : spec!.split('/')[0]!);
+      if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+      names.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
     }
   }
   return [...names].sort();
@@ -95,7 +95,7 @@ function load(side: Side): { ms: number; rssMb: number } {
 /** Disk use in 4 KiB blocks, as `du` counts it: thousands of small files cost far more than their bytes. */
 const onDisk = (staged: Staged) => staged.files.reduce((sum, f) => sum + Math.ceil(statSync(join(staged.dir, f)).size / 4096) * 4096, 0);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
 
 export async function runPackageBench(): Promise<void> {

@@ -32,7 +32,7 @@ interface Sample {
 /** User plus system CPU time of processes, from /proc, in ms. */
 function cpuMs(pids: number[]): number {
   return pids.reduce((sum, pid) => {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
   }, 0);
 }
@@ -106,7 +106,7 @@ export async function runSyncBench(): Promise<void> {
     });
     if (answer.status !== 200) throw new Error(`emulator answered ${answer.status}`);
     const { data } = (await answer.json()) as { data: { b64_json: string }[] };
-    const bytes = Buffer.from(data[0]!.b64_json, 'base64');
+    const bytes = Buffer.from(data[0].b64_json, 'base64');
     await direct.getBlockBlobClient(`${i}.png`).uploadData(bytes, { blobHTTPHeaders: { blobContentType: 'image/png' } });
   };
   const callApp = async (i: number) => {

@@ -68,12 +68,12 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (!options.silent) process.stdout.write(`[azurite] ${chunk}`);
+      if (!options.silent) process.stdout.write(`[azurite] ${chunk.toString()}`);
       // Azurite prints one line per service once it listens.
       if ((output.match(/successfully listening/g) ?? []).length >= 3) resolve();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`Azurite exited with ${code} before it listened:\n${output}`)));
   });
 

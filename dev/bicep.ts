@@ -137,11 +137,11 @@ export function runBicep(cli: BicepCli, args: string[], cwd = root): { status: n
   const run = spawnSync(cli.path, args, { cwd, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
   const diagnostics = [...(run.stderr ?? '').matchAll(/^(.+?)\((\d+),\d+\) : (Error|Warning|Info) ([\w-]+): (.*)$/gm)].map((m) => ({
-    file: relative(root, m[1]!),
+    file: relative(root, m[1]),
     line: Number(m[2]),
     level: m[3] as Diagnostic['level'],
-    code: m[4]!,
-    message: m[5]!,
+    code: m[4],
+    message: m[5],
   }));
   return { status: run.status, stdout: run.stdout ?? '', diagnostics, output };
 }

@@ -90,7 +90,7 @@ export async function bundle(outfile = join(root, packageJson().main)): Promise<
 export function bundledPackages(metafile: Metafile): string[] {
   const names = Object.keys(metafile.inputs).flatMap((input) => {
     const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
-    return match ? [match[1]!] : [];
+    return match ? [match[1]] : [];
   });
   return [...new Set(names)].sort();
 }

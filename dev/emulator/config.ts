@@ -71,7 +71,7 @@ export function applySettings(base: Readonly<EmulatorSettings>, changes: Emulato
   for (const [key, value] of Object.entries(changes)) {
     if (!Object.hasOwn(DEFAULT_SETTINGS, key)) throw new RangeError(`Unknown setting ${key} (host and port apply only at start)`);
     if (value === undefined && !CLEARABLE.has(key)) continue;
-    next[key] = Array.isArray(value) ? [...value] : value;
+    next[key] = Array.isArray(value) ? [...(value as unknown[])] : value;
   }
   const settings = next as unknown as EmulatorSettings;
   settings.deployments = Object.fromEntries(Object.entries(settings.deployments as Record<string, string>).map(([name, model]) => [name, checkModel(name, model)]));

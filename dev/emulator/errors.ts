@@ -171,4 +171,4 @@ export function injectedFailure(status: number, apiVersion: string, retryAfterMs
 }
 
 /** The emulator's own fault: not counted as an injected failure. */
-export const internalError = (): EmulatorHttpError => new EmulatorHttpError(500, { error: { ...SERVER_FAILURES[500]! } });
+export const internalError = (): EmulatorHttpError => new EmulatorHttpError(500, { error: { ...SERVER_FAILURES[500] } });

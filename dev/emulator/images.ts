@@ -114,8 +114,8 @@ function colourGrid(seed: number, width: number, height: number, blockSize: numb
     for (let bx = 0; bx < columns; bx++) {
       const fx = (bx * blockSize) / wx;
       for (let c = 0; c < 3; c++) {
-        const top = tl![c]! + (tr![c]! - tl![c]!) * fx;
-        const bottom = bl![c]! + (br![c]! - bl![c]!) * fx;
+        const top = tl[c] + (tr[c] - tl[c]) * fx;
+        const bottom = bl[c] + (br[c] - bl[c]) * fx;
         rgba[p++] = Math.round(top + (bottom - top) * fy);
       }
       const dx = ((bx + 0.5) * blockSize - width / 2) / (width / 2);
@@ -167,12 +167,12 @@ function encodePng(grid: ColourGrid, realistic: boolean): Buffer {
     if (noise) {
       // Offsets that are multiples of `channels` keep the table's zeros on the alpha bytes.
       const offset = (random() % NOISE_OFFSETS) * channels;
-      for (let i = 0; i < line.length; i++) noisy[i] = line[i]! + noise[offset + i]!;
+      for (let i = 0; i < line.length; i++) noisy[i] = line[i] + noise[offset + i];
       row = noisy;
     }
     raw[start] = FILTER_SUB;
     for (let i = 0; i < channels; i++) raw[start + 1 + i] = row[i]!;
-    for (let i = channels; i < line.length; i++) raw[start + 1 + i] = (row[i]! - row[i - channels]!) & 255;
+    for (let i = channels; i < line.length; i++) raw[start + 1 + i] = (row[i] - row[i - channels]) & 255;
   }
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
@@ -220,7 +220,7 @@ const CHROMA_QUANT = [
 function quantTable(base: number[], quality: number): Uint8Array {
   const q = Math.max(1, quality);
   const scale = q < 50 ? 5000 / q : 200 - 2 * q;
-  return Uint8Array.from(ZIGZAG, (natural) => Math.min(255, Math.max(1, Math.floor((base[natural]! * scale + 50) / 100))));
+  return Uint8Array.from(ZIGZAG, (natural) => Math.min(255, Math.max(1, Math.floor((base[natural] * scale + 50) / 100))));
 }
 
 /**
@@ -281,7 +281,7 @@ class BitWriter {
 
   /** Writes a symbol's Huffman code. */
   code(table: Huffman, symbol: number): void {
-    this.write(table.bits[symbol]!, table.lengths[symbol]!);
+    this.write(table.bits[symbol], table.lengths[symbol]);
   }
 
   /** Pads the last byte with ones and returns what was written. */
@@ -320,9 +320,9 @@ function encodeJpeg(grid: ColourGrid, realistic: boolean, quality: number): Buff
   // Y, Cb, Cr per colour block, quantized DC terms.
   const dc = new Int16Array(columns * grid.rows * 3);
   for (let b = 0; b < columns * grid.rows; b++) {
-    const [r, g, bl] = [rgba[b * 4]!, rgba[b * 4 + 1]!, rgba[b * 4 + 2]!];
+    const [r, g, bl] = [rgba[b * 4], rgba[b * 4 + 1], rgba[b * 4 + 2]];
     const ycc = [0.299 * r + 0.587 * g + 0.114 * bl, -0.168736 * r - 0.331264 * g + 0.5 * bl + 128, 0.5 * r - 0.418688 * g - 0.081312 * bl + 128];
-    for (let c = 0; c < 3; c++) dc[b * 3 + c] = Math.round((8 * (ycc[c]! - 128)) / tables[c === 0 ? 0 : 1]![0]!);
+    for (let c = 0; c < 3; c++) dc[b * 3 + c] = Math.round((8 * (ycc[c] - 128)) / tables[c === 0 ? 0 : 1][0]);
   }
   const noise = realistic ? tables.map(noiseCoefficients) : [];
   const random = xorshift32(grid.seed ^ 0x5bd1e995);
@@ -335,10 +335,10 @@ function encodeJpeg(grid: ColourGrid, realistic: boolean, quality: number): Buff
     for (let jx = 0; jx < blocksAcross; jx++) {
       const block = gridRow + Math.floor((jx * 8) / blockSize);
       for (let c = 0; c < 3; c++) {
-        const value = dc[block * 3 + c]!;
-        writeValue(writer, DC_TABLE, 0, value - previous[c]!);
+        const value = dc[block * 3 + c];
+        writeValue(writer, DC_TABLE, 0, value - previous[c]);
         previous[c] = value;
-        if (realistic) writeNoise(writer, noise[c === 0 ? 0 : 1]!, random);
+        if (realistic) writeNoise(writer, noise[c === 0 ? 0 : 1], random);
         else writer.code(AC_TABLE, EOB);
       }
     }
@@ -347,7 +347,7 @@ function encodeJpeg(grid: ColourGrid, realistic: boolean, quality: number): Buff
   return Buffer.concat([
     marker(0xd8),
     segment(0xe0, Buffer.from([0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0])), // JFIF 1.1, no density
-    segment(0xdb, Buffer.concat([Buffer.from([0]), tables[0]!, Buffer.from([1]), tables[1]!])),
+    segment(0xdb, Buffer.concat([Buffer.from([0]), tables[0], Buffer.from([1]), tables[1]])),
     // 8-bit, height, width, 3 components (Y, Cb, Cr), each 1x1 sampled; Y takes quant table 0, Cb and Cr table 1.
     segment(0xc0, Buffer.from([8, height >> 8, height & 255, width >> 8, width & 255, 3, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1])),
     segment(0xc4, Buffer.concat([dhtTable(0x00, DC_TABLE), dhtTable(0x10, AC_TABLE)])),
@@ -368,7 +368,7 @@ function noiseCoefficients(quant: Uint8Array): Int8Array {
   const limit = (1 << MAX_NOISE_SIZE) - 1;
   const lut = new Int8Array(64 * 511);
   for (let k = 1; k < 64; k++) {
-    const scale = NOISE_LOW / (1 + k / NOISE_FALLOFF) / BYTE_PAIR_SD / quant[k]!;
+    const scale = NOISE_LOW / (1 + k / NOISE_FALLOFF) / BYTE_PAIR_SD / quant[k];
     for (let s = 0; s < 511; s++) lut[k * 511 + s] = Math.max(-limit, Math.min(limit, Math.round((s - 255) * scale)));
   }
   return lut;
@@ -380,7 +380,7 @@ function writeNoise(writer: BitWriter, lut: Int8Array, random: () => number): vo
   for (let k = 1; k < 64; k++) {
     // Two byte pairs per random draw.
     const pair = k & 1 ? (r = random()) & 0xffff : r >>> 16;
-    const value = lut[k * 511 + (pair & 255) + (pair >>> 8)]!;
+    const value = lut[k * 511 + (pair & 255) + (pair >>> 8)];
     if (value === 0) {
       run++;
       continue;

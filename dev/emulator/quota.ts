@@ -11,7 +11,7 @@ export class Quota {
   admit(deployment: string, limit: number, now = Date.now()): Admission {
     const window = (this.windows.get(deployment) ?? []).filter((at) => at > now - WINDOW_MS);
     this.windows.set(deployment, window);
-    if (window.length >= limit) return { admitted: false, waitMs: window[window.length - limit]! + WINDOW_MS - now };
+    if (window.length >= limit) return { admitted: false, waitMs: window[window.length - limit] + WINDOW_MS - now };
     window.push(now);
     return { admitted: true, remaining: limit - window.length };
   }

@@ -193,7 +193,7 @@ class Emulator implements OpenAIEmulator {
       this.record(req, url, text);
       const dated = DATED_ROUTE.exec(url.pathname);
       if (req.method !== 'POST' || (!dated && !V1_ROUTE.test(url.pathname))) throw resourceNotFound();
-      const target = dated ? this.resolveDated(req, decodeURIComponent(dated[1]!), url, text) : this.resolveV1(req, url, text);
+      const target = dated ? this.resolveDated(req, decodeURIComponent(dated[1]), url, text) : this.resolveV1(req, url, text);
       this.admit(res, target);
       const generation = validateGeneration(target.body, target.model);
       await this.generate(res, target, generation, signal);
@@ -216,7 +216,7 @@ class Emulator implements OpenAIEmulator {
     const model = this.current.deployments[deployment];
     if (!model) throw deploymentNotFound();
     // Every current model is a gpt-image model, which older api-versions do not know.
-    if (version[1]! < GPT_IMAGE_MIN_API_VERSION.slice(0, 10)) throw unsupportedApiVersion(apiVersion, model, GPT_IMAGE_MIN_API_VERSION);
+    if (version[1] < GPT_IMAGE_MIN_API_VERSION.slice(0, 10)) throw unsupportedApiVersion(apiVersion, model, GPT_IMAGE_MIN_API_VERSION);
     return { deployment, model, apiVersion, body: parseJsonBody(text) };
   }
 
@@ -267,7 +267,7 @@ class Emulator implements OpenAIEmulator {
     const started = Date.now();
     if (settings.failureRate > 0 && Math.random() < settings.failureRate) {
       await sleep(settings.latencyMs, undefined, { signal });
-      const status = settings.failureStatuses[Math.floor(Math.random() * settings.failureStatuses.length)]!;
+      const status = settings.failureStatuses[Math.floor(Math.random() * settings.failureStatuses.length)];
       throw injectedFailure(status, target.apiVersion, (settings.retryAfterSeconds ?? 1) * 1000, settings.throttleHeaders);
     }
     // Billed from here on: a caller that times out or hangs up now has still paid, as with Azure.

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { format } from 'node:util';
 import * as functions from '@azure/functions';
-import { type HttpFunctionOptions, type HttpHandler, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
+import { type HttpFunctionOptions, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
 import { compileRoute, type RouteMatcher } from './routes.js';
 
 // A small stand-in for the Azure Functions host (Core Tools cannot be installed on these machines):
@@ -56,6 +56,7 @@ export function loadFunctions(root: string): Registrations {
   functions.app.storageQueue = <T>(name: string, options: StorageQueueFunctionOptions<T>) => {
     registrations.queues.push({ name, options: options as StorageQueueFunctionOptions });
   };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the host loads the app as the Functions worker does: with require
   for (const file of mainFiles(root)) require(file);
   return registrations;
 }
@@ -145,9 +146,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
     ...(body.length > 0 ? { body: { bytes: body } } : {}),
   });
   const { name, options } = found.registration;
-  const answer = await (options.handler as HttpHandler)(request, invocationContext(name, log));
+  const answer = await (options.handler)(request, invocationContext(name, log));
   const init = answer instanceof functions.HttpResponse ? { status: answer.status, headers: Object.fromEntries(answer.headers), body: Buffer.from(await answer.arrayBuffer()) } : answer;
-  const outHeaders = new Headers(init.headers as HeadersInit | undefined);
+  const outHeaders = new Headers(init.headers);
   let payload: Buffer | string | undefined;
   if (init.jsonBody !== undefined) {
     payload = JSON.stringify(init.jsonBody);

@@ -60,7 +60,7 @@ export function listenToQueues(registrations: Registrations, settings: QueueHost
     const service = queueServiceFor(options.connection);
     const queue = service.getQueueClient(options.queueName);
     const poison = service.getQueueClient(`${options.queueName}-poison`);
-    return listen(name, queue, poison, options.handler as StorageQueueHandler, settings, log);
+    return listen(name, queue, poison, options.handler, settings, log);
   });
   return { stop: async () => void (await Promise.all(stops.map((stop) => stop()))) };
 }

@@ -12,7 +12,7 @@ export function compileRoute(template: string): RouteMatcher {
     .map((segment) => {
       const param = /^\{(\w+)(?::[^}?]+)?(\?)?\}$/.exec(segment);
       if (!param) return `/${segment.replace(/[.*+^$()|[\]\\]/g, '\\$&')}`;
-      names.push(param[1]!);
+      names.push(param[1]);
       return param[2] ? '(?:/([^/]+))?' : '/([^/]+)';
     })
     .join('');
@@ -24,7 +24,7 @@ export function compileRoute(template: string): RouteMatcher {
       const params: Record<string, string> = {};
       try {
         names.forEach((name, i) => {
-          if (found[i + 1] !== undefined) params[name] = decodeURIComponent(found[i + 1]!);
+          if (found[i + 1] !== undefined) params[name] = decodeURIComponent(found[i + 1]);
         });
       } catch {
         return undefined; // a malformed escape (%zz) names no route

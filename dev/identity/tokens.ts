@@ -31,8 +31,8 @@ export function tokenClaims(token: string): Record<string, unknown> | undefined 
   const parts = token.split('.');
   if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) return undefined;
   try {
-    const header: unknown = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
-    const claims: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    const header: unknown = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
     const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
     return isObject(header) && isObject(claims) ? (claims as Record<string, unknown>) : undefined;
   } catch {

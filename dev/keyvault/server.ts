@@ -70,7 +70,7 @@ export async function startKeyVault(options: { cert: string; key: string; port?:
     const match = /^\/secrets\/([0-9a-zA-Z-]+)\/?([0-9a-f]*)\/?$/.exec(requestUrl.pathname);
     if (req.method !== 'GET' || !match) return answer(405, { error: { code: 'BadRequest', message: 'Only getSecret is served here.' } });
     const [, name, versionId] = match;
-    const versions = secrets.get(name!) ?? [];
+    const versions = secrets.get(name) ?? [];
     const version = versionId ? versions.find((v) => v.id === versionId) : versions.at(-1);
     if (!version) {
       return answer(404, { error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault.` } });

@@ -18,7 +18,7 @@ async function poll(request: HttpRequest, context: InvocationContext) {
   try {
     const token = request.query.get('token');
     if (!token) throw new UnauthorizedError("The query parameter 'token' is required: poll the Location the 202 answer gave.", 'token');
-    const job = await find(request.params.id!, token);
+    const job = await find(request.params.id, token);
     const { state } = job;
     if (job.status === 'succeeded') return json(200, job.result, state.served && servedHeaders(state.served));
     if (job.status === 'failed') {
@@ -33,7 +33,7 @@ async function poll(request: HttpRequest, context: InvocationContext) {
 
 async function view(request: HttpRequest, context: InvocationContext) {
   try {
-    const { state: _state, ...job } = await find(request.params.id!);
+    const { state: _state, ...job } = await find(request.params.id);
     return json(200, job);
   } catch (err) {
     return errorResponse(err, context);

@@ -5,9 +5,7 @@ export type ImageFormat = 'png' | 'jpeg' | 'webp';
 export const CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 export const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp' };
 
-/** Bytes needed to tell the formats apart. */
-export const SNIFF_BYTES = 12;
-
+/** The format an image's first bytes (12 are enough) say it has. */
 export function sniffImageFormat(head: Uint8Array): ImageFormat | undefined {
   const b = head;
   if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) {

@@ -204,7 +204,7 @@ function parseMessage(message: unknown, delivery: QueueDelivery): Message | Imag
   }
   if (id === undefined) return { id: `msg-${delivery.messageId}`, body, resultQueue };
   const checked = jobId.safeParse(id);
-  if (!checked.success) return new InvalidRequestError(`Invalid value for 'id': ${checked.error.issues[0]!.message}.`, 'id');
+  if (!checked.success) return new InvalidRequestError(`Invalid value for 'id': ${checked.error.issues[0].message}.`, 'id');
   return { id: checked.data, ...(hasBody && { body }), resultQueue };
 }
 

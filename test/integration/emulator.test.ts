@@ -87,7 +87,7 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 const generate = (deployment: string, body: Record<string, unknown>) => post(dated(deployment), body);
 
 function imageOf(answer: Answer, index = 0) {
-  return decodeImage(Buffer.from(answer.body.data[index]!.b64_json as string, 'base64'));
+  return decodeImage(Buffer.from(answer.body.data[index].b64_json as string, 'base64'));
 }
 
 function expectRefused(answer: Answer, param: string, message?: RegExp): void {
@@ -246,7 +246,7 @@ describe('answers', () => {
     expect(answer.body.created).toBeGreaterThan(1_700_000_000);
     // Nothing `auto` in what was made: the defaults are high quality, 1024x1024, opaque PNG.
     expect(answer.body).toMatchObject({ background: 'opaque', output_format: 'png', quality: 'high', size: '1024x1024' });
-    const item = answer.body.data[0]!;
+    const item = answer.body.data[0];
     expect(Object.keys(item).sort()).toEqual(['b64_json', 'content_filter_results', 'prompt_filter_results']);
     expect(item.content_filter_results).toEqual({
       hate: { filtered: false, severity: 'safe' },
@@ -263,9 +263,9 @@ describe('answers', () => {
     const images = first.body.data.map((item) => item.b64_json as string);
     expect(new Set(images).size).toBe(3);
     const again = await generate('gpt-image-1-mini', { prompt: 'three moons', quality: 'low' });
-    expect(again.body.data[0]!.b64_json).toBe(images[0]);
+    expect(again.body.data[0].b64_json).toBe(images[0]);
     const other = await generate('gpt-image-1-mini', { prompt: 'four moons', quality: 'low' });
-    expect(other.body.data[0]!.b64_json).not.toBe(images[0]);
+    expect(other.body.data[0].b64_json).not.toBe(images[0]);
   });
 
   it('make a transparent PNG with an alpha channel: clear corners, opaque centre', async () => {
@@ -283,9 +283,9 @@ describe('answers', () => {
     for (const output_compression of [100, 10]) {
       const answer = await generate('gpt-image-1.5', { prompt: 'harbour', output_format: 'jpeg', output_compression, quality: 'low' });
       expect(imageOf(answer)).toMatchObject({ format: 'jpeg', width: 1024, height: 1024 });
-      sizes.push((answer.body.data[0]!.b64_json as string).length);
+      sizes.push((answer.body.data[0].b64_json as string).length);
     }
-    expect(sizes[1]).toBeLessThan(sizes[0]!);
+    expect(sizes[1]).toBeLessThan(sizes[0]);
   });
 
   describe('usage', () => {
@@ -348,12 +348,12 @@ describe('streaming', () => {
       expect(event.created_at).toBeGreaterThan(1_700_000_000);
     }
     expect(events.slice(0, 2).map((e) => (e.type === 'image_generation.partial_image' ? e.partial_image_index : -1))).toEqual([0, 1]);
-    const completed = events[2]!;
+    const completed = events[2];
     if (completed.type !== 'image_generation.completed') throw new Error('expected the completed event last');
     expect(completed.usage.output_tokens).toBe(1568);
     // The finished image is the one a request that does not stream gets.
     const plain = await generate('gpt-image-1.5', { prompt: 'a fox in the snow', size: '1536x1024', quality: 'medium' });
-    expect(completed.b64_json).toBe(plain.body.data[0]!.b64_json);
+    expect(completed.b64_json).toBe(plain.body.data[0].b64_json);
     expect(completed.usage).toEqual(plain.body.usage);
     expect(emulator.stats).toMatchObject({ generations: 2, streams: 1, images: 2 });
   });
@@ -362,7 +362,7 @@ describe('streaming', () => {
     const stream = await v1Client().images.generate({
       model: 'gpt-image-2',
       prompt: 'a comet',
-      size: '3840x1280' as '1024x1024',
+      size: '3840x1280',
       quality: 'low',
       output_format: 'jpeg',
       stream: true,
@@ -389,11 +389,11 @@ describe('streaming', () => {
       'event: image_generation.partial_image',
       'event: image_generation.completed',
     ]);
-    const data = frames.map((frame) => JSON.parse(frame.split('\n')[1]!.replace(/^data: /, '')) as { type: string; b64_json: string; usage?: Usage });
+    const data = frames.map((frame) => JSON.parse(frame.split('\n')[1].replace(/^data: /, '')) as { type: string; b64_json: string; usage?: Usage });
     expect(data.map((d) => d.type)).toEqual(['image_generation.partial_image', 'image_generation.completed', 'image_generation.partial_image', 'image_generation.completed']);
-    expect(data[1]!.b64_json).not.toBe(data[3]!.b64_json);
+    expect(data[1].b64_json).not.toBe(data[3].b64_json);
     const plain = await generate('gpt-image-1-mini', { prompt: 'twins', n: 2, quality: 'low' });
-    const sum = (key: 'input_tokens' | 'output_tokens' | 'total_tokens') => data[1]!.usage![key] + data[3]!.usage![key];
+    const sum = (key: 'input_tokens' | 'output_tokens' | 'total_tokens') => data[1].usage![key] + data[3].usage![key];
     expect([sum('input_tokens'), sum('output_tokens'), sum('total_tokens')]).toEqual([plain.body.usage.input_tokens, plain.body.usage.output_tokens, plain.body.usage.total_tokens]);
   });
 
@@ -409,7 +409,7 @@ describe('streaming', () => {
     const decoder = new TextDecoder();
     let text = '';
     for await (const chunk of res.body!) {
-      text += decoder.decode(chunk as Uint8Array, { stream: true });
+      text += decoder.decode(chunk, { stream: true });
       while (arrivals.length < (text.match(/\n\n/g) ?? []).length) arrivals.push(performance.now() - started);
     }
     expect(arrivals).toHaveLength(4);
@@ -417,7 +417,7 @@ describe('streaming', () => {
     expect(arrivals[0]).toBeGreaterThanOrEqual(190);
     expect(arrivals[0]).toBeLessThan(500);
     expect(arrivals[3]).toBeGreaterThanOrEqual(790);
-    for (let i = 1; i < 4; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThan(100);
+    for (let i = 1; i < 4; i++) expect(arrivals[i] - arrivals[i - 1]).toBeGreaterThan(100);
   });
 
   it('answers only completed events with partial_images 0', async () => {
@@ -686,7 +686,7 @@ describe('faults', () => {
     const started = performance.now();
     const answer = await generate('gpt-image-1.5', { prompt: 'a realistic harbour at dawn' });
     expect(performance.now() - started).toBeLessThan(2_000);
-    const bytes = Buffer.from(answer.body.data[0]!.b64_json as string, 'base64');
+    const bytes = Buffer.from(answer.body.data[0].b64_json as string, 'base64');
     expect(bytes.length).toBeGreaterThan(1.2e6);
     expect(bytes.length).toBeLessThan(1.8e6);
     expect(decodeImage(bytes)).toMatchObject({ width: 1024, height: 1024 });
@@ -715,7 +715,7 @@ describe('configure', () => {
   });
 
   it('keeps the defaults out of reach of callers that mutate what they were given', () => {
-    expect(() => (DEFAULT_SETTINGS.apiKeys as string[]).push('sneaky')).toThrow(TypeError);
+    expect(() => (DEFAULT_SETTINGS.apiKeys).push('sneaky')).toThrow(TypeError);
     expect(() => ((DEFAULT_SETTINGS.deployments as Record<string, string>).x = 'gpt-image-2')).toThrow(TypeError);
   });
 });

@@ -98,7 +98,7 @@ describe('nothing half-written', () => {
     const connectionString = azurite.connectionString.replace(/QueueEndpoint=[^;]+/, 'QueueEndpoint=http://127.0.0.1:1/devstoreaccount1');
     const broken = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }, { connectionString });
     try {
-      const jobs = broken.settings.JOBS_CONTAINER!;
+      const jobs = broken.settings.JOBS_CONTAINER;
       const answer = await broken.post(GENERATE, { prompt: 'Never queued' }, { prefer: 'respond-async' });
       expectUnavailable(answer);
       expect((await broken.blobNames(jobs)).filter((name) => name.startsWith('jobs/'))).toEqual([]);

@@ -23,7 +23,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emulator?.close();
-  for (const server of servers) server.closeAllConnections(), server.close();
+  for (const server of servers) {
+    server.closeAllConnections();
+    server.close();
+  }
 });
 
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {

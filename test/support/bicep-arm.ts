@@ -145,9 +145,9 @@ function call(name: string, args: Node[], scope: Scope): unknown {
   const lower = name.toLowerCase();
   // Lazy ones first: only the branch that is taken is evaluated, as in Azure.
   if (lower === 'if') {
-    const condition = evaluateNode(args[0]!, scope);
+    const condition = evaluateNode(args[0], scope);
     if (isUnresolved(condition)) return new Unresolved('if', [condition]);
-    return evaluateNode(args[truthy(condition) ? 1 : 2]!, scope);
+    return evaluateNode(args[truthy(condition) ? 1 : 2], scope);
   }
   if (lower === 'lambda') {
     const params = args.slice(0, -1).map((a) => evaluateNode(a, scope) as string);
@@ -203,7 +203,7 @@ const FUNCTIONS: Record<string, (args: unknown[], scope: Scope) => unknown> = {
   greaterorequals: ([a, b]) => (a as number) >= (b as number),
   less: ([a, b]) => (a as number) < (b as number),
   lessorequals: ([a, b]) => (a as number) <= (b as number),
-  empty: ([a]) => a === null || a === '' || (Array.isArray(a) ? a.length === 0 : typeof a === 'object' && Object.keys(a as object).length === 0),
+  empty: ([a]) => a === null || a === '' || (Array.isArray(a) ? a.length === 0 : typeof a === 'object' && Object.keys(a).length === 0),
   length: ([a]) => (typeof a === 'string' || Array.isArray(a) ? a.length : Object.keys(a as object).length),
   coalesce: (args) => args.find((a) => a !== null && a !== undefined) ?? null,
   concat: (args) => (args.every(Array.isArray) ? (args as unknown[][]).flat() : args.map(String).join('')),

@@ -10,6 +10,6 @@ export async function startHostExpectingFailure(settings: Record<string, string 
     const message = (err as Error).message;
     const match = /^host exited with (\d+|null):\n([\s\S]*)$/.exec(message);
     if (!match) throw err;
-    return { code: match[1] === 'null' ? null : Number(match[1]), output: match[2]! };
+    return { code: match[1] === 'null' ? null : Number(match[1]), output: match[2] };
   }
 }

@@ -40,7 +40,7 @@ export function decodePng(bytes: Buffer): DecodedImage {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
       const [depth, colourType, compression, filter, interlace] = data.subarray(8);
-      if (depth !== 8 || compression !== 0 || filter !== 0 || interlace !== 0) throw new Error(`IHDR: unexpected ${[...data.subarray(8)]}`);
+      if (depth !== 8 || compression !== 0 || filter !== 0 || interlace !== 0) throw new Error(`IHDR: unexpected ${[...data.subarray(8)].join(',')}`);
       channels = colourType === 2 ? 3 : colourType === 6 ? 4 : 0;
       if (!channels) throw new Error(`IHDR: colour type ${colourType}`);
     }
@@ -54,14 +54,14 @@ export function decodePng(bytes: Buffer): DecodedImage {
   if (raw.length !== (stride + 1) * height) throw new Error(`IDAT holds ${raw.length} bytes, not ${(stride + 1) * height}`);
   const pixels = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!;
+    const filter = raw[y * (stride + 1)];
     if (filter > 4) throw new Error(`Row ${y}: filter type ${filter}`);
     const row = y * stride;
     for (let i = 0; i < stride; i++) {
-      const x = raw[row + y + 1 + i]!;
-      const a = i >= channels ? pixels[row + i - channels]! : 0;
-      const b = y > 0 ? pixels[row - stride + i]! : 0;
-      const c = i >= channels && y > 0 ? pixels[row - stride + i - channels]! : 0;
+      const x = raw[row + y + 1 + i];
+      const a = i >= channels ? pixels[row + i - channels] : 0;
+      const b = y > 0 ? pixels[row - stride + i] : 0;
+      const c = i >= channels && y > 0 ? pixels[row - stride + i - channels] : 0;
       const predictor = filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : paeth(a, b, c);
       pixels[row + i] = (x + predictor) & 255;
     }

@@ -137,8 +137,8 @@ describe('infra/*.bicep against infra/main.json, without a compiler', () => {
 
   it.each(files)('finds the parameters and resource types of %s in main.json', (file) => {
     const source = readFileSync(join(root, file), 'utf8');
-    const params = [...source.matchAll(/^param (\w+)/gm)].map((m) => m[1]!);
-    const resources = [...source.matchAll(/^resource \w+ '([^']+)'( existing)?/gm)].filter((m) => !m[2]).map((m) => m[1]!);
+    const params = [...source.matchAll(/^param (\w+)/gm)].map((m) => m[1]);
+    const resources = [...source.matchAll(/^resource \w+ '([^']+)'( existing)?/gm)].filter((m) => !m[2]).map((m) => m[1]);
     expect(params.length + resources.length, file).toBeGreaterThan(0);
     for (const name of params) expect(compiledParams.has(name), `${file} param ${name} is in main.json: run \`npm run infra\``).toBe(true);
     for (const type of resources) expect(compiledTypes.has(type), `${file} resource ${type} is in main.json: run \`npm run infra\``).toBe(true);

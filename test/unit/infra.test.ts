@@ -39,7 +39,7 @@ const ofType = (evaluation: Evaluation, type: string): Deployed[] => evaluation.
 function one(evaluation: Evaluation, type: string): Deployed {
   const found = ofType(evaluation, type);
   expect(found.map((r) => r.id), type).toHaveLength(1);
-  return found[0]!;
+  return found[0];
 }
 
 /** The app settings the function app gets. */
@@ -108,9 +108,9 @@ describe('infra/main.json: security', () => {
     expect(listCalls, 'one list*() call in the whole template').toHaveLength(1);
     // ...and it is the value of the Key Vault secret.
     const [secret] = ofType(deploy(), 'Microsoft.KeyVault/vaults/secrets');
-    const value = at(secret!.body, 'properties.value');
+    const value = at(secret.body, 'properties.value');
     expect(isUnresolved(value) && value.fn).toBe('listKeys');
-    expect(listCalls[0]!.path).toMatch(/\.properties\.value$/);
+    expect(listCalls[0].path).toMatch(/\.properties\.value$/);
     // Outputs (of every template) and parameters: no secure types, nothing read from a key.
     for (const { modules, template: t } of deploy().templates) {
       for (const [name, output] of Object.entries(t.outputs ?? {})) {
@@ -178,7 +178,7 @@ describe('infra/main.json: roles', () => {
   it.each(SCENARIOS)('%s: every role is a data-plane role on the one kind of resource it is for', (_, parameters) => {
     const all = grants(deploy(parameters));
     expect(all.length).toBeGreaterThan(3);
-    for (const grant of all) expect(grant.scope, `${grant.principal} ${grant.role}`).toBe(ROLES[grant.role]!.scope);
+    for (const grant of all) expect(grant.scope, `${grant.principal} ${grant.role}`).toBe(ROLES[grant.role].scope);
   });
 
   it('gives the app identity what it needs and no more: the key in key mode, the model in entra mode', () => {
@@ -189,7 +189,7 @@ describe('infra/main.json: roles', () => {
   });
 
   it('gives the developer (principalId, by default whoever deploys) data-plane roles, and nobody when it is empty', () => {
-    expect(template.parameters!.principalId!.defaultValue).toBe('[deployer().objectId]');
+    expect(template.parameters!.principalId.defaultValue).toBe('[deployer().objectId]');
     const developer = (parameters: Record<string, unknown>) => grants(deploy(parameters)).filter((g) => g.principal !== 'app');
     expect(developer({ principalId: '' })).toEqual([]);
     const roles = developer({ principalId: '11111111-2222-3333-4444-555555555555' });
@@ -237,7 +237,7 @@ describe('infra/main.json: models', () => {
     ]);
     // One at a time: the account refuses concurrent changes to its deployments.
     const [first] = ofType(deploy(), 'Microsoft.CognitiveServices/accounts/deployments');
-    expect(first!.copy).toMatchObject({ mode: 'serial', batchSize: 1 });
+    expect(first.copy).toMatchObject({ mode: 'serial', batchSize: 1 });
   });
 
   it.each(COMBINATIONS)('tells the app exactly what is deployed, with gpt-image-2 as default and successor: %o', (switches) => {
@@ -251,9 +251,9 @@ describe('infra/main.json: models', () => {
 
   it('asks azd for an Azure OpenAI region with gpt-image-2 quota, and for the app\'s region', () => {
     const parameters = template.parameters!;
-    expect(parameters.openAiLocation!.metadata?.azd).toEqual({ type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] });
-    expect(parameters.openAiLocation!.defaultValue, 'no default: azd asks').toBeUndefined();
-    expect(parameters.location!.metadata?.azd).toEqual({ type: 'location' });
+    expect(parameters.openAiLocation.metadata?.azd).toEqual({ type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] });
+    expect(parameters.openAiLocation.defaultValue, 'no default: azd asks').toBeUndefined();
+    expect(parameters.location.metadata?.azd).toEqual({ type: 'location' });
   });
 });
 
@@ -303,9 +303,9 @@ describe('infra/main.json: app settings', () => {
     const env = Object.fromEntries(
       Object.entries(settings).map(([name, value]) => {
         if (!isUnresolved(value)) return [name, String(value)];
-        const sample = SAMPLES[value.text] ?? (value.fn === 'format' ? (value.args[0] as string).replace('{0}', SAMPLES[(value.args[1] as Unresolved).text]!) : undefined);
+        const sample = SAMPLES[value.text] ?? (value.fn === 'format' ? (value.args[0] as string).replace('{0}', SAMPLES[(value.args[1] as Unresolved).text]) : undefined);
         expect(sample, `a sample for ${name} = ${value.text}`).toBeDefined();
-        return [name, sample!];
+        return [name, sample];
       }),
     );
     const loaded = loadSettings(env);
@@ -316,7 +316,7 @@ describe('infra/main.json: app settings', () => {
   });
 
   it('offers exactly the auth modes the code knows', () => {
-    expect([...(template.parameters!.openAiAuthMode!.allowedValues as string[])].sort()).toEqual([...settingsSchema.in.shape.AZURE_OPENAI_AUTH.unwrap().options].sort());
+    expect([...(template.parameters!.openAiAuthMode.allowedValues as string[])].sort()).toEqual([...settingsSchema.in.shape.AZURE_OPENAI_AUTH.unwrap().options].sort());
   });
 });
 
@@ -349,10 +349,10 @@ describe('infra/main.json: storage, clean-up and cost', () => {
     const jobs = appSettings(evaluation).JOBS_CONTAINER;
     const deletes = rules(evaluation).filter((r) => r.definition.actions.baseBlob.delete);
     expect(deletes).toHaveLength(1);
-    expect(deletes[0]!.definition.filters.prefixMatch).toEqual([`${String(jobs)}/`]);
-    expect(deletes[0]!.definition.actions.baseBlob.delete!.daysAfterModificationGreaterThan).toBe(3);
+    expect(deletes[0].definition.filters.prefixMatch).toEqual([`${String(jobs)}/`]);
+    expect(deletes[0].definition.actions.baseBlob.delete.daysAfterModificationGreaterThan).toBe(3);
     // The shortest retention the template allows still outlives an Idempotency-Key.
-    const shortest = template.parameters!.jobRetentionDays!.minValue!;
+    const shortest = template.parameters!.jobRetentionDays.minValue!;
     expect(shortest * 24).toBeGreaterThanOrEqual(settingsSchema.in.shape.IDEMPOTENCY_TTL_HOURS.parse(undefined));
   });
 
@@ -361,8 +361,8 @@ describe('infra/main.json: storage, clean-up and cost', () => {
     const evaluation = deploy({ imagesCoolAfterDays: 30 });
     const cool = rules(evaluation).filter((r) => r.definition.actions.baseBlob.tierToCool);
     expect(cool).toHaveLength(1);
-    expect(cool[0]!.definition.filters.prefixMatch).toEqual([`${String(appSettings(evaluation).IMAGES_CONTAINER)}/`]);
-    expect(cool[0]!.definition.actions.baseBlob.tierToCool!.daysAfterModificationGreaterThan).toBe(30);
+    expect(cool[0].definition.filters.prefixMatch).toEqual([`${String(appSettings(evaluation).IMAGES_CONTAINER)}/`]);
+    expect(cool[0].definition.actions.baseBlob.tierToCool.daysAfterModificationGreaterThan).toBe(30);
     for (const rule of rules(evaluation)) for (const prefix of rule.definition.filters.prefixMatch) expect(prefix).not.toMatch(/^app-package/);
   });
 
@@ -396,32 +396,32 @@ describe('infra/main.json: monitoring', () => {
       const [setting, ...more] = on(type);
       expect(setting, type).toBeDefined();
       expect(more, type).toEqual([]);
-      expect(categories(setting!), type).toEqual(logs);
-      expect((at(setting!.body, 'properties.workspaceId') as Unresolved).text, type).toBe(workspace);
+      expect(categories(setting), type).toEqual(logs);
+      expect((at(setting.body, 'properties.workspaceId') as Unresolved).text, type).toBe(workspace);
     }
   });
 
   const alertRules = () => [...ofType(evaluation, 'Microsoft.Insights/metricAlerts'), ...ofType(evaluation, 'Microsoft.Insights/scheduledQueryRules')];
-  const scopeOf = (rule: Deployed) => ((at(rule.body, 'properties.scopes') as Unresolved[])[0]!).text;
+  const scopeOf = (rule: Deployed) => ((at(rule.body, 'properties.scopes') as Unresolved[])[0]).text;
 
   it('alerts on failed requests, on a run of 429s from Azure OpenAI, and on any message in the poison queue', () => {
-    const metric = (name: string) => ofType(evaluation, 'Microsoft.Insights/metricAlerts').find((a) => (at(a.body, 'properties.criteria.allOf') as { metricName: string }[])[0]!.metricName === name);
+    const metric = (name: string) => ofType(evaluation, 'Microsoft.Insights/metricAlerts').find((a) => (at(a.body, 'properties.criteria.allOf') as { metricName: string }[])[0].metricName === name);
     const failed = metric('requests/failed');
     expect(failed && scopeOf(failed)).toBe("reference('monitoring').outputs.appInsightsId.value");
     const throttled = metric('BlockedCalls');
     expect(throttled && scopeOf(throttled)).toBe("reference('openAi').outputs.id.value");
     const [poison] = ofType(evaluation, 'Microsoft.Insights/scheduledQueryRules');
-    expect(scopeOf(poison!)).toBe(workspace);
-    const [criterion] = at(poison!.body, 'properties.criteria.allOf') as { query: string; operator: string; threshold: number }[];
-    expect(criterion!.query).toContain('StorageQueueLogs');
-    expect(criterion!.query).toContain('"PutMessage"');
-    expect(criterion!.query).toContain(`/${QUEUES.poison}/messages`);
-    expect([criterion!.operator, criterion!.threshold]).toEqual(['GreaterThan', 0]);
+    expect(scopeOf(poison)).toBe(workspace);
+    const [criterion] = at(poison.body, 'properties.criteria.allOf') as { query: string; operator: string; threshold: number }[];
+    expect(criterion.query).toContain('StorageQueueLogs');
+    expect(criterion.query).toContain('"PutMessage"');
+    expect(criterion.query).toContain(`/${QUEUES.poison}/messages`);
+    expect([criterion.operator, criterion.threshold]).toEqual(['GreaterThan', 0]);
   });
 
   it('notifies the alert e-mail through an action group when one is given, and creates none without', () => {
     const [group] = ofType(evaluation, 'Microsoft.Insights/actionGroups');
-    expect(at(group!.body, 'properties.emailReceivers')).toEqual([{ name: 'email', emailAddress: 'ops@example.com', useCommonAlertSchema: true }]);
+    expect(at(group.body, 'properties.emailReceivers')).toEqual([{ name: 'email', emailAddress: 'ops@example.com', useCommonAlertSchema: true }]);
     for (const rule of alertRules()) {
       const actions = rule.type.endsWith('metricAlerts') ? (at(rule.body, 'properties.actions') as { actionGroupId: unknown }[]).map((a) => a.actionGroupId) : (at(rule.body, 'properties.actions.actionGroups') as unknown[]);
       expect(actions.map((a) => idOf(a)?.type), rule.id).toEqual(['Microsoft.Insights/actionGroups']);
@@ -472,8 +472,8 @@ describe('infra: azd and the portal', () => {
     const link = /\[!\[Deploy to Azure\]\([^)]+\)\]\((https:\/\/portal\.azure\.com\/#create\/Microsoft\.Template\/uri\/[^)]+)\)/.exec(readme)?.[1];
     expect(link, 'a Deploy to Azure button').toBeDefined();
     const [, template, form] = /\/uri\/([^/]+)\/createUIDefinitionUri\/([^/]+)$/.exec(link!) ?? [];
-    expect(decodeURIComponent(template!)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/main\.json$/);
-    expect(decodeURIComponent(form!)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/createUiDefinition\.json$/);
+    expect(decodeURIComponent(template)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/main\.json$/);
+    expect(decodeURIComponent(form)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/createUiDefinition\.json$/);
     const table = readme.slice(readme.indexOf('### Parameters'), readme.indexOf('### Clean-up and monitoring'));
     for (const name of Object.keys(parameters)) expect(table, `README's parameter table names ${name}`).toContain(`| \`${name}\` |`);
   });
@@ -507,7 +507,7 @@ describe('infra: azd and the portal', () => {
     it('is an Azure Resource Manager form whose outputs are the template\'s parameters', () => {
       expect(ui.handler).toBe('Microsoft.Azure.CreateUIDef');
       expect(Object.keys(ui.parameters.outputs).sort()).toEqual(Object.keys(parameters).filter((n) => !LEFT_TO_THE_TEMPLATE.includes(n)).sort());
-      for (const name of LEFT_TO_THE_TEMPLATE) expect(parameters[name]!.defaultValue, name).toBeDefined();
+      for (const name of LEFT_TO_THE_TEMPLATE) expect(parameters[name].defaultValue, name).toBeDefined();
     });
 
     it('asks for each parameter with the values the template allows', () => {
@@ -515,7 +515,7 @@ describe('infra: azd and the portal', () => {
         if (name === 'location' && output === '[location()]') continue;
         const control = controlOf(output);
         expect(control, `${name}: ${output} reads a control of the form`).toBeDefined();
-        const p = parameters[name]!;
+        const p = parameters[name];
         if (p.allowedValues) {
           expect(control!.type, name).toBe('Microsoft.Common.DropDown');
           expect(control!.constraints!.allowedValues!.map((v) => v.value), name).toEqual(p.allowedValues);
@@ -526,7 +526,7 @@ describe('infra: azd and the portal', () => {
           expect([control!.constraints?.min, control!.constraints?.max], name).toEqual([p.minValue, p.maxValue ?? control!.constraints?.max]);
         }
         if (required.includes(name)) expect(control!.constraints?.required, `${name} is required`).toBe(true);
-        if ('defaultValue' in p && !String(p.defaultValue).startsWith('[') && control!.defaultValue !== undefined) {
+        if ('defaultValue' in p && !(typeof p.defaultValue === 'object' || (typeof p.defaultValue === 'string' && p.defaultValue.startsWith('['))) && control!.defaultValue !== undefined) {
           // A drop-down's default is the label of one of its values.
           const shown = control!.defaultValue;
           const value = control!.constraints?.allowedValues?.find((v) => v.label === shown)?.value ?? shown;

@@ -22,7 +22,7 @@ describe('VaultApiKey', () => {
   it('reads once per TTL, however many ask at once', async () => {
     let now = 0;
     const { state, client } = vault(['k1', 'k2']);
-    const keys = new VaultApiKey(client as never, { secretName: 's', ttlMs: 1000, now: () => now });
+    const keys = new VaultApiKey(client, { secretName: 's', ttlMs: 1000, now: () => now });
     const got = await Promise.all(Array.from({ length: 32 }, () => keys.get()));
     expect(new Set(got)).toEqual(new Set(['k1']));
     expect(state.calls).toBe(1);
@@ -35,7 +35,7 @@ describe('VaultApiKey', () => {
 
   it('after a refusal reads again once, and not when another request already did', async () => {
     const { state, client } = vault(['old', 'new']);
-    const keys = new VaultApiKey(client as never, { secretName: 's', ttlMs: 60_000 });
+    const keys = new VaultApiKey(client, { secretName: 's', ttlMs: 60_000 });
     expect(await keys.get()).toBe('old');
     const fresh = await Promise.all([keys.refresh('old'), keys.refresh('old'), keys.refresh('old')]);
     expect(fresh).toEqual(['new', 'new', 'new']);
@@ -47,7 +47,7 @@ describe('VaultApiKey', () => {
   it('uses a stale key while the vault is down, and is 503 with none', async () => {
     let now = 0;
     const { state, client } = vault(['k1']);
-    const keys = new VaultApiKey(client as never, { secretName: 's', ttlMs: 1000, now: () => now });
+    const keys = new VaultApiKey(client, { secretName: 's', ttlMs: 1000, now: () => now });
     state.down = true;
     const error = await keys.get().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DependencyUnavailableError);

@@ -4,7 +4,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../processes.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { blockedFilterResults, completedEvent, generationAnswer, partialImageEvent } from './answers.js';
@@ -146,15 +146,10 @@ class Emulator implements OpenAIEmulator {
     if (this.closed) return Promise.reject(new Error('The emulator is closed'));
     if (this.server.listening) return Promise.resolve();
     this.running = unlimited(new AbortController());
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      // After the first start, the same port: clients configured with the URL reach it again.
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', reject);
-        this.port = (this.server.address() as AddressInfo).port;
-        this.url = `http://${urlHost(this.host)}:${this.port}`;
-        resolve();
-      });
+    // After the first start, the same port: clients configured with the URL reach it again.
+    return listen(this.server, this.port, this.host).then((port) => {
+      this.port = port;
+      this.url = `http://${urlHost(this.host)}:${this.port}`;
     });
   }
 

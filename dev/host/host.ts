@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../processes.js';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -70,10 +70,15 @@ export function invocationContext(functionName: string, log: Log, init: Partial<
   });
 }
 
-export function routePrefix(hostJsonPath: string): string {
-  const hostJson = JSON.parse(readFileSync(hostJsonPath, 'utf8')) as { extensions?: { http?: { routePrefix?: string } } };
-  return hostJson.extensions?.http?.routePrefix ?? 'api';
+/** The parts of host.json the local host reads. */
+export interface HostJson {
+  functionTimeout?: string;
+  extensions?: { http?: { routePrefix?: string }; queues?: Record<string, string | number> };
 }
+
+export const readHostJson = (path: string): HostJson => JSON.parse(readFileSync(path, 'utf8')) as HostJson;
+
+export const routePrefix = (hostJson: HostJson): string => hostJson.extensions?.http?.routePrefix ?? 'api';
 
 export interface HttpHostOptions {
   port?: number;
@@ -99,8 +104,7 @@ export async function serveHttp(options: HttpHostOptions): Promise<{ url: string
       .finally(() => options.log(`${req.method} ${req.url?.split('?')[0]} ${res.statusCode} ${Date.now() - started} ms`));
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return { url: `http://127.0.0.1:${await listen(server, options.port)}`, server };
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, { prefix, registrations, log, functionKey }: HttpHostOptions): Promise<void> {

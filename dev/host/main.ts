@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadFunctions, routePrefix, serveHttp } from './host.js';
+import { loadFunctions, readHostJson, routePrefix, serveHttp } from './host.js';
 import { listenToQueues, queueSettings } from './queues.js';
 
 // `node dist/dev/host/main.js`: the local Functions host on its own, as `func start` would run.
@@ -16,7 +16,7 @@ export async function main(): Promise<void> {
   }
   const log = (line: string) => console.log(`[functions] ${line}`);
   const registrations = loadFunctions(root);
-  const hostJson = join(root, 'host.json');
+  const hostJson = readHostJson(join(root, 'host.json'));
   const prefix = routePrefix(hostJson);
   const port = Number(process.env.FUNCTIONS_HTTP_PORT ?? 7071);
   const { url, server } = await serveHttp({ port, prefix, registrations, log, functionKey: process.env.LOCAL_FUNCTION_KEY });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../azurite.js';
+import { freePort, stopChild } from '../processes.js';
 
 // The local Functions host as its own process on the compiled app, with exactly the settings given:
 // the way `npm start` and `func start` run it. Tests and benchmarks start it this way.
@@ -41,11 +41,6 @@ export async function startHostProcess(settings: Record<string, string | undefin
     url: `http://127.0.0.1:${port}`,
     process: child,
     output: () => output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }

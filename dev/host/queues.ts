@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { DefaultAzureCredential } from '@azure/identity';
 import { QueueServiceClient, type DequeuedMessageItem, type QueueClient } from '@azure/storage-queue';
 import type { StorageQueueHandler } from '@azure/functions';
-import { invocationContext, type Log, type Registrations } from './host.js';
+import { invocationContext, type HostJson, type Log, type Registrations } from './host.js';
 
 // The queue trigger as the Functions host runs it, from host.json's extensions.queues: batches of
 // batchSize, a new batch when newBatchThreshold or fewer are running, a failed message back after
@@ -24,11 +23,7 @@ const timeSpan = (text: string | undefined, fallbackSeconds: number) => {
   return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : fallbackSeconds;
 };
 
-export function queueSettings(hostJsonPath: string): QueueHostSettings {
-  const hostJson = JSON.parse(readFileSync(hostJsonPath, 'utf8')) as {
-    functionTimeout?: string;
-    extensions?: { queues?: Record<string, string | number> };
-  };
+export function queueSettings(hostJson: HostJson): QueueHostSettings {
   const q = hostJson.extensions?.queues ?? {};
   const batchSize = Number(q.batchSize ?? 16);
   return {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../processes.js';
 import { mintToken } from './tokens.js';
 
 // A stand-in for the managed identity endpoint App Service and Azure Functions give an app
@@ -41,8 +41,7 @@ export async function startIdentityEndpoint(options: { port?: number; tokenLifet
       client_id: url.searchParams.get('client_id') ?? undefined,
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port);
   return {
     env: { IDENTITY_ENDPOINT: `http://127.0.0.1:${port}/msi/token`, IDENTITY_HEADER: header },
     issued,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listen } from '../processes.js';
 import { DEV_TENANT_ID, checkBearer } from '../identity/tokens.js';
 
 // A stand-in for the Key Vault secrets data plane, enough for @azure/keyvault-secrets' getSecret:
@@ -86,8 +87,7 @@ export async function startKeyVault(options: { cert: string; key: string; port?:
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `https://127.0.0.1:${await listen(server, options.port)}`;
   standIn.url = url;
   return standIn;
 }

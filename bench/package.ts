@@ -26,6 +26,7 @@ const AZURE_SETTINGS = {
   AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000000',
   AzureWebJobsStorage__blobServiceUri: 'https://stbench.blob.core.windows.net/',
   AzureWebJobsStorage__queueServiceUri: 'https://stbench.queue.core.windows.net/',
+  AzureWebJobsStorage__tableServiceUri: 'https://stbench.table.core.windows.net/',
 };
 
 /** Runs in the child: requires the entry files and reports the time and memory it took. */

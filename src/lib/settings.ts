@@ -62,6 +62,7 @@ export const settingsSchema = z
     AzureWebJobsStorage: z.string().min(1).optional(),
     AzureWebJobsStorage__blobServiceUri: z.url().optional(),
     AzureWebJobsStorage__queueServiceUri: z.url().optional(),
+    AzureWebJobsStorage__tableServiceUri: z.url().optional(),
     IMAGES_CONTAINER: containerName('images'),
     // A user delegation SAS lives at most 7 days, as does its key.
     IMAGE_URL_TTL_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60 - 60).default(60),
@@ -79,8 +80,10 @@ export const settingsSchema = z
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__blobServiceUri) {
       fail('AzureWebJobsStorage', 'is required: a connection string, or AzureWebJobsStorage__blobServiceUri for identity-based access');
     }
-    if (s.AzureWebJobsStorage__blobServiceUri && !s.AzureWebJobsStorage__queueServiceUri) {
-      fail('AzureWebJobsStorage__queueServiceUri', 'is required with AzureWebJobsStorage__blobServiceUri');
+    if (s.AzureWebJobsStorage__blobServiceUri) {
+      for (const name of ['AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri'] as const) {
+        if (!s[name]) fail(name, 'is required with AzureWebJobsStorage__blobServiceUri');
+      }
     }
   })
   .transform((s) => {
@@ -104,7 +107,6 @@ export const HOST_SETTING_NAMES = [
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   'AzureWebJobsStorage__credential',
   'AzureWebJobsStorage__clientId',
-  'AzureWebJobsStorage__tableServiceUri',
 ] as const;
 
 export class SettingsError extends Error {

@@ -1,5 +1,6 @@
 import { text } from 'node:stream/consumers';
 import type { TokenCredential } from '@azure/identity';
+import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type BlobClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { DependencyUnavailableError, ImagesError } from './errors.js';
@@ -11,6 +12,8 @@ import type { Settings } from './settings.js';
 export interface StorageClients {
   blobs: BlobServiceClient;
   queues: QueueServiceClient;
+  /** A table of the app's storage account (Azurite locally), created on first use. */
+  table(name: string): TableClient;
 }
 
 /** What a caller is told to wait when Storage fails. */
@@ -25,22 +28,26 @@ const PIPELINE = {
 } as const;
 
 export function createStorageClients(settings: Settings, credential: () => TokenCredential): StorageClients {
-  if (settings.AzureWebJobsStorage) {
+  const connection = settings.AzureWebJobsStorage;
+  if (connection) {
     return {
-      blobs: BlobServiceClient.fromConnectionString(settings.AzureWebJobsStorage, PIPELINE),
-      queues: QueueServiceClient.fromConnectionString(settings.AzureWebJobsStorage, PIPELINE),
+      blobs: BlobServiceClient.fromConnectionString(connection, PIPELINE),
+      queues: QueueServiceClient.fromConnectionString(connection, PIPELINE),
+      // Azurite serves tables over plain HTTP.
+      table: (name) => TableClient.fromConnectionString(connection, name, { ...PIPELINE, allowInsecureConnection: connection.includes('http://') }),
     };
   }
   return {
     blobs: new BlobServiceClient(settings.AzureWebJobsStorage__blobServiceUri!, credential(), PIPELINE),
     queues: new QueueServiceClient(settings.AzureWebJobsStorage__queueServiceUri!, credential(), PIPELINE),
+    table: (name) => new TableClient(settings.AzureWebJobsStorage__tableServiceUri!, name, credential(), PIPELINE),
   };
 }
 
 const created = new Map<string, Promise<unknown>>();
 
 /**
- * Creates a container or queue once per instance (infra creates them in Azure; Azurite starts
+ * Creates a container, queue or table once per instance (infra creates them in Azure; Azurite starts
  * empty). A failure is tried again on the next call.
  */
 export function ensureCreated(resource: { url: string; createIfNotExists(): Promise<unknown> }): Promise<unknown> {
@@ -54,6 +61,9 @@ export function ensureCreated(resource: { url: string; createIfNotExists(): Prom
   }
   return ready;
 }
+
+/** Creates a table once per instance, as ensureCreated does containers and queues. */
+export const ensureTable = (table: TableClient): Promise<unknown> => ensureCreated({ url: `${table.url}/${table.tableName}`, createIfNotExists: () => table.createTable() });
 
 /** A blob's text and the ETag of exactly that version; undefined when there is no such blob. */
 export async function readBlobText(blob: BlobClient): Promise<{ text: string; etag: string } | undefined> {

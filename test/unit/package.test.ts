@@ -96,6 +96,7 @@ describe('the bundle and the deployed package', () => {
       KEY_VAULT_URI: 'https://kv-x.vault.azure.net/',
       AzureWebJobsStorage__blobServiceUri: 'https://stx.blob.core.windows.net/',
       AzureWebJobsStorage__queueServiceUri: 'https://stx.queue.core.windows.net/',
+      AzureWebJobsStorage__tableServiceUri: 'https://stx.table.core.windows.net/',
     };
     const out = execFileSync(process.execPath, ['-e', probe], { cwd: staged.dir, env, encoding: 'utf8' });
     const names = JSON.parse(out.split('\n').find((l) => l.startsWith('names '))!.slice('names '.length)) as string[];

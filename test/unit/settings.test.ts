@@ -8,6 +8,7 @@ const minimal = {
   KEY_VAULT_URI: 'https://kv-example.vault.azure.net',
   AzureWebJobsStorage__blobServiceUri: 'https://st.blob.core.windows.net',
   AzureWebJobsStorage__queueServiceUri: 'https://st.queue.core.windows.net',
+  AzureWebJobsStorage__tableServiceUri: 'https://st.table.core.windows.net',
 };
 
 describe('settings', () => {

@@ -1,4 +1,5 @@
-// Route templates as the Functions host reads them: `images/{id}`, `{name:guid}`, `{name?}`.
+// Route templates as the Functions host reads them: `images/{id}`, `{name:guid}`, `{name?}`, and a
+// catch-all last segment `{*rest}` that takes the remaining path, slashes included.
 
 export interface RouteMatcher {
   match(path: string): Record<string, string> | undefined;
@@ -10,10 +11,11 @@ export function compileRoute(template: string): RouteMatcher {
     .replace(/^\/+|\/+$/g, '')
     .split('/')
     .map((segment) => {
-      const param = /^\{(\w+)(?::[^}?]+)?(\?)?\}$/.exec(segment);
+      const param = /^\{(\*)?(\w+)(?::[^}?]+)?(\?)?\}$/.exec(segment);
       if (!param) return `/${segment.replace(/[.*+^$()|[\]\\]/g, '\\$&')}`;
-      names.push(param[1]);
-      return param[2] ? '(?:/([^/]+))?' : '/([^/]+)';
+      names.push(param[2]);
+      if (param[1]) return '/(.+)';
+      return param[3] ? '(?:/([^/]+))?' : '/([^/]+)';
     })
     .join('');
   const regex = new RegExp(`^${pattern}/?$`, 'i');

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import { BlobSASPermissions, StorageSharedKeyCredential, type BlobServiceClient, type ContainerClient, type UserDelegationKey } from '@azure/storage-blob';
 import { withDeadline } from './deadline.js';
 import { ServiceFailedError, ServiceTimeoutError } from './errors.js';
 import { CONTENT_TYPES, EXTENSIONS, sniffImageFormat } from './imageFormat.js';
 import type { ImageRecord } from './record.js';
-import { ensureCreated, usingStorage } from './storage.js';
+import { ensureCreated, hasStatus, usingStorage } from './storage.js';
 
 // Keeps each image in a blob container beside a JSON record of how it was made, and hands out
 // read-only SAS URLs for one blob each.
@@ -25,6 +26,10 @@ export interface ImageStoreOptions {
   /** How long an image the service answered with a URL may take to download. */
   downloadTimeoutMs?: number;
 }
+
+/** The names blobName() gives an image (2026/11/26/003145123-<uuid>-0.png): nothing else is served as one. */
+const IMAGE_BLOB = new RegExp(`^\\d{4}/\\d{2}/\\d{2}/\\d{9}-[0-9a-f-]{36}-\\d+\\.(${Object.values(EXTENSIONS).join('|')})$`);
+export const isImageBlobName = (name: string): boolean => IMAGE_BLOB.test(name);
 
 /** Azurite honours user delegation SAS only up to this version; Azure accepts it too. */
 const SAS_VERSION = '2021-08-06';
@@ -79,6 +84,25 @@ export class ImageStore {
       await this.remove(kept);
       throw err;
     }
+  }
+
+  /** A kept image's bytes and content type; undefined when there is no such image. */
+  async read(blob: string): Promise<{ bytes: Buffer; contentType: string } | undefined> {
+    if (!isImageBlobName(blob)) return undefined;
+    return usingStorage('Reading the image', async () => {
+      try {
+        const answer = await this.container.getBlobClient(blob).download();
+        return { bytes: await buffer(answer.readableStreamBody!), contentType: answer.contentType ?? 'application/octet-stream' };
+      } catch (err) {
+        if (hasStatus(err, 404)) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /** Whether a kept image exists: a link is signed only for one. */
+  async exists(blob: string): Promise<boolean> {
+    return isImageBlobName(blob) && (await usingStorage('Reading the image', () => this.container.getBlobClient(blob).exists()));
   }
 
   /** Best effort: what one failed request stored is taken away again. */

@@ -1,46 +1,73 @@
 import { z } from 'zod';
 import { MAX_KEY_LENGTH } from './idempotency.js';
 import { imageGenerationBody, MAX_BODY_BYTES } from './request.js';
-import { azureError, imagesResponse, job, jobAccepted } from './schemas.js';
+import { azureError, imagesResponse, job, jobAccepted, jobEvent, subscription, subscriptionRequest } from './schemas.js';
 
 // The OpenAPI 3 document, generated from the same zod schemas the validation uses: there is no
-// second copy to keep in step. GET /api/openapi.json serves it; the Power Automate connector is
-// derived from it (npm run connector).
+// second copy to keep in step. GET /api/openapi.json serves it; the Power Platform connector is
+// derived from it (npm run connector). Every operation, parameter and property says what it is in
+// a sentence, as connector certification asks.
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any' });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: string, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
+const json = (name: string, description: string, headers?: Record<string, object>) => ({
+  description,
+  ...(headers && { headers }),
+  content: { 'application/json': { schema: ref(name) } },
+});
 
-const errors = {
-  '400': json('AzureError', 'Invalid body, broken JSON, or a prompt the content filter rejected (content_policy_violation). The message names the field.'),
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } };
+
+/** Every error an operation may answer, in Azure's shape; pick those that apply. */
+const ERRORS = {
+  '400': json('AzureError', 'The request is invalid (the message names the field), or the content filter refused the prompt (content_policy_violation).'),
+  '401': json('AzureError', 'The request carries no valid credential.'),
+  '404': json('AzureError', 'There is no such resource.'),
+  '409': json('AzureError', 'A request with the same Idempotency-Key is still running; retry after Retry-After seconds.', retryAfter),
   '413': json('AzureError', `The body is larger than ${MAX_BODY_BYTES} bytes.`),
-  '409': json('AzureError', 'A request with the same Idempotency-Key is still running; retry after Retry-After seconds.'),
-  '429': json('AzureError', "Azure OpenAI's quota is spent; retry after Retry-After seconds."),
-  '502': json('AzureError', 'Azure OpenAI failed or returned something unusable.'),
-  '503': json('AzureError', 'Key Vault or Storage is unavailable; retry after Retry-After seconds.'),
-  '504': json('AzureError', 'Azure OpenAI did not answer in time.'),
-};
+  '422': json('AzureError', 'The Idempotency-Key was used with a different body.'),
+  '429': json('AzureError', "Azure OpenAI's quota is spent; retry after Retry-After seconds.", retryAfter),
+  '502': json('AzureError', 'Azure OpenAI failed or answered something unusable.'),
+  '503': json('AzureError', 'Key Vault or Storage is unavailable; retry after Retry-After seconds.', retryAfter),
+  '504': json('AzureError', 'Azure OpenAI did not answer in time; the request is not sent again, since the image may have been made.'),
+} as const;
+const errors = (...statuses: (keyof typeof ERRORS)[]) => Object.fromEntries(statuses.map((s) => [s, ERRORS[s]]));
 
 const generateParameters = [
   {
     name: 'Prefer',
     in: 'header',
     required: false,
-    description: '`respond-async` answers 202 at once with a job to poll (Logic Apps and Power Automate follow it by themselves).',
+    description: 'With respond-async the answer is 202 at once, with a Location to poll until the job ends (Logic Apps and Power Automate follow it by themselves).',
     schema: { type: 'string', enum: ['respond-async'] },
   },
   {
     name: 'Idempotency-Key',
     in: 'header',
     required: false,
-    description: 'A repeat of the same request with the same key returns the first result without a second generation.',
+    description: 'A repeat of the same request with the same key returns the first answer without a second generation.',
     schema: { type: 'string', maxLength: MAX_KEY_LENGTH },
+  },
+  {
+    name: 'x-result-queue',
+    in: 'header',
+    required: false,
+    description: "With Prefer: respond-async, a queue of the app's storage account that gets the job's result when it ends.",
+    schema: { type: 'string' },
   },
 ];
 
 const servedHeaders = {
-  'x-served-model': { schema: { type: 'string' }, description: 'The model that made the images; a DALL·E 3 request is served by a current model.' },
-  'x-served-deployment': { schema: { type: 'string' }, description: 'The deployment that made the images.' },
+  'x-served-model': { description: 'The model that made the images; a DALL·E 3 request is served by a current model.', schema: { type: 'string' } },
+  'x-served-deployment': { description: 'The deployment that made the images.', schema: { type: 'string' } },
+};
+
+const EXAMPLE_REQUEST = { prompt: 'A lighthouse at dusk, watercolour', size: '1536x1024', quality: 'medium', n: 1 };
+
+const generateBody = {
+  required: true,
+  description: 'The Azure OpenAI images body.',
+  content: { 'application/json': { schema: ref('ImageGenerationRequest'), example: EXAMPLE_REQUEST } },
 };
 
 const generateResponses = {
@@ -50,27 +77,28 @@ const generateResponses = {
     content: { 'application/json': { schema: ref('ImagesResponse') }, 'text/event-stream': { schema: { type: 'string' } } },
   },
   '202': {
-    description: 'Accepted (Prefer: respond-async): poll the Location header.',
+    description: 'Accepted (Prefer: respond-async): poll the Location header until the job ends.',
     headers: {
-      Location: { schema: { type: 'string' }, description: 'The job to poll.' },
-      'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before polling.' },
+      Location: { description: 'The job to poll: it answers 202 while the job runs, then what the synchronous call would have answered.', schema: { type: 'string' } },
+      ...retryAfter,
     },
     content: { 'application/json': { schema: ref('JobAccepted') } },
   },
-  ...errors,
-  '422': json('AzureError', 'The Idempotency-Key was used with a different body.'),
+  ...errors('400', '401', '409', '413', '422', '429', '502', '503', '504'),
 };
 
-const jobIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const pathParameter = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const jobIdParameter = pathParameter('id', 'The job id from the 202 answer or the queue message.');
+const blobParameter = pathParameter('blob', "The image blob's name, as the answer's storage.blob gives it (for example 2026/11/26/003145123-…-0.png).");
+const deploymentParameter = pathParameter('deployment', 'A deployment of the app, as GET /models lists them.');
+const subscriptionIdParameter = pathParameter('id', 'The subscription id from the 201 answer.');
 
-const jobResponses = {
-  '200': json('Job', 'The job has ended: result or error.'),
-  '202': {
-    description: 'The job is not finished; poll Location again after Retry-After.',
-    headers: { Location: { schema: { type: 'string' } }, 'Retry-After': { schema: { type: 'integer' } } },
-    content: { 'application/json': { schema: ref('Job') } },
-  },
-  '404': json('AzureError', 'No such job.'),
+const tags = {
+  images: 'Images',
+  jobs: 'Jobs',
+  models: 'Models',
+  webhooks: 'Webhooks',
+  app: 'App',
 };
 
 export function openApiDocument() {
@@ -84,77 +112,190 @@ export function openApiDocument() {
     },
     servers: [{ url: '/api' }],
     security: [{ functionKey: [] }],
+    tags: Object.values(tags).map((name) => ({ name })),
     paths: {
       '/images/generations': {
         post: {
           operationId: 'GenerateImages',
+          tags: [tags.images],
           summary: 'Generate images',
-          description: 'The Azure OpenAI images body; `model` picks a deployment of the app.',
+          description: 'Generates images from a prompt with the Azure OpenAI images body, keeps each in Blob Storage, and answers with durable URLs; `model` picks a deployment.',
           parameters: generateParameters,
-          requestBody: { required: true, content: { 'application/json': { schema: ref('ImageGenerationRequest') } } },
+          requestBody: generateBody,
           responses: generateResponses,
         },
       },
       '/openai/deployments/{deployment}/images/generations': {
         post: {
           operationId: 'GenerateImagesOnDeployment',
-          summary: 'Generate images (Azure OpenAI path)',
-          description: "The same operation at Azure OpenAI's own path, for the openai SDK's AzureOpenAI client.",
+          tags: [tags.images],
+          summary: 'Generate images on a deployment',
+          description: "Generates images at Azure OpenAI's dated path, the one the openai SDK's AzureOpenAI client calls; a retired model's name (dall-e-3) is served by its successor.",
           parameters: [
-            { name: 'deployment', in: 'path', required: true, schema: { type: 'string' }, description: 'A deployment of the app.' },
-            { name: 'api-version', in: 'query', required: true, schema: { type: 'string', example: '2024-10-21' } },
+            deploymentParameter,
+            { name: 'api-version', in: 'query', required: true, description: 'A dated Azure OpenAI api-version, such as 2024-10-21.', schema: { type: 'string', example: '2024-10-21' } },
             ...generateParameters,
           ],
-          requestBody: { required: true, content: { 'application/json': { schema: ref('ImageGenerationRequest') } } },
-          responses: { ...generateResponses, '404': json('AzureError', 'No such deployment.') },
+          requestBody: generateBody,
+          responses: { ...generateResponses, ...errors('404') },
         },
       },
       '/openai/v1/images/generations': {
         post: {
           operationId: 'GenerateImagesV1',
-          summary: 'Generate images (Azure OpenAI v1 path)',
-          description: "The same operation at the v1 API's path, for the openai SDK's OpenAI client (baseURL <app>/api/openai/v1); `model` names the deployment.",
+          tags: [tags.images],
+          summary: 'Generate images (v1 path)',
+          description: "Generates images at Azure OpenAI's v1 path, the one the openai SDK's OpenAI client calls (baseURL <app>/api/openai/v1); `model` names the deployment.",
           parameters: generateParameters,
-          requestBody: { required: true, content: { 'application/json': { schema: ref('ImageGenerationRequest') } } },
+          requestBody: generateBody,
           responses: generateResponses,
         },
       },
       '/images/jobs/{id}': {
         get: {
           operationId: 'GetImageJob',
+          tags: [tags.jobs],
           summary: 'Get an image job',
-          description: 'A job from Prefer: respond-async or the image-requests queue. 202 while it runs, 200 once it has succeeded or failed.',
+          description: 'Reads a job from Prefer: respond-async or the image-requests queue: always 200, with its status, and its result or error once it has ended.',
           parameters: [jobIdParameter],
-          responses: jobResponses,
+          responses: { '200': json('Job', 'The job.'), ...errors('401', '404', '503') },
         },
       },
       '/images/jobs/{id}/status': {
         get: {
           operationId: 'PollImageJob',
+          tags: [tags.jobs],
           summary: 'Poll an image job',
-          description: "The Location of a 202 answer: one job's status, readable with the token it carries and no function key (a valet key), since Power Automate polls without credentials.",
+          description:
+            'The Location of a 202 answer: 202 while the job runs, then what the synchronous call would have answered (200 with the images, or the error with its status). It needs no function key: the token it carries reads that one job (a valet key), since Power Automate polls without credentials.',
           security: [],
-          parameters: [
-            jobIdParameter,
-            { name: 'token', in: 'query', required: true, schema: { type: 'string' }, description: 'The poll token from the Location header.' },
-          ],
-          responses: { ...jobResponses, '401': json('AzureError', 'No token.') },
+          parameters: [jobIdParameter, { name: 'token', in: 'query', required: true, description: 'The poll token from the Location header.', schema: { type: 'string' } }],
+          responses: {
+            '200': json('ImagesResponse', 'The job succeeded: the images, with URLs signed afresh.', servedHeaders),
+            '202': {
+              description: 'The job runs; poll Location again after Retry-After seconds.',
+              headers: { Location: { description: 'Where to poll next.', schema: { type: 'string' } }, ...retryAfter },
+              content: { 'application/json': { schema: ref('JobAccepted') } },
+            },
+            ...errors('400', '401', '404', '429', '502', '503', '504'),
+          },
+        },
+      },
+      '/images/files/{blob}': {
+        get: {
+          operationId: 'GetImageFile',
+          tags: [tags.images],
+          summary: 'Get an image file',
+          description: 'Returns a kept image itself, its bytes with its content type, for a step that saves a file.',
+          parameters: [blobParameter],
+          responses: {
+            '200': { description: 'The image.', content: { 'image/png': { schema: { type: 'string', format: 'binary' } }, 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } },
+            ...errors('401', '404', '503'),
+          },
+        },
+      },
+      '/images/links/{blob}': {
+        get: {
+          operationId: 'GetImageLink',
+          tags: [tags.images],
+          summary: 'Follow a permanent image link',
+          description: "A link to a kept image that does not expire: it redirects to a read-only URL signed at that moment. Give it a function key for this function alone to share it.",
+          parameters: [blobParameter],
+          responses: {
+            '302': { description: 'Redirects to a fresh read-only URL of the image.', headers: { Location: { description: 'The image, readable for IMAGE_URL_TTL_MINUTES.', schema: { type: 'string' } } } },
+            ...errors('401', '404', '503'),
+          },
+        },
+      },
+      '/images/subscriptions': {
+        post: {
+          operationId: 'SubscribeImageEvents',
+          tags: [tags.webhooks],
+          summary: 'Subscribe to image jobs that end',
+          description:
+            'Delivers the end of image jobs to a callback URL (the x-ms-notification-url header, or callback_url): of one job, when the body brings a request to run, or of every job that ends. Deliveries are signed as Standard Webhooks specifies and retried with backoff.',
+          parameters: [{ name: 'x-ms-notification-url', in: 'header', required: false, description: 'Where to POST: set by Power Automate and Logic Apps.', schema: { type: 'string' } }],
+          requestBody: { required: false, description: 'What to subscribe to.', content: { 'application/json': { schema: ref('SubscriptionRequest') } } },
+          responses: {
+            '201': json('Subscription', 'Subscribed; DELETE the Location to unsubscribe.', {
+              Location: { description: 'The subscription: DELETE it to unsubscribe.', schema: { type: 'string' } },
+            }),
+            ...errors('400', '401', '413', '503'),
+          },
+        },
+        delete: {
+          operationId: 'UnsubscribeImageEventsByCallback',
+          tags: [tags.webhooks],
+          summary: 'Unsubscribe a callback URL',
+          description: "Ends every subscription of a callback URL: Logic Apps' HTTP Webhook action knows its callback, not the subscription's id.",
+          parameters: [{ name: 'callback_url', in: 'query', required: true, description: 'The callback URL the subscriptions deliver to.', schema: { type: 'string' } }],
+          responses: { '200': json('Unsubscribed', 'How many subscriptions ended.'), ...errors('400', '401', '503') },
+        },
+      },
+      '/images/subscriptions/{id}': {
+        get: {
+          operationId: 'GetImageSubscription',
+          tags: [tags.webhooks],
+          summary: 'Get a subscription',
+          description: 'Reads a subscription: its deliveries, and those given up on with the last reason.',
+          parameters: [subscriptionIdParameter],
+          responses: { '200': json('Subscription', 'The subscription.'), ...errors('401', '404', '503') },
+        },
+        delete: {
+          operationId: 'UnsubscribeImageEvents',
+          tags: [tags.webhooks],
+          summary: 'Unsubscribe',
+          description: 'Ends a subscription: the Location its 201 answer gave.',
+          parameters: [subscriptionIdParameter],
+          responses: { '200': json('Unsubscribed', 'The subscription ended.'), ...errors('401', '404', '503') },
+        },
+      },
+      '/models': {
+        get: {
+          operationId: 'ListModels',
+          tags: [tags.models],
+          summary: 'List deployments',
+          description: "Lists the app's deployments with what each accepts: sizes, qualities, image counts, formats.",
+          responses: { '200': json('DeploymentList', 'The deployments.'), ...errors('401') },
+        },
+      },
+      '/models/{deployment}': {
+        get: {
+          operationId: 'GetModel',
+          tags: [tags.models],
+          summary: 'Get a deployment',
+          description: 'Reads what one deployment accepts.',
+          parameters: [deploymentParameter],
+          responses: { '200': json('Deployment', 'The deployment.'), ...errors('401', '404') },
+        },
+      },
+      '/models/{deployment}/schema': {
+        get: {
+          operationId: 'GetModelSchema',
+          tags: [tags.models],
+          summary: 'Get the body a deployment takes',
+          description: "Answers the JSON Schema of the body one deployment takes, its sizes offered as choices: the connector's dynamic schema.",
+          parameters: [deploymentParameter],
+          responses: { '200': { description: 'The JSON Schema.', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors('401', '404') },
         },
       },
       '/health': {
         get: {
           operationId: 'GetHealth',
+          tags: [tags.app],
           summary: 'Readiness',
+          description: 'Answers 200 once the app started with valid settings; it touches no dependency.',
           security: [],
-          responses: { '200': { description: 'The app started with valid settings.' } },
+          responses: { '200': { description: 'The app is ready.' } },
         },
       },
       '/health/detail': {
         get: {
           operationId: 'GetHealthDetail',
+          tags: [tags.app],
           summary: 'Deployments and their lifecycle',
-          description: "Each deployment's model, version and retirement date, with a warning for those retiring within 90 days.",
-          responses: { '200': { description: 'The deployments.' } },
+          description: "Lists each deployment's model, version and retirement date, with a warning for those retiring within 90 days.",
+          responses: { '200': { description: 'The deployments.' }, ...errors('401') },
         },
       },
     },
@@ -166,7 +307,29 @@ export function openApiDocument() {
         AzureError: schema(azureError),
         Job: schema(job),
         JobAccepted: schema(jobAccepted),
+        JobEvent: schema(jobEvent),
+        SubscriptionRequest: schema(subscriptionRequest),
+        Subscription: schema(subscription),
+        Unsubscribed: schema(z.object({ deleted: z.int().describe('How many subscriptions ended.') }).describe('The outcome of an unsubscribe.')),
+        Deployment: schema(deploymentSchema),
+        DeploymentList: schema(z.object({ data: z.array(deploymentSchema).describe('The deployments.') }).describe("The app's deployments.")),
       },
     },
   };
 }
+
+const deploymentSchema = z
+  .object({
+    deployment: z.string().describe('The deployment name callers use.'),
+    model: z.string().describe('The model it runs.'),
+    version: z.string().describe('The model version.'),
+    retires: z.string().describe('When the model retires (YYYY-MM-DD).'),
+    sizes: z.array(z.string()).describe('The sizes it takes, or common ones where a rule decides.'),
+    size_rule: z.string().optional().describe('Where a rule decides the size: the rule.'),
+    qualities: z.array(z.string()).describe('The qualities it takes.'),
+    n_max: z.int().describe('The most images one request may ask for.'),
+    output_formats: z.array(z.string()).describe('The image formats it makes.'),
+    backgrounds: z.array(z.string()).describe('The backgrounds it takes.'),
+    partial_images_max: z.int().describe('The most partial images a stream may send.'),
+  })
+  .describe('A deployment and what it accepts.');

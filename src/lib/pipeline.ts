@@ -76,6 +76,16 @@ export class ImagePipeline {
     return { ...body, data };
   }
 
+  /** A kept image's bytes, for callers who want the file itself. */
+  readImage(blob: string): Promise<{ bytes: Buffer; contentType: string } | undefined> {
+    return this.options.store.read(blob);
+  }
+
+  /** A fresh read-only URL for a kept image; undefined when there is no such image. */
+  async imageUrl(blob: string): Promise<string | undefined> {
+    return (await this.options.store.exists(blob)) ? (await this.options.store.readUrl(blob)).url : undefined;
+  }
+
   /** Takes away the images of an answer that will not be used. */
   async discard(body: ImagesResponse): Promise<void> {
     await Promise.all(body.data.flatMap((image) => (image.storage ? [this.options.store.remove(image.storage)] : [])));

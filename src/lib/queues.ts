@@ -1,7 +1,8 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
 import type { JsonObject } from './json.js';
-import type { AzureErrorBody, QueueResult } from './schemas.js';
+import type { AzureErrorBody, JobEvent } from './schemas.js';
 import { ensureCreated, usingStorage } from './storage.js';
+import type { Delivery } from './webhooks.js';
 
 // The three queues of the event-driven path. Messages are plain JSON text (host.json sets
 // messageEncoding "none"), so any producer can write them without base64.
@@ -10,6 +11,8 @@ export const QUEUES = {
   requests: 'image-requests',
   results: 'image-results',
   poison: 'image-requests-poison',
+  /** Webhook deliveries waiting for their next attempt. */
+  webhooks: 'image-webhooks',
 } as const;
 
 /** host.json's extensions.queues.maxDequeueCount: the last attempt fails the job for good. */
@@ -32,7 +35,7 @@ export interface PoisonEntry {
 /** A queue a result may go to: a valid queue name, and not one of the app's own inputs (a loop). */
 export function resultQueueProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || !/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(name)) return 'must be a queue name: 3 to 63 lowercase letters, digits and single hyphens';
-  if (name === QUEUES.requests || name === QUEUES.poison) return `must not be ${name}, which the app reads or parks in`;
+  if (name === QUEUES.requests || name === QUEUES.poison || name === QUEUES.webhooks) return `must not be ${name}, which the app reads or parks in`;
   return undefined;
 }
 
@@ -47,12 +50,17 @@ export class ImageQueues {
   }
 
   /** Puts a result on the queue its request named (image-results unless it named another). */
-  sendResult(queue: string, result: QueueResult): Promise<void> {
+  sendResult(queue: string, result: JobEvent): Promise<void> {
     return this.send(queue, result);
   }
 
   sendPoison(entry: PoisonEntry): Promise<void> {
     return this.send(QUEUES.poison, entry);
+  }
+
+  /** Puts a webhook delivery on its queue, invisible until its attempt is due. */
+  sendDelivery(delivery: Delivery, delayMs = 0): Promise<void> {
+    return this.send(QUEUES.webhooks, delivery, Math.min(Math.ceil(delayMs / 1000), MAX_DELAY_SECONDS));
   }
 
   private send(queue: string, message: unknown, visibilityTimeout = 0): Promise<void> {

@@ -10,6 +10,7 @@ import { ImageQueues } from './queues.js';
 import { ImageService } from './service.js';
 import { loadSettings, type Settings } from './settings.js';
 import { createStorageClients } from './storage.js';
+import { Webhooks } from './webhooks.js';
 import { JobWorker } from './worker.js';
 
 // Builds the pipeline's parts once per instance from the settings: clients are reused across
@@ -20,6 +21,7 @@ export interface Runtime {
   pipeline: ImagePipeline;
   jobs: JobWorker;
   idempotency: IdempotencyStore;
+  webhooks: Webhooks;
 }
 
 export function createRuntime(settings: Settings): Runtime {
@@ -27,7 +29,8 @@ export function createRuntime(settings: Settings): Runtime {
   // Created on first use: a local run on a connection string and a static key never needs one.
   const identity = () => (credential ??= new DefaultAzureCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID }));
   const storage = createStorageClients(settings, identity);
-  const keys = settings.AZURE_OPENAI_AUTH === 'entra' ? undefined : createKeySource(settings, identity);
+  const secret = secretSources(settings, identity);
+  const keys = settings.AZURE_OPENAI_AUTH === 'entra' ? undefined : secret(settings.KEY_VAULT_SECRET_NAME, settings.AZURE_OPENAI_API_KEY);
   const service = new ImageService({
     endpoint: settings.AZURE_OPENAI_ENDPOINT,
     apiVersion: settings.AZURE_OPENAI_API_VERSION,
@@ -38,19 +41,29 @@ export function createRuntime(settings: Settings): Runtime {
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
   const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: service, store });
   const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
-  const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues));
+  const webhooks = new Webhooks(storage.table('webhooks'), {
+    policy: settings.WEBHOOK_CALLBACKS,
+    secret: secret(settings.WEBHOOK_SIGNING_SECRET_NAME, settings.WEBHOOK_SIGNING_KEY),
+    retryWindowMs: settings.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
+    retryBaseMs: settings.WEBHOOK_RETRY_BASE_SECONDS * 1000,
+  });
+  const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues), webhooks);
   const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
-  return { settings, pipeline, jobs, idempotency };
+  return { settings, pipeline, jobs, idempotency, webhooks };
 }
 
-function createKeySource(settings: Settings, identity: () => TokenCredential): ApiKeySource {
-  if (!settings.KEY_VAULT_URI) return new StaticApiKey(settings.AZURE_OPENAI_API_KEY!);
-  const client = new SecretClient(settings.KEY_VAULT_URI, identity(), {
-    disableChallengeResourceVerification: settings.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION,
-    // A vault that is down should cost a request seconds, not the SDK's default minute of retries.
-    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
-  });
-  return new VaultApiKey(client, { secretName: settings.KEY_VAULT_SECRET_NAME, ttlMs: settings.KEY_CACHE_TTL_SECONDS * 1000 });
+/** Secrets from the vault when there is one (cached, re-read on rotation), else from a setting (local runs). */
+function secretSources(settings: Settings, identity: () => TokenCredential) {
+  let vault: SecretClient | undefined;
+  return (secretName: string, localValue: string | undefined): ApiKeySource => {
+    if (!settings.KEY_VAULT_URI) return new StaticApiKey(localValue!);
+    vault ??= new SecretClient(settings.KEY_VAULT_URI, identity(), {
+      disableChallengeResourceVerification: settings.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION,
+      // A vault that is down should cost a request seconds, not the SDK's default minute of retries.
+      retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
+    });
+    return new VaultApiKey(vault, { secretName, ttlMs: settings.KEY_CACHE_TTL_SECONDS * 1000 });
+  };
 }
 
 let current: Runtime | undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { imageGenerationBody } from './request.js';
 
 // The shapes the app answers with and the queue carries. Their TypeScript types and the OpenAPI
 // document (openapi.ts) come from here. Azure's own fields are kept loose: the service adds fields
@@ -68,17 +69,43 @@ export const job = z.object({
 
 export const jobAccepted = z.object({ id: jobId, status: jobStatus });
 
-/** A message on image-results. */
-export const queueResult = z.object({
-  id: jobId,
-  status: z.enum(['succeeded', 'failed']),
-  data: z.array(imageData).optional(),
-  error: azureError.shape.error.optional(),
-});
+/** How a job ended: the message on its result queue, and the body of its webhooks. */
+export const jobEvent = z
+  .object({
+    id: jobId,
+    status: z.enum(['succeeded', 'failed']).describe('How the job ended.'),
+    data: z.array(imageData).optional().describe('When succeeded: the images, with durable URLs.'),
+    error: azureError.shape.error.optional().describe('When failed: why, as the synchronous call would have answered.'),
+  })
+  .describe('An image job that has ended.');
+
+/** A webhook subscription: for one job it starts (`request`), or for every job that ends. */
+export const subscriptionRequest = z
+  .strictObject({
+    callback_url: z.url({ protocol: /^https?$/ }).optional().describe('Where to POST when an image job ends; the x-ms-notification-url header, which Power Automate and Logic Apps set, takes its place.'),
+    request: imageGenerationBody.optional().describe('A generation to run: its end is delivered to the callback once, and the subscription ends with it.'),
+    model: z.string().optional().describe('Without a request: only jobs served by this model.'),
+    status: z.enum(['succeeded', 'failed']).optional().describe('Without a request: only jobs that ended this way.'),
+  })
+  .describe('A subscription to image jobs that end.');
+
+export const subscription = z
+  .object({
+    id: z.string().describe('The subscription id.'),
+    callback: z.string().describe('The callback URL, without its query string (which may hold a signature).'),
+    job_id: jobId.optional().describe('The job this subscription is for, when it is for one.'),
+    model: z.string().optional(),
+    status: z.enum(['succeeded', 'failed']).optional(),
+    created: z.number().int().describe('Unix seconds.'),
+    delivered: z.number().int().describe('Deliveries the receiver took.'),
+    undeliverable: z.number().int().describe('Deliveries given up on after their retries.'),
+    last_error: z.string().optional().describe('Why the last undeliverable delivery failed.'),
+  })
+  .describe('A webhook subscription.');
 
 export type ImageData = z.infer<typeof imageData>;
 export type ImagesResponse = z.infer<typeof imagesResponse>;
 export type Job = z.infer<typeof job>;
 export type JobStatus = z.infer<typeof jobStatus>;
-export type QueueResult = z.infer<typeof queueResult>;
+export type JobEvent = z.infer<typeof jobEvent>;
 export type AzureErrorBody = z.infer<typeof azureError>;

@@ -68,6 +68,13 @@ export const settingsSchema = z
     IMAGE_URL_TTL_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60 - 60).default(60),
     JOBS_CONTAINER: containerName('jobs'),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+    /** Signs webhook deliveries: a secret in the vault (Azure), or this setting's value (local runs). */
+    WEBHOOK_SIGNING_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).default('webhook-signing-key'),
+    WEBHOOK_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** `public`: https callbacks to public addresses only (Azure); `local`: http to the loopback too. */
+    WEBHOOK_CALLBACKS: z.enum(['public', 'local']).default('public'),
+    WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce.number().int().positive().max(7 * 24 * 3600).default(24 * 3600),
+    WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
   })
   .superRefine((s, ctx) => {
     const fail = (name: string, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
@@ -76,6 +83,9 @@ export const settingsSchema = z
     }
     if (s.AZURE_OPENAI_AUTH === 'key' && !s.KEY_VAULT_URI && !s.AZURE_OPENAI_API_KEY) {
       fail('KEY_VAULT_URI', 'is required (or AZURE_OPENAI_API_KEY for local runs) when AZURE_OPENAI_AUTH is key');
+    }
+    if (!s.KEY_VAULT_URI && !s.WEBHOOK_SIGNING_KEY) {
+      fail('WEBHOOK_SIGNING_KEY', 'is required unless KEY_VAULT_URI is set (the key is then the secret WEBHOOK_SIGNING_SECRET_NAME)');
     }
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__blobServiceUri) {
       fail('AzureWebJobsStorage', 'is required: a connection string, or AzureWebJobsStorage__blobServiceUri for identity-based access');

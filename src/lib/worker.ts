@@ -5,7 +5,8 @@ import { isJsonObject, sameDigest, sha256, type JsonObject } from './json.js';
 import type { JobState, JobStore, StoredJob } from './jobs.js';
 import type { ImagePipeline } from './pipeline.js';
 import { MAX_DEQUEUE_COUNT, MAX_MESSAGE_BYTES, messageBytes, QUEUES, resultQueueProblem, type ImageQueues } from './queues.js';
-import { jobId, type ImagesResponse, type Job } from './schemas.js';
+import { jobId, type ImagesResponse, type Job, type JobEvent } from './schemas.js';
+import type { Delivery, Subscription, Webhooks } from './webhooks.js';
 
 // Asynchronous jobs: accepted over HTTP (Prefer: respond-async) or put on image-requests by any
 // producer, run by the queue trigger through the same pipeline as the synchronous call. However
@@ -35,6 +36,7 @@ export class JobWorker {
     private readonly pipeline: ImagePipeline,
     private readonly jobs: JobStore,
     private readonly queues: ImageQueues,
+    private readonly webhooks: Webhooks,
   ) {}
 
   /**
@@ -42,9 +44,9 @@ export class JobWorker {
    * to 1 MB). The poll token lets the job's Location be read without the function key (a valet key):
    * Power Automate sends no credentials when it polls. The body was validated by the caller.
    */
-  async accept(request: JsonObject, options: { pathDeployment?: string; resultQueue?: string } = {}): Promise<{ job: JobState; pollToken: string }> {
+  async accept(request: JsonObject, options: { pathDeployment?: string; resultQueue?: string; id?: string } = {}): Promise<{ job: JobState; pollToken: string }> {
     if (options.resultQueue !== undefined) checkResultQueue(options.resultQueue, 'x-result-queue');
-    const id = randomUUID();
+    const id = options.id ?? randomUUID();
     const pollToken = newPollToken();
     const { state } = (await this.jobs.create(id, {
       request,
@@ -60,6 +62,30 @@ export class JobWorker {
       throw err;
     }
     return { job: state, pollToken };
+  }
+
+  /**
+   * Accepts a job whose end is delivered to a callback (Logic Apps' HTTP Webhook action): the
+   * subscription exists before the job can end, so no ending is missed.
+   */
+  async acceptWithCallback(request: JsonObject, callbackUrl: string, options: { pathDeployment?: string } = {}): Promise<{ job: JobState; subscription: Subscription }> {
+    const id = randomUUID();
+    const subscription = await this.webhooks.subscribe(callbackUrl, { job_id: id });
+    try {
+      const { job } = await this.accept(request, { ...options, id });
+      return { job, subscription };
+    } catch (err) {
+      await this.webhooks.unsubscribe({ id: subscription.id }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Handles one webhook delivery: an attempt now, and the next one put back on the queue when it failed. */
+  async deliver(delivery: Delivery): Promise<void> {
+    const stored = await this.jobs.get(delivery.job);
+    if (!stored) return;
+    const retryInMs = await this.webhooks.deliver(delivery, jobEventOf(stored.state));
+    if (retryInMs !== undefined) await this.queues.sendDelivery({ ...delivery, attempt: delivery.attempt + 1 }, retryInMs);
   }
 
   /** A further poll token for a job, as a repeated accept (Idempotency-Key) answers one. */
@@ -144,10 +170,9 @@ export class JobWorker {
   /** Sends an ended job's result where it was asked for, once: a delivery after a crash sends it again, never generates again. */
   private async notify({ state, etag }: StoredJob): Promise<void> {
     if (state.notified) return;
-    const { id } = state;
-    if (state.result_queue) {
-      await this.queues.sendResult(state.result_queue, state.status === 'succeeded' ? { id, status: 'succeeded', data: state.result!.data } : { id, status: 'failed', error: state.error });
-    }
+    if (state.result_queue) await this.queues.sendResult(state.result_queue, jobEventOf(state));
+    const first = Date.now();
+    for (const subscription of await this.webhooks.for(state)) await this.queues.sendDelivery({ subscription: subscription.id, job: state.id, attempt: 0, first });
     await this.jobs.put({ ...state, notified: true }, etag);
   }
 
@@ -173,6 +198,11 @@ export class JobWorker {
 }
 
 const newPollToken = () => randomBytes(32).toString('base64url');
+
+/** How an ended job is announced: on its result queue and to its webhooks. */
+function jobEventOf({ id, status, result, error }: JobState): JobEvent {
+  return status === 'succeeded' ? { id, status, data: result!.data } : { id, status: 'failed', error };
+}
 
 /** A message on image-requests, as the worker reads it. */
 interface Message {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
 import { MODELS as EMULATOR_MODELS } from '../../dev/emulator/models.js';
-import { loadSettings } from '../../src/lib/settings.js';
+import { localSettings } from '../support/settings.js';
 
 // The app's model table and the emulator's are written apart, each from the contract: the app's
 // from its model table, the emulator's from shared/azure-openai/CONTRACT.md. On every boundary
@@ -9,10 +9,7 @@ import { loadSettings } from '../../src/lib/settings.js';
 
 let emulator: OpenAIEmulator;
 const DEPLOYMENTS = { 'gpt-image-2': 'gpt-image-2', hq: 'gpt-image-1.5', mini: 'gpt-image-1-mini' };
-const settings = loadSettings({
-  AZURE_OPENAI_ENDPOINT: 'https://e.openai.azure.com',
-  AZURE_OPENAI_API_KEY: 'k',
-  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+const settings = localSettings({
   AZURE_OPENAI_DEPLOYMENTS: Object.entries(DEPLOYMENTS).map(([d, m]) => `${d}=${m}`).join(','),
 });
 

@@ -10,7 +10,7 @@ import { StaticApiKey } from '../../src/lib/keys.js';
 import { ImagePipeline } from '../../src/lib/pipeline.js';
 import type { ImageRecord } from '../../src/lib/record.js';
 import { ImageService } from '../../src/lib/service.js';
-import { loadSettings } from '../../src/lib/settings.js';
+import { localSettings } from '../support/settings.js';
 import { uniqueName } from '../support/stack.js';
 
 // Keeping fails: the caller gets an error, and no record points at a missing image. The real
@@ -119,7 +119,7 @@ describe('ImagePipeline', () => {
   it('keeps all images of a request or none', async () => {
     const { store, list } = await storeFailingOn((method, path) => isBlobPut(method, path) && /-1\.png$/.test(path));
     const pipeline = new ImagePipeline({
-      deployments: loadSettings({ AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: 'k', AzureWebJobsStorage: 'UseDevelopmentStorage=true' }),
+      deployments: localSettings({ AZURE_OPENAI_ENDPOINT: emulator.url }),
       apiVersion: 'v1',
       generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
       store,

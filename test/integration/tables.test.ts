@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { loadSettings } from '../../src/lib/settings.js';
+import { localSettings } from '../support/settings.js';
 import { createStorageClients, ensureTable } from '../../src/lib/storage.js';
 import { uniqueName } from '../support/stack.js';
 
@@ -7,7 +7,7 @@ import { uniqueName } from '../support/stack.js';
 
 describe('tables', () => {
   it('are created once and take conditional updates', async () => {
-    const settings = loadSettings({ AZURE_OPENAI_ENDPOINT: 'https://e.openai.azure.com', AZURE_OPENAI_API_KEY: 'k', AzureWebJobsStorage: inject('azurite').connectionString });
+    const settings = localSettings({ AzureWebJobsStorage: inject('azurite').connectionString });
     const table = createStorageClients(settings, () => {
       throw new Error('no credential locally');
     }).table(uniqueName('t').replaceAll('-', ''));

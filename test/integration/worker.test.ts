@@ -10,7 +10,9 @@ import { StaticApiKey } from '../../src/lib/keys.js';
 import { ImagePipeline } from '../../src/lib/pipeline.js';
 import { ImageQueues, MAX_DEQUEUE_COUNT, QUEUES } from '../../src/lib/queues.js';
 import { ImageService } from '../../src/lib/service.js';
-import { loadSettings } from '../../src/lib/settings.js';
+import { localSettings } from '../support/settings.js';
+import { createStorageClients } from '../../src/lib/storage.js';
+import { Webhooks } from '../../src/lib/webhooks.js';
 import { JobWorker, LEASE_MS } from '../../src/lib/worker.js';
 import { uniqueName } from '../support/stack.js';
 
@@ -30,7 +32,7 @@ beforeAll(async () => {
   const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
   queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
   const store = new ImageStore(blobs, { container: uniqueName('images'), urlTtlMinutes: 60 });
-  const settings = loadSettings({ AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: 'k', AzureWebJobsStorage: azurite.connectionString });
+  const settings = localSettings({ AZURE_OPENAI_ENDPOINT: emulator.url, AzureWebJobsStorage: azurite.connectionString });
   const pipeline = new ImagePipeline({
     deployments: settings,
     apiVersion: 'v1',
@@ -38,7 +40,10 @@ beforeAll(async () => {
     store,
   });
   jobStore = new JobStore(blobs.getContainerClient(uniqueName('jobs')));
-  worker = new JobWorker(pipeline, jobStore, new ImageQueues(queues));
+  const webhooks = new Webhooks(createStorageClients(settings, () => {
+    throw new Error('no credential locally');
+  }).table(uniqueName('hooks').replaceAll('-', '')), { policy: 'local', secret: new StaticApiKey('a-signing-key-for-tests'), retryWindowMs: 60_000, retryBaseMs: 1_000 });
+  worker = new JobWorker(pipeline, jobStore, new ImageQueues(queues), webhooks);
 });
 afterAll(async () => {
   await emulator?.close();

@@ -9,6 +9,9 @@ import { startHostProcess, type HostProcess } from '../../dev/host/process.js';
 
 export const API_KEY = `test-key-${randomBytes(12).toString('hex')}`;
 
+/** What the stack's webhooks are signed with. */
+export const WEBHOOK_KEY = `whsec_${randomBytes(24).toString('base64')}`;
+
 /** The emulated account's deployments, and the app's: one of each current model. */
 export const DEPLOYMENTS = { 'gpt-image-2': 'gpt-image-2', hq: 'gpt-image-1.5', mini: 'gpt-image-1-mini' };
 
@@ -29,6 +32,7 @@ export interface Stack {
   answers: string[];
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
   get(path: string): Promise<Answer>;
+  delete(path: string): Promise<Answer>;
   blobNames(container?: string): Promise<string[]>;
   readBlob(name: string, container?: string): Promise<Buffer>;
   stop(): Promise<void>;
@@ -57,6 +61,8 @@ export async function startStack(settings: Record<string, string | undefined> = 
     AZURE_OPENAI_TIMEOUT_SECONDS: '2',
     IMAGES_CONTAINER: container,
     JOBS_CONTAINER: uniqueName('jobs'),
+    WEBHOOK_SIGNING_KEY: WEBHOOK_KEY,
+    WEBHOOK_CALLBACKS: 'local',
   };
   for (const [name, value] of Object.entries(settings)) {
     if (value === undefined) delete all[name];
@@ -92,6 +98,9 @@ export async function startStack(settings: Record<string, string | undefined> = 
     },
     async get(path) {
       return read(await fetch(path.startsWith('http') ? path : `${host.url}${path}`, { headers: key }));
+    },
+    async delete(path) {
+      return read(await fetch(path.startsWith('http') ? path : `${host.url}${path}`, { method: 'DELETE', headers: key }));
     },
     async blobNames(name = container) {
       const client = blobs.getContainerClient(name);

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { deploymentLifecycles, RETIREMENT_NOTICE_DAYS } from '../../src/lib/lifecycle.js';
 import { CURRENT_MODELS, daysUntilRetirement, isRetired, MODELS } from '../../src/lib/models.js';
-import { loadSettings } from '../../src/lib/settings.js';
+import { localSettings } from '../support/settings.js';
 
-const settings = loadSettings({
-  AZURE_OPENAI_ENDPOINT: 'https://e.openai.azure.com',
-  AZURE_OPENAI_API_KEY: 'k',
-  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+const settings = localSettings({
   AZURE_OPENAI_DEPLOYMENTS: 'g2=gpt-image-2,mini=gpt-image-1-mini',
 });
 

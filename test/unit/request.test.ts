@@ -3,12 +3,10 @@ import { DeploymentNotFoundError, InvalidRequestError, RequestTooLargeError } fr
 import { sniffImageFormat } from '../../src/lib/imageFormat.js';
 import { checkGptImage2Size, MODELS, type ModelName } from '../../src/lib/models.js';
 import { decodeJsonObject, imageGenerationBody, MAX_BODY_BYTES, resolveRequest } from '../../src/lib/request.js';
-import { loadSettings, type Deployments } from '../../src/lib/settings.js';
+import type { Deployments } from '../../src/lib/settings.js';
+import { localSettings } from '../support/settings.js';
 
-const config: Deployments = loadSettings({
-  AZURE_OPENAI_ENDPOINT: 'https://example.openai.azure.com',
-  AZURE_OPENAI_API_KEY: 'k',
-  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+const config: Deployments = localSettings({
   AZURE_OPENAI_DEPLOYMENTS: 'gpt-image-2=gpt-image-2,hq=gpt-image-1.5,mini=gpt-image-1-mini',
 });
 
@@ -125,11 +123,9 @@ describe('resolveRequest', () => {
   });
 });
 
-const baseSettings = { AZURE_OPENAI_ENDPOINT: 'https://e.openai.azure.com', AZURE_OPENAI_API_KEY: 'k', AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
-
 describe('DALL·E 3 requests, served by the successor deployment', () => {
   const onSuccessor = (successor: string, body: Record<string, unknown>, path?: string) =>
-    resolveRequest(body, loadSettings({ ...baseSettings, AZURE_OPENAI_DEPLOYMENTS: 'gpt-image-2=gpt-image-2,hq=gpt-image-1.5', AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: successor }), path);
+    resolveRequest(body, localSettings({ AZURE_OPENAI_DEPLOYMENTS: 'gpt-image-2=gpt-image-2,hq=gpt-image-1.5', AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: successor }), path);
 
   it('are validated by DALL·E 3’s own rules first', () => {
     expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', n: 2 }, config)).param).toBe('n');

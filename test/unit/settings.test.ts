@@ -55,8 +55,11 @@ describe('settings', () => {
     expect(() => loadSettings({ ...minimal, ...change })).toThrow(new RegExp(`${name}:`));
   });
 
-  it('keyless mode needs no key at all', () => {
-    expect(loadSettings({ ...minimal, KEY_VAULT_URI: '', AZURE_OPENAI_AUTH: 'entra' }).AZURE_OPENAI_AUTH).toBe('entra');
+  it('keyless mode needs no Azure OpenAI key; webhooks still need their signing key, from the vault or a setting', () => {
+    expect(loadSettings({ ...minimal, AZURE_OPENAI_AUTH: 'entra' }).AZURE_OPENAI_AUTH).toBe('entra');
+    expect(loadSettings({ ...minimal, KEY_VAULT_URI: '', AZURE_OPENAI_AUTH: 'entra', WEBHOOK_SIGNING_KEY: 'a-local-signing-key' }).AZURE_OPENAI_AUTH).toBe('entra');
+    expect(() => loadSettings({ ...minimal, KEY_VAULT_URI: '', AZURE_OPENAI_AUTH: 'entra' })).toThrow(/WEBHOOK_SIGNING_KEY: is required unless KEY_VAULT_URI is set/);
+    expect(() => loadSettings({ ...minimal, WEBHOOK_SIGNING_KEY: 'short' })).toThrow(/WEBHOOK_SIGNING_KEY: must be at least 16/);
   });
 
   it('local.settings.sample.json names every setting and runs as it is', () => {

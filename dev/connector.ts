@@ -1,5 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isJsonObject } from '../src/lib/json.js';
 import { openApiDocument } from '../src/lib/openapi.js';
 
 // `npm run connector`: the Power Automate / Power Apps / Logic Apps custom connector, derived from the
@@ -7,18 +9,17 @@ import { openApiDocument } from '../src/lib/openapi.js';
 // connector/apiProperties.json. Custom connectors take Swagger 2.0 only, so the document is converted:
 //
 // - requestBody → one `in: body` parameter; other parameters lose their `schema` wrapper;
-//   responses' `content['application/json'].schema` → `schema`, their headers lose `schema` too.
+//   responses' JSON schema → `schema`, their headers lose `schema` too; binary content → a file.
 // - components.schemas → definitions, `#/components/schemas/X` → `#/definitions/X`; a `$ref` keeps
 //   no siblings (Swagger 2.0 ignores them).
-// - `nullable` → `x-nullable`; `const` → a one-value `enum`; `not`, `writeOnly`, `deprecated` and
-//   OpenAPI 3's object `discriminator` are dropped.
-// - `oneOf` / `anyOf` (Swagger 2.0 has neither): `null` alternatives make the schema `x-nullable`; one
-//   alternative left → that alternative; alternatives of one primitive type → that type (their enums
-//   merged when all have one); anything else → an untyped schema (any JSON value), which the designer
-//   shows as a single field. No schema of this API has them today; the rule is there for when one does.
+// - `nullable` → `x-nullable`; `const` → a one-value `enum`; `writeOnly`, `deprecated` dropped. No
+//   schema of this API has oneOf or anyOf (Swagger 2.0 has neither): the conversion refuses them.
 // - zod's ±(2^53 − 1) bounds on integers are dropped: they only restate JavaScript's safe range.
-// - Power Platform extensions: `x-ms-summary` (a human title) on every parameter and schema
-//   property, `x-ms-visibility` (important / advanced / internal) where the default is wrong.
+//
+// Then the maker's view, from the table below: which operations a maker sees and how (the main
+// action asynchronous, the synchronous one advanced), titles (x-ms-summary), visibility, drop-downs
+// and the body from GET /models (x-ms-dynamic-values, x-ms-dynamic-schema), the "when an image is
+// ready" webhook trigger, and the metadata certification asks for.
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -33,6 +34,7 @@ interface OpenApiParameter {
 
 interface OpenApiMedia {
   schema?: JsonObject;
+  example?: Json;
 }
 
 interface OpenApiResponse {
@@ -43,8 +45,9 @@ interface OpenApiResponse {
 
 interface OpenApiOperation {
   operationId: string;
-  summary?: string;
-  description?: string;
+  summary: string;
+  description: string;
+  tags?: string[];
   parameters?: OpenApiParameter[];
   requestBody?: { required?: boolean; description?: string; content: Record<string, OpenApiMedia> };
   responses: Record<string, OpenApiResponse>;
@@ -52,25 +55,126 @@ interface OpenApiOperation {
 }
 
 interface OpenApi {
-  openapi: string;
-  info: { title: string; version: string; description?: string };
-  servers?: { url: string }[];
-  security?: Record<string, string[]>[];
+  info: { title: string; version: string; description: string };
+  servers: { url: string }[];
   paths: Record<string, Record<string, OpenApiOperation>>;
-  components: {
-    schemas: Record<string, JsonObject>;
-    securitySchemes: Record<string, { type: string; in?: string; name?: string }>;
-  };
+  components: { schemas: Record<string, JsonObject>; securitySchemes: Record<string, { type: string; in?: string; name?: string }> };
 }
 
-export const HOST_PLACEHOLDER = '<your-function-app>.azurewebsites.net';
+export const HOST_PLACEHOLDER = 'your-function-app.azurewebsites.net';
+const BRAND_COLOR = '#5b3ea8';
+const WEBSITE = 'https://learn.microsoft.com/azure/ai-services/openai/how-to/dall-e';
 
-/** The connection parameter name Power Platform expects for an API key (apiProperties.json). */
+/** The connection parameter Power Platform expects for an API key, and the one for the app's host. */
 const API_KEY = 'api_key';
+const HOST = 'hostName';
 
 type Visibility = 'important' | 'advanced' | 'internal';
 
-/** Titles where the property name does not read as one (the rest: `revised_prompt` → "Revised prompt"). */
+interface ParameterView {
+  visibility?: Visibility;
+  /** Sent with this value when internal. */
+  default?: Json;
+  /** A drop-down of the app's deployments. */
+  deployments?: true;
+  /** Left out of the connector. */
+  drop?: true;
+}
+
+interface OperationView {
+  /** The OpenAPI operation it is. */
+  from: string;
+  operationId: string;
+  summary: string;
+  description: string;
+  visibility?: Visibility;
+  parameters?: Record<string, ParameterView>;
+  /** The body: the schema GET /models/{deployment}/schema gives for the chosen deployment. */
+  dynamicBody?: true;
+  /** A webhook trigger: the body is the trigger's options; what it delivers is `notification`. */
+  trigger?: { options: string[]; notification: string };
+}
+
+/** The operations a maker sees, and how. Others stay out of the connector. */
+const OPERATIONS: OperationView[] = [
+  {
+    from: 'GenerateImagesOnDeployment',
+    operationId: 'GenerateImages',
+    summary: 'Generate images',
+    description:
+      'Generates images from a prompt with the chosen deployment and keeps each in Blob Storage. The action waits for the job however long it takes: it is asynchronous, so it never times out and is never sent twice.',
+    visibility: 'important',
+    parameters: {
+      deployment: { deployments: true, visibility: 'important' },
+      // Sent with these values, never shown: the asynchronous pattern, and the dated API's version.
+      Prefer: { visibility: 'internal', default: 'respond-async' },
+      'api-version': { visibility: 'internal', default: '2024-10-21' },
+      'Idempotency-Key': { visibility: 'advanced' },
+      'x-result-queue': { drop: true },
+    },
+    dynamicBody: true,
+  },
+  {
+    from: 'GenerateImages',
+    operationId: 'GenerateImagesAndWait',
+    summary: 'Generate images and wait for them (synchronous)',
+    description:
+      'Generates images in one call that waits for them. It is subject to the 120-second limit of a connector call, after which the platform may send it again: prefer Generate images.',
+    visibility: 'advanced',
+    parameters: { Prefer: { drop: true }, 'Idempotency-Key': { visibility: 'advanced' }, 'x-result-queue': { drop: true } },
+  },
+  {
+    from: 'GetImageJob',
+    operationId: 'GetImageJob',
+    summary: 'Get an image job',
+    description: 'Reads an image job by its id: its status, and its images or its error once it has ended.',
+    visibility: 'advanced',
+  },
+  {
+    from: 'GetImageFile',
+    operationId: 'GetImageFile',
+    summary: 'Get an image file',
+    description: 'Returns a kept image itself, to save it with a Create file step: in SharePoint, OneDrive or Teams it lasts, where a link expires.',
+  },
+  {
+    from: 'SubscribeImageEvents',
+    operationId: 'WhenAnImageIsReady',
+    summary: 'When an image is ready',
+    description: 'Triggers when an image job ends, with its images or its error: jobs from Generate images, from other flows and from queues.',
+    parameters: { 'x-ms-notification-url': { visibility: 'internal' } },
+    trigger: { options: ['model', 'status'], notification: 'JobEvent' },
+  },
+  {
+    from: 'UnsubscribeImageEvents',
+    operationId: 'DeleteImageTrigger',
+    summary: 'Delete an image trigger',
+    description: 'Ends a trigger subscription; the platform calls it when a flow is turned off or deleted.',
+    visibility: 'internal',
+  },
+  {
+    from: 'PollImageJob',
+    operationId: 'PollImageJob',
+    summary: 'Poll an image job',
+    description: "Follows an image job to its end: the Location of Generate images' 202 answer, which the platform polls by itself.",
+    visibility: 'internal',
+  },
+  {
+    from: 'ListModels',
+    operationId: 'ListDeployments',
+    summary: 'List deployments',
+    description: "Lists the app's deployments: the choices of the Deployment drop-down.",
+    visibility: 'internal',
+  },
+  {
+    from: 'GetModelSchema',
+    operationId: 'GetDeploymentSchema',
+    summary: 'Get the fields a deployment takes',
+    description: "Answers the body one deployment takes, so the designer offers only that deployment's sizes, qualities and counts.",
+    visibility: 'internal',
+  },
+];
+
+/** Titles where the name does not read as one (the rest: `self_harm` → "Self harm"). */
 const TITLES: Record<string, string> = {
   model: 'Model or deployment',
   n: 'Number of images',
@@ -81,6 +185,7 @@ const TITLES: Record<string, string> = {
   url: 'Image URL',
   b64_json: 'Image (base64)',
   storage: 'Storage location',
+  blob: 'Image blob',
   record: 'Record blob',
   url_expires_on: 'URL expires on',
   usage: 'Token usage',
@@ -89,11 +194,13 @@ const TITLES: Record<string, string> = {
   param: 'Field at fault',
   type: 'Error type',
   inner_error: 'Inner error',
-  id: 'Job ID',
-  self_harm: 'Self-harm',
+  id: 'ID',
+  partial_images: 'Partial images',
+  stream: 'Stream',
   Prefer: 'Respond asynchronously',
   'Idempotency-Key': 'Idempotency key',
   'api-version': 'API version',
+  'x-ms-notification-url': 'Callback URL',
 };
 
 /** Property visibility; absent means the designer's default (shown, not under "advanced"). */
@@ -104,84 +211,30 @@ const PROPERTY_VISIBILITY: Record<string, Visibility> = {
   output_compression: 'advanced',
   background: 'advanced',
   user: 'advanced',
+  style: 'advanced',
   b64_json: 'advanced',
   content_filter_results: 'advanced',
   prompt_filter_results: 'advanced',
   usage: 'advanced',
   inner_error: 'advanced',
+  // Server-sent events are for code, not for a flow.
+  stream: 'internal',
+  partial_images: 'internal',
 };
 
-const PARAMETER_VISIBILITY: Record<string, Visibility> = {
-  Prefer: 'advanced',
-  'Idempotency-Key': 'advanced',
-  // Required by the Azure path but meaningless to a flow: sent with its default, never shown.
-  'api-version': 'internal',
-  deployment: 'important',
-  id: 'important',
-};
-
-const OPERATION_VISIBILITY: Record<string, Visibility> = {
-  GenerateImages: 'important',
-  GenerateImagesOnDeployment: 'advanced',
-  // A readiness probe: no use as a step in a flow.
-  GetHealth: 'internal',
-  // The platform follows a 202's Location itself; a flow step would need the token from a header.
-  PollImageJob: 'internal',
-};
-
-/** What the Power Platform designer shows beside a parameter, beyond the OpenAPI description. */
-const PARAMETER_NOTES: Record<string, string> = {
-  Prefer:
-    'With respond-async the action follows the job until it ends, and its body is then the job ({id, status, created, result | error}), not the images: read the images from result.data.',
-};
-
-export const title = (name: string): string =>
-  TITLES[name] ?? (name.charAt(0).toUpperCase() + name.slice(1)).replace(/[_-]+/g, ' ');
-
-const isObject = (value: Json | undefined): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const title = (name: string): string => TITLES[name] ?? (name.charAt(0).toUpperCase() + name.slice(1)).replace(/[_-]+/g, ' ');
 
 const definitionRef = (ref: string) => ref.replace(/^#\/components\/schemas\//, '#/definitions/');
-
-const PRIMITIVES = new Set(['string', 'number', 'integer', 'boolean']);
-
-const isNullSchema = (schema: Json) =>
-  isObject(schema) && (schema.type === 'null' || (Array.isArray(schema.enum) && schema.enum.length === 1 && schema.enum[0] === null));
-
-/** oneOf / anyOf → one Swagger 2.0 schema (see the rules at the top of the file). */
-function collapseAlternatives(alternatives: Json[]): JsonObject {
-  const nonNull = alternatives.filter((a): a is JsonObject => isObject(a) && !isNullSchema(a));
-  const nullable = nonNull.length < alternatives.length || nonNull.some((a) => a.nullable === true);
-  const converted = nonNull.map((a) => swaggerSchema(a));
-  let merged: JsonObject;
-  if (converted.length === 1) {
-    merged = converted[0]!;
-  } else {
-    const types = new Set(converted.map((c) => c.type));
-    const [type] = [...types];
-    if (types.size === 1 && typeof type === 'string' && PRIMITIVES.has(type)) {
-      merged = { type };
-      if (converted.every((c) => Array.isArray(c.enum))) merged.enum = [...new Set(converted.flatMap((c) => c.enum as Json[]))];
-    } else {
-      merged = {};
-    }
-  }
-  if (nullable) merged['x-nullable'] = true;
-  return merged;
-}
 
 /** One OpenAPI 3.0 schema object → Swagger 2.0, with x-ms-summary / x-ms-visibility on its properties. */
 export function swaggerSchema(schema: JsonObject): JsonObject {
   if (typeof schema.$ref === 'string') return { $ref: definitionRef(schema.$ref) };
-  const alternatives = schema.oneOf ?? schema.anyOf;
-  const out: JsonObject = Array.isArray(alternatives) ? collapseAlternatives(alternatives) : {};
+  if (schema.oneOf !== undefined || schema.anyOf !== undefined) throw new Error('oneOf and anyOf have no Swagger 2.0 form; keep the schemas free of them.');
+  const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) {
     switch (key) {
-      case 'oneOf':
-      case 'anyOf':
-      case 'not':
       case 'writeOnly':
       case 'deprecated':
-      case 'discriminator':
         break;
       case 'nullable':
         if (value === true) out['x-nullable'] = true;
@@ -196,14 +249,11 @@ export function swaggerSchema(schema: JsonObject): JsonObject {
         if (value !== Number.MAX_SAFE_INTEGER) out[key] = value;
         break;
       case 'properties':
-        if (isObject(value)) out.properties = swaggerProperties(value);
+        if (isJsonObject(value)) out.properties = swaggerProperties(value as JsonObject);
         break;
       case 'items':
       case 'additionalProperties':
-        out[key] = isObject(value) ? swaggerSchema(value) : value;
-        break;
-      case 'allOf':
-        if (Array.isArray(value)) out.allOf = value.filter(isObject).map((s) => swaggerSchema(s));
+        out[key] = isJsonObject(value) ? swaggerSchema(value as JsonObject) : value;
         break;
       default:
         out[key] = value;
@@ -215,8 +265,8 @@ export function swaggerSchema(schema: JsonObject): JsonObject {
 function swaggerProperties(properties: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const [name, property] of Object.entries(properties)) {
-    if (!isObject(property)) continue;
-    const converted = swaggerSchema(property);
+    if (!isJsonObject(property)) continue;
+    const converted = swaggerSchema(property as JsonObject);
     // Swagger 2.0 ignores a $ref's siblings: a referenced property takes its titles from the definition.
     if (converted.$ref === undefined) {
       converted['x-ms-summary'] = title(name);
@@ -228,24 +278,25 @@ function swaggerProperties(properties: JsonObject): JsonObject {
   return out;
 }
 
-const jsonSchemaOf = (content: Record<string, OpenApiMedia> | undefined) => content?.['application/json']?.schema ?? Object.values(content ?? {})[0]?.schema;
+const jsonSchemaOf = (content: Record<string, OpenApiMedia> | undefined) => content?.['application/json']?.schema;
 
-function swaggerParameter(parameter: OpenApiParameter): JsonObject {
-  const { example, ...schema } = parameter.schema ?? { type: 'string' };
-  const visibility = PARAMETER_VISIBILITY[parameter.name];
-  const required = parameter.required === true || visibility === 'internal';
-  const description = [parameter.description, PARAMETER_NOTES[parameter.name]].filter(Boolean).join(' ');
+function swaggerParameter(parameter: OpenApiParameter, view: ParameterView = {}): JsonObject {
+  const { example: _example, ...schema } = parameter.schema ?? { type: 'string' };
   const out: JsonObject = {
     name: parameter.name,
     in: parameter.in,
-    required,
-    ...(description && { description }),
+    // An internal parameter is sent with its default, so it must be required and have one.
+    required: parameter.required === true || view.visibility === 'internal',
+    description: parameter.description ?? '',
     'x-ms-summary': title(parameter.name),
     ...swaggerSchema(schema),
   };
-  // An internal parameter is sent with its default, so it must have one: the documented example.
-  if (visibility === 'internal' && out.default === undefined && example !== undefined) out.default = example;
-  if (visibility) out['x-ms-visibility'] = visibility;
+  if (view.default !== undefined) out.default = view.default;
+  if (view.visibility) out['x-ms-visibility'] = view.visibility;
+  if (view.deployments) {
+    out['x-ms-dynamic-values'] = { operationId: 'ListDeployments', 'value-collection': 'data', 'value-path': 'deployment', 'value-title': 'deployment' };
+  }
+  if (parameter.name === 'x-ms-notification-url') out['x-ms-notification-url'] = true;
   return out;
 }
 
@@ -253,47 +304,51 @@ function swaggerResponse(response: OpenApiResponse): JsonObject {
   const out: JsonObject = { description: response.description };
   if (response.headers) {
     const headers: JsonObject = {};
-    for (const [name, header] of Object.entries(response.headers)) {
-      headers[name] = { ...(header.description && { description: header.description }), ...swaggerSchema(header.schema ?? { type: 'string' }) };
-    }
+    for (const [name, header] of Object.entries(response.headers)) headers[name] = { description: header.description ?? '', ...swaggerSchema(header.schema ?? { type: 'string' }) };
     out.headers = headers;
   }
-  const schema = jsonSchemaOf(response.content);
+  const media = response.content ?? {};
+  const schema = jsonSchemaOf(media);
   if (schema) out.schema = swaggerSchema(schema);
+  const example = media['application/json']?.example;
+  if (example !== undefined) out.examples = { 'application/json': example };
+  // An image: the designer offers it as file content.
+  else if (Object.keys(media).some((type) => type.startsWith('image/'))) out.schema = { type: 'string', format: 'binary', 'x-ms-summary': 'Image file' };
   return out;
 }
 
-function swaggerSecurity(requirements: Record<string, string[]>[], names: Record<string, string>): Json {
-  return requirements.map((requirement) => Object.fromEntries(Object.entries(requirement).map(([name, scopes]) => [names[name] ?? name, scopes])));
-}
-
-function swaggerOperation(operation: OpenApiOperation, securityNames: Record<string, string>): JsonObject {
-  const parameters: Json[] = (operation.parameters ?? []).map(swaggerParameter);
+function swaggerOperation(view: OperationView, operation: OpenApiOperation): JsonObject {
+  const parameters: Json[] = (operation.parameters ?? []).filter((p) => !view.parameters?.[p.name]?.drop).map((p) => swaggerParameter(p, view.parameters?.[p.name]));
   const bodySchema = jsonSchemaOf(operation.requestBody?.content);
   if (operation.requestBody && bodySchema) {
-    parameters.push({
-      name: 'body',
-      in: 'body',
-      required: operation.requestBody.required === true,
-      description: operation.requestBody.description ?? 'The request body.',
-      'x-ms-summary': 'Request',
-      schema: swaggerSchema(bodySchema),
-    });
+    let schema: JsonObject = swaggerSchema(bodySchema);
+    if (view.dynamicBody) {
+      schema = { type: 'object', 'x-ms-dynamic-schema': { operationId: 'GetDeploymentSchema', parameters: { deployment: { parameter: 'deployment' } }, 'value-path': 'schema' } };
+    } else if (view.trigger) {
+      const full = openApiDocument().components.schemas.SubscriptionRequest as unknown as { properties: JsonObject };
+      schema = swaggerSchema({ type: 'object', description: 'Which image jobs trigger the flow.', properties: Object.fromEntries(view.trigger.options.map((name) => [name, full.properties[name]!])) });
+    }
+    parameters.push({ name: 'body', in: 'body', required: operation.requestBody.required === true, description: operation.requestBody.description ?? 'The request body.', 'x-ms-summary': 'Request', schema });
   }
   const responses: JsonObject = {};
   for (const [status, response] of Object.entries(operation.responses)) responses[status] = swaggerResponse(response);
+  const binary = Object.values(operation.responses).some((r) => Object.keys(r.content ?? {}).some((t) => t.startsWith('image/')));
   const out: JsonObject = {
-    operationId: operation.operationId,
-    summary: operation.summary ?? operation.operationId,
-    description: operation.description ?? operation.responses['200']?.description ?? operation.summary ?? operation.operationId,
+    operationId: view.operationId,
+    summary: view.summary,
+    description: view.description,
+    tags: operation.tags ?? [],
     consumes: bodySchema ? ['application/json'] : [],
-    produces: ['application/json'],
+    produces: binary ? ['image/png', 'image/jpeg', 'application/json'] : ['application/json'],
     parameters,
     responses,
   };
-  if (operation.security) out.security = swaggerSecurity(operation.security, securityNames);
-  const visibility = OPERATION_VISIBILITY[operation.operationId];
-  if (visibility) out['x-ms-visibility'] = visibility;
+  if (operation.security) out.security = operation.security.length === 0 ? [] : [{ [API_KEY]: [] }];
+  if (view.visibility) out['x-ms-visibility'] = view.visibility;
+  if (view.trigger) {
+    out['x-ms-trigger'] = 'single';
+    out['x-ms-notification-content'] = { description: 'The image job that ended.', schema: { $ref: `#/definitions/${view.trigger.notification}` } };
+  }
   return out;
 }
 
@@ -302,38 +357,35 @@ export interface ConnectorOptions {
   host?: string;
 }
 
-/** The connector's apiDefinition.swagger.json: the OpenAPI document as Swagger 2.0 with Power Platform extensions. */
+/** The connector's apiDefinition.swagger.json. */
 export function connectorDefinition(options: ConnectorOptions = {}): JsonObject {
   const document = structuredClone(openApiDocument()) as unknown as OpenApi;
+  const byId = new Map<string, { path: string; method: string; operation: OpenApiOperation }>();
+  for (const [path, item] of Object.entries(document.paths)) for (const [method, operation] of Object.entries(item)) byId.set(operation.operationId, { path, method, operation });
 
-  // Power Platform maps the apiKey security definition named api_key to the connection's key.
-  const securityNames: Record<string, string> = {};
-  const securityDefinitions: JsonObject = {};
-  for (const [name, scheme] of Object.entries(document.components.securitySchemes)) {
-    if (scheme.type !== 'apiKey') throw new Error(`Security scheme '${name}' (${scheme.type}) has no Swagger 2.0 custom connector form here.`);
-    securityNames[name] = API_KEY;
-    securityDefinitions[API_KEY] = { type: 'apiKey', in: scheme.in ?? 'header', name: scheme.name ?? 'x-functions-key' };
-  }
-
-  const paths: JsonObject = {};
-  for (const [path, item] of Object.entries(document.paths)) {
-    const operations: JsonObject = {};
-    for (const [method, operation] of Object.entries(item)) operations[method] = swaggerOperation(operation, securityNames);
-    paths[path] = operations;
+  const paths: Record<string, JsonObject> = {};
+  for (const view of OPERATIONS) {
+    const found = byId.get(view.from);
+    if (!found) throw new Error(`The OpenAPI document has no operation ${view.from}.`);
+    // The dynamic host URL policy replaces the host and drops basePath: the paths carry /api.
+    const path = `${document.servers[0]!.url}${found.path}`;
+    paths[path] = { ...paths[path], [found.method]: swaggerOperation(view, found.operation) };
   }
 
   const definitions: JsonObject = {};
   for (const [name, schema] of Object.entries(document.components.schemas)) definitions[name] = swaggerSchema(schema);
 
+  const tags = [...new Set(Object.values(paths).flatMap((item) => Object.values(item).flatMap((op) => ((op as JsonObject).tags as string[]) ?? [])))].sort();
   return {
     swagger: '2.0',
     info: {
       title: document.info.title,
-      description: document.info.description ?? document.info.title,
+      description: document.info.description,
       version: document.info.version,
+      contact: { name: 'Image generation on Azure Functions', url: WEBSITE },
     },
     host: options.host ?? HOST_PLACEHOLDER,
-    basePath: document.servers?.[0]?.url ?? '/',
+    basePath: '/',
     schemes: ['https'],
     consumes: ['application/json'],
     produces: ['application/json'],
@@ -341,28 +393,45 @@ export function connectorDefinition(options: ConnectorOptions = {}): JsonObject 
     definitions,
     parameters: {},
     responses: {},
-    securityDefinitions,
-    security: swaggerSecurity(document.security ?? [], securityNames),
-    tags: [],
+    securityDefinitions: { [API_KEY]: { type: 'apiKey', in: 'header', name: document.components.securitySchemes.functionKey!.name ?? 'x-functions-key' } },
+    security: [{ [API_KEY]: [] }],
+    tags: tags.map((name) => ({ name })),
+    'x-ms-connector-metadata': [
+      { propertyName: 'Website', propertyValue: WEBSITE },
+      { propertyName: 'Privacy policy', propertyValue: 'https://privacy.microsoft.com/privacystatement' },
+      { propertyName: 'Categories', propertyValue: 'AI;Content and Files' },
+    ],
   };
 }
 
-/** The connector's apiProperties.json: the function key as the connection's secure API key. */
+/** The connector's apiProperties.json: the Function App's host and key, asked when connecting. */
 export function connectorProperties(): JsonObject {
   return {
     properties: {
       connectionParameters: {
+        [HOST]: {
+          type: 'string',
+          uiDefinition: {
+            displayName: 'Function App host',
+            description: "The host name of the image generation Function App, such as func-api-abc123.azurewebsites.net: the AZURE_FUNCTION_APP_URL output of the deployment, without https://.",
+            tooltip: 'The Function App that generates the images.',
+            constraints: { tabIndex: 2, required: 'true' },
+          },
+        },
         [API_KEY]: {
           type: 'securestring',
           uiDefinition: {
             displayName: 'Function key',
-            description: "A function key (or the host key) of the Function App, sent as the x-functions-key header: Azure portal > the Function App > App keys, or `az functionapp keys list`.",
-            tooltip: 'The key of the Function App that generates the images',
-            constraints: { tabIndex: 2, clearText: false, required: 'true' },
+            description: 'A function key (or the host key) of the Function App, sent as the x-functions-key header: Azure portal > the Function App > App keys, or az functionapp keys list.',
+            tooltip: 'The key of the Function App that generates the images.',
+            constraints: { tabIndex: 3, clearText: false, required: 'true' },
           },
         },
       },
-      iconBrandColor: '#007ee5',
+      policyTemplateInstances: [
+        { templateId: 'dynamichosturl', title: 'The Function App host', parameters: { 'x-ms-apimTemplateParameter.urlTemplate': `https://@connectionParameters('${HOST}')` } },
+      ],
+      iconBrandColor: BRAND_COLOR,
       capabilities: [],
       publisher: 'Image generation on Azure Functions',
       stackOwner: 'Image generation on Azure Functions',
@@ -381,18 +450,14 @@ export function connectorFiles(options: ConnectorOptions = {}): Record<string, s
 }
 
 /** `node dist/dev/connector.js [--host <app>.azurewebsites.net] [--out <dir>]`; defaults: the placeholder, connector/. */
-function main(args: string[]): void {
-  const option = (name: string) => {
-    const at = args.indexOf(`--${name}`);
-    return at >= 0 ? args[at + 1] : args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  };
-  const out = resolve(option('out') ?? join(process.cwd(), 'connector'));
-  const host = option('host');
+function main(): void {
+  const { values } = parseArgs({ options: { host: { type: 'string' }, out: { type: 'string' } } });
+  const out = resolve(values.out ?? join(process.cwd(), 'connector'));
   mkdirSync(out, { recursive: true });
-  for (const [name, text] of Object.entries(connectorFiles({ host }))) {
+  for (const [name, text] of Object.entries(connectorFiles({ host: values.host }))) {
     writeFileSync(join(out, name), text);
     console.log(`Wrote ${join(out, name)}`);
   }
 }
 
-if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main(process.argv.slice(2));
+if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) main();

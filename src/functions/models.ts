@@ -37,7 +37,7 @@ app.http('getModelSchema', {
   route: 'models/{deployment}/schema',
   handler: async (request: HttpRequest, context: InvocationContext) => {
     try {
-      return json(200, deploymentBodySchema(find(request)));
+      return json(200, { schema: deploymentBodySchema(find(request)) });
     } catch (err) {
       return errorResponse(err, context);
     }

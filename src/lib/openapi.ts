@@ -70,11 +70,25 @@ const generateBody = {
   content: { 'application/json': { schema: ref('ImageGenerationRequest'), example: EXAMPLE_REQUEST } },
 };
 
+const EXAMPLE_ANSWER = {
+  created: 1764115200,
+  size: '1536x1024',
+  quality: 'medium',
+  output_format: 'png',
+  background: 'opaque',
+  data: [
+    {
+      url: 'https://stimages.blob.core.windows.net/images/2026/11/26/003145123-5b1f…-0.png?sv=2021-08-06&se=…&sr=b&sp=r&sig=…',
+      storage: { container: 'images', blob: '2026/11/26/003145123-5b1f…-0.png', record: '2026/11/26/003145123-5b1f…-0.png.json', url_expires_on: '2026-11-26T01:31:45.000Z' },
+    },
+  ],
+};
+
 const generateResponses = {
   '200': {
     description: 'The images, kept in Blob Storage, in the Azure OpenAI response shape; with stream true, server-sent events (partial images, then each completed image with its url).',
     headers: servedHeaders,
-    content: { 'application/json': { schema: ref('ImagesResponse') }, 'text/event-stream': { schema: { type: 'string' } } },
+    content: { 'application/json': { schema: ref('ImagesResponse'), example: EXAMPLE_ANSWER }, 'text/event-stream': { schema: { type: 'string' } } },
   },
   '202': {
     description: 'Accepted (Prefer: respond-async): poll the Location header until the job ends.',
@@ -276,7 +290,10 @@ export function openApiDocument() {
           summary: 'Get the body a deployment takes',
           description: "Answers the JSON Schema of the body one deployment takes, its sizes offered as choices: the connector's dynamic schema.",
           parameters: [deploymentParameter],
-          responses: { '200': { description: 'The JSON Schema.', content: { 'application/json': { schema: { type: 'object' } } } }, ...errors('401', '404') },
+          responses: {
+            '200': { description: 'The JSON Schema, under schema.', content: { 'application/json': { schema: { type: 'object', properties: { schema: { type: 'object', description: 'The JSON Schema of the body.' } } } } } },
+            ...errors('401', '404'),
+          },
         },
       },
       '/health': {

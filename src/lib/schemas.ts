@@ -5,69 +5,88 @@ import { imageGenerationBody } from './request.js';
 // document (openapi.ts) come from here. Azure's own fields are kept loose: the service adds fields
 // over time, and strict parsers have broken on them before.
 
-const severity = z.looseObject({ filtered: z.boolean(), severity: z.enum(['safe', 'low', 'medium', 'high']) });
-const detected = z.looseObject({ filtered: z.boolean(), detected: z.boolean() });
+const filtered = z.boolean().describe('Whether the filter blocked it.');
+const severity = (category: string) =>
+  z
+    .looseObject({ filtered, severity: z.enum(['safe', 'low', 'medium', 'high']).describe('How severe the content was judged.') })
+    .optional()
+    .describe(`The ${category} category.`);
+const detected = (category: string) =>
+  z
+    .looseObject({ filtered, detected: z.boolean().describe('Whether it was detected.') })
+    .optional()
+    .describe(`${category} detection.`);
 
 export const contentFilterResults = z
   .looseObject({
-    hate: severity.optional(),
-    self_harm: severity.optional(),
-    sexual: severity.optional(),
-    violence: severity.optional(),
-    profanity: detected.optional(),
-    jailbreak: detected.optional(),
+    hate: severity('hate'),
+    self_harm: severity('self-harm'),
+    sexual: severity('sexual'),
+    violence: severity('violence'),
+    profanity: detected('Profanity'),
+    jailbreak: detected('Jailbreak'),
   })
   .describe("Azure OpenAI's content filter results, as the service returned them.");
 
 export const storageLocation = z
   .object({
-    container: z.string(),
+    container: z.string().describe('The blob container.'),
     blob: z.string().describe('The image blob.'),
     record: z.string().describe('The JSON record beside it: prompt, requested and served model and parameters, filter results.'),
     url_expires_on: z.string().describe('When `url` stops working (ISO 8601).'),
   })
   .describe('Where the image is kept.');
 
-export const imageData = z.looseObject({
-  url: z.string().optional().describe('A read-only SAS URL for the kept image, readable without credentials until it expires.'),
-  b64_json: z.string().optional().describe('The image, base64, when response_format is b64_json or the model answers only that way.'),
-  content_filter_results: contentFilterResults.optional(),
-  prompt_filter_results: contentFilterResults.optional(),
-  storage: storageLocation.optional(),
-});
+export const imageData = z
+  .looseObject({
+    url: z.string().optional().describe('A read-only SAS URL for the kept image, readable without credentials until it expires.'),
+    b64_json: z.string().optional().describe('The image, base64, when response_format is b64_json or the model answers only that way.'),
+    content_filter_results: contentFilterResults.optional().describe("The content filter's results for the image."),
+    prompt_filter_results: contentFilterResults.optional().describe("The content filter's results for the prompt."),
+    storage: storageLocation.optional(),
+  })
+  .describe('One image.');
 
-export const imagesResponse = z.looseObject({
-  created: z.number().int().describe('Unix seconds.'),
-  data: z.array(imageData),
-  usage: z.looseObject({}).optional().describe('Token usage (gpt-image models), as the service returned it.'),
-});
+export const imagesResponse = z
+  .looseObject({
+    created: z.number().int().describe('When the images were made, in Unix seconds.'),
+    data: z.array(imageData).describe('The images.'),
+    usage: z.looseObject({}).optional().describe('Token usage (gpt-image models), as the service returned it.'),
+  })
+  .describe('The images, in the Azure OpenAI response shape.');
 
-export const azureError = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string().describe('What went wrong, naming the field when a field is at fault.'),
-    param: z.string().optional(),
-    type: z.string().optional(),
-    inner_error: z.looseObject({}).optional().describe("The service's details, e.g. content filter results."),
-  }),
-});
+export const azureError = z
+  .object({
+    error: z
+      .object({
+        code: z.string().describe("The error's code."),
+        message: z.string().describe('What went wrong, naming the field when a field is at fault.'),
+        param: z.string().optional().describe('The field at fault.'),
+        type: z.string().optional().describe('The kind of error.'),
+        inner_error: z.looseObject({}).optional().describe("The service's details, such as content filter results."),
+      })
+      .describe('The error.'),
+  })
+  .describe("An error, in Azure's shape.");
 
 export const jobId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1 to 64 letters, digits, - or _')
   .describe('The job id; the same id is never generated twice.');
 
-export const jobStatus = z.enum(['notStarted', 'running', 'succeeded', 'failed']);
+export const jobStatus = z.enum(['notStarted', 'running', 'succeeded', 'failed']).describe("Where the job is: notStarted, running, succeeded or failed.");
 
-export const job = z.object({
-  id: jobId,
-  status: jobStatus,
-  created: z.number().int().describe('Unix seconds.'),
-  result: imagesResponse.optional().describe('When succeeded: the same body the synchronous call answers.'),
-  error: azureError.shape.error.optional().describe('When failed.'),
-});
+export const job = z
+  .object({
+    id: jobId,
+    status: jobStatus,
+    created: z.number().int().describe('When the job was accepted, in Unix seconds.'),
+    result: imagesResponse.optional().describe('When succeeded: the same body the synchronous call answers.'),
+    error: azureError.shape.error.optional().describe('When failed: why.'),
+  })
+  .describe('An image job.');
 
-export const jobAccepted = z.object({ id: jobId, status: jobStatus });
+export const jobAccepted = z.object({ id: jobId, status: jobStatus }).describe('An accepted job.');
 
 /** How a job ended: the message on its result queue, and the body of its webhooks. */
 export const jobEvent = z
@@ -94,8 +113,8 @@ export const subscription = z
     id: z.string().describe('The subscription id.'),
     callback: z.string().describe('The callback URL, without its query string (which may hold a signature).'),
     job_id: jobId.optional().describe('The job this subscription is for, when it is for one.'),
-    model: z.string().optional(),
-    status: z.enum(['succeeded', 'failed']).optional(),
+    model: z.string().optional().describe('Only jobs served by this model.'),
+    status: z.enum(['succeeded', 'failed']).optional().describe('Only jobs that ended this way.'),
     created: z.number().int().describe('Unix seconds.'),
     delivered: z.number().int().describe('Deliveries the receiver took.'),
     undeliverable: z.number().int().describe('Deliveries given up on after their retries.'),

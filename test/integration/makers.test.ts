@@ -215,12 +215,12 @@ describe('what each deployment takes', () => {
   it('lists the deployments, and the body each takes with its sizes as choices', async () => {
     const list = await stack.get('/api/models');
     expect(list.json.data.map((d: any) => d.deployment).sort()).toEqual(['gpt-image-2', 'hq', 'mini']);
-    const mini = await stack.get('/api/models/mini/schema');
+    const mini = { json: (await stack.get('/api/models/mini/schema')).json.schema };
     expect(mini.json.properties.size.enum).toEqual(['1024x1024', '1536x1024', '1024x1536', 'auto']);
     expect(mini.json.properties.n.maximum).toBe(10);
     expect(mini.json.properties.quality.enum).toContain('auto');
     expect(mini.json.properties).not.toHaveProperty('style');
-    const g2 = await stack.get('/api/models/gpt-image-2/schema');
+    const g2 = { json: (await stack.get('/api/models/gpt-image-2/schema')).json.schema };
     expect(g2.json.properties.size.enum).toContain('3840x2160');
     expect(g2.json.properties.size.description).toMatch(/multiples of 16/);
     expect(g2.json.properties.quality.enum).toEqual(['low', 'medium', 'high']);

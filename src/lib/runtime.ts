@@ -1,5 +1,7 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { BackendState } from './backendState.js';
+import { BackendPool, createBackendPool } from './backends.js';
 import { IdempotencyStore } from './idempotency.js';
 import { ImageStore } from './imageStore.js';
 import { JobStore } from './jobs.js';
@@ -20,6 +22,8 @@ export interface Runtime {
   pipeline: ImagePipeline;
   jobs: JobWorker;
   idempotency: IdempotencyStore;
+  /** Present when AZURE_OPENAI_BACKENDS lists the backends. */
+  backends?: BackendPool;
 }
 
 export function createRuntime(settings: Settings): Runtime {
@@ -27,30 +31,43 @@ export function createRuntime(settings: Settings): Runtime {
   // Created on first use: a local run on a connection string and a static key never needs one.
   const identity = () => (credential ??= new DefaultAzureCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID }));
   const storage = createStorageClients(settings, identity);
+  const backends = settings.AZURE_OPENAI_BACKENDS
+    ? createBackendPool(settings, {
+        state: new BackendState(storage.table(settings.BACKEND_STATE_TABLE), { log: (m) => console.warn(m) }),
+        keys: (secretName) => createKeySource(settings, identity, secretName),
+        credential: identity,
+        log: (m) => console.warn(m),
+      })
+    : undefined;
+  const generator = backends ?? singleService(settings, identity);
+  const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
+  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator, store });
+  const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
+  const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues));
+  const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
+  return { settings, pipeline, jobs, idempotency, ...(backends && { backends }) };
+}
+
+/** AZURE_OPENAI_ENDPOINT: one account, called as it always was. */
+function singleService(settings: Settings, identity: () => TokenCredential): ImageService {
   const keys = settings.AZURE_OPENAI_AUTH === 'entra' ? undefined : createKeySource(settings, identity);
-  const service = new ImageService({
-    endpoint: settings.AZURE_OPENAI_ENDPOINT,
+  return new ImageService({
+    endpoint: settings.AZURE_OPENAI_ENDPOINT!,
     apiVersion: settings.AZURE_OPENAI_API_VERSION,
     auth: keys ? { kind: 'key', keys } : { kind: 'entra', credential: identity() },
     timeoutMs: settings.AZURE_OPENAI_TIMEOUT_SECONDS * 1000,
     maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,
   });
-  const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
-  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: service, store });
-  const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
-  const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues));
-  const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
-  return { settings, pipeline, jobs, idempotency };
 }
 
-function createKeySource(settings: Settings, identity: () => TokenCredential): ApiKeySource {
+function createKeySource(settings: Settings, identity: () => TokenCredential, secretName = settings.KEY_VAULT_SECRET_NAME): ApiKeySource {
   if (!settings.KEY_VAULT_URI) return new StaticApiKey(settings.AZURE_OPENAI_API_KEY!);
   const client = new SecretClient(settings.KEY_VAULT_URI, identity(), {
     disableChallengeResourceVerification: settings.KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION,
     // A vault that is down should cost a request seconds, not the SDK's default minute of retries.
     retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
   });
-  return new VaultApiKey(client, { secretName: settings.KEY_VAULT_SECRET_NAME, ttlMs: settings.KEY_CACHE_TTL_SECONDS * 1000 });
+  return new VaultApiKey(client, { secretName, ttlMs: settings.KEY_CACHE_TTL_SECONDS * 1000 });
 }
 
 let current: Runtime | undefined;

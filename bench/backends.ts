@@ -187,7 +187,7 @@ async function failoverLatency(lab: Lab): Promise<Row[]> {
   const rounds = 4;
   const per = 50;
   const samples = { failover: [] as number[], direct: [] as number[] };
-  let failovers = 0;
+  let failovers: number;
   try {
     for (const host of [withFailover, direct]) for (let i = 0; i < 20; i++) await generate(host, `Warm ${i % 4}`);
     const before = lab.accounts[0].stats.rateLimited;

@@ -139,7 +139,7 @@ export class BackendPool implements ImageGenerator {
     if (!pool) throw new Error(`No backend pool for deployment ${target.deployment}`);
     const attempts: BackendAttempt[] = [];
     const tried = new Set<Member>();
-    let lastError: unknown;
+    let lastError: Error | undefined;
     for (let round = 0; ; ) {
       const chosen = await this.choose(pool, tried);
       if (!chosen) {
@@ -156,7 +156,7 @@ export class BackendPool implements ImageGenerator {
       const { member, trial } = chosen;
       tried.add(member);
       const started = this.now();
-      member.recent.requests.push(started);
+      note(member.recent.requests, started);
       try {
         const result = await call(member, { ...target, deployment: member.settings.deployment }, signal);
         attempts.push({ backend: member.settings.name, outcome: 'ok', ms: this.now() - started });
@@ -165,7 +165,7 @@ export class BackendPool implements ImageGenerator {
       } catch (err) {
         const outcome = this.failed(member, err, trial, signal);
         attempts.push({ backend: member.settings.name, outcome, ...statusOf(err), ms: this.now() - started });
-        lastError = err;
+        lastError = err as Error;
         if (!sendElsewhere(err)) throw err;
       }
     }
@@ -195,7 +195,7 @@ export class BackendPool implements ImageGenerator {
   private failed(member: Member, err: unknown, trial: boolean, signal: AbortSignal | undefined): BackendAttempt['outcome'] {
     const now = this.now();
     if (err instanceof ServiceThrottledError) {
-      member.recent.throttled.push(now);
+      note(member.recent.throttled, now);
       const until = now + Math.min(err.retryAfterMs, this.options.maxThrottleMs);
       this.mark(member, (mark) => (mark.throttledUntil >= until ? undefined : { ...mark, throttledUntil: until }));
       // A trial that met a quota says nothing of the backend's health: the circuit stays half-open.
@@ -213,7 +213,7 @@ export class BackendPool implements ImageGenerator {
       if (trial) this.mark(member, (mark) => ({ ...mark, trialUntil: 0 }));
       return outcome;
     }
-    member.recent.failures.push(now);
+    note(member.recent.failures, now);
     member.failures = [...member.failures.filter((at) => at > now - this.options.circuit.windowMs), now];
     if (trial || member.failures.length >= this.options.circuit.failures) {
       member.failures = [];
@@ -290,8 +290,16 @@ function statusOf(err: unknown): Pick<BackendAttempt, 'status' | 'code'> {
   return { ...(typeof status === 'number' && { status }), ...(typeof code === 'string' && { code }) };
 }
 
+/** Adds a call to a recent counter, forgetting what is older than its window. */
+function note(times: number[], now: number): void {
+  times.push(now);
+  count(times, now);
+}
+
 function count(times: number[], now: number): number {
-  while (times.length > 0 && times[0] <= now - RECENT_MS) times.shift();
+  let old = 0;
+  while (old < times.length && times[old] <= now - RECENT_MS) old++;
+  times.splice(0, old);
   return times.length;
 }
 

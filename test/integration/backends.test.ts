@@ -4,7 +4,7 @@ import { BackendState } from '../../src/lib/backendState.js';
 import { BackendPool, createBackendPool } from '../../src/lib/backends.js';
 import { ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/errors.js';
 import { StaticApiKey } from '../../src/lib/keys.js';
-import type { Generation, ImageGenerator, StreamEvent } from '../../src/lib/service.js';
+import type { Generation, ImageGenerator } from '../../src/lib/service.js';
 import { loadSettings } from '../../src/lib/settings.js';
 import { createStorageClients } from '../../src/lib/storage.js';
 import { uniqueName } from '../support/stack.js';
@@ -92,7 +92,9 @@ describe('choosing a backend', () => {
         picks.set(name, (picks.get(name) ?? 0) + 1);
         return { created: 0, images: [], output: {}, extra: {} };
       },
-      stream: async () => ({ events: [] as StreamEvent[] }),
+      stream: async () => {
+        throw new Error('not streamed here');
+      },
     });
     const settings = (name: string, priority: number, weight: number) => ({ name, endpoint: 'http://127.0.0.1:1', deployment: 'd', model: 'gpt-image-2' as const, region: 'r', priority, weight, auth: 'entra' as const });
     const table = createStorageClients(loadSettings({ AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:1', AZURE_OPENAI_API_KEY: KEY, AzureWebJobsStorage: inject('azurite').connectionString }), noCredential).table(

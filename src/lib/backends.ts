@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import { BackendState, type BackendMark, type MarkChange } from './backendState.js';
+import type { BackendMark, BackendState, MarkChange } from './backendState.js';
 import { sleep } from './deadline.js';
 import { ServiceAuthError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from './errors.js';
 import type { ApiKeySource } from './keys.js';

@@ -7,6 +7,11 @@ import { StaticApiKey } from '../../src/lib/keys.js';
 import type { Generation, ImageGenerator } from '../../src/lib/service.js';
 import { loadSettings } from '../../src/lib/settings.js';
 import { createStorageClients } from '../../src/lib/storage.js';
+import { ImageStore } from '../../src/lib/imageStore.js';
+import { JobStore } from '../../src/lib/jobs.js';
+import { ImagePipeline } from '../../src/lib/pipeline.js';
+import { ImageQueues } from '../../src/lib/queues.js';
+import { JobWorker } from '../../src/lib/worker.js';
 import { uniqueName } from '../support/stack.js';
 
 // The pool of backends in-process, against real emulated accounts and the shared state in Azurite:
@@ -222,6 +227,23 @@ describe('sending elsewhere, and never paying twice', () => {
     // The first account went on and billed it: exactly why it went nowhere else.
     expect(accounts[A].stats.generations - before.a).toBe(1);
     expect((await healthOf(p, 'acct-a')).last_5_minutes.failures).toBe(1);
+  });
+
+  it('on the queue path, leaves a timed-out job to the host\'s own bounded attempts: nothing sent elsewhere', async () => {
+    accounts[A].configure({ latencyMs: 1_500 });
+    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], { AZURE_OPENAI_TIMEOUT_SECONDS: '1' });
+    const connection = inject('azurite').connectionString;
+    const settings = loadSettings({ AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:1', AZURE_OPENAI_API_KEY: KEY, AzureWebJobsStorage: connection });
+    const storage = createStorageClients(settings, noCredential);
+    const pipeline = new ImagePipeline({ deployments: settings, apiVersion: 'v1', generator: p, store: new ImageStore(storage.blobs, { container: uniqueName('images'), urlTtlMinutes: 60 }) });
+    const jobs = new JobStore(storage.blobs.getContainerClient(uniqueName('jobs')));
+    const worker = new JobWorker(pipeline, jobs, new ImageQueues(storage.queues));
+    const id = uniqueName('slow');
+    const asked = accounts[B].stats.requests;
+    // Thrown: the host delivers the message again, and that delivery is one of its bounded attempts.
+    await expect(worker.process({ id, prompt: 'Slow' }, { messageId: 'm', dequeueCount: 1 })).rejects.toBeInstanceOf(ServiceTimeoutError);
+    expect((await jobs.get(id))!.state).toMatchObject({ status: 'notStarted', attempts: 1, error_status: 504 });
+    expect(accounts[B].stats.requests).toBe(asked);
   });
 
   it('streams: fails over until the stream starts, and not after', async () => {

@@ -80,6 +80,11 @@ export class BackendState {
     let next = change(local.mark);
     if (!next) return undefined;
     let etag = local.etag;
+    // While the table is failing, this instance's copy is all there is: no call waits on it.
+    if (this.now() < this.storageDownUntil) {
+      this.rows.set(name, { mark: next, etag, pending: 'failed' });
+      return next;
+    }
     this.rows.set(name, { mark: next, etag, pending: 'writing' });
     try {
       await this.ready();

@@ -145,8 +145,9 @@ export class BackendPool implements ImageGenerator {
       if (!chosen) {
         const wait = await this.soonest(pool);
         if (wait !== undefined || lastError === undefined) throw this.nothingAvailable(target, pool, wait ?? MOMENT_MS, lastError);
-        // Every backend that is available failed in this round, each in a way that made nothing.
-        if (round >= this.options.maxRetries) throw lastError;
+        // Every backend that is available failed in this round, each in a way that made nothing;
+        // as with one account, only failures of the service itself are worth another round.
+        if (round >= this.options.maxRetries || !(lastError instanceof ServiceFailedError)) throw lastError;
         await sleep(Math.min(4000, 250 * 2 ** round++), signal).catch(() => {
           throw new ServiceTimeoutError(undefined, { cause: lastError });
         });
@@ -197,9 +198,11 @@ export class BackendPool implements ImageGenerator {
     if (err instanceof ServiceThrottledError) {
       note(member.recent.throttled, now);
       const until = now + Math.min(err.retryAfterMs, this.options.maxThrottleMs);
-      this.mark(member, (mark) => (mark.throttledUntil >= until ? undefined : { ...mark, throttledUntil: until }));
-      // A trial that met a quota says nothing of the backend's health: the circuit stays half-open.
-      if (trial) this.mark(member, (mark) => ({ ...mark, trialUntil: 0 }));
+      // A later mark is never shortened. A trial that met a quota says nothing of the backend's
+      // health: its circuit stays half-open, for the next request to try.
+      this.mark(member, (mark) =>
+        mark.throttledUntil >= until && !trial ? undefined : { ...mark, throttledUntil: Math.max(mark.throttledUntil, until), ...(trial && { trialUntil: 0 }) },
+      );
       return 'throttled';
     }
     if (err instanceof ServiceRejectedError) {

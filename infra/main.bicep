@@ -22,6 +22,21 @@ param location string = resourceGroup().location
 @metadata({ azd: { type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] } })
 param openAiLocation string
 
+@description('One Azure OpenAI region: its account gets the same model deployments as every other.')
+type openAiRegion = {
+  @description('Azure region of the account.')
+  location: string
+
+  @description('1 is used first; a higher number only while every account of the lower ones is throttled or failing. Equal numbers share the traffic.')
+  @minValue(1)
+  @maxValue(100)
+  priority: int
+}
+
+@description('Azure OpenAI regions, one account in each, with the same model deployments: more quota and no single region to depend on. Default: openAiLocation alone.')
+@minLength(1)
+param openAiRegions openAiRegion[] = [{ location: openAiLocation, priority: 1 }]
+
 @description('key: the app reads an api-key from Key Vault. entra: keyless; the account refuses keys.')
 @allowed(['key', 'entra'])
 param openAiAuthMode string = 'key'
@@ -104,6 +119,7 @@ var deploymentContainerName = 'app-package-${resourceToken}'
 var imagesContainerName = 'images'
 var jobsContainerName = 'jobs'
 var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison' }
+var backendStateTableName = 'backendstate'
 var keySecretName = 'azure-openai-api-key'
 
 // The models, each one a row of src/lib/models.ts (test/unit/infra.test.ts holds the two together).
@@ -116,6 +132,15 @@ var modelDeployments modelDeployment[] = [
 ]
 // AZURE_OPENAI_DEPLOYMENTS: deployment=model pairs.
 var deploymentsSetting = join(map(modelDeployments, d => '${d.name}=${d.model}'), ',')
+// One account per region. The first keeps the names a one-region deployment has always had.
+var openAiAccounts = [
+  for (region, i) in openAiRegions: {
+    name: i == 0 ? names.openAi : '${names.openAi}-${region.location}'
+    location: region.location
+    priority: region.priority
+    secretName: i == 0 ? keySecretName : '${keySecretName}-${region.location}'
+  }
+]
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -144,6 +169,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     containerNames: [imagesContainerName, jobsContainerName, deploymentContainerName]
     queueNames: [queueNames.requests, queueNames.results, queueNames.poison]
+    tableNames: [backendStateTableName]
     jobsContainerName: jobsContainerName
     jobRetentionDays: jobRetentionDays
     imagesContainerName: imagesContainerName
@@ -163,27 +189,50 @@ module keyVault 'modules/keyvault.bicep' = {
   }
 }
 
-module openAi 'modules/openai.bicep' = {
-  name: 'openai'
-  params: {
-    name: names.openAi
-    location: openAiLocation
-    tags: tags
-    authMode: openAiAuthMode
-    deployments: modelDeployments
-    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+module openAi 'modules/openai.bicep' = [
+  for (account, i) in openAiAccounts: {
+    name: i == 0 ? 'openai' : 'openai-${account.location}'
+    params: {
+      name: account.name
+      location: account.location
+      tags: tags
+      authMode: openAiAuthMode
+      deployments: modelDeployments
+      logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+    }
   }
-}
+]
 
-// Key mode only: in entra mode the account has no usable key to copy.
-module openAiKey 'modules/openai-key-secret.bicep' = if (keyMode) {
-  name: 'openai-key-secret'
-  params: {
-    openAiAccountName: names.openAi
-    keyVaultName: names.keyVault
-    secretName: keySecretName
+// Key mode only: in entra mode the accounts have no usable key to copy. Each key its own secret.
+module openAiKey 'modules/openai-key-secret.bicep' = [
+  for (account, i) in openAiAccounts: if (keyMode) {
+    name: i == 0 ? 'openai-key-secret' : 'openai-key-secret-${account.location}'
+    params: {
+      openAiAccountName: account.name
+      keyVaultName: names.keyVault
+      secretName: account.secretName
+    }
+    dependsOn: [openAi, keyVault]
   }
-  dependsOn: [openAi, keyVault]
+]
+
+// AZURE_OPENAI_BACKENDS: every deployment of every account, with its region's priority, and its
+// account's secret in key mode (entra mode: AZURE_OPENAI_AUTH applies to all).
+module backends 'modules/backends-setting.bicep' = {
+  name: 'backends-setting'
+  params: {
+    backendsPerAccount: [
+      for (account, i) in openAiAccounts: map(modelDeployments, d => {
+        name: '${account.location}-${d.name}'
+        endpoint: openAi[i].outputs.endpoint
+        deployment: d.name
+        model: d.model
+        region: account.location
+        priority: account.priority
+        ...(keyMode ? { keyVaultSecretName: account.secretName } : {})
+      })
+    ]
+  }
 }
 
 // The app's identity: host storage (blobs incl. the deployment package, queues, tables), the key
@@ -201,7 +250,7 @@ module appRoles 'modules/roles.bicep' = {
     storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']
     keyVaultName: names.keyVault
     keyVaultRoles: keyMode ? ['Key Vault Secrets User'] : []
-    openAiAccountName: names.openAi
+    openAiAccountNames: map(openAiAccounts, a => a.name)
     openAiRoles: keyMode ? [] : ['Cognitive Services OpenAI User']
     appInsightsName: names.appInsights
     appInsightsRoles: ['Monitoring Metrics Publisher']
@@ -219,7 +268,7 @@ module developerRoles 'modules/roles.bicep' = if (!empty(principalId)) {
     storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor']
     keyVaultName: names.keyVault
     keyVaultRoles: ['Key Vault Secrets Officer']
-    openAiAccountName: names.openAi
+    openAiAccountNames: map(openAiAccounts, a => a.name)
     openAiRoles: ['Cognitive Services OpenAI User']
     appInsightsName: names.appInsights
     appInsightsRoles: []
@@ -232,7 +281,7 @@ module developerRoles 'modules/roles.bicep' = if (!empty(principalId)) {
 // infra/main.json. Settings whose code default is right are left out (AZURE_OPENAI_API_VERSION,
 // the timeouts and TTLs). Never AZURE_OPENAI_API_KEY, never an AzureWebJobsStorage connection string.
 var appSettings = {
-  AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
+  AZURE_OPENAI_BACKENDS: backends.outputs.value
   AZURE_OPENAI_DEPLOYMENTS: deploymentsSetting
   AZURE_OPENAI_DEFAULT_DEPLOYMENT: successorDeployment
   AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: successorDeployment
@@ -279,7 +328,7 @@ module alerts 'modules/alerts.bicep' = {
     namePrefix: names.alerts
     alertEmail: alertEmail
     appInsightsId: monitoring.outputs.appInsightsId
-    openAiAccountId: openAi.outputs.id
+    openAiAccountId: openAi[0].outputs.id
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     poisonQueueName: queueNames.poison
     throttledCallsThreshold: 5
@@ -292,8 +341,10 @@ output AZURE_TENANT_ID string = subscription().tenantId
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
-output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
-output AZURE_OPENAI_ACCOUNT_NAME string = openAi.outputs.name
+// The first region's account: a local run against Azure calls it alone.
+output AZURE_OPENAI_ENDPOINT string = openAi[0].outputs.endpoint
+output AZURE_OPENAI_ACCOUNT_NAME string = openAi[0].outputs.name
+output AZURE_OPENAI_BACKENDS string = backends.outputs.value
 output AZURE_OPENAI_AUTH string = openAiAuthMode
 output AZURE_OPENAI_DEPLOYMENTS string = deploymentsSetting
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name

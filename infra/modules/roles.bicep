@@ -20,10 +20,10 @@ param keyVaultName string
 @description('Roles on the Key Vault.')
 param keyVaultRoles string[]
 
-@description('Name of the Azure OpenAI account.')
-param openAiAccountName string
+@description('Names of the Azure OpenAI accounts, one per region.')
+param openAiAccountNames string[]
 
-@description('Roles on the Azure OpenAI account.')
+@description('Roles on each Azure OpenAI account.')
 param openAiRoles string[]
 
 @description('Name of the Application Insights component.')
@@ -51,9 +51,14 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' existing = {
   name: keyVaultName
 }
 
-resource openAi 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = {
-  name: openAiAccountName
-}
+resource openAi 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = [
+  for name in openAiAccountNames: {
+    name: name
+  }
+]
+
+// Each role on each account: one assignment per pair.
+var openAiGrants = flatten(map(range(0, length(openAiAccountNames)), account => map(openAiRoles, role => { account: account, role: role })))
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
@@ -84,11 +89,11 @@ resource keyVaultAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01
 ]
 
 resource openAiAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for role in openAiRoles: {
-    name: guid(openAi.id, principalId, roleIds[role])
-    scope: openAi
+  for grant in openAiGrants: {
+    name: guid(openAi[grant.account].id, principalId, roleIds[grant.role])
+    scope: openAi[grant.account]
     properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds[role])
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds[grant.role])
       principalId: principalId
       principalType: principalType
     }

@@ -4,7 +4,7 @@ import { MODELS, type ModelName } from './models.js';
 import { imageRecord, type RecordContext } from './record.js';
 import { resolveRequest, type ImageRequest } from './request.js';
 import type { ImageData, ImagesResponse } from './schemas.js';
-import { completedGeneration, type Generation, type ImageGenerator, type ServiceImage, type StreamEvent } from './service.js';
+import { completedGeneration, type Generation, type ImageGenerator, type ServedBy, type ServedMeta, type ServiceImage, type StreamEvent } from './service.js';
 import type { Deployments } from './settings.js';
 
 // The pipeline every trigger calls: validate, generate (the key is the service's business), keep,
@@ -21,7 +21,7 @@ export interface GenerateOptions {
 /** An answer, and who served it: the edges say so in headers. */
 export interface Answer {
   body: ImagesResponse;
-  served: { model: ModelName; deployment: string };
+  served: { model: ModelName; deployment: string; backend?: ServedBy };
 }
 
 /** One server-sent event for the caller. */
@@ -51,7 +51,7 @@ export class ImagePipeline {
     const kept = await this.keepAll(request, generation, context, options.signal);
     const data = await Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i])));
     options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
-    return { body: this.answerBody(request, generation, data), served: served(request) };
+    return { body: this.answerBody(request, generation, data), served: served(request, generation) };
   }
 
   /**
@@ -60,8 +60,8 @@ export class ImagePipeline {
    */
   async stream(request: ImageRequest, options: GenerateOptions = {}): Promise<{ frames: AsyncIterable<StreamFrame>; served: Answer['served'] }> {
     const context = this.context(options);
-    const { events, requestId } = await this.options.generator.stream(request.served, { signal: options.signal });
-    return { frames: this.relay(request, events, { ...context, requestId }, options), served: served(request) };
+    const { events, ...meta } = await this.options.generator.stream(request.served, { signal: options.signal });
+    return { frames: this.relay(request, events, { ...context, ...meta }, options), served: served(request, meta) };
   }
 
   /** The same answer with each kept image's URL signed afresh: stored answers outlive their SAS. */
@@ -95,14 +95,14 @@ export class ImagePipeline {
     return { apiVersion: this.options.apiVersion, startedAt: Date.now(), ...(options.jobId !== undefined && { jobId: options.jobId }) };
   }
 
-  private async *relay(request: ImageRequest, events: AsyncIterable<StreamEvent>, context: RecordContext & { requestId?: string }, options: GenerateOptions): AsyncIterable<StreamFrame> {
+  private async *relay(request: ImageRequest, events: AsyncIterable<StreamEvent>, context: RecordContext & ServedMeta & { requestId?: string }, options: GenerateOptions): AsyncIterable<StreamFrame> {
     let index = 0;
     for await (const event of events) {
       if (event.type !== 'image_generation.completed') {
         yield { event: event.type, data: event };
         continue;
       }
-      const generation = completedGeneration(event, context.requestId);
+      const generation = completedGeneration(event, context);
       const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), imageRecord(request, generation, 0, context), options.signal);
       const { url, storage } = await this.answerImage(request, {}, kept);
       index++;
@@ -148,5 +148,9 @@ export class ImagePipeline {
   }
 }
 
-const served = (request: ImageRequest): Answer['served'] => ({ model: request.served.model, deployment: request.served.deployment });
+const served = (request: ImageRequest, { backend }: ServedMeta): Answer['served'] => ({
+  model: request.served.model,
+  deployment: request.served.deployment,
+  ...(backend && { backend }),
+});
 

@@ -1,6 +1,6 @@
 import type { GenerationParams, ModelName } from './models.js';
 import type { ImageRequest } from './request.js';
-import type { Generation, ServiceOutput } from './service.js';
+import type { BackendAttempt, Generation, ServedBy, ServiceOutput } from './service.js';
 
 // The JSON record kept beside every image: how it was made, in full. The blob is the source of
 // truth for what an image is; nothing else holds these fields.
@@ -33,6 +33,9 @@ export interface ImageRecord {
   prompt_filter_results?: unknown;
   content_filter_results?: unknown;
   usage?: unknown;
+  /** Where a pool of backends served it: the backend, and every attempt on the way with its outcome. */
+  backend?: ServedBy;
+  attempts?: BackendAttempt[];
 }
 
 export interface RecordContext {
@@ -67,5 +70,7 @@ export function imageRecord(request: ImageRequest, generation: Generation, index
     prompt_filter_results: image.prompt_filter_results,
     content_filter_results: image.content_filter_results,
     ...(generation.usage !== undefined && { usage: generation.usage }),
+    ...(generation.backend && { backend: generation.backend }),
+    ...(generation.attempts && { attempts: generation.attempts }),
   };
 }

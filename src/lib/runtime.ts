@@ -1,5 +1,7 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { BackendState } from './backendState.js';
+import { BackendPool, createBackendPool } from './backends.js';
 import { IdempotencyStore } from './idempotency.js';
 import { ImageStore } from './imageStore.js';
 import { JobStore } from './jobs.js';
@@ -22,6 +24,8 @@ export interface Runtime {
   jobs: JobWorker;
   idempotency: IdempotencyStore;
   webhooks: Webhooks;
+  /** Present when AZURE_OPENAI_BACKENDS lists the backends. */
+  backends?: BackendPool;
 }
 
 export function createRuntime(settings: Settings): Runtime {
@@ -30,16 +34,27 @@ export function createRuntime(settings: Settings): Runtime {
   const identity = () => (credential ??= new DefaultAzureCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID }));
   const storage = createStorageClients(settings, identity);
   const secret = secretSources(settings, identity);
-  const keys = settings.AZURE_OPENAI_AUTH === 'entra' ? undefined : secret(settings.KEY_VAULT_SECRET_NAME, settings.AZURE_OPENAI_API_KEY);
-  const service = new ImageService({
-    endpoint: settings.AZURE_OPENAI_ENDPOINT,
-    apiVersion: settings.AZURE_OPENAI_API_VERSION,
-    auth: keys ? { kind: 'key', keys } : { kind: 'entra', credential: identity() },
-    timeoutMs: settings.AZURE_OPENAI_TIMEOUT_SECONDS * 1000,
-    maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,
-  });
+  const openAiKey = (secretName = settings.KEY_VAULT_SECRET_NAME) => secret(secretName, settings.AZURE_OPENAI_API_KEY);
+  const backends = settings.AZURE_OPENAI_BACKENDS
+    ? createBackendPool(settings, {
+        state: new BackendState(storage.table(settings.BACKEND_STATE_TABLE), { log: (m) => console.warn(m) }),
+        keys: openAiKey,
+        credential: identity,
+        log: (m) => console.warn(m),
+      })
+    : undefined;
+  // AZURE_OPENAI_ENDPOINT: one account, called as it always was.
+  const generator =
+    backends ??
+    new ImageService({
+      endpoint: settings.AZURE_OPENAI_ENDPOINT!,
+      apiVersion: settings.AZURE_OPENAI_API_VERSION,
+      auth: settings.AZURE_OPENAI_AUTH === 'entra' ? { kind: 'entra', credential: identity() } : { kind: 'key', keys: openAiKey() },
+      timeoutMs: settings.AZURE_OPENAI_TIMEOUT_SECONDS * 1000,
+      maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,
+    });
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
-  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: service, store });
+  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator, store });
   const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
   const webhooks = new Webhooks(storage.table('webhooks'), {
     policy: settings.WEBHOOK_CALLBACKS,
@@ -49,7 +64,7 @@ export function createRuntime(settings: Settings): Runtime {
   });
   const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues), webhooks);
   const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
-  return { settings, pipeline, jobs, idempotency, webhooks };
+  return { settings, pipeline, jobs, idempotency, webhooks, ...(backends && { backends }) };
 }
 
 /** Secrets from the vault when there is one (cached, re-read on rotation), else from a setting (local runs). */
@@ -65,7 +80,6 @@ function secretSources(settings: Settings, identity: () => TokenCredential) {
     return new VaultApiKey(vault, { secretName, ttlMs: settings.KEY_CACHE_TTL_SECONDS * 1000 });
   };
 }
-
 let current: Runtime | undefined;
 
 /**

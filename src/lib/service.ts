@@ -59,7 +59,29 @@ export interface ServiceOutput {
   output_format?: string;
 }
 
-export interface Generation {
+/** The backend that served a call, where a pool of backends chose one. */
+export interface ServedBy {
+  name: string;
+  region: string;
+}
+
+/** One call to one backend, and how it ended. */
+export interface BackendAttempt {
+  backend: string;
+  outcome: 'ok' | 'throttled' | 'unreachable' | 'failed' | 'timeout' | 'rejected';
+  /** The service's HTTP status, where it answered. */
+  status?: number;
+  code?: string;
+  ms: number;
+}
+
+/** What a pool of backends adds to what the service said: who served it, after which attempts. */
+export interface ServedMeta {
+  backend?: ServedBy;
+  attempts?: BackendAttempt[];
+}
+
+export interface Generation extends ServedMeta {
   created: number;
   images: ServiceImage[];
   output: ServiceOutput;
@@ -76,7 +98,7 @@ export interface StreamEvent extends JsonObject {
   b64_json: string;
 }
 
-export interface StreamedGeneration {
+export interface StreamedGeneration extends ServedMeta {
   events: AsyncIterable<StreamEvent>;
   requestId?: string;
 }
@@ -195,10 +217,15 @@ function fromWire(body: JsonObject, requestId: string | undefined): Generation {
   };
 }
 
-/** A stream's completed event as the generation of its one image. */
-export function completedGeneration(event: StreamEvent, requestId: string | undefined): Generation {
+/** A stream's completed event as the generation of its one image, with what the stream said of itself. */
+export function completedGeneration(event: StreamEvent, stream: Omit<StreamedGeneration, 'events'>): Generation {
   const { b64_json, usage, created_at, size, quality, background, output_format } = event;
-  return fromWire({ created: created_at, data: [{ b64_json }], usage, size, quality, background, output_format }, requestId);
+  const { requestId, backend, attempts } = stream;
+  return {
+    ...fromWire({ created: created_at, data: [{ b64_json }], usage, size, quality, background, output_format }, requestId),
+    ...(backend && { backend }),
+    ...(attempts && { attempts }),
+  };
 }
 
 function outputOf(values: Record<string, unknown>): ServiceOutput {

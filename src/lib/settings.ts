@@ -32,9 +32,66 @@ const deploymentsSetting = z.string().transform((text, ctx) => {
   return deployments.size > 0 ? deployments : fail('names no deployment');
 });
 
+/** One deployment on one Azure OpenAI account: a member of the pool of backends that serve its model. */
+const backendEntry = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][\w.-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  endpoint: z.url({ protocol: /^https?$/ }),
+  deployment: z.string().regex(/^[\w.-]{1,64}$/, 'is not a deployment name'),
+  model: z.string().refine((m) => isModelName(m) && !isRetired(m), `must be one of ${CURRENT_MODELS.join(', ')}`),
+  region: z.string().min(1),
+  /** 1 is tried first; a higher number only when every backend of the lower ones is unavailable. */
+  priority: z.int().min(1).max(100).default(1),
+  /** Share of the traffic within its priority. */
+  weight: z.int().min(1).max(1000).default(1),
+  /** AZURE_OPENAI_AUTH when absent. */
+  auth: z.enum(['key', 'entra']).optional(),
+  /** Key mode: its own Key Vault secret; KEY_VAULT_SECRET_NAME when absent. */
+  keyVaultSecretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be 1 to 127 letters, digits or "-"').optional(),
+});
+
+/** AZURE_OPENAI_BACKENDS: a JSON array of backends; a bad entry is named by its position and name. */
+const backendsSetting = z.string().transform((text, ctx) => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch (err) {
+    return fail(`is not JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(list) || list.length === 0) return fail('must be a JSON array of at least one backend');
+  const backends: z.output<typeof backendEntry>[] = [];
+  for (const [index, entry] of list.entries()) {
+    const name = typeof (entry as { name?: unknown } | null)?.name === 'string' ? ` ("${(entry as { name: string }).name}")` : '';
+    const parsed = backendEntry.safeParse(entry);
+    if (!parsed.success) {
+      const { path, message } = parsed.error.issues[0];
+      return fail(`entry ${index}${name}: ${path.length ? `${path.join('.')}: ` : ''}${message}`);
+    }
+    if (parsed.data.auth === 'entra' && parsed.data.keyVaultSecretName !== undefined) return fail(`entry ${index}${name}: keyVaultSecretName: only with auth key`);
+    if (backends.some((b) => b.name === parsed.data.name)) return fail(`entry ${index}${name}: name: another entry has it already`);
+    backends.push(parsed.data);
+  }
+  return backends;
+});
+
 export const settingsSchema = z
   .object({
-    AZURE_OPENAI_ENDPOINT: z.url({ protocol: /^https?$/ }),
+    /** One account, the app's deployments on it: when AZURE_OPENAI_BACKENDS does not list several. */
+    AZURE_OPENAI_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    /** Several accounts: every deployment of every account the app may call; replaces AZURE_OPENAI_ENDPOINT. */
+    AZURE_OPENAI_BACKENDS: backendsSetting.optional(),
+    /** The longest wait a 429 may mark a backend throttled for: Azure has asked for a day. */
+    AZURE_OPENAI_MAX_RETRY_AFTER_SECONDS: seconds(60),
+    /** Failures of one backend (refused connections, 5xx, timeouts) within the window that open its circuit. */
+    AZURE_OPENAI_CIRCUIT_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+    AZURE_OPENAI_CIRCUIT_WINDOW_SECONDS: seconds(60),
+    /** How long an open circuit stays open before one trial request decides. */
+    AZURE_OPENAI_CIRCUIT_OPEN_SECONDS: seconds(30),
+    /** The table of the app's storage account that every instance shares backend state through. */
+    BACKEND_STATE_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name').default('backendstate'),
     /** `v1`: the v1 API (the deployment in the body); a date such as 2025-04-01-preview: the dated path. */
     AZURE_OPENAI_API_VERSION: z
       .string()
@@ -81,8 +138,21 @@ export const settingsSchema = z
     for (const name of ['AZURE_OPENAI_DEFAULT_DEPLOYMENT', 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'] as const) {
       if (s[name] !== undefined && !s.AZURE_OPENAI_DEPLOYMENTS.has(s[name])) fail(name, 'is not one of AZURE_OPENAI_DEPLOYMENTS');
     }
-    if (s.AZURE_OPENAI_AUTH === 'key' && !s.KEY_VAULT_URI && !s.AZURE_OPENAI_API_KEY) {
-      fail('KEY_VAULT_URI', 'is required (or AZURE_OPENAI_API_KEY for local runs) when AZURE_OPENAI_AUTH is key');
+    const backends = s.AZURE_OPENAI_BACKENDS;
+    if (!backends && !s.AZURE_OPENAI_ENDPOINT) fail('AZURE_OPENAI_ENDPOINT', 'is required unless AZURE_OPENAI_BACKENDS lists the backends');
+    if (backends && s.AZURE_OPENAI_ENDPOINT) fail('AZURE_OPENAI_BACKENDS', 'replaces AZURE_OPENAI_ENDPOINT: set one of the two');
+    if (backends) {
+      for (const [deployment, model] of s.AZURE_OPENAI_DEPLOYMENTS) {
+        if (!backends.some((b) => b.model === model)) fail('AZURE_OPENAI_BACKENDS', `no entry serves model "${model}" of deployment "${deployment}"`);
+      }
+      const served = new Set(s.AZURE_OPENAI_DEPLOYMENTS.values());
+      for (const [index, b] of backends.entries()) {
+        if (!served.has(b.model as ModelName)) fail('AZURE_OPENAI_BACKENDS', `entry ${index} ("${b.name}"): model: "${b.model}" is the model of no deployment in AZURE_OPENAI_DEPLOYMENTS`);
+      }
+    }
+    const needsKey = backends ? backends.some((b) => (b.auth ?? s.AZURE_OPENAI_AUTH) === 'key') : s.AZURE_OPENAI_AUTH === 'key';
+    if (needsKey && !s.KEY_VAULT_URI && !s.AZURE_OPENAI_API_KEY) {
+      fail('KEY_VAULT_URI', 'is required (or AZURE_OPENAI_API_KEY for local runs) when AZURE_OPENAI_AUTH, or a backend\'s auth, is key');
     }
     if (!s.KEY_VAULT_URI && !s.WEBHOOK_SIGNING_KEY) {
       fail('WEBHOOK_SIGNING_KEY', 'is required unless KEY_VAULT_URI is set (the key is then the secret WEBHOOK_SIGNING_SECRET_NAME)');
@@ -98,7 +168,19 @@ export const settingsSchema = z
   })
   .transform((s) => {
     const defaultDeployment = s.AZURE_OPENAI_DEFAULT_DEPLOYMENT ?? s.AZURE_OPENAI_DEPLOYMENTS.keys().next().value!;
-    return { ...s, AZURE_OPENAI_DEFAULT_DEPLOYMENT: defaultDeployment, AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: s.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT ?? defaultDeployment };
+    // Each backend with its auth and secret settled: the app-wide settings are the defaults.
+    const backends = s.AZURE_OPENAI_BACKENDS?.map(({ auth = s.AZURE_OPENAI_AUTH, keyVaultSecretName, model, ...b }) => ({
+      ...b,
+      model: model as ModelName,
+      auth,
+      ...(auth === 'key' && { keyVaultSecretName: keyVaultSecretName ?? s.KEY_VAULT_SECRET_NAME }),
+    }));
+    return {
+      ...s,
+      AZURE_OPENAI_BACKENDS: backends,
+      AZURE_OPENAI_DEFAULT_DEPLOYMENT: defaultDeployment,
+      AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: s.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT ?? defaultDeployment,
+    };
   });
 
 export type Settings = z.output<typeof settingsSchema>;
@@ -135,6 +217,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   }
   return parsed.data;
 }
+
+/** One backend as the app calls it: its auth settled. */
+export type BackendSettings = NonNullable<Settings['AZURE_OPENAI_BACKENDS']>[number];
 
 /** The model behind each deployment, for those who need only that. */
 export type Deployments = Pick<Settings, 'AZURE_OPENAI_DEPLOYMENTS' | 'AZURE_OPENAI_DEFAULT_DEPLOYMENT' | 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'>;

@@ -209,6 +209,7 @@ const FUNCTIONS: Record<string, (args: unknown[], scope: Scope) => unknown> = {
   concat: (args) => (args.every(Array.isArray) ? (args as unknown[][]).flat() : args.map(String).join('')),
   flatten: ([a]) => (a as unknown[][]).flat(),
   union: (args) => (args.every(Array.isArray) ? [...new Set((args as unknown[][]).flat())] : Object.assign({}, ...(args as object[]))),
+  shallowmerge: ([a]) => Object.assign({}, ...(a as object[])),
   contains: ([a, b]) => (typeof a === 'string' ? a.includes(b as string) : Array.isArray(a) ? a.some((x) => JSON.stringify(x) === JSON.stringify(b)) : Object.hasOwn(a as object, b as string)),
   format: ([pattern, ...args]) => (pattern as string).replace(/\{(\d+)\}/g, (_, k: string) => String(args[Number(k)])),
   tolower: ([a]) => (a as string).toLowerCase(),
@@ -248,6 +249,18 @@ function evaluateNode(node: Node, scope: Scope): unknown {
   }
 }
 
+/** A property (or variable) loop: `copy: [{ name, count, input }]` makes each `name` an array of `input`, copyIndex(name) its index. */
+interface CopyLoop {
+  name: string;
+  count: Json;
+  input: Json;
+}
+
+function expandCopy(loop: CopyLoop, scope: Scope): unknown[] {
+  const count = evaluateDeep(loop.count, scope) as number;
+  return Array.from({ length: count }, (_, k) => evaluateDeep(loop.input, { ...scope, copyIndex: { ...scope.copyIndex, [loop.name]: k } }));
+}
+
 /** Evaluates every expression inside a JSON value. */
 function evaluateDeep(value: unknown, scope: Scope): unknown {
   if (typeof value === 'string') {
@@ -257,7 +270,11 @@ function evaluateDeep(value: unknown, scope: Scope): unknown {
   }
   if (Array.isArray(value)) return value.map((v) => evaluateDeep(v, scope));
   if (value && typeof value === 'object' && !isUnresolved(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluateDeep(v, scope)]));
+    const { copy, ...rest } = value as { copy?: unknown };
+    const evaluated = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, evaluateDeep(v, scope)]));
+    if (Array.isArray(copy)) for (const loop of copy as CopyLoop[]) evaluated[loop.name] = expandCopy(loop, scope);
+    else if (copy !== undefined) evaluated.copy = evaluateDeep(copy, scope);
+    return evaluated;
   }
   return value;
 }
@@ -300,6 +317,8 @@ export interface Deployed {
   /** The template it is declared in. */
   template: Template;
   copy?: TemplateResource['copy'];
+  /** A module's parameter values, as it receives them. */
+  parameters?: Record<string, unknown>;
 }
 
 export interface Evaluation {
@@ -324,8 +343,10 @@ export function evaluateTemplate(template: Template, given: Record<string, unkno
     known,
     variable: (name) => {
       if (!cache.has(name)) {
-        if (!Object.hasOwn(template.variables ?? {}, name)) throw new Error(`no variable ${name}`);
-        cache.set(name, evaluateDeep(template.variables![name], scope));
+        const loop = (template.variables?.copy as CopyLoop[] | undefined)?.find((l) => l.name === name);
+        if (loop) cache.set(name, expandCopy(loop, scope));
+        else if (name !== 'copy' && Object.hasOwn(template.variables ?? {}, name)) cache.set(name, evaluateDeep(template.variables![name], scope));
+        else throw new Error(`no variable ${name}`);
       }
       return cache.get(name);
     },
@@ -358,7 +379,7 @@ export function evaluateTemplate(template: Template, given: Record<string, unkno
             return [name, evaluated.value];
           }),
         );
-        evaluation.resources.push({ id, modules, symbol, type: raw.type, apiVersion: raw.apiVersion, name: body.name, body, raw, template, copy });
+        evaluation.resources.push({ id, modules, symbol, type: raw.type, apiVersion: raw.apiVersion, name: body.name, body, raw, template, copy, parameters: values });
         const nested = evaluateTemplate(inner, values, known, [...modules, String(body.name)]);
         evaluation.resources.push(...nested.resources);
         evaluation.templates.push(...nested.templates);

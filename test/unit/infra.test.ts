@@ -27,9 +27,18 @@ const deploy = (parameters: Record<string, unknown> = {}): Evaluation =>
     'resourceGroup().name': 'rg-imagegen',
   });
 
+/** Three Azure OpenAI regions: the first at priority 1, two behind it. */
+const REGIONS = [
+  { location: 'swedencentral', priority: 1 },
+  { location: 'eastus2', priority: 2 },
+  { location: 'westus3', priority: 2 },
+];
+
 const SCENARIOS: [string, Record<string, unknown>][] = [
   ['defaults (key mode)', {}],
   ['keyless (entra mode)', { openAiAuthMode: 'entra' }],
+  ['three regions (key mode)', { openAiRegions: REGIONS }],
+  ['three regions, keyless', { openAiRegions: REGIONS, openAiAuthMode: 'entra' }],
   ['every model, images to Cool, alert e-mail', { deployGptImage15: true, deployGptImage1Mini: true, imagesCoolAfterDays: 30, alertEmail: 'ops@example.com' }],
   ['no developer principal', { principalId: '' }],
 ];
@@ -94,11 +103,20 @@ describe('infra/main.json: security', () => {
     for (const p of policies) expect(at(p.body, 'properties.allow'), p.id).toBe(false);
   });
 
-  it('turns off keys on the Azure OpenAI account exactly in entra mode, and writes the key to Key Vault exactly in key mode', () => {
+  it('turns off keys on every Azure OpenAI account exactly in entra mode, and writes each key to a secret of its own exactly in key mode', () => {
     for (const [mode, keyless] of [['key', false], ['entra', true]] as const) {
-      const evaluation = deploy({ openAiAuthMode: mode });
-      expect(at(one(evaluation, 'Microsoft.CognitiveServices/accounts').body, 'properties.disableLocalAuth'), mode).toBe(keyless);
-      expect(ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets'), mode).toHaveLength(keyless ? 0 : 1);
+      for (const regions of [undefined, REGIONS]) {
+        const evaluation = deploy({ openAiAuthMode: mode, ...(regions && { openAiRegions: regions }) });
+        const accounts = ofType(evaluation, 'Microsoft.CognitiveServices/accounts');
+        expect(accounts, mode).toHaveLength(regions?.length ?? 1);
+        for (const account of accounts) expect(at(account.body, 'properties.disableLocalAuth'), `${mode} ${account.id}`).toBe(keyless);
+        const secrets = ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets');
+        expect(secrets, mode).toHaveLength(keyless ? 0 : accounts.length);
+        // One secret per account, named apart, each filled from the key of the account its module names.
+        expect(new Set(secrets.map((secret) => String(secret.name))).size).toBe(secrets.length);
+        const readFrom = secrets.map((secret) => (at(secret.body, 'properties.value') as Unresolved).text);
+        expect(readFrom.map((text) => /resourceId\('Microsoft\.CognitiveServices\/accounts', '([^']+)'\)/.exec(text)?.[1])).toEqual(keyless ? [] : accounts.map((a) => a.name));
+      }
     }
   });
 
@@ -152,6 +170,8 @@ describe('infra/main.json: roles', () => {
     principal: string;
     role: string;
     scope: string;
+    /** The name of the resource it is on. */
+    resource: unknown;
   }
 
   /** Every role assignment: who (the app's identity or the developer's principalId), which role, on what. */
@@ -171,7 +191,7 @@ describe('infra/main.json: roles', () => {
       expect(at(a.body, 'properties.principalType'), a.id).toBe(principal === 'app' ? 'ServicePrincipal' : 'User');
       // Named after what it grants, so that a second deployment finds it rather than adds one.
       expect(a.raw.name, a.id).toMatch(/^\[guid\(resourceId\(/);
-      return { principal, role: role!, scope: scope!.type };
+      return { principal, role: role!, scope: scope!.type, resource: scope!.names.at(-1) };
     });
   }
 
@@ -186,6 +206,11 @@ describe('infra/main.json: roles', () => {
     const always = ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor', 'Monitoring Metrics Publisher'];
     expect(forApp({})).toEqual([...always, 'Key Vault Secrets User'].sort());
     expect(forApp({ openAiAuthMode: 'entra' })).toEqual([...always, 'Cognitive Services OpenAI User'].sort());
+    // Several regions: the model role on each account, and on nothing else; still the one vault role in key mode.
+    expect(forApp({ openAiRegions: REGIONS })).toEqual([...always, 'Key Vault Secrets User'].sort());
+    const evaluation = deploy({ openAiRegions: REGIONS, openAiAuthMode: 'entra' });
+    const onModels = grants(evaluation).filter((g) => g.principal === 'app' && g.role === 'Cognitive Services OpenAI User');
+    expect(onModels.map((g) => g.resource)).toEqual(ofType(evaluation, 'Microsoft.CognitiveServices/accounts').map((a) => a.name));
   });
 
   it('gives the developer (principalId, by default whoever deploys) data-plane roles, and nobody when it is empty', () => {
@@ -258,7 +283,8 @@ describe('infra/main.json: models', () => {
 });
 
 describe('infra/main.json: app settings', () => {
-  const NEVER_IN_AZURE = ['AZURE_OPENAI_API_KEY', 'AzureWebJobsStorage'];
+  // AZURE_OPENAI_BACKENDS replaces AZURE_OPENAI_ENDPOINT in Azure: the code refuses the two together.
+  const NEVER_IN_AZURE = ['AZURE_OPENAI_API_KEY', 'AzureWebJobsStorage', 'AZURE_OPENAI_ENDPOINT'];
   /** Settings with a code default, or that only matter locally, may be left out. */
   const hasDefault = (name: string) => {
     const field = settingsSchema.in.shape[name as keyof typeof settingsSchema.in.shape];
@@ -276,7 +302,7 @@ describe('infra/main.json: app settings', () => {
     expect(hasDefault('AZURE_OPENAI_TIMEOUT_SECONDS')).toBe(true);
     expect(hasDefault('AZURE_OPENAI_ENDPOINT')).toBe(false);
     expect(hasDefault('KEY_VAULT_URI')).toBe(false);
-    expect(REQUIRED_SETTINGS).toEqual(expect.arrayContaining(['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT', 'AzureWebJobsStorage__blobServiceUri', 'AZURE_CLIENT_ID']));
+    expect(REQUIRED_SETTINGS).toEqual(expect.arrayContaining(['AZURE_OPENAI_BACKENDS', 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT', 'AzureWebJobsStorage__blobServiceUri', 'AZURE_CLIENT_ID']));
   });
 
   it.each(SCENARIOS)('%s: sets every setting Azure needs, only names the code or the host reads, and no Flex-deprecated one', (_, parameters) => {
@@ -288,11 +314,26 @@ describe('infra/main.json: app settings', () => {
     for (const s of strings(template)) expect(s.value).not.toMatch(/^(FUNCTIONS_WORKER_RUNTIME|FUNCTIONS_EXTENSION_VERSION|WEBSITE_RUN_FROM_PACKAGE|WEBSITE_CONTENTSHARE)$/);
   });
 
+  /** The account a backends entry's endpoint comes from: reference('openAi[i]').outputs.endpoint.value. */
+  const accountOf = (endpoint: unknown) => Number(/^reference\('openAi\[(\d+)\]'\)\.outputs\.endpoint\.value$/.exec((endpoint as Unresolved).text)?.[1]);
+  const sampleEndpoint = (account: number) => `https://cog-x-${account}.openai.azure.com/`;
+
+  /** AZURE_OPENAI_BACKENDS as Azure writes it: the backends-setting module's output, from what it is given. */
+  function backendsSetting(evaluation: Evaluation): string {
+    expect(appSettings(evaluation).AZURE_OPENAI_BACKENDS).toEqual(new Unresolved('reference', ['backends'], ['outputs', 'value', 'value']));
+    const [module] = ofType(evaluation, 'Microsoft.Resources/deployments').filter((d) => d.name === 'backends-setting');
+    const output = (module.raw.properties as unknown as { template: Template }).template.outputs!.value.value;
+    expect(output).toBe("[string(flatten(parameters('backendsPerAccount')))]");
+    const entries = (module.parameters!.backendsPerAccount as Record<string, unknown>[][]).flat();
+    return JSON.stringify(entries.map((entry) => ({ ...entry, endpoint: sampleEndpoint(accountOf(entry.endpoint)) })));
+  }
+
   it.each([['key'], ['entra']])('%s mode: gives values the code accepts', (mode) => {
-    const settings = appSettings(deploy({ openAiAuthMode: mode }));
+    const evaluation = deploy({ openAiAuthMode: mode });
+    const settings = appSettings(evaluation);
     // What only Azure knows, by the output it comes from; everything else is the literal Azure receives.
     const SAMPLES: Record<string, string> = {
-      "reference('openAi').outputs.endpoint.value": 'https://cog-x.openai.azure.com/',
+      "reference('backends').outputs.value.value": backendsSetting(evaluation),
       "reference('keyVault').outputs.uri.value": 'https://kv-x.vault.azure.net/',
       "reference('identity').outputs.clientId.value": '00000000-0000-0000-0000-000000000000',
       "reference('storage').outputs.blobEndpoint.value": 'https://stx.blob.core.windows.net/',
@@ -313,6 +354,31 @@ describe('infra/main.json: app settings', () => {
     expect(loaded.AZURE_OPENAI_DEFAULT_DEPLOYMENT).toBe('gpt-image-2');
     expect(loaded.KEY_VAULT_URI).toBe(mode === 'key' ? 'https://kv-x.vault.azure.net/' : undefined);
     expect([...loaded.AZURE_OPENAI_DEPLOYMENTS.keys()]).toContain(loaded.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT);
+    expect(loaded.AZURE_OPENAI_BACKENDS).toHaveLength(1);
+  });
+
+  it.each([['key'], ['entra']])('%s mode, three regions: one backend per region and deployment, each region at its priority, with its account\'s endpoint and secret', (mode) => {
+    const evaluation = deploy({ openAiAuthMode: mode, openAiRegions: REGIONS, deployGptImage1Mini: true });
+    const modules = ofType(evaluation, 'Microsoft.Resources/deployments');
+    const accounts = ofType(evaluation, 'Microsoft.CognitiveServices/accounts');
+    const text = backendsSetting(evaluation);
+    const loaded = loadSettings({ AZURE_OPENAI_BACKENDS: text, AZURE_OPENAI_DEPLOYMENTS: String(appSettings(evaluation).AZURE_OPENAI_DEPLOYMENTS), AZURE_OPENAI_AUTH: mode, KEY_VAULT_URI: 'https://kv-x.vault.azure.net/', AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
+    const backends = loaded.AZURE_OPENAI_BACKENDS!;
+    expect(backends.map((b) => [b.region, b.deployment, b.priority])).toEqual(
+      REGIONS.flatMap((r) => ['gpt-image-2', 'gpt-image-1-mini'].map((d) => [r.location, d, r.priority])),
+    );
+    const secrets = ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets').map((s) => String(s.name).split('/').at(-1));
+    for (const backend of backends) {
+      // The endpoint of the account in the backend's region, from the openai module deployed there.
+      const account = REGIONS.findIndex((r) => r.location === backend.region);
+      expect(backend.endpoint).toBe(sampleEndpoint(account));
+      const openAiModule = modules.find((m) => m.symbol === 'openAi' && m.id.endsWith(`[${account}]`))!;
+      expect(openAiModule.parameters!.location).toBe(backend.region);
+      expect(openAiModule.parameters!.name).toBe(accounts[account].name);
+      expect(backend.auth).toBe(mode);
+      if (mode === 'key') expect(secrets[account]).toBe(backend.keyVaultSecretName);
+      else expect(backend.keyVaultSecretName).toBeUndefined();
+    }
   });
 
   it('offers exactly the auth modes the code knows', () => {
@@ -321,7 +387,7 @@ describe('infra/main.json: app settings', () => {
 });
 
 describe('infra/main.json: storage, clean-up and cost', () => {
-  it('creates the containers and queues the code uses, and the deployment container the app pulls from', () => {
+  it('creates the containers, queues and table the code uses, and the deployment container the app pulls from', () => {
     const evaluation = deploy();
     const containers = ofType(evaluation, 'Microsoft.Storage/storageAccounts/blobServices/containers').map((c) => at(c.body, 'name'));
     const container = (n: unknown) => (isUnresolved(n) ? n : String(n).split('/').at(-1));
@@ -330,6 +396,10 @@ describe('infra/main.json: storage, clean-up and cost', () => {
     expect(names).toEqual(expect.arrayContaining([settings.IMAGES_CONTAINER, settings.JOBS_CONTAINER]));
     const queues = ofType(evaluation, 'Microsoft.Storage/storageAccounts/queueServices/queues').map((q) => String(q.name).split('/').at(-1));
     expect(queues.sort()).toEqual(Object.values(QUEUES).sort());
+    // The backend state table: the code's default name, since infra does not set BACKEND_STATE_TABLE.
+    const tables = ofType(evaluation, 'Microsoft.Storage/storageAccounts/tableServices/tables').map((t) => String(t.name).split('/').at(-1));
+    expect(settings.BACKEND_STATE_TABLE).toBeUndefined();
+    expect(tables).toEqual([settingsSchema.in.shape.BACKEND_STATE_TABLE.parse(undefined)]);
     const site = one(evaluation, 'Microsoft.Web/sites');
     const packageUrl = at(site.body, 'properties.functionAppConfig.deployment.storage.value') as Unresolved;
     // format('{0}{1}', blobEndpoint, 'app-package-<token>'): a container this deployment creates.
@@ -409,7 +479,7 @@ describe('infra/main.json: monitoring', () => {
     const failed = metric('requests/failed');
     expect(failed && scopeOf(failed)).toBe("reference('monitoring').outputs.appInsightsId.value");
     const throttled = metric('BlockedCalls');
-    expect(throttled && scopeOf(throttled)).toBe("reference('openAi').outputs.id.value");
+    expect(throttled && scopeOf(throttled)).toBe("reference('openAi[0]').outputs.id.value");
     const [poison] = ofType(evaluation, 'Microsoft.Insights/scheduledQueryRules');
     expect(scopeOf(poison)).toBe(workspace);
     const [criterion] = at(poison.body, 'properties.criteria.allOf') as { query: string; operator: string; threshold: number }[];
@@ -501,8 +571,11 @@ describe('infra: azd and the portal', () => {
       return step ? all.get(`steps('${step[1]}')${step[2]}`) : undefined;
     };
 
-    /** The form cannot know the signed-in user's object ID: the template's default, deployer(), is that user. */
-    const LEFT_TO_THE_TEMPLATE = ['principalId', 'principalType'];
+    /**
+     * The form cannot know the signed-in user's object ID: the template's default, deployer(), is that user.
+     * The form deploys one Azure OpenAI region (openAiLocation); several are for the CLI and azd.
+     */
+    const LEFT_TO_THE_TEMPLATE = ['principalId', 'principalType', 'openAiRegions'];
 
     it('is an Azure Resource Manager form whose outputs are the template\'s parameters', () => {
       expect(ui.handler).toBe('Microsoft.Azure.CreateUIDef');

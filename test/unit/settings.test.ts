@@ -62,6 +62,51 @@ describe('settings', () => {
     expect(() => loadSettings({ ...minimal, WEBHOOK_SIGNING_KEY: 'short' })).toThrow(/WEBHOOK_SIGNING_KEY: must be at least 16/);
   });
 
+  describe('AZURE_OPENAI_BACKENDS', () => {
+    const backend = (name: string, more: Record<string, unknown> = {}) => ({ name, endpoint: `https://${name}.openai.azure.com`, deployment: 'gpt-image-2', model: 'gpt-image-2', region: name, ...more });
+    const withBackends = (list: unknown, more: Record<string, string | undefined> = {}) =>
+      loadSettings({ ...minimal, AZURE_OPENAI_ENDPOINT: undefined, AZURE_OPENAI_BACKENDS: typeof list === 'string' ? list : JSON.stringify(list), ...more });
+
+    it('lists the backends, each with its priority, weight and auth settled from the app-wide ones', () => {
+      const settings = withBackends([backend('sweden', { priority: 1, weight: 3 }), backend('east', { priority: 2, auth: 'entra' }), backend('west', { keyVaultSecretName: 'key-west' })]);
+      expect(settings.AZURE_OPENAI_ENDPOINT).toBeUndefined();
+      expect(settings.AZURE_OPENAI_BACKENDS).toEqual([
+        { ...backend('sweden'), priority: 1, weight: 3, auth: 'key', keyVaultSecretName: 'azure-openai-api-key' },
+        { ...backend('east'), priority: 2, weight: 1, auth: 'entra' },
+        { ...backend('west'), priority: 1, weight: 1, auth: 'key', keyVaultSecretName: 'key-west' },
+      ]);
+      expect(settings.AZURE_OPENAI_MAX_RETRY_AFTER_SECONDS).toBe(60);
+      expect([settings.AZURE_OPENAI_CIRCUIT_FAILURES, settings.AZURE_OPENAI_CIRCUIT_WINDOW_SECONDS, settings.AZURE_OPENAI_CIRCUIT_OPEN_SECONDS]).toEqual([5, 60, 30]);
+    });
+
+    it.each([
+      ['not JSON', '[{', /AZURE_OPENAI_BACKENDS: is not JSON/],
+      ['not a list', { name: 'a' }, /AZURE_OPENAI_BACKENDS: must be a JSON array/],
+      ['an empty list', [], /AZURE_OPENAI_BACKENDS: must be a JSON array of at least one/],
+      ['a bad endpoint', [backend('a'), backend('b', { endpoint: 'ftp://b' })], /AZURE_OPENAI_BACKENDS: entry 1 \("b"\): endpoint: /],
+      ['a missing region', [{ ...backend('a'), region: undefined }], /entry 0 \("a"\): region: /],
+      ['a retired model', [backend('a', { model: 'dall-e-3' })], /entry 0 \("a"\): model: must be one of .*gpt-image-2/],
+      ['priority 0', [backend('a', { priority: 0 })], /entry 0 \("a"\): priority: /],
+      ['a weight that is not a whole number', [backend('a', { weight: 1.5 })], /entry 0 \("a"\): weight: /],
+      ['an unknown field', [backend('a', { apiKey: 'x' })], /entry 0 \("a"\): .*apiKey/],
+      ['a name twice', [backend('a'), backend('a')], /entry 1 \("a"\): name: another entry has it already/],
+      ['a bad name', [backend('a b')], /entry 0 \("a b"\): name: /],
+      ['a secret on an entra backend', [backend('a', { auth: 'entra', keyVaultSecretName: 's' })], /entry 0 \("a"\): keyVaultSecretName: only with auth key/],
+      ['a model no deployment serves', [backend('a'), backend('b', { model: 'gpt-image-1-mini' })], /entry 1 \("b"\): model: "gpt-image-1-mini" is the model of no deployment/],
+    ])('refuses %s, naming the entry and the field', (_, list, message) => {
+      expect(() => withBackends(list)).toThrow(SettingsError);
+      expect(() => withBackends(list)).toThrow(message);
+    });
+
+    it('must serve every deployment, replaces AZURE_OPENAI_ENDPOINT, and needs a key only for key-mode backends', () => {
+      expect(() => withBackends([backend('a')], { AZURE_OPENAI_DEPLOYMENTS: 'gpt-image-2,mini=gpt-image-1-mini' })).toThrow(/AZURE_OPENAI_BACKENDS: no entry serves model "gpt-image-1-mini" of deployment "mini"/);
+      expect(() => withBackends([backend('a')], { AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com' })).toThrow(/AZURE_OPENAI_BACKENDS: replaces AZURE_OPENAI_ENDPOINT/);
+      expect(() => withBackends([backend('a')], { KEY_VAULT_URI: undefined })).toThrow(/KEY_VAULT_URI: is required/);
+      expect(withBackends([backend('a', { auth: 'entra' })], { KEY_VAULT_URI: undefined, WEBHOOK_SIGNING_KEY: 'a-local-signing-key' }).AZURE_OPENAI_BACKENDS).toHaveLength(1);
+      expect(() => loadSettings({ ...minimal, AZURE_OPENAI_ENDPOINT: undefined })).toThrow(/AZURE_OPENAI_ENDPOINT: is required unless AZURE_OPENAI_BACKENDS/);
+    });
+  });
+
   it('local.settings.sample.json names every setting and runs as it is', () => {
     const sample = JSON.parse(readFileSync(join(__dirname, '..', '..', 'local.settings.sample.json'), 'utf8')).Values;
     for (const name of SETTING_NAMES) expect(Object.keys(sample)).toContain(name);

@@ -16,9 +16,16 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, jsonBody: body, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } };
 }
 
-/** Which model and deployment made the images: a DALL·E 3 request learns it was served by a successor. */
+/**
+ * Which model and deployment made the images: a DALL·E 3 request learns it was served by a successor.
+ * With several backends, which one and in which region.
+ */
 export function servedHeaders(served: Answer['served']): Record<string, string> {
-  return { 'x-served-model': served.model, 'x-served-deployment': served.deployment };
+  return {
+    'x-served-model': served.model,
+    'x-served-deployment': served.deployment,
+    ...(served.backend && { 'x-served-backend': served.backend.name, 'x-served-region': served.backend.region }),
+  };
 }
 
 export const REPLAYED = { 'Idempotent-Replayed': 'true' } as const;

@@ -1,11 +1,16 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { Authenticator, HostKeyCheck, hostUrlOf } from './auth.js';
+import { CallerKeyStore } from './callerKeys.js';
 import { IdempotencyStore } from './idempotency.js';
 import { ImageStore } from './imageStore.js';
 import { JobStore } from './jobs.js';
 import { deploymentLifecycles } from './lifecycle.js';
 import { StaticApiKey, VaultApiKey, type ApiKeySource } from './keys.js';
+import { UsageLedger } from './ledger.js';
+import { MeteredGenerator } from './metering.js';
 import { ImagePipeline } from './pipeline.js';
+import { Prices } from './pricing.js';
 import { ImageQueues } from './queues.js';
 import { ImageService } from './service.js';
 import { loadSettings, type Settings } from './settings.js';
@@ -20,9 +25,21 @@ export interface Runtime {
   pipeline: ImagePipeline;
   jobs: JobWorker;
   idempotency: IdempotencyStore;
+  auth: Authenticator;
+  callerKeys: CallerKeyStore;
+  /** Estimates, and what the generations cost. */
+  meter: MeteredGenerator;
+  /** Absent when LEDGER_ENABLED is off. */
+  ledger?: UsageLedger;
 }
 
-export function createRuntime(settings: Settings): Runtime {
+/** What the platform says of the instance: not app settings, nobody sets them. */
+export interface Platform {
+  /** The app's own host name (WEBSITE_HOSTNAME): Azure sets it, as Core Tools and the local host do. */
+  hostname?: string;
+}
+
+export function createRuntime(settings: Settings, platform: Platform = {}): Runtime {
   let credential: TokenCredential | undefined;
   // Created on first use: a local run on a connection string and a static key never needs one.
   const identity = () => (credential ??= new DefaultAzureCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID }));
@@ -36,11 +53,26 @@ export function createRuntime(settings: Settings): Runtime {
     maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,
   });
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
-  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: service, store });
+  const ledger = settings.LEDGER_ENABLED ? new UsageLedger(storage.table(settings.USAGE_TABLE)) : undefined;
+  const meter = new MeteredGenerator(service, {
+    prices: new Prices(settings.PRICE_TABLE),
+    models: settings.AZURE_OPENAI_DEPLOYMENTS,
+    ledger,
+    callerDailyBudgetUsd: settings.CALLER_DAILY_BUDGET_USD,
+    appDailyBudgetUsd: settings.APP_DAILY_BUDGET_USD,
+  });
+  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: meter, store });
   const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
   const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues));
   const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
-  return { settings, pipeline, jobs, idempotency };
+  const authTtlMs = settings.AUTH_CACHE_TTL_SECONDS * 1000;
+  const callerKeys = new CallerKeyStore(storage.table(settings.CALLER_KEYS_TABLE), authTtlMs);
+  const auth = new Authenticator({
+    ...(settings.CALLER_KEYS_ENABLED && { callerKeys }),
+    platformAuth: settings.PLATFORM_AUTH_ENABLED,
+    hostKeys: new HostKeyCheck(hostUrlOf(platform.hostname), authTtlMs),
+  });
+  return { settings, pipeline, jobs, idempotency, auth, callerKeys, meter, ...(ledger && { ledger }) };
 }
 
 function createKeySource(settings: Settings, identity: () => TokenCredential): ApiKeySource {
@@ -61,7 +93,10 @@ let current: Runtime | undefined;
  */
 export function runtime(): Runtime {
   if (current) return current;
-  current = createRuntime(loadSettings(process.env));
+  current = createRuntime(loadSettings(process.env), { hostname: process.env.WEBSITE_HOSTNAME });
   for (const { warning } of deploymentLifecycles(current.settings)) if (warning) console.warn(warning);
+  for (const model of new Set(current.settings.AZURE_OPENAI_DEPLOYMENTS.values())) {
+    if (!current.settings.PRICE_TABLE.models[model]) console.warn(`${model} has no price in the price table ${current.settings.PRICE_TABLE.version}: its images are recorded as unpriced, and no budget limits it.`);
+  }
   return current;
 }

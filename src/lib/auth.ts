@@ -1,5 +1,5 @@
 import { ANONYMOUS, type Caller } from './caller.js';
-import { isCallerKey, type CallerKeyStore } from './callerKeys.js';
+import { isCallerKey } from './callerKeys.js';
 import { withDeadline } from './deadline.js';
 import { DependencyUnavailableError, UnauthorizedError } from './errors.js';
 import { isJsonObject, sha256 } from './json.js';
@@ -19,10 +19,11 @@ export interface Credentials {
 }
 
 export interface AuthOptions {
-  /** Absent when CALLER_KEYS_ENABLED is off. */
-  callerKeys?: CallerKeyStore;
+  /** The caller a key names (CallerKeyStore); absent when CALLER_KEYS_ENABLED is off. */
+  callerKeys?: { find(key: string): Promise<Caller | undefined> };
   platformAuth: boolean;
-  hostKeys: HostKeyCheck;
+  /** Whether the host takes a function key (HostKeyCheck). */
+  hostKeys: { accepts(functionKey: string | undefined): Promise<boolean> };
 }
 
 export class Authenticator {

@@ -10,13 +10,16 @@ import { ensureTable, hasStatus, usingStorage } from './storage.js';
 //   budget|caller|<caller>   a budgeted caller's spend and the holds of its requests in flight
 //   budget|app               the same for the whole app, when it has a budget
 // A request holds its estimate on its budgets before the service is called, then settles (the hold
-// becomes the actual cost) or releases it. Every change is one entity group transaction conditional
-// on the ETags read, retried with jitter on conflict: concurrent requests, on any number of
-// instances, never lose an increment, and a hold that would pass a budget is refused.
+// becomes the actual cost) or releases it. Changes are entity group transactions conditional on the
+// ETags read, retried with jitter on conflict, and an instance commits the changes that queue up
+// meanwhile in one (group commit): concurrent requests, on any number of instances, never lose an
+// increment, and a hold that would pass a budget is refused.
 
 /** Longer than any request holds its estimate: a queue run (9 minutes) or a stream (220 s). A crash's hold lapses then. */
 const HOLD_MS = 10 * 60_000;
 const MAX_ATTEMPTS = 40;
+/** An entity group transaction holds at most 100 entities; a change touches at most 3 rows. */
+const MAX_CHANGES_PER_COMMIT = 32;
 
 interface Totals {
   requests: number;
@@ -78,6 +81,13 @@ export interface UsageRow {
 
 type Stored = { entity: Record<string, unknown>; etag: string | undefined };
 
+interface Change {
+  rows: string[];
+  apply(rows: Map<string, Counter & Totals>, fresh: boolean): 'write' | 'stale';
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 const USAGE = 'usage|';
 const CALLER_BUDGET = 'budget|caller|';
 const APP_BUDGET = 'budget|app';
@@ -100,6 +110,9 @@ export function untilMidnightMs(now: number): number {
 export class UsageLedger {
   /** What this instance last read or wrote of each of today's rows, with its ETag: the first try needs no read. */
   private known = { day: '', rows: new Map<string, Stored>() };
+  /** Changes waiting for the transaction in flight, by day. */
+  private readonly queued = new Map<string, Change[]>();
+  private readonly committing = new Set<string>();
 
   constructor(
     private readonly table: TableClient,
@@ -188,39 +201,91 @@ export class UsageLedger {
   }
 
   /**
-   * Reads the rows (what this instance knows, else Storage), lets `apply` change them, and writes
-   * them in one transaction conditional on their ETags; on a conflict, reads afresh and tries again.
-   * `apply` answers 'stale' when it will judge only on a fresh read.
+   * Queues a change of some of a day's rows. `apply` changes the rows it is given, or throws (a
+   * refusal) before changing any; it answers 'stale' when it will judge only on a fresh read.
    */
-  private async change(day: string, rowKeys: string[], apply: (rows: Map<string, Counter & Totals>, fresh: boolean) => 'write' | 'stale'): Promise<void> {
-    await usingStorage('Updating the usage ledger', async () => {
-      await ensureTable(this.table);
-      let fresh = false;
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const stored = await Promise.all(rowKeys.map((row) => this.read(day, row, fresh)));
-        const values = new Map(stored.map((s, i) => [rowKeys[i], decode(s.entity)]));
-        if (apply(values, fresh) === 'stale') {
-          fresh = true;
-          continue;
-        }
-        const actions: TableTransaction['actions'] = stored.map((s, i) => {
-          const entity = encode(day, rowKeys[i], values.get(rowKeys[i])!, this.now());
-          return s.etag === undefined ? ['create', entity] : ['update', entity, 'Replace', { etag: s.etag }];
-        });
+  private change(day: string, rows: string[], apply: Change['apply']): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const queue = this.queued.get(day) ?? [];
+      queue.push({ rows, apply, resolve, reject });
+      this.queued.set(day, queue);
+      if (queue.length === 1 && !this.committing.has(day)) void this.commitQueued(day);
+    });
+  }
+
+  /**
+   * One transaction at a time per day and instance, holding every change queued meanwhile (group
+   * commit): requests in flight on one instance do not contend with each other, only instances do.
+   */
+  private async commitQueued(day: string): Promise<void> {
+    this.committing.add(day);
+    try {
+      for (let queue = this.queued.get(day); queue?.length; queue = this.queued.get(day)) {
+        const batch = queue.splice(0, MAX_CHANGES_PER_COMMIT);
+        if (queue.length === 0) this.queued.delete(day);
         try {
-          const answer = await this.table.submitTransaction(actions);
-          answer.subResponses.forEach((sub, i) => this.remember(day, rowKeys[i], { entity: actions[i][1], etag: sub.etag }));
-          return;
+          await usingStorage('Updating the usage ledger', () => this.commit(day, batch));
         } catch (err) {
-          // Another request changed or created a row since it was read.
-          if (!hasStatus(err, 409, 412)) throw err;
-          for (const row of rowKeys) this.known.rows.delete(row);
-          fresh = true;
-          await sleep(Math.random() * Math.min(250, 4 * 2 ** attempt));
+          for (const change of batch) change.reject(err);
         }
       }
-      throw new DependencyUnavailableError('Storage', 'The usage ledger is too busy to update; try again.', 1000);
-    });
+    } finally {
+      this.committing.delete(day);
+    }
+  }
+
+  /**
+   * Reads the rows the changes touch (what this instance knows, else Storage), applies each change,
+   * and writes the rows of those that went through in one entity group transaction conditional on
+   * the ETags read; on a conflict, reads afresh and applies them all again.
+   */
+  private async commit(day: string, batch: Change[]): Promise<void> {
+    await ensureTable(this.table);
+    const keys = [...new Set(batch.flatMap((c) => c.rows))];
+    let fresh = false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = new Map(await Promise.all(keys.map(async (row) => [row, await this.read(day, row, fresh)] as const)));
+      const values = new Map([...stored].map(([row, s]) => [row, decode(s.entity)]));
+      const outcomes: { change: Change; refused?: unknown }[] = [];
+      let stale = false;
+      for (const change of batch) {
+        try {
+          if (change.apply(values, fresh) === 'stale') stale = true;
+          outcomes.push({ change });
+        } catch (refused) {
+          outcomes.push({ change, refused });
+        }
+      }
+      if (stale) {
+        fresh = true;
+        continue;
+      }
+      const written = [...new Set(outcomes.flatMap((o) => (o.refused === undefined ? o.change.rows : [])))];
+      const actions: TableTransaction['actions'] = written.map((row) => {
+        const entity = encode(day, row, values.get(row)!, this.now());
+        const etag = stored.get(row)!.etag;
+        return etag === undefined ? ['create', entity] : ['update', entity, 'Replace', { etag }];
+      });
+      try {
+        if (actions.length > 0) {
+          const answer = await this.table.submitTransaction(actions);
+          answer.subResponses.forEach((sub, i) => this.remember(day, written[i], { entity: actions[i][1], etag: sub.etag }));
+        }
+      } catch (err) {
+        // Another instance changed or created a row since it was read.
+        if (!hasStatus(err, 409, 412)) throw err;
+        for (const row of keys) this.known.rows.delete(row);
+        fresh = true;
+        await sleep(Math.random() * Math.min(250, 4 * 2 ** attempt));
+        continue;
+      }
+      for (const { change, refused } of outcomes) {
+        if (refused === undefined) change.resolve();
+        else change.reject(refused);
+      }
+      return;
+    }
+    throw new DependencyUnavailableError('Storage', 'The usage ledger is too busy to update; try again.', 1000);
   }
 
   private async read(day: string, row: string, fresh: boolean): Promise<Stored> {

@@ -25,7 +25,7 @@ const BUDGET_USD = 0.0225;
 
 async function generate(host: string, key: string) {
   const response = await fetch(`${host}/api/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': key }, body: JSON.stringify(BODY) });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), json: (await response.json()) as any };
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), json: await response.json() };
 }
 
 async function keyWithBudget(usd: number): Promise<{ key: string; name: string }> {

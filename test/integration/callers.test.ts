@@ -109,7 +109,8 @@ describe('refused callers', () => {
   it('no key at all, an unknown key, or a wrong function key: 401 in Azure’s shape, before any work', async () => {
     const before = stack.emulator.stats.requests;
     const unknown = `igk_${'A'.repeat(43)}`;
-    for (const headers of [{}, { 'api-key': unknown }, { authorization: `Bearer ${unknown}` }, { 'x-functions-key': 'wrong' }]) {
+    const attempts: Record<string, string>[] = [{}, { 'api-key': unknown }, { authorization: `Bearer ${unknown}` }, { 'x-functions-key': 'wrong' }];
+    for (const headers of attempts) {
       const refused = await call(GENERATE, { prompt: 'x' }, headers);
       expect(refused.status, JSON.stringify(headers)).toBe(401);
       expect(refused.json.error).toMatchObject({ code: 'Unauthorized', message: expect.stringMatching(/^(Access denied|The caller key is not valid)/) });

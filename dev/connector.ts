@@ -264,7 +264,8 @@ function swaggerResponse(response: OpenApiResponse): JsonObject {
 }
 
 function swaggerSecurity(requirements: Record<string, string[]>[], names: Record<string, string>): Json {
-  return requirements.map((requirement) => Object.fromEntries(Object.entries(requirement).map(([name, scopes]) => [names[name] ?? name, scopes])));
+  const known = requirements.filter((requirement) => Object.keys(requirement).every((name) => Object.hasOwn(names, name)));
+  return known.map((requirement) => Object.fromEntries(Object.entries(requirement).map(([name, scopes]) => [names[name], scopes])));
 }
 
 function swaggerOperation(operation: OpenApiOperation, securityNames: Record<string, string>): JsonObject {
@@ -306,10 +307,11 @@ export interface ConnectorOptions {
 export function connectorDefinition(options: ConnectorOptions = {}): JsonObject {
   const document = structuredClone(openApiDocument()) as unknown as OpenApi;
 
-  // Power Platform maps the apiKey security definition named api_key to the connection's key.
+  // Power Platform maps the apiKey security definition named api_key to the connection's key: here
+  // the function key. Caller keys (api-key, Bearer) are not offered to connections (yet).
   const securityNames: Record<string, string> = {};
   const securityDefinitions: JsonObject = {};
-  for (const [name, scheme] of Object.entries(document.components.securitySchemes)) {
+  for (const [name, scheme] of Object.entries(document.components.securitySchemes).filter(([n]) => n === 'functionKey')) {
     if (scheme.type !== 'apiKey') throw new Error(`Security scheme '${name}' (${scheme.type}) has no Swagger 2.0 custom connector form here.`);
     securityNames[name] = API_KEY;
     securityDefinitions[API_KEY] = { type: 'apiKey', in: scheme.in ?? 'header', name: scheme.name ?? 'x-functions-key' };

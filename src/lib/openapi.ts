@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { callerKeyInfo, callerKeyRequest, CALLER_KEY_PREFIX } from './callerKeys.js';
 import { MAX_KEY_LENGTH } from './idempotency.js';
 import { imageGenerationBody, MAX_BODY_BYTES } from './request.js';
-import { azureError, imagesResponse, job, jobAccepted } from './schemas.js';
+import { azureError, estimateAnswer, imagesResponse, job, jobAccepted, usageAnswer } from './schemas.js';
 
 // The OpenAPI 3 document, generated from the same zod schemas the validation uses: there is no
 // second copy to keep in step. GET /api/openapi.json serves it; the Power Automate connector is
@@ -11,11 +12,23 @@ const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', unre
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: string, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
 
+const retryAfter = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait before trying again.' } };
+
+/** What the routes the app authenticates itself may answer before any work. */
+const authErrors = {
+  '401': json('AzureError', 'No key, an unknown or revoked caller key, or a function key the host does not take.'),
+  '403': json('AzureError', "The caller key may not use the model the request would be served by (model_not_allowed)."),
+};
+
 const errors = {
   '400': json('AzureError', 'Invalid body, broken JSON, or a prompt the content filter rejected (content_policy_violation). The message names the field.'),
+  ...authErrors,
   '413': json('AzureError', `The body is larger than ${MAX_BODY_BYTES} bytes.`),
   '409': json('AzureError', 'A request with the same Idempotency-Key is still running; retry after Retry-After seconds.'),
-  '429': json('AzureError', "Azure OpenAI's quota is spent; retry after Retry-After seconds."),
+  '429': {
+    ...json('AzureError', "Azure OpenAI's quota is spent, or the request would pass the caller's or the app's daily budget (budget_exceeded; Retry-After until 00:00 UTC). Retry after Retry-After seconds."),
+    headers: retryAfter,
+  },
   '502': json('AzureError', 'Azure OpenAI failed or returned something unusable.'),
   '503': json('AzureError', 'Key Vault or Storage is unavailable; retry after Retry-After seconds.'),
   '504': json('AzureError', 'Azure OpenAI did not answer in time.'),
@@ -63,6 +76,16 @@ const generateResponses = {
 
 const jobIdParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
+/** A caller key (api-key, as AzureOpenAI sends it, or Bearer, as OpenAI does), or the function key. */
+const callerSecurity = [{ callerKey: [] }, { callerBearer: [] }, { functionKey: [] }];
+
+const usageParameters = [
+  { name: 'caller', in: 'query', required: false, schema: { type: 'string' }, description: 'One caller: a caller key\'s name, `<provider>:<name>`, `anonymous` or `queue`.' },
+  { name: 'from', in: 'query', required: false, schema: { type: 'string', format: 'date' }, description: 'First UTC day (YYYY-MM-DD); `to` by default.' },
+  { name: 'to', in: 'query', required: false, schema: { type: 'string', format: 'date' }, description: 'Last UTC day (YYYY-MM-DD); today by default. At most 366 days from `from`.' },
+  { name: 'groupBy', in: 'query', required: false, schema: { type: 'string', example: 'caller,model' }, description: 'Comma-separated: day, caller, model (all three by default; empty for one total).' },
+];
+
 const jobResponses = {
   '200': json('Job', 'The job has ended: result or error.'),
   '202': {
@@ -90,6 +113,7 @@ export function openApiDocument() {
           operationId: 'GenerateImages',
           summary: 'Generate images',
           description: 'The Azure OpenAI images body; `model` picks a deployment of the app.',
+          security: callerSecurity,
           parameters: generateParameters,
           requestBody: { required: true, content: { 'application/json': { schema: ref('ImageGenerationRequest') } } },
           responses: generateResponses,
@@ -100,6 +124,7 @@ export function openApiDocument() {
           operationId: 'GenerateImagesOnDeployment',
           summary: 'Generate images (Azure OpenAI path)',
           description: "The same operation at Azure OpenAI's own path, for the openai SDK's AzureOpenAI client.",
+          security: callerSecurity,
           parameters: [
             { name: 'deployment', in: 'path', required: true, schema: { type: 'string' }, description: 'A deployment of the app.' },
             { name: 'api-version', in: 'query', required: true, schema: { type: 'string', example: '2024-10-21' } },
@@ -114,9 +139,62 @@ export function openApiDocument() {
           operationId: 'GenerateImagesV1',
           summary: 'Generate images (Azure OpenAI v1 path)',
           description: "The same operation at the v1 API's path, for the openai SDK's OpenAI client (baseURL <app>/api/openai/v1); `model` names the deployment.",
+          security: callerSecurity,
           parameters: generateParameters,
           requestBody: { required: true, content: { 'application/json': { schema: ref('ImageGenerationRequest') } } },
           responses: generateResponses,
+        },
+      },
+      '/images/estimate': {
+        post: {
+          operationId: 'EstimateImages',
+          summary: 'Estimate what a generation would cost',
+          description: 'The generation body: the most it can cost (from the price table) and the model, deployment and parameters that would serve it, after any DALL·E 3 translation. Nothing is generated or spent.',
+          security: callerSecurity,
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ImageGenerationRequest') } } },
+          responses: {
+            '200': json('Estimate', 'The estimate, and who would serve the request.'),
+            '400': json('AzureError', 'Invalid body. The message names the field.'),
+            ...authErrors,
+            '413': json('AzureError', `The body is larger than ${MAX_BODY_BYTES} bytes.`),
+          },
+        },
+      },
+      '/keys': {
+        post: {
+          operationId: 'CreateCallerKey',
+          summary: 'Issue a caller key',
+          description: `A key of its own for a caller (${CALLER_KEY_PREFIX}…), sent as api-key or Authorization: Bearer. The answer is the only place the key ever appears: only its SHA-256 is kept.`,
+          requestBody: { required: true, content: { 'application/json': { schema: ref('CallerKeyRequest') } } },
+          responses: { '201': json('IssuedCallerKey', 'The key, shown this once.'), '400': json('AzureError', 'Invalid body. The message names the field.') },
+        },
+        get: {
+          operationId: 'ListCallerKeys',
+          summary: 'List caller keys',
+          description: 'Every caller key issued, revoked ones included, without the keys.',
+          responses: { '200': { description: 'The caller keys.', content: { 'application/json': { schema: { type: 'object', properties: { data: { type: 'array', items: ref('CallerKey') } } } } } } },
+        },
+      },
+      '/keys/{id}': {
+        delete: {
+          operationId: 'RevokeCallerKey',
+          summary: 'Revoke a caller key',
+          description: 'The key stops working at once on the instance that revokes it, and on every instance within AUTH_CACHE_TTL_SECONDS (at most a minute).',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'The key\'s id (not the key).' }],
+          responses: { '200': json('CallerKey', 'The key as revoked.'), '404': json('AzureError', 'No such key.') },
+        },
+      },
+      '/usage': {
+        get: {
+          operationId: 'GetUsage',
+          summary: 'Usage totals',
+          description: 'Requests, images and USD per caller, model and UTC day, from the usage ledger. Accept: text/csv answers CSV.',
+          parameters: usageParameters,
+          responses: {
+            '200': { description: 'The totals.', content: { 'application/json': { schema: ref('Usage') }, 'text/csv': { schema: { type: 'string' } } } },
+            '400': json('AzureError', 'A bad query parameter, named.'),
+            '404': json('AzureError', 'No usage is kept (LEDGER_ENABLED is off).'),
+          },
         },
       },
       '/images/jobs/{id}': {
@@ -149,6 +227,14 @@ export function openApiDocument() {
           responses: { '200': { description: 'The app started with valid settings.' } },
         },
       },
+      '/auth/check': {
+        get: {
+          operationId: 'CheckFunctionKey',
+          summary: 'Whether the host takes a function key',
+          description: 'The app asks its own host this about a function key sent to a route the app authenticates itself.',
+          responses: { '204': { description: 'The host took the function key.' }, '401': { description: 'It did not.' } },
+        },
+      },
       '/health/detail': {
         get: {
           operationId: 'GetHealthDetail',
@@ -159,9 +245,18 @@ export function openApiDocument() {
       },
     },
     components: {
-      securitySchemes: { functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' } },
+      securitySchemes: {
+        functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
+        callerKey: { type: 'apiKey', in: 'header', name: 'api-key', description: 'A caller key, as the AzureOpenAI client sends its apiKey.' },
+        callerBearer: { type: 'http', scheme: 'bearer', description: 'A caller key, as the OpenAI client sends its apiKey.' },
+      },
       schemas: {
         ImageGenerationRequest: schema(imageGenerationBody),
+        Estimate: schema(estimateAnswer),
+        CallerKeyRequest: schema(callerKeyRequest),
+        CallerKey: schema(callerKeyInfo),
+        IssuedCallerKey: schema(callerKeyInfo.extend({ key: z.string().describe('The caller key: shown this once.') })),
+        Usage: schema(usageAnswer),
         ImagesResponse: schema(imagesResponse),
         AzureError: schema(azureError),
         Job: schema(job),

@@ -68,6 +68,40 @@ export const job = z.object({
 
 export const jobAccepted = z.object({ id: jobId, status: jobStatus });
 
+/** POST /api/images/estimate's answer. */
+export const estimateAnswer = z.object({
+  caller: z.string().describe('Who would spend it.'),
+  requested_model: z.string(),
+  served: z.object({ model: z.string(), deployment: z.string(), params: z.looseObject({}).describe('The parameters the serving model would get (the prompt left out).') }),
+  estimate: z
+    .looseObject({
+      usd: z.number().optional().describe('The most the request can cost: what is held on the budgets before the call.'),
+      basis: z.literal('table').optional(),
+      unpriced: z.literal(true).optional().describe('The price table has no price for the model: never counted as free.'),
+      table_version: z.string(),
+    })
+    .describe('From the price table: `auto` sizes and qualities are priced at the dearest they can become, and the prompt at its UTF-8 bytes.'),
+});
+
+/** GET /api/usage's answer. */
+export const usageAnswer = z.object({
+  from: z.string(),
+  to: z.string(),
+  caller: z.string().optional(),
+  group_by: z.array(z.enum(['day', 'caller', 'model'])),
+  data: z.array(
+    z.object({
+      day: z.string().optional(),
+      caller: z.string().optional(),
+      model: z.string().optional(),
+      requests: z.int(),
+      images: z.int(),
+      usd: z.number(),
+      unpriced_images: z.int().describe('Images of models the price table has no price for: not in usd.'),
+    }),
+  ),
+});
+
 /** A message on image-results. */
 export const queueResult = z.object({
   id: jobId,

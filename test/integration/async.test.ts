@@ -192,7 +192,7 @@ describe('Prefer: respond-async', () => {
     });
     expect(done.status).toBe(429);
     expect(Number(done.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await done.json()) as any).error.code).toBe('budget_exceeded');
+    expect((await done.json()).error.code).toBe('budget_exceeded');
     const poisoned = await poisonFor(accepted.json.id);
     expect(poisoned.reason.code).toBe('budget_exceeded');
     expect(poisoned.dequeueCount).toBe(1);

@@ -79,7 +79,7 @@ describe('HostKeyCheck', () => {
   let url: string;
   let close: () => void;
   const seen: (string | undefined)[] = [];
-  let status = (key: string | undefined) => (key === 'good' || key === undefined ? 204 : 401);
+  let status = (key: string | undefined): number => (key === 'good' || key === undefined ? 204 : 401);
 
   beforeAll(async () => {
     const server = createServer((req, res) => {

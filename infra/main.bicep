@@ -72,6 +72,15 @@ param jobRetentionDays int = 7
 @maxValue(3650)
 param imagesCoolAfterDays int = 0
 
+@description('USD a caller may spend per UTC day, unless its caller key has a budget of its own (CALLER_DAILY_BUDGET_USD). Empty: no budget.')
+param callerDailyBudgetUsd string = ''
+
+@description('USD the whole app may spend per UTC day (APP_DAILY_BUDGET_USD). Empty: no budget.')
+param appDailyBudgetUsd string = ''
+
+@description('A price table to replace the shipped one, as JSON (PRICE_TABLE; format: src/lib/prices.json). Empty: the shipped table.')
+param priceTable string = ''
+
 @description('E-mail address that alerts notify. Empty: alerts show in the portal only.')
 param alertEmail string = ''
 
@@ -104,6 +113,7 @@ var deploymentContainerName = 'app-package-${resourceToken}'
 var imagesContainerName = 'images'
 var jobsContainerName = 'jobs'
 var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison' }
+var tableNames = { callerKeys: 'callerkeys', usage: 'usage' }
 var keySecretName = 'azure-openai-api-key'
 
 // The models, each one a row of src/lib/models.ts (test/unit/infra.test.ts holds the two together).
@@ -144,6 +154,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     containerNames: [imagesContainerName, jobsContainerName, deploymentContainerName]
     queueNames: [queueNames.requests, queueNames.results, queueNames.poison]
+    tableNames: [tableNames.callerKeys, tableNames.usage]
     jobsContainerName: jobsContainerName
     jobRetentionDays: jobRetentionDays
     imagesContainerName: imagesContainerName
@@ -248,6 +259,12 @@ var appSettings = {
   AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
   IMAGES_CONTAINER: imagesContainerName
   JOBS_CONTAINER: jobsContainerName
+  CALLER_KEYS_TABLE: tableNames.callerKeys
+  USAGE_TABLE: tableNames.usage
+  // Empty counts as unset: no budget, the shipped price table.
+  CALLER_DAILY_BUDGET_USD: callerDailyBudgetUsd
+  APP_DAILY_BUDGET_USD: appDailyBudgetUsd
+  PRICE_TABLE: priceTable
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.clientId}'
 }

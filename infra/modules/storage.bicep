@@ -20,6 +20,9 @@ param containerNames string[]
 @description('Queues to create: the names in src/lib/queues.ts.')
 param queueNames string[]
 
+@description('Tables to create: the caller keys and the usage ledger (CALLER_KEYS_TABLE, USAGE_TABLE).')
+param tableNames string[]
+
 @description('Container of job state and Idempotency-Key entries (JOBS_CONTAINER).')
 param jobsContainerName string
 
@@ -78,6 +81,18 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-06-
   for queueName in queueNames: {
     parent: queueService
     name: queueName
+  }
+]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-06-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2025-06-01' = [
+  for tableName in tableNames: {
+    parent: tableService
+    name: tableName
   }
 ]
 

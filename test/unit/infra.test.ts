@@ -265,7 +265,7 @@ describe('infra/main.json: app settings', () => {
     return field.safeParse(undefined).success && field.parse(undefined) !== undefined;
   };
   /** What only the deployment knows, whatever the code's default. */
-  const DEPLOYMENT_DECIDES = ['AZURE_OPENAI_DEPLOYMENTS', 'AZURE_OPENAI_AUTH', 'KEY_VAULT_SECRET_NAME', 'IMAGES_CONTAINER', 'JOBS_CONTAINER'];
+  const DEPLOYMENT_DECIDES = ['AZURE_OPENAI_DEPLOYMENTS', 'AZURE_OPENAI_AUTH', 'KEY_VAULT_SECRET_NAME', 'IMAGES_CONTAINER', 'JOBS_CONTAINER', 'CALLER_KEYS_TABLE', 'USAGE_TABLE', 'PRICE_TABLE'];
   const REQUIRED_SETTINGS = [
     ...SETTING_NAMES.filter((n) => !NEVER_IN_AZURE.includes(n) && (!hasDefault(n) || DEPLOYMENT_DECIDES.includes(n))),
     // Identity-based host storage and Entra-authenticated telemetry.
@@ -321,7 +321,7 @@ describe('infra/main.json: app settings', () => {
 });
 
 describe('infra/main.json: storage, clean-up and cost', () => {
-  it('creates the containers and queues the code uses, and the deployment container the app pulls from', () => {
+  it('creates the containers, queues and tables the code uses, and the deployment container the app pulls from', () => {
     const evaluation = deploy();
     const containers = ofType(evaluation, 'Microsoft.Storage/storageAccounts/blobServices/containers').map((c) => at(c.body, 'name'));
     const container = (n: unknown) => (isUnresolved(n) ? n : String(n).split('/').at(-1));
@@ -330,6 +330,8 @@ describe('infra/main.json: storage, clean-up and cost', () => {
     expect(names).toEqual(expect.arrayContaining([settings.IMAGES_CONTAINER, settings.JOBS_CONTAINER]));
     const queues = ofType(evaluation, 'Microsoft.Storage/storageAccounts/queueServices/queues').map((q) => String(q.name).split('/').at(-1));
     expect(queues.sort()).toEqual(Object.values(QUEUES).sort());
+    const tables = ofType(evaluation, 'Microsoft.Storage/storageAccounts/tableServices/tables').map((t) => String(t.name).split('/').at(-1));
+    expect(tables.sort()).toEqual([settings.CALLER_KEYS_TABLE, settings.USAGE_TABLE].sort());
     const site = one(evaluation, 'Microsoft.Web/sites');
     const packageUrl = at(site.body, 'properties.functionAppConfig.deployment.storage.value') as Unresolved;
     // format('{0}{1}', blobEndpoint, 'app-package-<token>'): a container this deployment creates.

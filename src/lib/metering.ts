@@ -53,8 +53,9 @@ export class MeteredGenerator implements ImageGenerator {
     }
     const images = generation.images.length;
     const cost = this.options.prices.cost(metered.model, { usage: generation.usage, output: generation.output, params: target.params, images });
-    await this.settle(metered, spendOf(metered, images, cost));
-    return { ...generation, cost };
+    // The ledger is written while the images are kept: the answer waits for both, not one after the other.
+    const settled = Promise.all([generation.settled, this.settle(metered, spendOf(metered, images, cost))]).then(() => undefined);
+    return { ...generation, cost, settled };
   }
 
   /** Each completed image is costed as it arrives; the hold settles once the stream has ended. */
@@ -121,7 +122,7 @@ export class MeteredGenerator implements ImageGenerator {
     }
   }
 
-  /** The images are made and paid for whatever the ledger does: a failure here is logged, and the hold lapses in time. */
+  /** The images are made and paid for whatever the ledger does: a failure here is logged (never thrown), and the hold lapses in time. */
   private async settle(metered: Metered, spend: Spend): Promise<void> {
     await this.options.ledger?.settle(metered.hold, spend).catch((err: unknown) => this.warn(`Could not settle ${usdText(spend.nanoUsd)} for ${spend.caller} in the usage ledger: ${(err as Error).message}`));
   }

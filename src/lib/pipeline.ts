@@ -56,7 +56,8 @@ export class ImagePipeline {
   async generate(request: ImageRequest, options: GenerateOptions = {}): Promise<Answer> {
     const context = this.context(options);
     const generation = await this.options.generator.generate(request.served, { signal: options.signal, caller: options.caller });
-    const kept = await this.keepAll(request, generation, context, options.signal);
+    // What the generator still does (metering settles the ledger) runs while the images are kept.
+    const [kept] = await Promise.all([this.keepAll(request, generation, context, options.signal), generation.settled]);
     const data = await Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i])));
     options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
     return { body: this.answerBody(request, generation, data), served: served(request) };

@@ -72,6 +72,8 @@ export interface Generation {
   requestId?: string;
   /** What it cost, where a generator meters (metering.ts). */
   cost?: Cost;
+  /** Resolves once a decorator has finished with it (metering: the usage ledger settled); awaited before the answer. */
+  settled?: Promise<void>;
 }
 
 /** A server-sent event of a streamed generation, as the service sent it. */

@@ -45,7 +45,13 @@ function setup(answers: (() => Generation | Error)[], budgetUsd?: number) {
   const caller: Caller = { name: uniqueName('caller'), kind: 'key', ...(budgetUsd !== undefined && { daily_budget_usd: budgetUsd }) };
   const metered = new MeteredGenerator(inner, { prices, models: new Map([['mini', 'gpt-image-1-mini']]), ledger });
   const today = async () => (await ledger.totals({ from: utcDay(Date.now()), to: utcDay(Date.now()), groupBy: [] }))[0];
-  return { inner, caller, metered, today, call: () => metered.generate(target, { caller }) };
+  // The answer waits for `settled` (the pipeline does): so does each call here.
+  const call = async () => {
+    const made = await metered.generate(target, { caller });
+    await made.settled;
+    return made;
+  };
+  return { inner, caller, metered, today, call };
 }
 
 describe('MeteredGenerator', () => {
@@ -96,7 +102,9 @@ describe('MeteredGenerator', () => {
       ledger: new UsageLedger(unreachable),
       warn: (m) => warnings.push(m),
     });
-    await expect(metered.generate(target, {})).resolves.toMatchObject({ cost: { basis: 'usage', nanoUsd: 2_180_000 } });
+    const made = await metered.generate(target, {});
+    expect(made.cost).toMatchObject({ basis: 'usage', nanoUsd: 2_180_000 });
+    await expect(made.settled).resolves.toBeUndefined();
     expect(warnings).toEqual([expect.stringMatching(/^Could not settle \$0\.002180 for anonymous in the usage ledger: /)]);
   });
 });

@@ -1,12 +1,13 @@
+import { runLedgerBench } from './ledger.js';
 import { runMemoryBench } from './memory.js';
 import { runPackageBench } from './package.js';
 import { runQueueBench } from './queue.js';
 import { runStreamBench } from './stream.js';
 import { runSyncBench } from './sync.js';
 
-// `npm run bench [sync|stream|memory|queue|package]`: every bench by default.
+// `npm run bench [sync|stream|memory|queue|package|ledger]`: every bench by default.
 
-const benches: Record<string, () => Promise<void>> = { sync: runSyncBench, stream: runStreamBench, memory: runMemoryBench, queue: runQueueBench, package: runPackageBench };
+const benches: Record<string, () => Promise<void>> = { sync: runSyncBench, stream: runStreamBench, memory: runMemoryBench, queue: runQueueBench, package: runPackageBench, ledger: runLedgerBench };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);

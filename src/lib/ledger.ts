@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TableClient, type TableEntity, type TableTransaction } from '@azure/data-tables';
 import { sleep } from './deadline.js';
 import { BudgetExceededError, DependencyUnavailableError, InvalidRequestError } from './errors.js';
-import { usd } from './pricing.js';
+import { usd, usdText } from './pricing.js';
 import { ensureTable, hasStatus, usingStorage } from './storage.js';
 
 // The usage ledger and the budgets, in one Azure table (Azurite locally). One partition per UTC day:
@@ -347,9 +347,8 @@ const heldNano = (counter: Counter, now: number) => Object.values(counter.holds)
 function refusal(row: string, caller: string, limit: number, committed: number, nanoUsd: number, now: number): BudgetExceededError {
   const wait = untilMidnightMs(now);
   if (row === APP_BUDGET) return new BudgetExceededError("This request would pass the app's daily budget; it resets at 00:00 UTC.", wait);
-  const money = (n: number) => `$${usd(n).toFixed(6).replace(/0+$/, '').replace(/\.$/, '')}`;
   return new BudgetExceededError(
-    `This request (at most ${money(nanoUsd)}) would pass the daily budget of caller '${caller}' (${money(limit)}; ${money(committed)} spent or held today). It resets at 00:00 UTC.`,
+    `This request (at most ${usdText(nanoUsd)}) would pass the daily budget of caller '${caller}' (${usdText(limit)}; ${usdText(committed)} spent or held today). It resets at 00:00 UTC.`,
     wait,
   );
 }

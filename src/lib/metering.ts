@@ -3,7 +3,7 @@ import { ServiceFailedError, ServiceTimeoutError } from './errors.js';
 import { isJsonObject } from './json.js';
 import type { Hold, Spend, UsageLedger } from './ledger.js';
 import type { ModelName } from './models.js';
-import type { Cost, Estimate, Prices, Unpriced } from './pricing.js';
+import { usdText, type Cost, type Estimate, type Prices, type Unpriced } from './pricing.js';
 import type { CallContext, Generation, ImageGenerator, StreamedGeneration, StreamEvent, Target } from './service.js';
 
 // Metering wraps whatever generates (one account, or several): before the call it holds the
@@ -138,7 +138,6 @@ export class MeteredGenerator implements ImageGenerator {
 
 const nanoUsd = (dollars: number | undefined) => (dollars === undefined ? undefined : Math.round(dollars * 1e9));
 
-const usdText = (nano: number) => `$${(nano / 1e9).toFixed(6)}`;
 
 function spendOf(metered: Metered, images: number, cost?: Cost): Spend {
   const priced = cost !== undefined && cost.basis !== 'unpriced';

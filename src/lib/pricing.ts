@@ -176,6 +176,9 @@ const nano = (usdPerMillionTimesTokens: number) => Math.round(usdPerMillionTimes
 
 export const usd = (nanoUsd: number): number => nanoUsd / 1e9;
 
+/** An amount for people to read: `$0.002186`, to the millionth of a dollar. */
+export const usdText = (nanoUsd: number): string => `$${usd(nanoUsd).toFixed(6).replace(/\.?0+$/, '')}`;
+
 const isSize = (size: unknown): size is string => typeof size === 'string' && SIZE.test(size);
 
 function pixels(size: string): number {

@@ -105,6 +105,6 @@ describe('MeteredGenerator', () => {
     const made = await metered.generate(target, {});
     expect(made.cost).toMatchObject({ basis: 'usage', nanoUsd: 2_180_000 });
     await expect(made.settled).resolves.toBeUndefined();
-    expect(warnings).toEqual([expect.stringMatching(/^Could not settle \$0\.002180 for anonymous in the usage ledger: /)]);
+    expect(warnings).toEqual([expect.stringMatching(/^Could not settle \$0\.00218 for anonymous in the usage ledger: /)]);
   });
 });

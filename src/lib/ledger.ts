@@ -39,7 +39,6 @@ interface Counter {
 export interface Hold {
   id: string;
   day: string;
-  nanoUsd: number;
   /** The budget rows it is held on. */
   rows: string[];
 }
@@ -129,7 +128,7 @@ export class UsageLedger {
     if (budget.appNanoUsd !== undefined) limits.set(APP_BUDGET, budget.appNanoUsd);
     if (limits.size === 0) return undefined;
     const day = utcDay(this.now());
-    const hold: Hold = { id: randomUUID(), day, nanoUsd, rows: [...limits.keys()] };
+    const hold: Hold = { id: randomUUID(), day, rows: [...limits.keys()] };
     await this.change(day, hold.rows, (rows, fresh) => {
       const now = this.now();
       for (const [row, limit] of limits) {

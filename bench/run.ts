@@ -1,13 +1,22 @@
 import { runBackendsBench } from './backends.js';
+import { runLedgerBench } from './ledger.js';
 import { runMemoryBench } from './memory.js';
 import { runPackageBench } from './package.js';
 import { runQueueBench } from './queue.js';
 import { runStreamBench } from './stream.js';
 import { runSyncBench } from './sync.js';
 
-// `npm run bench [sync|stream|memory|queue|package|backends]`: every bench by default.
+// `npm run bench [sync|stream|memory|queue|package|backends|ledger]`: every bench by default.
 
-const benches: Record<string, () => Promise<void>> = { sync: runSyncBench, stream: runStreamBench, memory: runMemoryBench, queue: runQueueBench, package: runPackageBench, backends: runBackendsBench };
+const benches: Record<string, () => Promise<void>> = {
+  sync: runSyncBench,
+  stream: runStreamBench,
+  memory: runMemoryBench,
+  queue: runQueueBench,
+  package: runPackageBench,
+  backends: runBackendsBench,
+  ledger: runLedgerBench,
+};
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);

@@ -249,11 +249,11 @@ export function swaggerSchema(schema: JsonObject): JsonObject {
         if (value !== Number.MAX_SAFE_INTEGER) out[key] = value;
         break;
       case 'properties':
-        if (isJsonObject(value)) out.properties = swaggerProperties(value as JsonObject);
+        if (isJsonObject(value)) out.properties = swaggerProperties(value);
         break;
       case 'items':
       case 'additionalProperties':
-        out[key] = isJsonObject(value) ? swaggerSchema(value as JsonObject) : value;
+        out[key] = isJsonObject(value) ? swaggerSchema(value) : value;
         break;
       default:
         out[key] = value;
@@ -266,7 +266,7 @@ function swaggerProperties(properties: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const [name, property] of Object.entries(properties)) {
     if (!isJsonObject(property)) continue;
-    const converted = swaggerSchema(property as JsonObject);
+    const converted = swaggerSchema(property);
     // Swagger 2.0 ignores a $ref's siblings: a referenced property takes its titles from the definition.
     if (converted.$ref === undefined) {
       converted['x-ms-summary'] = title(name);
@@ -368,7 +368,7 @@ export function connectorDefinition(options: ConnectorOptions = {}): JsonObject 
     const found = byId.get(view.from);
     if (!found) throw new Error(`The OpenAPI document has no operation ${view.from}.`);
     // The dynamic host URL policy replaces the host and drops basePath: the paths carry /api.
-    const path = `${document.servers[0]!.url}${found.path}`;
+    const path = `${document.servers[0].url}${found.path}`;
     paths[path] = { ...paths[path], [found.method]: swaggerOperation(view, found.operation) };
   }
 
@@ -393,7 +393,7 @@ export function connectorDefinition(options: ConnectorOptions = {}): JsonObject 
     definitions,
     parameters: {},
     responses: {},
-    securityDefinitions: { [API_KEY]: { type: 'apiKey', in: 'header', name: document.components.securitySchemes.functionKey!.name ?? 'x-functions-key' } },
+    securityDefinitions: { [API_KEY]: { type: 'apiKey', in: 'header', name: document.components.securitySchemes.functionKey.name ?? 'x-functions-key' } },
     security: [{ [API_KEY]: [] }],
     tags: tags.map((name) => ({ name })),
     'x-ms-connector-metadata': [

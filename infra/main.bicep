@@ -87,6 +87,20 @@ param jobRetentionDays int = 7
 @maxValue(3650)
 param imagesCoolAfterDays int = 0
 
+@description('USD a caller may spend per UTC day, unless its caller key has a budget of its own (CALLER_DAILY_BUDGET_USD). Empty: no budget.')
+param callerDailyBudgetUsd string = ''
+
+@description('USD the whole app may spend per UTC day (APP_DAILY_BUDGET_USD). Empty: no budget.')
+param appDailyBudgetUsd string = ''
+
+@description('A price table to replace the shipped one, as JSON (PRICE_TABLE; format: src/lib/prices.json). Empty: the shipped table.')
+param priceTable string = ''
+
+@description('The key that signs webhook deliveries (WEBHOOK_SIGNING_SECRET_NAME in Key Vault); receivers verify with it. Default: a new random one on each deployment, so pass the current one to keep it (azd does).')
+@secure()
+@minLength(16)
+param webhookSigningKey string = newGuid()
+
 @description('E-mail address that alerts notify. Empty: alerts show in the portal only.')
 param alertEmail string = ''
 
@@ -118,9 +132,10 @@ var deploymentContainerName = 'app-package-${resourceToken}'
 // The names the code uses (src/lib/settings.ts defaults, src/lib/queues.ts).
 var imagesContainerName = 'images'
 var jobsContainerName = 'jobs'
-var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison' }
-var backendStateTableName = 'backendstate'
+var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison', webhooks: 'image-webhooks' }
+var tableNames = { backendState: 'backendstate', callerKeys: 'callerkeys', usage: 'usage', webhooks: 'webhooks' }
 var keySecretName = 'azure-openai-api-key'
+var webhookSecretName = 'webhook-signing-key'
 
 // The models, each one a row of src/lib/models.ts (test/unit/infra.test.ts holds the two together).
 // gpt-image-2 always: it also serves requests that name a retired model.
@@ -168,8 +183,8 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     containerNames: [imagesContainerName, jobsContainerName, deploymentContainerName]
-    queueNames: [queueNames.requests, queueNames.results, queueNames.poison]
-    tableNames: [backendStateTableName]
+    queueNames: [queueNames.requests, queueNames.results, queueNames.poison, queueNames.webhooks]
+    tableNames: [tableNames.backendState, tableNames.callerKeys, tableNames.usage, tableNames.webhooks]
     jobsContainerName: jobsContainerName
     jobRetentionDays: jobRetentionDays
     imagesContainerName: imagesContainerName
@@ -186,6 +201,8 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+    webhookSecretName: webhookSecretName
+    webhookSigningKey: webhookSigningKey
   }
 }
 
@@ -235,8 +252,8 @@ module backends 'modules/backends-setting.bicep' = {
   }
 }
 
-// The app's identity: host storage (blobs incl. the deployment package, queues, tables), the key
-// (key mode) or the model (entra mode), and telemetry.
+// The app's identity: host storage (blobs incl. the deployment package, queues, tables), the vault's
+// secrets (the webhook signing key; the Azure OpenAI key in key mode), the model (entra mode), and telemetry.
 module appRoles 'modules/roles.bicep' = {
   name: 'app-roles'
   params: {
@@ -249,7 +266,7 @@ module appRoles 'modules/roles.bicep' = {
     storageAccountName: names.storage
     storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']
     keyVaultName: names.keyVault
-    keyVaultRoles: keyMode ? ['Key Vault Secrets User'] : []
+    keyVaultRoles: ['Key Vault Secrets User']
     openAiAccountNames: map(openAiAccounts, a => a.name)
     openAiRoles: keyMode ? [] : ['Cognitive Services OpenAI User']
     appInsightsName: names.appInsights
@@ -286,9 +303,10 @@ var appSettings = {
   AZURE_OPENAI_DEFAULT_DEPLOYMENT: successorDeployment
   AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: successorDeployment
   AZURE_OPENAI_AUTH: openAiAuthMode
-  // Empty counts as unset: entra mode reads no key.
-  KEY_VAULT_URI: keyMode ? keyVault.outputs.uri : ''
+  // Both modes: the webhook signing key is a secret; in entra mode no Azure OpenAI key is read.
+  KEY_VAULT_URI: keyVault.outputs.uri
   KEY_VAULT_SECRET_NAME: keySecretName
+  WEBHOOK_SIGNING_SECRET_NAME: webhookSecretName
   AZURE_CLIENT_ID: identity.outputs.clientId
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.outputs.clientId
@@ -297,6 +315,14 @@ var appSettings = {
   AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
   IMAGES_CONTAINER: imagesContainerName
   JOBS_CONTAINER: jobsContainerName
+  BACKEND_STATE_TABLE: tableNames.backendState
+  CALLER_KEYS_TABLE: tableNames.callerKeys
+  USAGE_TABLE: tableNames.usage
+  WEBHOOKS_TABLE: tableNames.webhooks
+  // Empty counts as unset: no budget, the shipped price table.
+  CALLER_DAILY_BUDGET_USD: callerDailyBudgetUsd
+  APP_DAILY_BUDGET_USD: appDailyBudgetUsd
+  PRICE_TABLE: priceTable
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.clientId}'
 }

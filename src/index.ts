@@ -1,13 +1,15 @@
 import { app } from '@azure/functions';
+import './functions/auth.js';
 import './functions/files.js';
 import './functions/health.js';
 import './functions/imageQueue.js';
 import './functions/images.js';
 import './functions/jobs.js';
+import './functions/keys.js';
 import './functions/models.js';
 import './functions/openapi.js';
+import './functions/usage.js';
 import './functions/webhooks.js';
-
 // The app's one entry point: esbuild bundles it, with everything it imports, into the file
 // package.json's `main` names (dev/bundle.ts), which `func start`, the local host (dev/host) and
 // Azure all load. Each import registers its functions; a new module of src/functions/ must be

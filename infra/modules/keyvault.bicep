@@ -1,6 +1,6 @@
-// The one place the Azure OpenAI key lives. Access is by Azure RBAC only (no access policies),
-// a deleted vault or secret stays recoverable, and every read of the key is logged: the audit log
-// goes to Log Analytics (who read the key, when, from where).
+// The one place the app's secrets live: the Azure OpenAI key and the webhook signing key. Access is
+// by Azure RBAC only (no access policies), a deleted vault or secret stays recoverable, and every
+// read of a secret is logged: the audit log goes to Log Analytics (who read it, when, from where).
 
 @description('Name of the Key Vault.')
 @minLength(3)
@@ -21,6 +21,13 @@ param softDeleteRetentionInDays int
 @description('Resource ID of the Log Analytics workspace that gets the audit log.')
 param logAnalyticsWorkspaceId string
 
+@description('Name of the secret that signs webhook deliveries (WEBHOOK_SIGNING_SECRET_NAME).')
+param webhookSecretName string
+
+@description('The webhook signing key.')
+@secure()
+param webhookSigningKey string
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
@@ -33,6 +40,15 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     softDeleteRetentionInDays: softDeleteRetentionInDays
     enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
+  parent: vault
+  name: webhookSecretName
+  properties: {
+    value: webhookSigningKey
+    contentType: 'Standard Webhooks signing key'
   }
 }
 

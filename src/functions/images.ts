@@ -1,16 +1,19 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { deadline } from '../lib/deadline.js';
 import { InvalidRequestError } from '../lib/errors.js';
+import { estimateJson } from '../lib/pricing.js';
 import { decodeJsonObject } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
 import { POLL_AFTER_SECONDS } from '../lib/worker.js';
 import { DATED_API_VERSION } from '../lib/settings.js';
-import { errorResponse, eventStream, json, readBody, REPLAYED, servedHeaders } from './shared/http.js';
+import { errorResponse, eventStream, json, credentials, readBody, REPLAYED, servedHeaders } from './shared/http.js';
 
 // POST /api/images/generations, and the same at Azure's two paths so the openai SDK works by changing
 // only the host: AzureOpenAI (endpoint `<app>/api`, the dated path) and OpenAI (baseURL
 // `<app>/api/openai/v1`). `Prefer: respond-async` answers 202 with a job to poll; `stream: true`
 // answers server-sent events; `Idempotency-Key` answers a repeat with the first answer.
+// POST /api/images/estimate answers what a body would cost, and who would serve it, spending nothing.
+// These routes are anonymous to the host: the app authenticates the caller first (lib/auth.ts).
 
 /** Under the 230 s Azure's front end allows an HTTP-triggered function, with room to answer. */
 const HTTP_DEADLINE_MS = 220_000;
@@ -23,11 +26,12 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
   const limit = deadline(HTTP_DEADLINE_MS);
   let streaming = false;
   try {
+    const caller = await rt.auth.authenticate(credentials(request));
     const pathDeployment = request.params.deployment;
     if (surface === 'dated') requireApiVersion(request);
     const body = decodeJsonObject(await readBody(request));
     // Refused before anything is spent, stored or queued.
-    const imageRequest = rt.pipeline.resolve(body, pathDeployment);
+    const imageRequest = rt.pipeline.resolve(body, pathDeployment, caller);
     const respondAsync = /\brespond-async\b/i.test(request.headers.get('prefer') ?? '');
     const key = request.headers.get('idempotency-key') ?? undefined;
     const fingerprint = { pathDeployment, respondAsync, resultQueue: request.headers.get('x-result-queue'), body };
@@ -35,11 +39,16 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
     if (respondAsync) {
       if (imageRequest.requested.params.stream) throw new InvalidRequestError("'stream' is for synchronous calls; with Prefer: respond-async, poll the job instead.", 'stream');
       let pollToken: string | undefined;
-      const { value: job, replayed } = await rt.idempotency.run(key, fingerprint, async () => {
-        const accepted = await rt.jobs.accept(body, { pathDeployment, resultQueue: request.headers.get('x-result-queue') ?? undefined });
-        pollToken = accepted.pollToken;
-        return { id: accepted.job.id, status: accepted.job.status };
-      });
+      const { value: job, replayed } = await rt.idempotency.run(
+        key,
+        fingerprint,
+        async () => {
+          const accepted = await rt.jobs.accept(body, { pathDeployment, resultQueue: request.headers.get('x-result-queue') ?? undefined, caller });
+          pollToken = accepted.pollToken;
+          return { id: accepted.job.id, status: accepted.job.status };
+        },
+        caller.name,
+      );
       // A repeat gets a token of its own: the first one was never stored where it could be read back.
       pollToken ??= await rt.jobs.issuePollToken(job.id);
       const location = new URL(`/api/images/jobs/${job.id}/status?token=${pollToken}`, request.url).toString();
@@ -48,14 +57,12 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
 
     if (imageRequest.requested.params.stream) {
       if (key !== undefined) throw new InvalidRequestError("'stream' cannot be combined with an Idempotency-Key: a stream cannot be replayed.", 'stream');
-      const { frames, served } = await rt.pipeline.stream(imageRequest, { signal: limit.signal, log: (m) => context.log(m) });
+      const { frames, served } = await rt.pipeline.stream(imageRequest, { signal: limit.signal, log: (m) => context.log(m), caller });
       streaming = true;
       return eventStream(frames, servedHeaders(served), context, () => limit.clear());
     }
 
-    const { value: answer, replayed } = await rt.idempotency.run(key, fingerprint, () =>
-      rt.pipeline.generate(imageRequest, { signal: limit.signal, log: (m) => context.log(m) }),
-    );
+    const { value: answer, replayed } = await rt.idempotency.run(key, fingerprint, () => rt.pipeline.generate(imageRequest, { signal: limit.signal, log: (m) => context.log(m), caller }), caller.name);
     // A replayed answer's SAS URLs may have expired since: they are signed again.
     const body200 = replayed ? await rt.pipeline.refreshUrls(answer.body) : answer.body;
     return json(200, body200, { ...servedHeaders(answer.served), ...(replayed && REPLAYED) });
@@ -63,6 +70,23 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
     return errorResponse(err, context);
   } finally {
     if (!streaming) limit.clear();
+  }
+}
+
+async function estimate(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const caller = await rt.auth.authenticate(credentials(request));
+    const body = decodeJsonObject(await readBody(request));
+    const { requested, served } = rt.pipeline.resolve(body, undefined, caller);
+    const { prompt: _prompt, ...params } = served.params;
+    return json(200, {
+      caller: caller.name,
+      requested_model: requested.model,
+      served: { model: served.model, deployment: served.deployment, params },
+      estimate: estimateJson(rt.meter.estimate(served), rt.settings.PRICE_TABLE.version),
+    });
+  } catch (err) {
+    return errorResponse(err, context);
   }
 }
 
@@ -74,21 +98,28 @@ function requireApiVersion(request: HttpRequest): void {
 
 app.http('generateImages', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: 'anonymous',
   route: 'images/generations',
   handler: (request, context) => generateImages(request, context, 'app'),
 });
 
 app.http('generateImagesAzurePath', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: 'anonymous',
   route: 'openai/deployments/{deployment}/images/generations',
   handler: (request, context) => generateImages(request, context, 'dated'),
 });
 
 app.http('generateImagesV1', {
   methods: ['POST'],
-  authLevel: 'function',
+  authLevel: 'anonymous',
   route: 'openai/v1/images/generations',
   handler: (request, context) => generateImages(request, context, 'v1'),
+});
+
+app.http('estimateImages', {
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  route: 'images/estimate',
+  handler: estimate,
 });

@@ -1,10 +1,12 @@
 import {
+  BudgetExceededError,
   DependencyUnavailableError,
   DeploymentNotFoundError,
   IdempotencyKeyInUseError,
   IdempotencyKeyReusedError,
   ImagesError,
   InvalidRequestError,
+  ModelNotAllowedError,
   NotFoundError,
   RequestTooLargeError,
   retryAfterMs,
@@ -32,12 +34,14 @@ const STATUS: [new (...args: never[]) => ImagesError, number][] = [
   [InvalidRequestError, 400],
   [ServiceRejectedError, 400],
   [UnauthorizedError, 401],
+  [ModelNotAllowedError, 403],
   [DeploymentNotFoundError, 404],
   [NotFoundError, 404],
   [IdempotencyKeyInUseError, 409],
   [RequestTooLargeError, 413],
   [IdempotencyKeyReusedError, 422],
   [ServiceThrottledError, 429],
+  [BudgetExceededError, 429],
   [ServiceAuthError, 502],
   [ServiceFailedError, 502],
   [DependencyUnavailableError, 503],
@@ -55,7 +59,7 @@ export function errorAnswer(err: unknown): ErrorAnswer {
     if (err.param !== undefined) error.param = err.param;
     if (err instanceof InvalidRequestError) error.type = 'invalid_request_error';
   }
-  if (err instanceof IdempotencyKeyInUseError || err instanceof IdempotencyKeyReusedError) error.param = err.param;
+  if (err instanceof IdempotencyKeyInUseError || err instanceof IdempotencyKeyReusedError || err instanceof ModelNotAllowedError) error.param = err.param;
   if (err instanceof ServiceRejectedError) {
     const { param, type, innerError } = err.details;
     if (param !== undefined) error.param = param;

@@ -65,6 +65,35 @@ export class UnauthorizedError extends ImagesError {
   }
 }
 
+/** The caller may not use the model the request would be served by (a caller key's allowed models). */
+export class ModelNotAllowedError extends ImagesError {
+  readonly code = 'model_not_allowed';
+  readonly retryable = false;
+  readonly param = 'model';
+  constructor(
+    readonly caller: string,
+    readonly model: string,
+  ) {
+    super(`Caller '${caller}' may not use ${model}, the model this request would be served by.`);
+  }
+}
+
+/**
+ * A daily budget (the caller's or the app's) would be passed by this request. Refused before
+ * anything is spent; the same request succeeds once the budget resets, `retryAfterMs` from now.
+ */
+export class BudgetExceededError extends ImagesError {
+  readonly code = 'budget_exceeded';
+  // Not worth a queue retry: the budget resets at midnight UTC, not within a redelivery.
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
 /** An Idempotency-Key whose first request is still running. */
 export class IdempotencyKeyInUseError extends ImagesError {
   readonly code = 'IdempotencyKeyInUse';
@@ -150,11 +179,11 @@ export class ServiceFailedError extends ImagesError {
 
 // ---- The app's own dependencies ----------------------------------------------------------------
 
-/** Storage or Key Vault could not be used; worth trying again after `retryAfterMs`. */
+/** Storage, Key Vault or the app's own Functions host could not be used; worth trying again after `retryAfterMs`. */
 export class DependencyUnavailableError extends ImagesError {
   readonly retryable = true;
   constructor(
-    readonly dependency: 'Storage' | 'KeyVault',
+    readonly dependency: 'Storage' | 'KeyVault' | 'FunctionsHost',
     message: string,
     readonly retryAfterMs: number,
     options?: { cause?: unknown },
@@ -169,7 +198,7 @@ export class DependencyUnavailableError extends ImagesError {
 
 /** How long to wait before trying again, where the error says. */
 export function retryAfterMs(err: unknown): number | undefined {
-  if (err instanceof ServiceThrottledError || err instanceof DependencyUnavailableError || err instanceof IdempotencyKeyInUseError) {
+  if (err instanceof ServiceThrottledError || err instanceof DependencyUnavailableError || err instanceof IdempotencyKeyInUseError || err instanceof BudgetExceededError) {
     return err.retryAfterMs;
   }
   return undefined;

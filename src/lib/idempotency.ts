@@ -37,14 +37,15 @@ export class IdempotencyStore {
 
   /**
    * Runs `work` once per key and request. Without a key it simply runs. A failed run frees the key
-   * so the request can be tried again.
+   * so the request can be tried again. Keys are the caller's own: `scope` (who calls) keeps one
+   * caller's key from replaying another's answer.
    */
-  async run<T>(key: string | undefined, request: unknown, work: () => Promise<T>): Promise<Outcome<T>> {
+  async run<T>(key: string | undefined, request: unknown, work: () => Promise<T>, scope = ''): Promise<Outcome<T>> {
     if (key === undefined) return { value: await work(), replayed: false };
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
       throw new InvalidRequestError(`Invalid value for 'Idempotency-Key': it must be 1 to ${MAX_KEY_LENGTH} characters.`, 'Idempotency-Key');
     }
-    const claim = await usingStorage('Claiming the Idempotency-Key', () => this.claim(key, sha256(canonicalJson(request))));
+    const claim = await usingStorage('Claiming the Idempotency-Key', () => this.claim(scope === '' ? key : `${scope}\u0000${key}`, sha256(canonicalJson(request))));
     if (claim.kind === 'replay') return { value: claim.value as T, replayed: true };
     let value: T;
     try {

@@ -1,4 +1,5 @@
 import type { BlobRequestConditions, ContainerClient } from '@azure/storage-blob';
+import type { Caller } from './caller.js';
 import type { JsonObject } from './json.js';
 import type { Answer } from './pipeline.js';
 import type { AzureErrorBody, ImagesResponse, JobStatus } from './schemas.js';
@@ -15,6 +16,8 @@ export interface JobState {
   /** The request body and the deployment its path named, validated again when the job runs. */
   request: JsonObject;
   path_deployment?: string;
+  /** Who asked for it, over HTTP: it spends as they would have. Absent for messages put on the queue directly. */
+  caller?: Caller;
   /** How many times a worker started it. */
   attempts: number;
   /** While running: until when (ms since the epoch) the delivery that runs it holds it. */
@@ -38,7 +41,7 @@ export interface StoredJob {
   etag: string;
 }
 
-export type NewJob = Pick<JobState, 'request' | 'path_deployment' | 'poll_token_sha256' | 'result_queue'>;
+export type NewJob = Pick<JobState, 'request' | 'path_deployment' | 'caller' | 'poll_token_sha256' | 'result_queue'>;
 
 export class JobStore {
   constructor(private readonly container: ContainerClient) {}

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { callerKeyInfo, callerKeyRequest, CALLER_KEY_PREFIX } from './callerKeys.js';
 import { MAX_KEY_LENGTH } from './idempotency.js';
 import { imageGenerationBody, MAX_BODY_BYTES } from './request.js';
-import { azureError, imagesResponse, job, jobAccepted, jobEvent, subscription, subscriptionRequest } from './schemas.js';
+import { azureError, estimateAnswer, imagesResponse, job, jobAccepted, jobEvent, subscription, subscriptionRequest, usageAnswer } from './schemas.js';
 
 // The OpenAPI 3 document, generated from the same zod schemas the validation uses: there is no
 // second copy to keep in step. GET /api/openapi.json serves it; the Power Platform connector is
@@ -21,12 +22,13 @@ const retryAfter = { 'Retry-After': { description: 'Seconds to wait before tryin
 /** Every error an operation may answer, in Azure's shape; pick those that apply. */
 const ERRORS = {
   '400': json('AzureError', 'The request is invalid (the message names the field), or the content filter refused the prompt (content_policy_violation).'),
-  '401': json('AzureError', 'The request carries no valid credential.'),
+  '401': json('AzureError', 'No key, an unknown or revoked caller key, or a function key the host does not take.'),
+  '403': json('AzureError', 'The caller key may not use the model the request would be served by (model_not_allowed).'),
   '404': json('AzureError', 'There is no such resource.'),
   '409': json('AzureError', 'A request with the same Idempotency-Key is still running; retry after Retry-After seconds.', retryAfter),
   '413': json('AzureError', `The body is larger than ${MAX_BODY_BYTES} bytes.`),
   '422': json('AzureError', 'The Idempotency-Key was used with a different body.'),
-  '429': json('AzureError', "Azure OpenAI's quota is spent; retry after Retry-After seconds.", retryAfter),
+  '429': json('AzureError', "Azure OpenAI's quota is spent, or the request would pass the caller's or the app's daily budget (budget_exceeded, until 00:00 UTC); retry after Retry-After seconds.", retryAfter),
   '502': json('AzureError', 'Azure OpenAI failed or answered something unusable.'),
   '503': json('AzureError', 'Key Vault or Storage is unavailable; retry after Retry-After seconds.', retryAfter),
   '504': json('AzureError', 'Azure OpenAI did not answer in time; the request is not sent again, since the image may have been made.'),
@@ -98,8 +100,18 @@ const generateResponses = {
     },
     content: { 'application/json': { schema: ref('JobAccepted') } },
   },
-  ...errors('400', '401', '409', '413', '422', '429', '502', '503', '504'),
+  ...errors('400', '401', '403', '409', '413', '422', '429', '502', '503', '504'),
 };
+
+/** A caller key (api-key, as AzureOpenAI sends it, or Bearer, as OpenAI does), or the function key. */
+const callerSecurity = [{ callerKey: [] }, { callerBearer: [] }, { functionKey: [] }];
+
+const usageParameters = [
+  { name: 'caller', in: 'query', required: false, schema: { type: 'string' }, description: "One caller: a caller key's name, `<provider>:<name>`, `anonymous` or `queue`." },
+  { name: 'from', in: 'query', required: false, schema: { type: 'string', format: 'date' }, description: 'The first UTC day (YYYY-MM-DD); `to` by default.' },
+  { name: 'to', in: 'query', required: false, schema: { type: 'string', format: 'date' }, description: 'The last UTC day (YYYY-MM-DD); today by default. At most 366 days from `from`.' },
+  { name: 'groupBy', in: 'query', required: false, schema: { type: 'string', example: 'caller,model' }, description: 'Comma-separated: day, caller, model (all three by default; empty for one total).' },
+];
 
 const pathParameter = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 const jobIdParameter = pathParameter('id', 'The job id from the 202 answer or the queue message.');
@@ -112,6 +124,7 @@ const tags = {
   jobs: 'Jobs',
   models: 'Models',
   webhooks: 'Webhooks',
+  callers: 'Callers and usage',
   app: 'App',
 };
 
@@ -134,6 +147,7 @@ export function openApiDocument() {
           tags: [tags.images],
           summary: 'Generate images',
           description: 'Generates images from a prompt with the Azure OpenAI images body, keeps each in Blob Storage, and answers with durable URLs; `model` picks a deployment.',
+          security: callerSecurity,
           parameters: generateParameters,
           requestBody: generateBody,
           responses: generateResponses,
@@ -145,6 +159,7 @@ export function openApiDocument() {
           tags: [tags.images],
           summary: 'Generate images on a deployment',
           description: "Generates images at Azure OpenAI's dated path, the one the openai SDK's AzureOpenAI client calls; a retired model's name (dall-e-3) is served by its successor.",
+          security: callerSecurity,
           parameters: [
             deploymentParameter,
             { name: 'api-version', in: 'query', required: true, description: 'A dated Azure OpenAI api-version, such as 2024-10-21.', schema: { type: 'string', example: '2024-10-21' } },
@@ -160,9 +175,64 @@ export function openApiDocument() {
           tags: [tags.images],
           summary: 'Generate images (v1 path)',
           description: "Generates images at Azure OpenAI's v1 path, the one the openai SDK's OpenAI client calls (baseURL <app>/api/openai/v1); `model` names the deployment.",
+          security: callerSecurity,
           parameters: generateParameters,
           requestBody: generateBody,
           responses: generateResponses,
+        },
+      },
+      '/images/estimate': {
+        post: {
+          operationId: 'EstimateImages',
+          tags: [tags.callers],
+          summary: 'Estimate what a generation would cost',
+          description: 'Answers the most a generation body can cost (from the price table), and the model, deployment and parameters that would serve it, after any DALL·E 3 translation. Nothing is generated or spent.',
+          security: callerSecurity,
+          requestBody: generateBody,
+          responses: { '200': json('Estimate', 'The estimate, and who would serve the request.'), ...errors('400', '401', '403', '413') },
+        },
+      },
+      '/keys': {
+        post: {
+          operationId: 'CreateCallerKey',
+          tags: [tags.callers],
+          summary: 'Issue a caller key',
+          description: `Issues a key of its own for a caller (${CALLER_KEY_PREFIX}…), sent as api-key or Authorization: Bearer. The answer is the only place the key ever appears: only its SHA-256 is kept.`,
+          requestBody: { required: true, description: 'The caller, and what the key may do.', content: { 'application/json': { schema: ref('CallerKeyRequest') } } },
+          responses: { '201': json('IssuedCallerKey', 'The key, shown this once.'), ...errors('400', '401', '503') },
+        },
+        get: {
+          operationId: 'ListCallerKeys',
+          tags: [tags.callers],
+          summary: 'List caller keys',
+          description: 'Lists every caller key issued, revoked ones included, without the keys.',
+          responses: {
+            '200': { description: 'The caller keys.', content: { 'application/json': { schema: { type: 'object', properties: { data: { type: 'array', items: ref('CallerKey'), description: 'The caller keys.' } } } } } },
+            ...errors('401', '503'),
+          },
+        },
+      },
+      '/keys/{id}': {
+        delete: {
+          operationId: 'RevokeCallerKey',
+          tags: [tags.callers],
+          summary: 'Revoke a caller key',
+          description: 'Revokes a key: it stops working at once on the instance that revokes it, and on every instance within AUTH_CACHE_TTL_SECONDS (at most a minute).',
+          parameters: [pathParameter('id', "The key's id (not the key).")],
+          responses: { '200': json('CallerKey', 'The key as revoked.'), ...errors('401', '404', '503') },
+        },
+      },
+      '/usage': {
+        get: {
+          operationId: 'GetUsage',
+          tags: [tags.callers],
+          summary: 'Usage totals',
+          description: 'Answers requests, images and USD per caller, model and UTC day, from the usage ledger. Accept: text/csv answers CSV.',
+          parameters: usageParameters,
+          responses: {
+            '200': { description: 'The totals.', content: { 'application/json': { schema: ref('Usage') }, 'text/csv': { schema: { type: 'string' } } } },
+            ...errors('400', '401', '404', '503'),
+          },
         },
       },
       '/images/jobs/{id}': {
@@ -306,6 +376,15 @@ export function openApiDocument() {
           responses: { '200': { description: 'The app is ready.' } },
         },
       },
+      '/auth/check': {
+        get: {
+          operationId: 'CheckFunctionKey',
+          tags: [tags.app],
+          summary: 'Whether the host takes a function key',
+          description: 'Answers 204 when the host took the function key: the app asks its own host this about a function key sent to a route the app authenticates itself.',
+          responses: { '204': { description: 'The host took the function key.' }, ...errors('401') },
+        },
+      },
       '/health/detail': {
         get: {
           operationId: 'GetHealthDetail',
@@ -317,9 +396,18 @@ export function openApiDocument() {
       },
     },
     components: {
-      securitySchemes: { functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' } },
+      securitySchemes: {
+        functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
+        callerKey: { type: 'apiKey', in: 'header', name: 'api-key', description: 'A caller key, as the AzureOpenAI client sends its apiKey.' },
+        callerBearer: { type: 'http', scheme: 'bearer', description: 'A caller key, as the OpenAI client sends its apiKey.' },
+      },
       schemas: {
         ImageGenerationRequest: schema(imageGenerationBody),
+        Estimate: schema(estimateAnswer),
+        CallerKeyRequest: schema(callerKeyRequest),
+        CallerKey: schema(callerKeyInfo),
+        IssuedCallerKey: schema(callerKeyInfo.extend({ key: z.string().describe('The caller key: shown this once.') })),
+        Usage: schema(usageAnswer),
         ImagesResponse: schema(imagesResponse),
         AzureError: schema(azureError),
         Job: schema(job),

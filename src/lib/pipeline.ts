@@ -1,10 +1,11 @@
+import { checkModelAllowed, type Caller } from './caller.js';
 import { ImageStore, type KeptImage } from './imageStore.js';
 import type { JsonObject } from './json.js';
 import { MODELS, type ModelName } from './models.js';
 import { imageRecord, type RecordContext } from './record.js';
 import { resolveRequest, type ImageRequest } from './request.js';
 import type { ImageData, ImagesResponse } from './schemas.js';
-import { completedGeneration, type Generation, type ImageGenerator, type ServedBy, type ServedMeta, type ServiceImage, type StreamEvent } from './service.js';
+import { completedGeneration, type Generation, type ImageGenerator, type ServedBy, type ServedMeta, type ServiceImage, type StreamedGeneration, type StreamEvent } from './service.js';
 import type { Deployments } from './settings.js';
 
 // The pipeline every trigger calls: validate, generate (the key is the service's business), keep,
@@ -15,6 +16,8 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** The asynchronous job this run belongs to, written into each record. */
   jobId?: string;
+  /** Who spends: into each record, and to the generator for budgets and the usage ledger. */
+  caller?: Caller;
   log?: (message: string) => void;
 }
 
@@ -40,17 +43,23 @@ export interface PipelineOptions {
 export class ImagePipeline {
   constructor(private readonly options: PipelineOptions) {}
 
-  /** Validates a request body; throws an InvalidRequestError naming the field, before anything is spent. */
-  resolve(body: JsonObject, pathDeployment?: string): ImageRequest {
-    return resolveRequest(body, this.options.deployments, pathDeployment);
+  /**
+   * Validates a request body; throws an InvalidRequestError naming the field, or a
+   * ModelNotAllowedError when the caller may not use the serving model, before anything is spent.
+   */
+  resolve(body: JsonObject, pathDeployment?: string, caller?: Caller): ImageRequest {
+    const request = resolveRequest(body, this.options.deployments, pathDeployment);
+    if (caller) checkModelAllowed(caller, request.served.model);
+    return request;
   }
 
   async generate(request: ImageRequest, options: GenerateOptions = {}): Promise<Answer> {
     const context = this.context(options);
-    const generation = await this.options.generator.generate(request.served, { signal: options.signal });
-    const kept = await this.keepAll(request, generation, context, options.signal);
+    const generation = await this.options.generator.generate(request.served, { signal: options.signal, caller: options.caller });
+    // What the generator still does (metering settles the ledger) runs while the images are kept.
+    const [kept] = await Promise.all([this.keepAll(request, generation, context, options.signal), generation.settled]);
     const data = await Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i])));
-    options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
+    options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
     return { body: this.answerBody(request, generation, data), served: served(request, generation) };
   }
 
@@ -60,7 +69,7 @@ export class ImagePipeline {
    */
   async stream(request: ImageRequest, options: GenerateOptions = {}): Promise<{ frames: AsyncIterable<StreamFrame>; served: Answer['served'] }> {
     const context = this.context(options);
-    const { events, ...meta } = await this.options.generator.stream(request.served, { signal: options.signal });
+    const { events, ...meta } = await this.options.generator.stream(request.served, { signal: options.signal, caller: options.caller });
     return { frames: this.relay(request, events, { ...context, ...meta }, options), served: served(request, meta) };
   }
 
@@ -92,17 +101,18 @@ export class ImagePipeline {
   }
 
   private context(options: GenerateOptions): RecordContext {
-    return { apiVersion: this.options.apiVersion, startedAt: Date.now(), ...(options.jobId !== undefined && { jobId: options.jobId }) };
+    return { apiVersion: this.options.apiVersion, startedAt: Date.now(), ...(options.jobId !== undefined && { jobId: options.jobId }), ...(options.caller && { caller: options.caller }) };
   }
 
-  private async *relay(request: ImageRequest, events: AsyncIterable<StreamEvent>, context: RecordContext & ServedMeta & { requestId?: string }, options: GenerateOptions): AsyncIterable<StreamFrame> {
+  private async *relay(request: ImageRequest, events: AsyncIterable<StreamEvent>, context: RecordContext & Omit<StreamedGeneration, 'events'>, options: GenerateOptions): AsyncIterable<StreamFrame> {
     let index = 0;
     for await (const event of events) {
       if (event.type !== 'image_generation.completed') {
         yield { event: event.type, data: event };
         continue;
       }
-      const generation = completedGeneration(event, context);
+      const cost = context.costOf?.(event);
+      const generation = { ...completedGeneration(event, context), ...(cost && { cost }) };
       const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), imageRecord(request, generation, 0, context), options.signal);
       const { url, storage } = await this.answerImage(request, {}, kept);
       index++;

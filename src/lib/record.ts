@@ -1,4 +1,7 @@
+import type { Caller } from './caller.js';
+import type { JsonObject } from './json.js';
 import type { GenerationParams, ModelName } from './models.js';
+import { costJson } from './pricing.js';
 import type { ImageRequest } from './request.js';
 import type { BackendAttempt, Generation, ServedBy, ServiceOutput } from './service.js';
 
@@ -27,7 +30,9 @@ export interface ImageRecord {
   duration_ms: number;
   request_id?: string;
   job_id?: string;
-  /** The body's self-declared end-user id. */
+  /** Who spent it: a caller key's name, a signed-in principal, `anonymous` (the function key) or `queue`. */
+  caller?: Pick<Caller, 'name' | 'kind'>;
+  /** The body's end-user id, as the caller declared it: never used for budgets. */
   user?: string;
   revised_prompt?: string;
   prompt_filter_results?: unknown;
@@ -36,12 +41,15 @@ export interface ImageRecord {
   /** Where a pool of backends served it: the backend, and every attempt on the way with its outcome. */
   backend?: ServedBy;
   attempts?: BackendAttempt[];
+  /** What this image cost (its share of the generation's), how that was worked out, and the price table's version. */
+  cost?: JsonObject;
 }
 
 export interface RecordContext {
   apiVersion: string;
   startedAt: number;
   jobId?: string;
+  caller?: Caller;
 }
 
 const withoutPrompt = ({ prompt: _prompt, ...params }: GenerationParams): Params => params;
@@ -65,6 +73,7 @@ export function imageRecord(request: ImageRequest, generation: Generation, index
     duration_ms: Date.now() - context.startedAt,
     ...(generation.requestId !== undefined && { request_id: generation.requestId }),
     ...(context.jobId !== undefined && { job_id: context.jobId }),
+    ...(context.caller && { caller: { name: context.caller.name, kind: context.caller.kind } }),
     ...(requested.params.user !== undefined && { user: requested.params.user }),
     ...(image.revised_prompt !== undefined && { revised_prompt: image.revised_prompt }),
     prompt_filter_results: image.prompt_filter_results,
@@ -72,5 +81,6 @@ export function imageRecord(request: ImageRequest, generation: Generation, index
     ...(generation.usage !== undefined && { usage: generation.usage }),
     ...(generation.backend && { backend: generation.backend }),
     ...(generation.attempts && { attempts: generation.attempts }),
+    ...(generation.cost && { cost: costJson(generation.cost, generation.images.length) }),
   };
 }

@@ -1,13 +1,18 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { Authenticator, HostKeyCheck, hostUrlOf } from './auth.js';
 import { BackendState } from './backendState.js';
 import { BackendPool, createBackendPool } from './backends.js';
+import { CallerKeyStore } from './callerKeys.js';
 import { IdempotencyStore } from './idempotency.js';
 import { ImageStore } from './imageStore.js';
 import { JobStore } from './jobs.js';
 import { deploymentLifecycles } from './lifecycle.js';
 import { StaticApiKey, VaultApiKey, type ApiKeySource } from './keys.js';
+import { UsageLedger } from './ledger.js';
+import { MeteredGenerator } from './metering.js';
 import { ImagePipeline } from './pipeline.js';
+import { Prices } from './pricing.js';
 import { ImageQueues } from './queues.js';
 import { ImageService } from './service.js';
 import { loadSettings, type Settings } from './settings.js';
@@ -24,11 +29,23 @@ export interface Runtime {
   jobs: JobWorker;
   idempotency: IdempotencyStore;
   webhooks: Webhooks;
+  auth: Authenticator;
+  callerKeys: CallerKeyStore;
+  /** Estimates, and what the generations cost. */
+  meter: MeteredGenerator;
+  /** Absent when LEDGER_ENABLED is off. */
+  ledger?: UsageLedger;
   /** Present when AZURE_OPENAI_BACKENDS lists the backends. */
   backends?: BackendPool;
 }
 
-export function createRuntime(settings: Settings): Runtime {
+/** What the platform says of the instance: not app settings, nobody sets them. */
+export interface Platform {
+  /** The app's own host name (WEBSITE_HOSTNAME): Azure sets it, as Core Tools and the local host do. */
+  hostname?: string;
+}
+
+export function createRuntime(settings: Settings, platform: Platform = {}): Runtime {
   let credential: TokenCredential | undefined;
   // Created on first use: a local run on a connection string and a static key never needs one.
   const identity = () => (credential ??= new DefaultAzureCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID }));
@@ -44,7 +61,7 @@ export function createRuntime(settings: Settings): Runtime {
       })
     : undefined;
   // AZURE_OPENAI_ENDPOINT: one account, called as it always was.
-  const generator =
+  const accounts =
     backends ??
     new ImageService({
       endpoint: settings.AZURE_OPENAI_ENDPOINT!,
@@ -53,10 +70,19 @@ export function createRuntime(settings: Settings): Runtime {
       timeoutMs: settings.AZURE_OPENAI_TIMEOUT_SECONDS * 1000,
       maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,
     });
+  const ledger = settings.LEDGER_ENABLED ? new UsageLedger(storage.table(settings.USAGE_TABLE)) : undefined;
+  // Metering wraps the accounts: a budget is held before any of them is called, whichever serves.
+  const meter = new MeteredGenerator(accounts, {
+    prices: new Prices(settings.PRICE_TABLE),
+    models: settings.AZURE_OPENAI_DEPLOYMENTS,
+    ledger,
+    callerDailyBudgetUsd: settings.CALLER_DAILY_BUDGET_USD,
+    appDailyBudgetUsd: settings.APP_DAILY_BUDGET_USD,
+  });
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
-  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator, store });
+  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: meter, store });
   const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
-  const webhooks = new Webhooks(storage.table('webhooks'), {
+  const webhooks = new Webhooks(storage.table(settings.WEBHOOKS_TABLE), {
     policy: settings.WEBHOOK_CALLBACKS,
     secret: secret(settings.WEBHOOK_SIGNING_SECRET_NAME, settings.WEBHOOK_SIGNING_KEY),
     retryWindowMs: settings.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
@@ -64,7 +90,14 @@ export function createRuntime(settings: Settings): Runtime {
   });
   const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues), webhooks);
   const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
-  return { settings, pipeline, jobs, idempotency, webhooks, ...(backends && { backends }) };
+  const authTtlMs = settings.AUTH_CACHE_TTL_SECONDS * 1000;
+  const callerKeys = new CallerKeyStore(storage.table(settings.CALLER_KEYS_TABLE), authTtlMs);
+  const auth = new Authenticator({
+    ...(settings.CALLER_KEYS_ENABLED && { callerKeys }),
+    platformAuth: settings.PLATFORM_AUTH_ENABLED,
+    hostKeys: new HostKeyCheck(hostUrlOf(platform.hostname), authTtlMs),
+  });
+  return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, meter, ...(ledger && { ledger }), ...(backends && { backends }) };
 }
 
 /** Secrets from the vault when there is one (cached, re-read on rotation), else from a setting (local runs). */
@@ -80,6 +113,7 @@ function secretSources(settings: Settings, identity: () => TokenCredential) {
     return new VaultApiKey(vault, { secretName, ttlMs: settings.KEY_CACHE_TTL_SECONDS * 1000 });
   };
 }
+
 let current: Runtime | undefined;
 
 /**
@@ -88,7 +122,10 @@ let current: Runtime | undefined;
  */
 export function runtime(): Runtime {
   if (current) return current;
-  current = createRuntime(loadSettings(process.env));
+  current = createRuntime(loadSettings(process.env), { hostname: process.env.WEBSITE_HOSTNAME });
   for (const { warning } of deploymentLifecycles(current.settings)) if (warning) console.warn(warning);
+  for (const model of new Set(current.settings.AZURE_OPENAI_DEPLOYMENTS.values())) {
+    if (!current.settings.PRICE_TABLE.models[model]) console.warn(`${model} has no price in the price table ${current.settings.PRICE_TABLE.version}: its images are recorded as unpriced, and no budget limits it.`);
+  }
   return current;
 }

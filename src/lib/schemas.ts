@@ -121,6 +121,47 @@ export const subscription = z
     last_error: z.string().optional().describe('Why the last undeliverable delivery failed.'),
   })
   .describe('A webhook subscription.');
+/** POST /api/images/estimate's answer. */
+export const estimateAnswer = z.object({
+  caller: z.string().describe('Who would spend it.'),
+  requested_model: z.string().describe('The model the request names, or its deployment\'s.'),
+  served: z
+    .object({
+      model: z.string().describe('The model that would serve it.'),
+      deployment: z.string().describe('The deployment that would serve it.'),
+      params: z.looseObject({}).describe('The parameters the serving model would get (the prompt left out).'),
+    })
+    .describe('What would serve the request: a retired model\'s request is served by its successor.'),
+  estimate: z
+    .looseObject({
+      usd: z.number().optional().describe('The most the request can cost: what is held on the budgets before the call.'),
+      basis: z.literal('table').optional().describe('Where the figure comes from: the price table.'),
+      unpriced: z.literal(true).optional().describe('The price table has no price for the model: never counted as free.'),
+      table_version: z.string().describe('The price table\'s version.'),
+    })
+    .describe('From the price table: `auto` sizes and qualities are priced at the dearest they can become, and the prompt at its UTF-8 bytes.'),
+});
+
+/** GET /api/usage's answer. */
+export const usageAnswer = z.object({
+  from: z.string().describe('The first UTC day counted (YYYY-MM-DD).'),
+  to: z.string().describe('The last UTC day counted (YYYY-MM-DD).'),
+  caller: z.string().optional().describe('The one caller counted, when asked for.'),
+  group_by: z.array(z.enum(['day', 'caller', 'model'])).describe('What each row is a total of.'),
+  data: z
+    .array(
+      z.object({
+        day: z.string().optional().describe('The UTC day (YYYY-MM-DD), when grouped by day.'),
+        caller: z.string().optional().describe('The caller, when grouped by caller.'),
+        model: z.string().optional().describe('The serving model, when grouped by model.'),
+        requests: z.int().describe('Requests served.'),
+        images: z.int().describe('Images made.'),
+        usd: z.number().describe('What they cost, in USD.'),
+        unpriced_images: z.int().describe('Images of models the price table has no price for: not in usd.'),
+      }),
+    )
+    .describe('One row per group.'),
+});
 
 export type ImageData = z.infer<typeof imageData>;
 export type ImagesResponse = z.infer<typeof imagesResponse>;

@@ -13,11 +13,13 @@ import OpenAI, {
   RateLimitError,
 } from 'openai';
 import type { ImageGenerateParamsBase } from 'openai/resources/images';
+import type { Caller } from './caller.js';
 import { withChildSignal, sleep } from './deadline.js';
 import { ServiceAuthError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from './errors.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import type { ApiKeySource } from './keys.js';
 import type { GenerationParams } from './models.js';
+import type { Cost } from './pricing.js';
 
 // The calls to one Azure OpenAI account, through the official client: the v1 API (the deployment in
 // the body) or the dated path. The client does not retry: this module decides what may be sent
@@ -90,6 +92,10 @@ export interface Generation extends ServedMeta {
   extra: JsonObject;
   /** The service's request id (apim-request-id), for support cases. */
   requestId?: string;
+  /** What it cost, where a generator meters (metering.ts). */
+  cost?: Cost;
+  /** Resolves once a decorator has finished with it (metering: the usage ledger settled); awaited before the answer. */
+  settled?: Promise<void>;
 }
 
 /** A server-sent event of a streamed generation, as the service sent it. */
@@ -101,6 +107,8 @@ export interface StreamEvent extends JsonObject {
 export interface StreamedGeneration extends ServedMeta {
   events: AsyncIterable<StreamEvent>;
   requestId?: string;
+  /** What a completed event's image cost, where a generator meters (metering.ts). */
+  costOf?: (event: StreamEvent) => Cost | undefined;
 }
 
 export interface Target {
@@ -112,6 +120,8 @@ export interface Target {
 export interface CallContext {
   /** Bounds the whole call, every attempt included. */
   signal?: AbortSignal;
+  /** Who spends: budgets and the usage ledger (metering.ts) go by it. */
+  caller?: Caller;
 }
 
 /**

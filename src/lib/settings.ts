@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CURRENT_MODELS, isModelName, isRetired, MODEL_NAMES, type ModelName } from './models.js';
+import { loadPriceTable, PriceTableError } from './pricing.js';
 
 // Every app setting the code reads, parsed once at start-up. infra/ sets them in Azure (test/unit/
 // infra.test.ts holds the two together), and local.settings.sample.json gives each a local value.
@@ -7,6 +8,23 @@ import { CURRENT_MODELS, isModelName, isRetired, MODEL_NAMES, type ModelName } f
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const containerName = (fallback: string) =>
   z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name').default(fallback);
+
+const tableName = (fallback: string) => z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name').default(fallback);
+const dailyUsd = z.coerce.number().min(0).optional();
+
+/** The price table: PRICE_TABLE's JSON or file, else the shipped one; a malformed one names its entry. */
+const priceTableSetting = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    try {
+      return loadPriceTable(value);
+    } catch (err) {
+      if (!(err instanceof PriceTableError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+      return z.NEVER;
+    }
+  });
 
 /** A dated api-version, as Azure's dated images path takes it. */
 export const DATED_API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
@@ -91,7 +109,7 @@ export const settingsSchema = z
     /** How long an open circuit stays open before one trial request decides. */
     AZURE_OPENAI_CIRCUIT_OPEN_SECONDS: seconds(30),
     /** The table of the app's storage account that every instance shares backend state through. */
-    BACKEND_STATE_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name').default('backendstate'),
+    BACKEND_STATE_TABLE: tableName('backendstate'),
     /** `v1`: the v1 API (the deployment in the body); a date such as 2025-04-01-preview: the dated path. */
     AZURE_OPENAI_API_VERSION: z
       .string()
@@ -132,6 +150,22 @@ export const settingsSchema = z
     WEBHOOK_CALLBACKS: z.enum(['public', 'local']).default('public'),
     WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce.number().int().positive().max(7 * 24 * 3600).default(24 * 3600),
     WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
+    WEBHOOKS_TABLE: tableName('webhooks'),
+    /** Caller keys (api-key or Authorization: Bearer) on the generation routes; off, only the function key and the platform's principal authenticate. */
+    CALLER_KEYS_ENABLED: z.stringbool().default(true),
+    CALLER_KEYS_TABLE: tableName('callerkeys'),
+    /** How long an instance trusts what it learnt of a key (caller or function key): revocation takes effect within it. */
+    AUTH_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(60),
+    /** App Service authentication is on: its x-ms-client-principal (stripped from outside requests) names the caller. */
+    PLATFORM_AUTH_ENABLED: z.stringbool().default(false),
+    PRICE_TABLE: priceTableSetting,
+    /** Totals per caller, model and day, and the budgets, in USAGE_TABLE; off, records still say what each image cost. */
+    LEDGER_ENABLED: z.stringbool().default(true),
+    USAGE_TABLE: tableName('usage'),
+    /** USD a caller may spend per UTC day, unless its caller key says otherwise; none when unset. */
+    CALLER_DAILY_BUDGET_USD: dailyUsd,
+    /** USD the whole app may spend per UTC day; none when unset. */
+    APP_DAILY_BUDGET_USD: dailyUsd,
   })
   .superRefine((s, ctx) => {
     const fail = (name: string, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
@@ -159,6 +193,9 @@ export const settingsSchema = z
     }
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__blobServiceUri) {
       fail('AzureWebJobsStorage', 'is required: a connection string, or AzureWebJobsStorage__blobServiceUri for identity-based access');
+    }
+    for (const name of ['CALLER_DAILY_BUDGET_USD', 'APP_DAILY_BUDGET_USD'] as const) {
+      if (s[name] !== undefined && !s.LEDGER_ENABLED) fail(name, 'needs LEDGER_ENABLED: a budget is kept in the usage ledger');
     }
     if (s.AzureWebJobsStorage__blobServiceUri) {
       for (const name of ['AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri'] as const) {

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { errorAnswer } from './azureErrors.js';
+import { QUEUE_CALLER, type Caller } from './caller.js';
 import { ImagesError, InvalidRequestError, NotFoundError, ServiceThrottledError } from './errors.js';
 import { isJsonObject, sameDigest, sha256, type JsonObject } from './json.js';
 import type { JobState, JobStore, StoredJob } from './jobs.js';
@@ -44,7 +45,7 @@ export class JobWorker {
    * to 1 MB). The poll token lets the job's Location be read without the function key (a valet key):
    * Power Automate sends no credentials when it polls. The body was validated by the caller.
    */
-  async accept(request: JsonObject, options: { pathDeployment?: string; resultQueue?: string; id?: string } = {}): Promise<{ job: JobState; pollToken: string }> {
+  async accept(request: JsonObject, options: { pathDeployment?: string; resultQueue?: string; caller?: Caller; id?: string } = {}): Promise<{ job: JobState; pollToken: string }> {
     if (options.resultQueue !== undefined) checkResultQueue(options.resultQueue, 'x-result-queue');
     const id = options.id ?? randomUUID();
     const pollToken = newPollToken();
@@ -52,6 +53,7 @@ export class JobWorker {
       request,
       ...(options.pathDeployment !== undefined && { path_deployment: options.pathDeployment }),
       ...(options.resultQueue !== undefined && { result_queue: options.resultQueue }),
+      ...(options.caller && { caller: options.caller }),
       poll_token_sha256: [sha256(pollToken)],
     }))!; // a fresh UUID: no job has it
     try {
@@ -127,8 +129,9 @@ export class JobWorker {
 
     const { state: running, etag } = claim.stored;
     try {
-      const request = this.pipeline.resolve(running.request, running.path_deployment);
-      const answer = await this.pipeline.generate(request, { jobId: running.id, signal });
+      const caller = running.caller ?? QUEUE_CALLER;
+      const request = this.pipeline.resolve(running.request, running.path_deployment, caller);
+      const answer = await this.pipeline.generate(request, { jobId: running.id, signal, caller });
       const done: JobState = { ...running, status: 'succeeded', result: withoutInlineImages(answer.body), served: answer.served, lease_until: undefined, error: undefined, error_status: undefined };
       const written = await this.jobs.put(done, etag);
       // Only if the lease ran out and another delivery took the job: its images are the ones kept.

@@ -138,7 +138,8 @@ describe('Prefer: respond-async', () => {
     expect((await fetch(statusUrl(`?token=${token.slice(0, -1)}`))).status).toBe(404);
     expect([200, 202]).toContain((await fetch(statusUrl(`?token=${token}`))).status);
 
-    // The route without a token wants the function key, as every route but these two does.
+    // The route without a token wants the function key, as every route does but these two and
+    // those the app authenticates itself (generation and estimate).
     expect((await fetch(`${stack.host.url}/api/images/jobs/${id}`)).status).toBe(401);
     expect([200, 202]).toContain((await stack.get(`/api/images/jobs/${id}`)).status);
     expect((await fetch(`${stack.host.url}/api/health`)).status).toBe(200);
@@ -165,6 +166,39 @@ describe('Prefer: respond-async', () => {
     expect(record.prompt).toBe(prompt);
   });
 
+  it('a job spends as the caller who asked for it, and keeps no key', async () => {
+    const { key, name } = (await stack.post('/api/keys', { name: uniqueName('async-caller') })).json;
+    const accepted = await stack.post(GENERATE, { prompt: 'A caller of my own', quality: 'low' }, { ...ASYNC, 'api-key': key });
+    expect(accepted.status).toBe(202);
+    const done = await until(async () => {
+      const answer = await fetch(accepted.headers.get('location')!);
+      return answer.status === 200 ? await answer.json() : undefined;
+    });
+    const record = JSON.parse((await stack.readBlob(done.data[0].storage.record)).toString());
+    expect(record.caller).toEqual({ name, kind: 'key' });
+    const state = (await stack.readBlob(`jobs/${accepted.json.id}.json`, stack.settings.JOBS_CONTAINER)).toString();
+    expect(JSON.parse(state).caller).toEqual({ name, kind: 'key' });
+    expect(state).not.toContain(key.slice(4));
+  });
+
+  it("a job over its caller's budget fails with 429 and Retry-After, parked with that reason, and nothing is generated", async () => {
+    const { key } = (await stack.post('/api/keys', { name: uniqueName('broke'), daily_budget_usd: 0 })).json;
+    const before = stack.emulator.stats.generations;
+    const accepted = await stack.post(GENERATE, { prompt: 'Over budget', quality: 'low' }, { ...ASYNC, 'api-key': key });
+    expect(accepted.status).toBe(202);
+    const done = await until(async () => {
+      const answer = await fetch(accepted.headers.get('location')!);
+      return answer.status === 202 ? undefined : answer;
+    });
+    expect(done.status).toBe(429);
+    expect(Number(done.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await done.json()).error.code).toBe('budget_exceeded');
+    const poisoned = await poisonFor(accepted.json.id);
+    expect(poisoned.reason.code).toBe('budget_exceeded');
+    expect(poisoned.dequeueCount).toBe(1);
+    expect(stack.emulator.stats.generations).toBe(before);
+  });
+
   it('an unknown job is 404', async () => {
     expect((await stack.get('/api/images/jobs/no-such-job')).status).toBe(404);
     expect((await stack.get('/api/images/jobs/..%2F..%2Fsecrets')).status).toBe(404);
@@ -184,6 +218,9 @@ describe('the image-requests queue', () => {
     }
     const job = await stack.get(`/api/images/jobs/${id}`);
     expect(job.json).toMatchObject({ id, status: 'succeeded' });
+    // A message names nobody: it spends as `queue`, whoever may write to image-requests.
+    const record = JSON.parse((await stack.readBlob(result.data[0].storage.record)).toString());
+    expect(record.caller).toEqual({ name: 'queue', kind: 'queue' });
   });
 
   it.each([

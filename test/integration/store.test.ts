@@ -131,4 +131,30 @@ describe('ImagePipeline', () => {
     expect(ok.body.data).toHaveLength(1);
     expect(await list()).toHaveLength(2);
   });
+
+  it('answers only once what a generator still does for the generation (the ledger) is done, and records its caller and cost', async () => {
+    const { store, container } = await storeFailingOn(() => false);
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const cost = { basis: 'usage' as const, nanoUsd: 2_180_000, tableVersion: 'v' };
+    const generator = {
+      generate: async () => ({ created: 1, images: [{ b64_json: png.toString('base64') }], output: {}, extra: {}, cost, settled }),
+      stream: () => Promise.reject(new Error('not here')),
+    };
+    const pipeline = new ImagePipeline({
+      deployments: localSettings({ AZURE_OPENAI_ENDPOINT: emulator.url }),
+      apiVersion: 'v1',
+      generator,
+      store,
+    });
+    let answered = false;
+    const answer = pipeline.generate(pipeline.resolve({ prompt: 'one' }), { caller: { name: 'team', kind: 'key' } }).then((a) => ((answered = true), a));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answered).toBe(false);
+    settle();
+    const { body } = await answer;
+    const blobs = BlobServiceClient.fromConnectionString(inject('azurite').connectionString).getContainerClient(container);
+    const kept = JSON.parse((await blobs.getBlobClient(body.data[0].storage!.record).downloadToBuffer()).toString());
+    expect(kept).toMatchObject({ caller: { name: 'team', kind: 'key' }, cost: { usd: 0.00218, basis: 'usage', table_version: 'v' } });
+  });
 });

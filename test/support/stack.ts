@@ -30,6 +30,8 @@ export interface Stack {
   settings: Record<string, string>;
   /** Every answer body this file saw, for the no-secrets checks. */
   answers: string[];
+  /** A second instance of the app: another host process with the same settings (the same storage). */
+  anotherHost(settings?: Record<string, string>): Promise<HostProcess>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
   get(path: string): Promise<Answer>;
   delete(path: string): Promise<Answer>;
@@ -63,6 +65,8 @@ export async function startStack(settings: Record<string, string | undefined> = 
     JOBS_CONTAINER: uniqueName('jobs'),
     WEBHOOK_SIGNING_KEY: WEBHOOK_KEY,
     WEBHOOK_CALLBACKS: 'local',
+    CALLER_KEYS_TABLE: uniqueName('keys').replaceAll('-', ''),
+    USAGE_TABLE: uniqueName('usage').replaceAll('-', ''),
   };
   for (const [name, value] of Object.entries(settings)) {
     if (value === undefined) delete all[name];
@@ -71,6 +75,7 @@ export async function startStack(settings: Record<string, string | undefined> = 
   const host = await startHostProcess(all, options);
   const blobs = BlobServiceClient.fromConnectionString(connectionString);
   const answers: string[] = [];
+  const others: HostProcess[] = [];
   // With LOCAL_FUNCTION_KEY the host checks keys as Azure does; the stack's calls carry it.
   const key: Record<string, string> = all.LOCAL_FUNCTION_KEY ? { 'x-functions-key': all.LOCAL_FUNCTION_KEY } : {};
   const read = async (response: Response): Promise<Answer> => {
@@ -92,6 +97,11 @@ export async function startStack(settings: Record<string, string | undefined> = 
     blobs,
     settings: all,
     answers,
+    async anotherHost(settings = {}) {
+      const other = await startHostProcess({ ...all, ...settings }, options);
+      others.push(other);
+      return other;
+    },
     async post(path, body, headers = {}) {
       const payload = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body);
       return read(await fetch(`${host.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...key, ...headers }, body: payload }));
@@ -113,7 +123,7 @@ export async function startStack(settings: Record<string, string | undefined> = 
       return blobs.getContainerClient(containerName).getBlobClient(name).downloadToBuffer();
     },
     async stop() {
-      await host.stop();
+      await Promise.all([host, ...others].map((h) => h.stop()));
       await emulator.close();
     },
   };

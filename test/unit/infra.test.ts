@@ -45,6 +45,11 @@ const SCENARIOS: [string, Record<string, unknown>][] = [
 
 const ofType = (evaluation: Evaluation, type: string): Deployed[] => evaluation.resources.filter((r) => r.type.toLowerCase() === type.toLowerCase());
 
+/** The vault secret that signs webhook deliveries (WEBHOOK_SIGNING_SECRET_NAME); every other secret is an Azure OpenAI key. */
+const WEBHOOK_SECRET = 'webhook-signing-key';
+const isWebhookSecret = (secret: Deployed) => String(secret.name).split('/').at(-1) === WEBHOOK_SECRET;
+const keySecrets = (evaluation: Evaluation) => ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets').filter((s) => !isWebhookSecret(s));
+
 function one(evaluation: Evaluation, type: string): Deployed {
   const found = ofType(evaluation, type);
   expect(found.map((r) => r.id), type).toHaveLength(1);
@@ -110,7 +115,7 @@ describe('infra/main.json: security', () => {
         const accounts = ofType(evaluation, 'Microsoft.CognitiveServices/accounts');
         expect(accounts, mode).toHaveLength(regions?.length ?? 1);
         for (const account of accounts) expect(at(account.body, 'properties.disableLocalAuth'), `${mode} ${account.id}`).toBe(keyless);
-        const secrets = ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets');
+        const secrets = keySecrets(evaluation);
         expect(secrets, mode).toHaveLength(keyless ? 0 : accounts.length);
         // One secret per account, named apart, each filled from the key of the account its module names.
         expect(new Set(secrets.map((secret) => String(secret.name))).size).toBe(secrets.length);
@@ -125,17 +130,18 @@ describe('infra/main.json: security', () => {
     const listCalls = strings(template).filter((s) => /\blist\w*\(/i.test(s.value));
     expect(listCalls, 'one list*() call in the whole template').toHaveLength(1);
     // ...and it is the value of the Key Vault secret.
-    const [secret] = ofType(deploy(), 'Microsoft.KeyVault/vaults/secrets');
+    const [secret] = keySecrets(deploy());
     const value = at(secret.body, 'properties.value');
     expect(isUnresolved(value) && value.fn).toBe('listKeys');
     expect(listCalls[0].path).toMatch(/\.properties\.value$/);
-    // Outputs (of every template) and parameters: no secure types, nothing read from a key.
+    // Outputs (of every template) and parameters: no secure types (but the webhook signing key's, below), nothing read from a key.
     for (const { modules, template: t } of deploy().templates) {
       for (const [name, output] of Object.entries(t.outputs ?? {})) {
         expect(output.type.toLowerCase(), `${modules.join('/')} output ${name}`).not.toMatch(/^secure/);
-        expect(JSON.stringify(output.value), `${modules.join('/')} output ${name}`).not.toMatch(/list\w*\(|\.properties\.value|AccountKey=|SharedAccessKey=|password/i);
+        expect(JSON.stringify(output.value), `${modules.join('/')} output ${name}`).not.toMatch(/list\w*\(|\.properties\.value|AccountKey=|SharedAccessKey=|password|webhookSigningKey/i);
       }
       for (const [name, parameter] of Object.entries(t.parameters ?? {})) {
+        if (name === 'webhookSigningKey') continue;
         expect(parameter.type.toLowerCase(), `${modules.join('/')} param ${name}`).not.toMatch(/^secure/);
         expect(name, `${modules.join('/')} param ${name}`).not.toMatch(/(api|account|access)Key$|password|connectionString/i);
       }
@@ -149,6 +155,27 @@ describe('infra/main.json: security', () => {
         expect(text, `${mode}: ${name}`).not.toMatch(/list\w*\(|AccountKey=|SharedAccessKey=|key1|key2/i);
       }
     }
+  });
+});
+
+describe('infra/main.json: the webhook signing key', () => {
+  it('is a secure parameter, random by default, that goes into the vault in both modes and nowhere else', () => {
+    expect(template.parameters!.webhookSigningKey).toMatchObject({ type: 'securestring', defaultValue: '[newGuid()]' });
+    for (const mode of ['key', 'entra']) {
+      const evaluation = deploy({ openAiAuthMode: mode, webhookSigningKey: 'the-signing-key-of-this-test' });
+      const secrets = ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets').filter(isWebhookSecret);
+      expect(secrets, mode).toHaveLength(1);
+      expect(at(secrets[0].body, 'properties.value'), mode).toBe('the-signing-key-of-this-test');
+      const settings = appSettings(evaluation);
+      expect(settings.WEBHOOK_SIGNING_SECRET_NAME, mode).toBe(WEBHOOK_SECRET);
+      expect(settings.KEY_VAULT_URI, mode).toEqual(new Unresolved('reference', ['keyVault'], ['outputs', 'uri', 'value']));
+      // The value itself: in the secret only, never in a setting, an output or a tag.
+      const elsewhere = JSON.stringify(evaluation.resources.filter((r) => !isWebhookSecret(r) && r.type !== 'Microsoft.Resources/deployments').map((r) => r.body));
+      expect(elsewhere, mode).not.toContain('the-signing-key-of-this-test');
+    }
+    // Only the keyvault module takes it, and only to write that secret.
+    const uses = strings(template).filter((s) => s.value.includes('webhookSigningKey'));
+    expect(uses.map((u) => u.value).every((v) => /^\[parameters\('webhookSigningKey'\)\]$/.test(v))).toBe(true);
   });
 });
 
@@ -201,11 +228,11 @@ describe('infra/main.json: roles', () => {
     for (const grant of all) expect(grant.scope, `${grant.principal} ${grant.role}`).toBe(ROLES[grant.role].scope);
   });
 
-  it('gives the app identity what it needs and no more: the key in key mode, the model in entra mode', () => {
+  it('gives the app identity what it needs and no more: the vault\'s secrets (the key in key mode, the webhook signing key always), the model in entra mode', () => {
     const forApp = (parameters: Record<string, unknown>) => grants(deploy(parameters)).filter((g) => g.principal === 'app').map((g) => g.role).sort();
     const always = ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor', 'Monitoring Metrics Publisher'];
     expect(forApp({})).toEqual([...always, 'Key Vault Secrets User'].sort());
-    expect(forApp({ openAiAuthMode: 'entra' })).toEqual([...always, 'Cognitive Services OpenAI User'].sort());
+    expect(forApp({ openAiAuthMode: 'entra' })).toEqual([...always, 'Key Vault Secrets User', 'Cognitive Services OpenAI User'].sort());
     // Several regions: the model role on each account, and on nothing else; still the one vault role in key mode.
     expect(forApp({ openAiRegions: REGIONS })).toEqual([...always, 'Key Vault Secrets User'].sort());
     const evaluation = deploy({ openAiRegions: REGIONS, openAiAuthMode: 'entra' });
@@ -284,14 +311,15 @@ describe('infra/main.json: models', () => {
 
 describe('infra/main.json: app settings', () => {
   // AZURE_OPENAI_BACKENDS replaces AZURE_OPENAI_ENDPOINT in Azure: the code refuses the two together.
-  const NEVER_IN_AZURE = ['AZURE_OPENAI_API_KEY', 'AzureWebJobsStorage', 'AZURE_OPENAI_ENDPOINT'];
+  // Secrets live in the vault: never a key in a setting.
+  const NEVER_IN_AZURE = ['AZURE_OPENAI_API_KEY', 'WEBHOOK_SIGNING_KEY', 'AzureWebJobsStorage', 'AZURE_OPENAI_ENDPOINT'];
   /** Settings with a code default, or that only matter locally, may be left out. */
   const hasDefault = (name: string) => {
     const field = settingsSchema.in.shape[name as keyof typeof settingsSchema.in.shape];
     return field.safeParse(undefined).success && field.parse(undefined) !== undefined;
   };
   /** What only the deployment knows, whatever the code's default. */
-  const DEPLOYMENT_DECIDES = ['AZURE_OPENAI_DEPLOYMENTS', 'AZURE_OPENAI_AUTH', 'KEY_VAULT_SECRET_NAME', 'IMAGES_CONTAINER', 'JOBS_CONTAINER'];
+  const DEPLOYMENT_DECIDES = ['AZURE_OPENAI_DEPLOYMENTS', 'AZURE_OPENAI_AUTH', 'KEY_VAULT_SECRET_NAME', 'IMAGES_CONTAINER', 'JOBS_CONTAINER', 'WEBHOOK_SIGNING_SECRET_NAME', 'BACKEND_STATE_TABLE', 'CALLER_KEYS_TABLE', 'USAGE_TABLE', 'WEBHOOKS_TABLE', 'PRICE_TABLE'];
   const REQUIRED_SETTINGS = [
     ...SETTING_NAMES.filter((n) => !NEVER_IN_AZURE.includes(n) && (!hasDefault(n) || DEPLOYMENT_DECIDES.includes(n))),
     // Identity-based host storage and Entra-authenticated telemetry.
@@ -352,7 +380,9 @@ describe('infra/main.json: app settings', () => {
     const loaded = loadSettings(env);
     expect(loaded.AZURE_OPENAI_AUTH).toBe(mode);
     expect(loaded.AZURE_OPENAI_DEFAULT_DEPLOYMENT).toBe('gpt-image-2');
-    expect(loaded.KEY_VAULT_URI).toBe(mode === 'key' ? 'https://kv-x.vault.azure.net/' : undefined);
+    // Both modes read the webhook signing key from the vault.
+    expect(loaded.KEY_VAULT_URI).toBe('https://kv-x.vault.azure.net/');
+    expect(loaded.WEBHOOK_SIGNING_KEY).toBeUndefined();
     expect([...loaded.AZURE_OPENAI_DEPLOYMENTS.keys()]).toContain(loaded.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT);
     expect(loaded.AZURE_OPENAI_BACKENDS).toHaveLength(1);
   });
@@ -367,7 +397,7 @@ describe('infra/main.json: app settings', () => {
     expect(backends.map((b) => [b.region, b.deployment, b.priority])).toEqual(
       REGIONS.flatMap((r) => ['gpt-image-2', 'gpt-image-1-mini'].map((d) => [r.location, d, r.priority])),
     );
-    const secrets = ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets').map((s) => String(s.name).split('/').at(-1));
+    const secrets = keySecrets(evaluation).map((s) => String(s.name).split('/').at(-1));
     for (const backend of backends) {
       // The endpoint of the account in the backend's region, from the openai module deployed there.
       const account = REGIONS.findIndex((r) => r.location === backend.region);
@@ -387,7 +417,7 @@ describe('infra/main.json: app settings', () => {
 });
 
 describe('infra/main.json: storage, clean-up and cost', () => {
-  it('creates the containers, queues and table the code uses, and the deployment container the app pulls from', () => {
+  it('creates the containers, queues and tables the code uses, and the deployment container the app pulls from', () => {
     const evaluation = deploy();
     const containers = ofType(evaluation, 'Microsoft.Storage/storageAccounts/blobServices/containers').map((c) => at(c.body, 'name'));
     const container = (n: unknown) => (isUnresolved(n) ? n : String(n).split('/').at(-1));
@@ -396,10 +426,11 @@ describe('infra/main.json: storage, clean-up and cost', () => {
     expect(names).toEqual(expect.arrayContaining([settings.IMAGES_CONTAINER, settings.JOBS_CONTAINER]));
     const queues = ofType(evaluation, 'Microsoft.Storage/storageAccounts/queueServices/queues').map((q) => String(q.name).split('/').at(-1));
     expect(queues.sort()).toEqual(Object.values(QUEUES).sort());
-    // The backend state table: the code's default name, since infra does not set BACKEND_STATE_TABLE.
+    // Every table the code names (the *_TABLE settings; PRICE_TABLE is a price list, not a table) is set and created.
+    const tableSettings = Object.keys(settingsSchema.in.shape).filter((k) => k.endsWith('_TABLE') && k !== 'PRICE_TABLE');
+    expect(tableSettings.length).toBeGreaterThanOrEqual(4);
     const tables = ofType(evaluation, 'Microsoft.Storage/storageAccounts/tableServices/tables').map((t) => String(t.name).split('/').at(-1));
-    expect(settings.BACKEND_STATE_TABLE).toBeUndefined();
-    expect(tables).toEqual([settingsSchema.in.shape.BACKEND_STATE_TABLE.parse(undefined)]);
+    expect(tables.sort()).toEqual(tableSettings.map((k) => settings[k]).sort());
     const site = one(evaluation, 'Microsoft.Web/sites');
     const packageUrl = at(site.body, 'properties.functionAppConfig.deployment.storage.value') as Unresolved;
     // format('{0}{1}', blobEndpoint, 'app-package-<token>'): a container this deployment creates.
@@ -517,7 +548,9 @@ describe('infra: azd and the portal', () => {
     for (const name of Object.keys(json.parameters)) expect(Object.keys(parameters), `main.parameters.json ${name}`).toContain(name);
     expect(Object.keys(json.parameters)).toEqual(expect.arrayContaining(required));
     const values = Object.values(json.parameters).map((p) => String(p.value));
-    for (const value of values) expect(value).toMatch(/^\$\{[A-Z0-9_]+(=[^}]*)?\}$/);
+    for (const value of values) expect(value).toMatch(/^\$\{[A-Z0-9_]+(=[^}]*)?\}$|^\$\(secretOrRandomPassword \$\{AZURE_KEY_VAULT_NAME\} [a-z-]+\)$/);
+    // azd keeps the webhook signing key the vault already has: a redeploy must not change it under the receivers.
+    expect(json.parameters.webhookSigningKey.value).toBe(`$(secretOrRandomPassword \${AZURE_KEY_VAULT_NAME} ${WEBHOOK_SECRET})`);
     for (const variable of ['AZURE_ENV_NAME', 'AZURE_LOCATION', 'AZURE_OPENAI_LOCATION', 'AZURE_PRINCIPAL_ID']) expect(values).toContain(`\${${variable}}`);
   });
 
@@ -574,8 +607,9 @@ describe('infra: azd and the portal', () => {
     /**
      * The form cannot know the signed-in user's object ID: the template's default, deployer(), is that user.
      * The form deploys one Azure OpenAI region (openAiLocation); several are for the CLI and azd.
+     * The webhook signing key is made at random, as the template's default does.
      */
-    const LEFT_TO_THE_TEMPLATE = ['principalId', 'principalType', 'openAiRegions'];
+    const LEFT_TO_THE_TEMPLATE = ['principalId', 'principalType', 'openAiRegions', 'webhookSigningKey'];
 
     it('is an Azure Resource Manager form whose outputs are the template\'s parameters', () => {
       expect(ui.handler).toBe('Microsoft.Azure.CreateUIDef');

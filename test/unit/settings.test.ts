@@ -107,6 +107,17 @@ describe('settings', () => {
     });
   });
 
+  it('callers and costs: keys on, a minute of cache at most, no budget, and a budget only with the ledger', () => {
+    const settings = loadSettings(minimal);
+    expect(settings).toMatchObject({ CALLER_KEYS_ENABLED: true, AUTH_CACHE_TTL_SECONDS: 60, PLATFORM_AUTH_ENABLED: false, LEDGER_ENABLED: true, USAGE_TABLE: 'usage', CALLER_KEYS_TABLE: 'callerkeys' });
+    expect(settings.CALLER_DAILY_BUDGET_USD).toBeUndefined();
+    const budgeted = loadSettings({ ...minimal, CALLER_DAILY_BUDGET_USD: '2.5', APP_DAILY_BUDGET_USD: '' });
+    expect([budgeted.CALLER_DAILY_BUDGET_USD, budgeted.APP_DAILY_BUDGET_USD]).toEqual([2.5, undefined]);
+    expect(() => loadSettings({ ...minimal, AUTH_CACHE_TTL_SECONDS: '61' })).toThrow(/AUTH_CACHE_TTL_SECONDS:/);
+    expect(() => loadSettings({ ...minimal, APP_DAILY_BUDGET_USD: '10', LEDGER_ENABLED: 'false' })).toThrow(/APP_DAILY_BUDGET_USD: needs LEDGER_ENABLED/);
+    expect(() => loadSettings({ ...minimal, USAGE_TABLE: 'usage-table' })).toThrow(/USAGE_TABLE: must be a valid table name/);
+  });
+
   it('local.settings.sample.json names every setting and runs as it is', () => {
     const sample = JSON.parse(readFileSync(join(__dirname, '..', '..', 'local.settings.sample.json'), 'utf8')).Values;
     for (const name of SETTING_NAMES) expect(Object.keys(sample)).toContain(name);

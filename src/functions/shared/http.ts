@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { Credentials } from '../../lib/auth.js';
 import { errorAnswer } from '../../lib/azureErrors.js';
 import type { Answer, StreamFrame } from '../../lib/pipeline.js';
 import { checkBodySize } from '../../lib/request.js';
@@ -10,6 +11,11 @@ import { checkBodySize } from '../../lib/request.js';
 export async function readBody(request: HttpRequest): Promise<Uint8Array> {
   checkBodySize(Number(request.headers.get('content-length')) || 0);
   return new Uint8Array(await request.arrayBuffer());
+}
+
+/** What authentication reads of a request: headers and the query. */
+export function credentials(request: HttpRequest): Credentials {
+  return { header: (name) => request.headers.get(name) ?? undefined, query: (name) => request.query.get(name) ?? undefined };
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {

@@ -1,0 +1,49 @@
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { NotFoundError } from '../lib/errors.js';
+import { decodeJsonObject } from '../lib/request.js';
+import { runtime } from '../lib/runtime.js';
+import { errorResponse, json, readBody } from './shared/http.js';
+
+// Caller keys, with the function key (operators): POST /api/keys issues one (the answer is the only
+// place the key ever appears), GET /api/keys lists them without their keys, DELETE /api/keys/{id}
+// revokes one: within AUTH_CACHE_TTL_SECONDS on every instance.
+
+const rt = runtime();
+
+/** Nobody between here and the operator should keep an answer that holds a key. */
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+async function create(request: HttpRequest, context: InvocationContext) {
+  try {
+    const issued = await rt.callerKeys.create(decodeJsonObject(await readBody(request)));
+    context.log(`Issued caller key ${issued.id} for ${issued.name}.`);
+    return json(201, issued, NO_STORE);
+  } catch (err) {
+    return errorResponse(err, context);
+  }
+}
+
+async function list(_request: HttpRequest, context: InvocationContext) {
+  try {
+    return json(200, { data: await rt.callerKeys.list() });
+  } catch (err) {
+    return errorResponse(err, context);
+  }
+}
+
+async function revoke(request: HttpRequest, context: InvocationContext) {
+  try {
+    const revoked = await rt.callerKeys.revoke(request.params.id);
+    if (!revoked) throw new NotFoundError(`There is no caller key '${request.params.id}'.`);
+    context.log(`Revoked caller key ${revoked.id} of ${revoked.name}.`);
+    return json(200, revoked);
+  } catch (err) {
+    return errorResponse(err, context);
+  }
+}
+
+app.http('createCallerKey', { methods: ['POST'], authLevel: 'function', route: 'keys', handler: create });
+
+app.http('listCallerKeys', { methods: ['GET'], authLevel: 'function', route: 'keys', handler: list });
+
+app.http('revokeCallerKey', { methods: ['DELETE'], authLevel: 'function', route: 'keys/{id}', handler: revoke });

@@ -1,0 +1,126 @@
+import { createServer } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../../dev/processes.js';
+import { Authenticator, HostKeyCheck, hostUrlOf, type Credentials } from '../../src/lib/auth.js';
+import type { Caller } from '../../src/lib/caller.js';
+import { DependencyUnavailableError, UnauthorizedError } from '../../src/lib/errors.js';
+
+// Who a request is, in order: a caller key, the platform's signed-in principal (when its
+// authentication is on), the function key as the host judges it.
+
+const KEY = `igk_${'k'.repeat(43)}`;
+const TEAM: Caller = { name: 'team', kind: 'key' };
+const request = (headers: Record<string, string>, query: Record<string, string> = {}): Credentials => ({
+  header: (name) => Object.entries(headers).find(([n]) => n.toLowerCase() === name)?.[1],
+  query: (name) => query[name],
+});
+const principal = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64');
+
+function authenticator(options: { platformAuth?: boolean; callerKeys?: boolean; hostAccepts?: (key: string | undefined) => boolean } = {}) {
+  const asked: (string | undefined)[] = [];
+  const auth = new Authenticator({
+    ...(options.callerKeys !== false && { callerKeys: { find: async (key: string) => (key === KEY ? TEAM : undefined) } }),
+    platformAuth: options.platformAuth ?? false,
+    hostKeys: {
+      accepts: async (key) => {
+        asked.push(key);
+        return (options.hostAccepts ?? ((k) => k === 'fk'))(key);
+      },
+    },
+  });
+  return { auth, asked };
+}
+
+describe('Authenticator', () => {
+  it('takes a caller key from api-key or Authorization: Bearer, before anything else', async () => {
+    const { auth, asked } = authenticator();
+    expect(await auth.authenticate(request({ 'api-key': KEY }))).toBe(TEAM);
+    expect(await auth.authenticate(request({ Authorization: `Bearer ${KEY}` }))).toBe(TEAM);
+    expect(await auth.authenticate(request({ authorization: `bearer ${KEY}`, 'x-functions-key': 'fk' }))).toBe(TEAM);
+    expect(asked).toEqual([]);
+  });
+
+  it('refuses an unknown or revoked caller key, even beside a good function key', async () => {
+    const { auth } = authenticator();
+    await expect(auth.authenticate(request({ 'api-key': 'igk_nope', 'x-functions-key': 'fk' }))).rejects.toThrow(new UnauthorizedError('The caller key is not valid: unknown or revoked.'));
+  });
+
+  it('leaves other api-key and Bearer values alone: the function key decides', async () => {
+    const { auth, asked } = authenticator();
+    expect(await auth.authenticate(request({ 'api-key': 'unused', authorization: 'Bearer eyJ0eXAi.x.y', 'x-functions-key': 'fk' }))).toMatchObject({ name: 'anonymous', kind: 'function_key' });
+    expect(await auth.authenticate(request({}, { code: 'fk' }))).toMatchObject({ name: 'anonymous' });
+    expect(asked).toEqual(['fk', 'fk']);
+    await expect(auth.authenticate(request({ 'api-key': 'unused' }))).rejects.toThrow(/^Access denied: send a caller key/);
+    await expect(auth.authenticate(request({ 'x-functions-key': 'bad' }))).rejects.toThrow('Access denied: the function key is not valid.');
+  });
+
+  it('with caller keys off, reads no caller key: the function key alone, never open', async () => {
+    const { auth } = authenticator({ callerKeys: false });
+    await expect(auth.authenticate(request({ 'api-key': KEY }))).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(await auth.authenticate(request({ 'api-key': KEY, 'x-functions-key': 'fk' }))).toMatchObject({ name: 'anonymous' });
+  });
+
+  it('names the platform’s signed-in principal only when its authentication is on', async () => {
+    const user = principal({ auth_typ: 'aad', name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', claims: [{ typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', val: 'alice@contoso.com' }] });
+    // A Logic App's managed identity: no name claim, an object id.
+    const workload = principal({ auth_typ: 'aad', claims: [{ typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: '11111111-2222-3333-4444-555555555555' }, { typ: 'appid', val: 'app' }] });
+    const on = authenticator({ platformAuth: true }).auth;
+    expect(await on.authenticate(request({ 'x-ms-client-principal': user }))).toEqual({ name: 'aad:alice@contoso.com', kind: 'principal' });
+    expect(await on.authenticate(request({ 'x-ms-client-principal': workload }))).toEqual({ name: 'aad:11111111-2222-3333-4444-555555555555', kind: 'principal' });
+    expect(await on.authenticate(request({ 'x-ms-client-principal': user, 'api-key': KEY }))).toBe(TEAM);
+    await expect(on.authenticate(request({ 'x-ms-client-principal': principal({ claims: [] }) }))).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(on.authenticate(request({ 'x-ms-client-principal': '%%%' }))).rejects.toBeInstanceOf(UnauthorizedError);
+    // Off, the header is anyone's to send: ignored.
+    await expect(authenticator().auth.authenticate(request({ 'x-ms-client-principal': user }))).rejects.toThrow(/^Access denied/);
+  });
+});
+
+describe('HostKeyCheck', () => {
+  let url: string;
+  let close: () => void;
+  const seen: (string | undefined)[] = [];
+  let status = (key: string | undefined): number => (key === 'good' || key === undefined ? 204 : 401);
+
+  beforeAll(async () => {
+    const server = createServer((req, res) => {
+      const key = req.headers['x-functions-key'] as string | undefined;
+      seen.push(req.url === '/api/auth/check' ? key : `wrong path ${req.url}`);
+      res.writeHead(status(key)).end();
+    });
+    url = `http://127.0.0.1:${await listen(server)}`;
+    close = () => server.close();
+  });
+  afterAll(() => close());
+
+  it('asks the host once per key and lifetime: the key’s hash is the cache’s key', async () => {
+    const check = new HostKeyCheck(url, 60_000);
+    expect(await check.accepts('good')).toBe(true);
+    expect(await check.accepts('good')).toBe(true);
+    expect(await check.accepts('bad')).toBe(false);
+    expect(await check.accepts('bad')).toBe(false);
+    expect(await check.accepts(undefined)).toBe(true);
+    expect(seen.splice(0)).toEqual(['good', 'bad', undefined]);
+  });
+
+  it('asks again once the lifetime has passed', async () => {
+    const check = new HostKeyCheck(url, 1);
+    await check.accepts('good');
+    await new Promise((r) => setTimeout(r, 5));
+    await check.accepts('good');
+    expect(seen.splice(0)).toEqual(['good', 'good']);
+  });
+
+  it('a host that fails or is missing is a 503 with a wait, never a yes', async () => {
+    status = () => 500;
+    await expect(new HostKeyCheck(url, 1).accepts('good')).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(new HostKeyCheck(undefined, 1).accepts('good')).rejects.toThrow(/WEBSITE_HOSTNAME is not set/);
+    await expect(new HostKeyCheck('http://127.0.0.1:9', 1).accepts('good')).rejects.toMatchObject({ dependency: 'FunctionsHost', retryAfterMs: 5000 });
+  });
+
+  it('finds the host from WEBSITE_HOSTNAME: HTTPS in Azure, HTTP locally', () => {
+    expect(hostUrlOf('func-api-x.azurewebsites.net')).toBe('https://func-api-x.azurewebsites.net');
+    expect(hostUrlOf('localhost:7071')).toBe('http://localhost:7071');
+    expect(hostUrlOf('127.0.0.1:50123')).toBe('http://127.0.0.1:50123');
+    expect(hostUrlOf(undefined)).toBeUndefined();
+  });
+});

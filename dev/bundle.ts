@@ -1,6 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative } from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
+import { STUDIO_DIR } from '../src/lib/studioAssets.js';
+import { WASM_DIR, WASM_FILES } from '../src/lib/thumbnails.js';
+import { buildStudio } from './studio.js';
 
 // The deployed app is one file: esbuild bundles src/index.ts and everything it imports into
 // package.json's `main`. What stays outside the bundle is exactly package.json's `dependencies`
@@ -10,6 +14,9 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 // app's registrations through the one @azure/functions module in node_modules (the worker through its
 // @azure/functions-core hook, the local host by replacing app.http and app.storageQueue on that
 // module object). A bundled copy would register with neither.
+//
+// Beside the bundle: the thumbnails' WebAssembly codecs (wasm/) and the studio page (studio/), which
+// the app reads from its own folder; the package ships the folder whole.
 
 const root = [join(__dirname, '..'), join(__dirname, '..', '..')].find((dir) => {
   try {
@@ -83,7 +90,17 @@ export async function bundle(outfile = join(root, packageJson().main)): Promise<
     logLevel: 'warning',
   });
   if (result.warnings.length > 0) throw new Error(`esbuild warned: ${result.warnings.map((w) => w.text).join('; ')}`);
+  copyCodecs(join(dirname(outfile), WASM_DIR));
+  await buildStudio(root, join(dirname(outfile), STUDIO_DIR));
   return { outfile, bytes: statSync(outfile).size, metafile: result.metafile };
+}
+
+/** The codecs the thumbnails load at run time (src/lib/thumbnails.ts finds them beside the bundle). */
+function copyCodecs(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const resolve = createRequire(join(root, 'package.json')).resolve;
+  for (const specifier of Object.values(WASM_FILES)) copyFileSync(resolve(specifier), join(dir, basename(specifier)));
 }
 
 /** The packages inside a bundle, by name, from its metafile. */

@@ -1,8 +1,9 @@
 import { checkModelAllowed, type Caller } from './caller.js';
+import { itemOf, type ImageIndex } from './imageIndex.js';
 import { ImageStore, type KeptImage } from './imageStore.js';
 import type { JsonObject } from './json.js';
 import { MODELS, type ModelName } from './models.js';
-import { imageRecord, type RecordContext } from './record.js';
+import { imageRecord, type ImageRecord, type RecordContext } from './record.js';
 import { resolveRequest, type ImageRequest } from './request.js';
 import type { ImageData, ImagesResponse } from './schemas.js';
 import { completedGeneration, type Generation, type ImageGenerator, type ServedBy, type ServedMeta, type ServiceImage, type StreamedGeneration, type StreamEvent } from './service.js';
@@ -38,6 +39,8 @@ export interface PipelineOptions {
   apiVersion: string;
   generator: ImageGenerator;
   store: ImageStore;
+  /** The gallery's index of kept images; absent, nothing is indexed. */
+  index?: ImageIndex;
 }
 
 export class ImagePipeline {
@@ -58,7 +61,10 @@ export class ImagePipeline {
     const generation = await this.options.generator.generate(request.served, { signal: options.signal, caller: options.caller });
     // What the generator still does (metering settles the ledger) runs while the images are kept.
     const [kept] = await Promise.all([this.keepAll(request, generation, context, options.signal), generation.settled]);
-    const data = await Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i])));
+    const [data] = await Promise.all([
+      Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i]?.image))),
+      Promise.all(kept.map((k) => k && this.indexImage(k.image, k.record, options))),
+    ]);
     options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
     return { body: this.answerBody(request, generation, data), served: served(request, generation) };
   }
@@ -113,27 +119,44 @@ export class ImagePipeline {
       }
       const cost = context.costOf?.(event);
       const generation = { ...completedGeneration(event, context), ...(cost && { cost }) };
-      const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), imageRecord(request, generation, 0, context), options.signal);
-      const { url, storage } = await this.answerImage(request, {}, kept);
+      const record = imageRecord(request, generation, 0, context);
+      const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), record, options.signal);
+      const [{ url, storage }] = await Promise.all([this.answerImage(request, {}, kept), this.indexImage(kept, record, options)]);
       index++;
       yield { event: event.type, data: { ...event, url, storage } };
     }
     options.log?.(`Streamed ${index} image(s) on ${request.served.deployment} in ${Date.now() - context.startedAt} ms.`);
   }
 
+  /**
+   * The image's entry in the gallery's index. The record is the source of truth and the image is
+   * paid for: an index that cannot be written is told, never the caller's failure (npm run backfill
+   * writes the missing entries).
+   */
+  private async indexImage(kept: KeptImage, record: ImageRecord, options: GenerateOptions): Promise<void> {
+    if (!this.options.index) return;
+    try {
+      await this.options.index.put(itemOf({ ...record, blob: kept.blob, content_type: kept.contentType }, kept.thumbnail));
+    } catch (err) {
+      (options.log ?? console.warn)(`The gallery index has no entry for ${kept.blob}: ${(err as Error).message}. npm run backfill writes it.`);
+    }
+  }
+
   /** Keeps every image or none: when one fails, those already kept are taken away. */
-  private async keepAll(request: ImageRequest, generation: Generation, context: RecordContext, signal?: AbortSignal): Promise<(KeptImage | undefined)[]> {
+  private async keepAll(request: ImageRequest, generation: Generation, context: RecordContext, signal?: AbortSignal): Promise<({ image: KeptImage; record: ImageRecord } | undefined)[]> {
     const now = new Date();
     const results = await Promise.allSettled(
       generation.images.map(async (image, index) => {
         const source = image.b64_json ? { bytes: Buffer.from(image.b64_json, 'base64') } : image.url ? { url: image.url } : undefined;
         // An item without an image (filtered after generation) is passed through as the service sent it.
-        return source ? this.options.store.keep(source, ImageStore.blobName(now, index), imageRecord(request, generation, index, context), signal) : undefined;
+        if (!source) return undefined;
+        const record = imageRecord(request, generation, index, context);
+        return { image: await this.options.store.keep(source, ImageStore.blobName(now, index), record, signal), record };
       }),
     );
     const failed = results.find((r) => r.status === 'rejected');
-    if (!failed) return results.map((r) => (r as PromiseFulfilledResult<KeptImage | undefined>).value);
-    await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [this.options.store.remove(r.value)] : [])));
+    if (!failed) return results.map((r) => (r as PromiseFulfilledResult<{ image: KeptImage; record: ImageRecord } | undefined>).value);
+    await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [this.options.store.remove(r.value.image)] : [])));
     throw failed.reason;
   }
 

@@ -4,7 +4,9 @@ import { Authenticator, HostKeyCheck, hostUrlOf } from './auth.js';
 import { BackendState } from './backendState.js';
 import { BackendPool, createBackendPool } from './backends.js';
 import { CallerKeyStore } from './callerKeys.js';
+import { Gallery } from './gallery.js';
 import { IdempotencyStore } from './idempotency.js';
+import { ImageIndex } from './imageIndex.js';
 import { ImageStore } from './imageStore.js';
 import { JobStore } from './jobs.js';
 import { deploymentLifecycles } from './lifecycle.js';
@@ -31,6 +33,8 @@ export interface Runtime {
   webhooks: Webhooks;
   auth: Authenticator;
   callerKeys: CallerKeyStore;
+  /** The studio's reads of the kept images. */
+  gallery: Gallery;
   /** Estimates, and what the generations cost. */
   meter: MeteredGenerator;
   /** Absent when LEDGER_ENABLED is off. */
@@ -80,7 +84,8 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     appDailyBudgetUsd: settings.APP_DAILY_BUDGET_USD,
   });
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
-  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: meter, store });
+  const index = new ImageIndex(storage.table(settings.IMAGE_INDEX_TABLE), settings.IMAGES_CONTAINER);
+  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: meter, store, index });
   const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
   const webhooks = new Webhooks(storage.table(settings.WEBHOOKS_TABLE), {
     policy: settings.WEBHOOK_CALLBACKS,
@@ -97,7 +102,7 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     platformAuth: settings.PLATFORM_AUTH_ENABLED,
     hostKeys: new HostKeyCheck(hostUrlOf(platform.hostname), authTtlMs),
   });
-  return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, meter, ...(ledger && { ledger }), ...(backends && { backends }) };
+  return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, gallery: new Gallery(index, store), meter, ...(ledger && { ledger }), ...(backends && { backends }) };
 }
 
 /** Secrets from the vault when there is one (cached, re-read on rotation), else from a setting (local runs). */

@@ -1,0 +1,152 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, join } from 'node:path';
+import { PNG } from 'pngjs';
+import type { ImageFormat } from './imageFormat.js';
+
+// Thumbnails: a WebP of at most 256 px on its long edge, made from a kept image's bytes. Decoders:
+// pngjs (Node's zlib), and Squoosh's WebAssembly builds of libjpeg (mozjpeg) and libwebp, which also
+// encodes. No native module: npm here runs no install scripts, and Flex Consumption builds nothing.
+// The codecs load on the first thumbnail, not at start-up.
+
+export const THUMBNAIL_MAX_EDGE = 256;
+export const THUMBNAIL_CONTENT_TYPE = 'image/webp';
+/** WebP quality 0-100: a grid of small pictures, not an archive. */
+const WEBP_QUALITY = 75;
+
+/** The WebAssembly codecs, from their packages; the bundle carries copies beside itself (dev/bundle.ts). */
+export const WASM_FILES = {
+  webpEncode: '@jsquash/webp/codec/enc/webp_enc_simd.wasm',
+  webpDecode: '@jsquash/webp/codec/dec/webp_dec.wasm',
+  jpegDecode: '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm',
+} as const;
+
+/** Where the bundle keeps its copies of the codecs: dist/app/wasm. */
+export const WASM_DIR = 'wasm';
+
+export interface Rgba {
+  width: number;
+  height: number;
+  /** 4 bytes a pixel, not premultiplied. */
+  data: Uint8Array;
+}
+
+/** A thumbnail's size: the long edge at most `max`, the aspect kept, never enlarged, never 0. */
+export function thumbnailSize(width: number, height: number, max = THUMBNAIL_MAX_EDGE): { width: number; height: number } {
+  if (!(width > 0 && height > 0)) throw new RangeError(`Invalid image size ${width}x${height}`);
+  const scale = Math.min(1, max / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/**
+ * Shrinks by averaging each output pixel's box of source pixels, weighted by alpha so that a
+ * transparent background does not darken the edges. One pass over the source.
+ */
+export function downscale(source: Rgba, width: number, height: number): Rgba {
+  const { width: sw, height: sh, data: src } = source;
+  const sums = new Float64Array(width * height * 4);
+  const counts = new Uint32Array(width * height);
+  const column = new Uint32Array(sw);
+  for (let x = 0; x < sw; x++) column[x] = Math.min(width - 1, Math.floor((x * width) / sw));
+  for (let y = 0; y < sh; y++) {
+    const row = Math.min(height - 1, Math.floor((y * height) / sh)) * width;
+    for (let x = 0, i = y * sw * 4; x < sw; x++, i += 4) {
+      const o = row + column[x];
+      const a = src[i + 3];
+      const s = o * 4;
+      sums[s] += src[i] * a;
+      sums[s + 1] += src[i + 1] * a;
+      sums[s + 2] += src[i + 2] * a;
+      sums[s + 3] += a;
+      counts[o]++;
+    }
+  }
+  const data = new Uint8Array(width * height * 4);
+  for (let o = 0; o < width * height; o++) {
+    const s = o * 4;
+    const alpha = sums[s + 3];
+    if (alpha > 0) {
+      data[s] = Math.round(sums[s] / alpha);
+      data[s + 1] = Math.round(sums[s + 1] / alpha);
+      data[s + 2] = Math.round(sums[s + 2] / alpha);
+    }
+    data[s + 3] = Math.round(alpha / Math.max(1, counts[o]));
+  }
+  return { width, height, data };
+}
+
+interface Codecs {
+  encodeWebp(image: Rgba): Promise<Uint8Array>;
+  decodeWebp(bytes: Uint8Array): Promise<Rgba>;
+  decodeJpeg(bytes: Uint8Array): Promise<Rgba>;
+}
+
+let codecs: Promise<Codecs> | undefined;
+
+/** The WebAssembly codecs, loaded once per instance on first use; a failure is tried again next time. */
+function loadCodecs(): Promise<Codecs> {
+  codecs ??= (async () => {
+    const [webpEncoder, webpDecoder, jpegDecoder] = await Promise.all([import('@jsquash/webp/encode.js'), import('@jsquash/webp/decode.js'), import('@jsquash/jpeg/decode.js')]);
+    await Promise.all([
+      webpEncoder.init(await wasmModule(WASM_FILES.webpEncode)),
+      webpDecoder.init(await wasmModule(WASM_FILES.webpDecode)),
+      jpegDecoder.init(await wasmModule(WASM_FILES.jpegDecode)),
+    ]);
+    const rgba = (image: ImageData): Rgba => ({ width: image.width, height: image.height, data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength) });
+    return {
+      encodeWebp: async (image) =>
+        new Uint8Array(await webpEncoder.default({ width: image.width, height: image.height, data: new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength) } as ImageData, { quality: WEBP_QUALITY })),
+      decodeWebp: async (bytes) => rgba(await webpDecoder.default(arrayBuffer(bytes))),
+      decodeJpeg: async (bytes) => rgba(await jpegDecoder.default(arrayBuffer(bytes))),
+    };
+  })();
+  codecs.catch(() => (codecs = undefined));
+  return codecs;
+}
+
+/** Module options that hand Emscripten an already compiled module: it fetches nothing itself. */
+async function wasmModule(specifier: string): Promise<{ instantiateWasm: (imports: WebAssembly.Imports, callback: (instance: WebAssembly.Instance) => void) => WebAssembly.Exports }> {
+  const compiled = await WebAssembly.compile(readFileSync(wasmPath(specifier)));
+  return {
+    instantiateWasm: (imports: WebAssembly.Imports, callback: (instance: WebAssembly.Instance) => void) => {
+      const instance = new WebAssembly.Instance(compiled, imports);
+      callback(instance);
+      return instance.exports;
+    },
+  };
+}
+
+/** The bundle's copy beside it where there is one (Azure), else the package's (development, tests). */
+export function wasmPath(specifier: string): string {
+  const beside = join(__dirname, WASM_DIR, basename(specifier));
+  return existsSync(beside) ? beside : createRequire(__filename).resolve(specifier);
+}
+
+const arrayBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+
+async function decode(bytes: Uint8Array, format: ImageFormat, codec: Codecs): Promise<Rgba> {
+  if (format === 'png') {
+    const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return { width: png.width, height: png.height, data: png.data };
+  }
+  return format === 'jpeg' ? codec.decodeJpeg(bytes) : codec.decodeWebp(bytes);
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * A WebP thumbnail of an image. Decoding is synchronous work on this thread, so thumbnails are
+ * made one at a time per instance: no faster either way, and only one full-size picture is in
+ * memory at once (a 3840x2160 image is 33 MB of pixels).
+ */
+export function makeThumbnail(bytes: Uint8Array, format: ImageFormat): Promise<{ bytes: Uint8Array; width: number; height: number }> {
+  const run = queue.then(async () => {
+    const codec = await loadCodecs();
+    const full = await decode(bytes, format, codec);
+    const size = thumbnailSize(full.width, full.height);
+    const small = size.width === full.width && size.height === full.height ? full : downscale(full, size.width, size.height);
+    return { bytes: await codec.encodeWebp(small), ...size };
+  });
+  queue = run.catch(() => undefined);
+  return run;
+}

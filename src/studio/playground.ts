@@ -176,7 +176,7 @@ function showError(err: unknown): void {
 async function showKept(blob: string, b64?: string, format = 'png'): Promise<void> {
   const src = b64 ? `data:image/${format};base64,${b64}` : await objectUrl(`/api/gallery/files/${blob}`);
   if (!b64) shownUrls.push(src);
-  const record = await getJson<KeptRecord>(`/api/gallery/records/${blob}`);
+  const { kept_record: record } = await getJson<{ kept_record: KeptRecord }>(`/api/gallery/records/${blob}`);
   results.append(h('article', { class: 'result', 'aria-label': `Kept image ${blob}` }, h('img', { src, alt: `The kept image: ${record.prompt.slice(0, 120)}`, 'data-blob': blob }), renderRecord(record)));
 }
 
@@ -212,6 +212,7 @@ async function generateAsync(b: Body): Promise<void> {
   const location = accepted.headers.get('location');
   if (!location) throw new Error('The 202 answer had no Location to poll.');
   const started = Date.now();
+  say(status, `Job ${id}: accepted, waiting for its first poll.`);
   let wait = Number(accepted.headers.get('retry-after')) || 2;
   for (let polls = 1; ; polls++) {
     // The app asks for its Retry-After; a person waiting in front of a page is asked less.

@@ -69,6 +69,6 @@ export function renderRecord(record: KeptRecord): HTMLElement {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Parameter'), h('th', { scope: 'col' }, `Requested (${record.requested_model})`), h('th', { scope: 'col' }, `Served (${record.served_model})`), h('th', { scope: 'col' }, 'Made'))),
       h('tbody', {}, ...keys.map((k) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, show(record.requested[k])), h('td', {}, show(record.served[k])), h('td', {}, show(record.output?.[k]))))),
     ),
-    filterTable(record.content_filter_results, 'Content filter: the image'),
+    filterTable(record.content_filter_results, 'Content filter: the image') ?? h('p', { class: 'message' }, 'Content filter: the service sent no results for this image (a streamed image carries none).'),
   );
 }

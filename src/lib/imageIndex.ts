@@ -159,10 +159,10 @@ export function tableFilter(partition: string, query: Omit<GalleryQuery, 'q'>): 
 /** Whether an item's prompt holds the search text, in any case. */
 export const matchesSearch = (item: Pick<GalleryItem, 'prompt'>, q: string): boolean => item.prompt.toLowerCase().includes(q.toLowerCase());
 
-interface Entity extends GalleryItem {
-  partitionKey: string;
-  rowKey: string;
-}
+type Entity = GalleryItem & { partitionKey: string; rowKey: string };
+
+/** An image's entity in the index table: in its container's partition, at its row key. */
+export const indexEntity = (partition: string, item: GalleryItem): Entity => ({ partitionKey: partition, rowKey: rowKeyOf(item.blob), ...item });
 
 const ITEM_FIELDS = Object.keys(galleryItem.shape) as (keyof GalleryItem)[];
 
@@ -179,7 +179,7 @@ export class ImageIndex {
 
   /** Writes (or rewrites) an image's entry. */
   async put(item: GalleryItem): Promise<void> {
-    const entity: Entity = { partitionKey: this.partition, rowKey: rowKeyOf(item.blob), ...item };
+    const entity = indexEntity(this.partition, item);
     await usingStorage('Indexing the image', async () => {
       await ensureTable(this.table);
       await this.table.upsertEntity(entity, 'Replace');

@@ -206,7 +206,7 @@ export class ImageIndex {
       for await (const page of pages) {
         for (const entity of page) {
           scanned++;
-          last = entity.rowKey as string;
+          last = entity.rowKey;
           const item = toItem(entity);
           if (q === undefined || matchesSearch(item, q)) data.push(item);
           if (data.length === PAGE_SIZE || (q !== undefined && (scanned >= scanLimit || Date.now() > deadline))) {

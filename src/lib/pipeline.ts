@@ -63,7 +63,7 @@ export class ImagePipeline {
     const [kept] = await Promise.all([this.keepAll(request, generation, context, options.signal), generation.settled]);
     const [data] = await Promise.all([
       Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i]?.image))),
-      Promise.all(kept.map((k) => k && this.indexImage(k.image, k.record, options))),
+      Promise.all(kept.flatMap((k) => (k ? [this.indexImage(k.image, k.record, options)] : []))),
     ]);
     options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
     return { body: this.answerBody(request, generation, data), served: served(request, generation) };

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import axeCore from 'axe-core';
 import { unzipSync } from 'fflate';
 import { chromium, type Browser, type Download, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,11 +51,11 @@ const inBrowser = () => {
   const status = () => page.locator('#run-status').textContent();
   const axe = async () => {
     // axe-core's own source, evaluated in the page (the page's CSP allows no inline script).
-    await page.evaluate(readFileSync(createRequire(__filename).resolve('axe-core/axe.min.js'), 'utf8'));
+    await page.evaluate(axeCore.source);
     const result = await page.evaluate(async () => (await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run()));
     return result.violations.filter((v) => SERIOUS.includes(v.impact)).map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
   };
-  const saved = async (download: Download) => readFileSync((await download.path())!);
+  const saved = async (download: Download) => readFileSync((await download.path()));
 
   it('loads its shell without credentials, shows no data, and asks for a key', async () => {
     const answer = await page.goto(`${stack.host.url}/api/studio`);

@@ -30,8 +30,8 @@ describe('thumbnails', () => {
   });
 
   it('averages each box of pixels, weighted by alpha, so a transparent background does not darken the edges', () => {
-    // 2x2 → 1x1: one opaque red pixel, one opaque blue, two transparent black.
-    const source = { width: 2, height: 2, data: new Uint8Array([255, 0, 0, 255, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0]) };
+    // 2x2 → 1x1: one opaque red pixel, one opaque blue, two transparent white ones whose colour must not show.
+    const source = { width: 2, height: 2, data: new Uint8Array([255, 0, 0, 255, 0, 0, 255, 255, 255, 255, 255, 0, 255, 255, 255, 0]) };
     expect([...downscale(source, 1, 1).data]).toEqual([128, 0, 128, 128]);
     // 4x1 → 2x1: each output pixel is the mean of its own two.
     const row = { width: 4, height: 1, data: new Uint8Array([0, 0, 0, 255, 100, 100, 100, 255, 200, 200, 200, 255, 255, 255, 255, 255]) };

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultAzureCredential } from '@azure/identity';
 import { backfill } from '../src/lib/backfill.js';
+import { GalleryIndexer } from '../src/lib/galleryIndexer.js';
 import { ImageIndex } from '../src/lib/imageIndex.js';
 import { ImageStore } from '../src/lib/imageStore.js';
 import { settingsSchema } from '../src/lib/settings.js';
@@ -31,8 +32,10 @@ async function main(): Promise<void> {
   const storage = createStorageClients(settings, () => new DefaultAzureCredential({ managedIdentityClientId: value('AZURE_CLIENT_ID') }));
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: 60 });
   const index = new ImageIndex(storage.table(settings.IMAGE_INDEX_TABLE), settings.IMAGES_CONTAINER);
+  // Thumbnails are made here, not asked of the queue.
+  const indexer = new GalleryIndexer(store, index, { sendThumbnail: () => Promise.resolve() });
   const started = Date.now();
-  const report = await backfill(store, index, { log: (line) => console.warn(`backfill: ${line}`) });
+  const report = await backfill(store, indexer, { log: (line) => console.warn(`backfill: ${line}`) });
   console.log(
     `backfill: ${report.images} images in ${settings.IMAGES_CONTAINER}: ${report.indexed} indexed in ${settings.IMAGE_INDEX_TABLE}, ` +
       `${report.thumbnailsMade} thumbnails made, ${report.failed} failed, in ${((Date.now() - started) / 1000).toFixed(1)} s`,

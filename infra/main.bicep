@@ -135,7 +135,7 @@ var deploymentContainerName = 'app-package-${resourceToken}'
 // The names the code uses (src/lib/settings.ts defaults, src/lib/queues.ts).
 var imagesContainerName = 'images'
 var jobsContainerName = 'jobs'
-var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison', webhooks: 'image-webhooks' }
+var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison', webhooks: 'image-webhooks', thumbnails: 'image-thumbnails' }
 var tableNames = { backendState: 'backendstate', callerKeys: 'callerkeys', usage: 'usage', webhooks: 'webhooks', imageIndex: 'imageindex' }
 var keySecretName = 'azure-openai-api-key'
 var webhookSecretName = 'webhook-signing-key'
@@ -186,7 +186,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     containerNames: [imagesContainerName, jobsContainerName, deploymentContainerName]
-    queueNames: [queueNames.requests, queueNames.results, queueNames.poison, queueNames.webhooks]
+    queueNames: [queueNames.requests, queueNames.results, queueNames.poison, queueNames.webhooks, queueNames.thumbnails]
     tableNames: [tableNames.backendState, tableNames.callerKeys, tableNames.usage, tableNames.webhooks, tableNames.imageIndex]
     jobsContainerName: jobsContainerName
     jobRetentionDays: jobRetentionDays

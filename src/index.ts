@@ -10,6 +10,7 @@ import './functions/keys.js';
 import './functions/models.js';
 import './functions/openapi.js';
 import './functions/studio.js';
+import './functions/thumbnails.js';
 import './functions/usage.js';
 import './functions/webhooks.js';
 // The app's one entry point: esbuild bundles it, with everything it imports, into the file

@@ -1,7 +1,5 @@
-import { itemOf, type ImageIndex } from './imageIndex.js';
-import { thumbnailBlobName, type ImageStore } from './imageStore.js';
-import { sniffImageFormat } from './imageFormat.js';
-import { makeThumbnail } from './thumbnails.js';
+import type { GalleryIndexer } from './galleryIndexer.js';
+import type { ImageStore } from './imageStore.js';
 
 // Rebuilds what the gallery reads from the source of truth, the records: every kept image gets its
 // thumbnail (made where it is missing) and its index entry (rewritten: the same row key each time,
@@ -16,23 +14,16 @@ export interface BackfillReport {
   failed: number;
 }
 
-export async function backfill(store: ImageStore, index: ImageIndex, options: { concurrency?: number; log?: (line: string) => void } = {}): Promise<BackfillReport> {
+export async function backfill(store: ImageStore, indexer: GalleryIndexer, options: { concurrency?: number; log?: (line: string) => void } = {}): Promise<BackfillReport> {
   const log = options.log ?? (() => undefined);
   const report: BackfillReport = { images: 0, indexed: 0, thumbnailsMade: 0, failed: 0 };
   const one = async (blob: string) => {
     report.images++;
     try {
-      const record = await store.readRecord(blob);
-      if (!record) throw new Error('it has no record');
-      let thumbnail: string | undefined = thumbnailBlobName(blob);
-      if (!(await store.hasThumbnail(blob))) {
-        const image = await store.read(blob);
-        const format = image && sniffImageFormat(image.bytes);
-        thumbnail = image && format ? await store.putThumbnail(blob, (await makeThumbnail(image.bytes, format)).bytes) : undefined;
-        if (thumbnail) report.thumbnailsMade++;
-      }
-      await index.put(itemOf(record, thumbnail));
+      const outcome = await indexer.thumbnail(blob, { onlyIfMissing: true });
+      if (outcome === 'gone') throw new Error('it has no record');
       report.indexed++;
+      if (outcome === 'made') report.thumbnailsMade++;
     } catch (err) {
       report.failed++;
       log(`${blob}: ${(err as Error).message}`);

@@ -177,12 +177,16 @@ export class ImageIndex {
     private readonly partition: string,
   ) {}
 
-  /** Writes (or rewrites) an image's entry. */
-  async put(item: GalleryItem): Promise<void> {
+  /**
+   * Writes (or rewrites) an image's entry. `Merge` leaves what the entry already has and the item
+   * does not say: the entry written when an image is kept never takes away a thumbnail the queue
+   * named first.
+   */
+  async put(item: GalleryItem, mode: 'Replace' | 'Merge' = 'Replace'): Promise<void> {
     const entity = indexEntity(this.partition, item);
     await usingStorage('Indexing the image', async () => {
       await ensureTable(this.table);
-      await this.table.upsertEntity(entity, 'Replace');
+      await this.table.upsertEntity(entity, mode);
     });
   }
 

@@ -6,18 +6,16 @@ import { ServiceFailedError, ServiceTimeoutError } from './errors.js';
 import { CONTENT_TYPES, EXTENSIONS, sniffImageFormat } from './imageFormat.js';
 import type { ImageRecord } from './record.js';
 import { ensureCreated, hasStatus, readBlobText, usingStorage } from './storage.js';
-import { makeThumbnail, THUMBNAIL_CONTENT_TYPE } from './thumbnails.js';
+import { THUMBNAIL_CONTENT_TYPE } from './thumbnails.js';
 
-// Keeps each image in a blob container beside a JSON record of how it was made and a WebP
-// thumbnail, and hands out read-only SAS URLs for one blob each.
+// Keeps each image in a blob container beside a JSON record of how it was made (and, once the
+// thumbnail queue has made it, a WebP thumbnail), and hands out read-only SAS URLs for one blob each.
 
 export interface KeptImage {
   container: string;
   blob: string;
   record: string;
   contentType: string;
-  /** Absent when the thumbnail could not be made or stored: the image is kept all the same. */
-  thumbnail?: string;
 }
 
 /** A record as kept: the image's blob and type written into it. */
@@ -31,10 +29,6 @@ export interface ImageStoreOptions {
   urlTtlMinutes: number;
   /** How long an image the service answered with a URL may take to download. */
   downloadTimeoutMs?: number;
-  /** Makes a thumbnail beside each image kept (on unless false). */
-  thumbnails?: boolean;
-  /** Where a thumbnail that failed is told. */
-  log?: (message: string) => void;
 }
 
 /** The names blobName() gives an image (2026/11/26/003145123-<uuid>-0.png): nothing else is served as one. */
@@ -74,11 +68,7 @@ export class ImageStore {
     return `${day}/${time}-${randomUUID()}-${index}`;
   }
 
-  /**
-   * Stores the image, then its record: a record never points at a missing image. The thumbnail is
-   * made while the image uploads and stored after the record; when it fails the image is kept
-   * without one (the backfill makes it later).
-   */
+  /** Stores the image, then its record: a record never points at a missing image. */
   async keep(source: ImageSource, baseName: string, record: ImageRecord, signal?: AbortSignal): Promise<KeptImage> {
     const bytes = 'bytes' in source ? source.bytes : await download(source.url, this.options.downloadTimeoutMs ?? DOWNLOAD_TIMEOUT_MS, signal);
     const format = sniffImageFormat(bytes);
@@ -91,14 +81,10 @@ export class ImageStore {
       await usingStorage('Keeping the image', async () => {
         await ensureCreated(this.container);
         // A buffer, not a stream: a retried upload sends the whole body again.
-        const image = this.container.getBlockBlobClient(blob).uploadData(bytes, { blobHTTPHeaders: { blobContentType: contentType, blobCacheControl: IMMUTABLE }, abortSignal: signal });
-        const thumbnail = this.options.thumbnails === false ? undefined : makeThumbnail(bytes, format).catch((err: unknown) => this.thumbnailFailed(blob, err));
-        await image;
+        await this.container.getBlockBlobClient(blob).uploadData(bytes, { blobHTTPHeaders: { blobContentType: contentType, blobCacheControl: IMMUTABLE }, abortSignal: signal });
         await this.container
           .getBlockBlobClient(kept.record)
           .upload(json, Buffer.byteLength(json), { blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' }, abortSignal: signal });
-        const made = await thumbnail;
-        if (made) kept.thumbnail = await this.putThumbnail(blob, made.bytes, signal);
       });
       return kept;
     } catch (err) {
@@ -107,20 +93,11 @@ export class ImageStore {
     }
   }
 
-  /** Stores a thumbnail beside its image; undefined (and told) when Storage refused it. */
-  async putThumbnail(blob: string, bytes: Uint8Array, signal?: AbortSignal): Promise<string | undefined> {
+  /** Stores a thumbnail beside its image; answers its name. */
+  async putThumbnail(blob: string, bytes: Uint8Array): Promise<string> {
     const name = thumbnailBlobName(blob);
-    try {
-      await this.container.getBlockBlobClient(name).uploadData(bytes, { blobHTTPHeaders: { blobContentType: THUMBNAIL_CONTENT_TYPE, blobCacheControl: IMMUTABLE }, abortSignal: signal });
-      return name;
-    } catch (err) {
-      return this.thumbnailFailed(blob, err);
-    }
-  }
-
-  private thumbnailFailed(blob: string, err: unknown): undefined {
-    (this.options.log ?? console.warn)(`No thumbnail for ${blob}: ${(err as Error).message}. The image is kept; npm run backfill makes the missing thumbnails.`);
-    return undefined;
+    await usingStorage('Keeping the thumbnail', () => this.container.getBlockBlobClient(name).uploadData(bytes, { blobHTTPHeaders: { blobContentType: THUMBNAIL_CONTENT_TYPE, blobCacheControl: IMMUTABLE } }));
+    return name;
   }
 
   /** Whether a kept image has its thumbnail. */

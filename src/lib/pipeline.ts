@@ -1,5 +1,4 @@
 import { checkModelAllowed, type Caller } from './caller.js';
-import { itemOf, type ImageIndex } from './imageIndex.js';
 import { ImageStore, type KeptImage } from './imageStore.js';
 import type { JsonObject } from './json.js';
 import { MODELS, type ModelName } from './models.js';
@@ -39,8 +38,8 @@ export interface PipelineOptions {
   apiVersion: string;
   generator: ImageGenerator;
   store: ImageStore;
-  /** The gallery's index of kept images; absent, nothing is indexed. */
-  index?: ImageIndex;
+  /** What follows each kept image for the gallery (its index entry, its thumbnail); never fails a generation. */
+  gallery?: { kept(kept: KeptImage, record: ImageRecord, log?: (message: string) => void): Promise<void> };
 }
 
 export class ImagePipeline {
@@ -63,7 +62,7 @@ export class ImagePipeline {
     const [kept] = await Promise.all([this.keepAll(request, generation, context, options.signal), generation.settled]);
     const [data] = await Promise.all([
       Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i]?.image))),
-      Promise.all(kept.flatMap((k) => (k ? [this.indexImage(k.image, k.record, options)] : []))),
+      Promise.all(kept.flatMap((k) => (k && this.options.gallery ? [this.options.gallery.kept(k.image, k.record, options.log)] : []))),
     ]);
     options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
     return { body: this.answerBody(request, generation, data), served: served(request, generation) };
@@ -121,25 +120,11 @@ export class ImagePipeline {
       const generation = { ...completedGeneration(event, context), ...(cost && { cost }) };
       const record = imageRecord(request, generation, 0, context);
       const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), record, options.signal);
-      const [{ url, storage }] = await Promise.all([this.answerImage(request, {}, kept), this.indexImage(kept, record, options)]);
+      const [{ url, storage }] = await Promise.all([this.answerImage(request, {}, kept), this.options.gallery?.kept(kept, record, options.log)]);
       index++;
       yield { event: event.type, data: { ...event, url, storage } };
     }
     options.log?.(`Streamed ${index} image(s) on ${request.served.deployment} in ${Date.now() - context.startedAt} ms.`);
-  }
-
-  /**
-   * The image's entry in the gallery's index. The record is the source of truth and the image is
-   * paid for: an index that cannot be written is told, never the caller's failure (npm run backfill
-   * writes the missing entries).
-   */
-  private async indexImage(kept: KeptImage, record: ImageRecord, options: GenerateOptions): Promise<void> {
-    if (!this.options.index) return;
-    try {
-      await this.options.index.put(itemOf({ ...record, blob: kept.blob, content_type: kept.contentType }, kept.thumbnail));
-    } catch (err) {
-      (options.log ?? console.warn)(`The gallery index has no entry for ${kept.blob}: ${(err as Error).message}. npm run backfill writes it.`);
-    }
   }
 
   /** Keeps every image or none: when one fails, those already kept are taken away. */

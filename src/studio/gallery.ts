@@ -65,8 +65,9 @@ export async function loadGallery(reset: boolean): Promise<void> {
 
 function card(item: GalleryItem, index: number): HTMLLIElement {
   const label = item.prompt.length > 80 ? `${item.prompt.slice(0, 80)}…` : item.prompt;
-  const picture = h('span', { class: 'placeholder' }, item.thumbnail ? 'Loading…' : 'No thumbnail yet');
-  const open = h('button', { type: 'button', class: 'thumb', 'aria-label': `Open image ${index + 1}: ${label}`, onclick: () => void openDetail(item) }, picture);
+  const picture = h('span', { class: 'placeholder' }, item.thumbnail ? 'Loading…' : 'Thumbnail on its way…');
+  // Named by its content, not aria-label: what shows (the picture, or why there is none yet) stays part of the name.
+  const open = h('button', { type: 'button', class: 'thumb', onclick: () => void openDetail(item) }, picture, h('span', { class: 'visually-hidden' }, `Open image ${index + 1}: ${label}`));
   const id = `select-${index}`;
   const box = h('input', { type: 'checkbox', id, 'data-blob': item.blob });
   const li = h(
@@ -83,17 +84,28 @@ function card(item: GalleryItem, index: number): HTMLLIElement {
     li.classList.toggle('selected', box.checked);
     updateSelection();
   });
-  if (item.thumbnail) {
-    // The thumbnail only, fetched with the credentials: the grid never loads an original.
-    objectUrl(`/api/gallery/thumbnails/${item.blob}`).then(
-      (url) => {
-        urls.push(url);
-        picture.replaceWith(h('img', { src: url, alt: '', 'data-blob': item.blob }));
-      },
-      () => (picture.textContent = 'No thumbnail'),
-    );
-  }
+  void showThumbnail(item, picture);
   return li;
+}
+
+/**
+ * The thumbnail only, fetched with the credentials: the grid never loads an original. One that is
+ * not made yet (the queue makes it seconds after the image is kept) is asked for again a few times.
+ */
+async function showThumbnail(item: GalleryItem, picture: HTMLElement): Promise<void> {
+  for (const wait of item.thumbnail ? [0] : [1000, 2000, 4000, 8000]) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    if (!picture.isConnected) return;
+    try {
+      const url = await objectUrl(`/api/gallery/thumbnails/${item.blob}`);
+      urls.push(url);
+      picture.replaceWith(h('img', { src: url, alt: '', 'data-blob': item.blob }));
+      return;
+    } catch {
+      // Not there (yet).
+    }
+  }
+  picture.textContent = 'No thumbnail yet';
 }
 
 function updateSelection(): void {

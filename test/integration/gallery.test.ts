@@ -1,19 +1,26 @@
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { unzipSync } from 'fflate';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startAzurite, type Azurite } from '../../dev/azurite.js';
 import { backfill } from '../../src/lib/backfill.js';
+import { GalleryIndexer } from '../../src/lib/galleryIndexer.js';
 import { ImageIndex, PAGE_SIZE, rowKeyOf, type GalleryItem } from '../../src/lib/imageIndex.js';
 import { ImageStore, thumbnailBlobName } from '../../src/lib/imageStore.js';
 import { ZIP_MAX_IMAGES } from '../../src/lib/archive.js';
+import { QUEUES } from '../../src/lib/queues.js';
 import { decodeImage, webpSize } from '../support/images.js';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
 
-// The gallery end to end: each generation keeps a thumbnail and an index entry; the gallery routes
-// list, filter, search and page them, and answer records, thumbnails, files and ZIPs only to a caller
-// the app authenticates (the local host checks function keys as Azure does here). The index itself
-// against Azurite: order, keyset pages, filters, the search's scan limit. The backfill rebuilds both.
+// The gallery end to end: each generation gets an index entry at once and a thumbnail through the
+// image-thumbnails queue; the gallery routes list, filter, search and page them, and answer records,
+// thumbnails, files and ZIPs only to a caller the app authenticates (the local host checks function
+// keys as Azure does here). The index itself against Azurite: order, keyset pages, filters, the
+// search's scan limit. The backfill rebuilds both. An Azurite of its own: the queue has a fixed name,
+// and the other files' hosts would take its messages.
 
+let azurite: Azurite;
 let stack: Stack;
 const FUNCTION_KEY = uniqueName('function-key');
 const INDEX_TABLE = uniqueName('index').replaceAll('-', '');
@@ -21,11 +28,19 @@ const GENERATE = '/api/images/generations';
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 beforeAll(async () => {
-  stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY, IMAGE_INDEX_TABLE: INDEX_TABLE });
+  azurite = await startAzurite({ silent: true });
+  stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY, IMAGE_INDEX_TABLE: INDEX_TABLE }, { connectionString: azurite.connectionString });
 });
 afterAll(async () => {
   await stack?.stop();
+  await azurite?.stop();
 });
+
+/** The thumbnail queue's work is done within seconds of the answer. */
+const thumbnailOf = async (blob: string) => {
+  await vi.waitUntil(async () => (await stack.blobNames()).includes(thumbnailBlobName(blob)), { timeout: 15_000, interval: 100 });
+  return stack.readBlob(thumbnailBlobName(blob));
+};
 
 /** A GET with exactly these headers: no function key unless given. */
 async function get(path: string, headers: Record<string, string> = {}) {
@@ -48,15 +63,15 @@ async function generate(body: Record<string, unknown>, headers: Record<string, s
 }
 
 describe('keeping an image', () => {
-  it('keeps a WebP thumbnail of at most 256 px beside it, and an index entry naming it, for PNG and JPEG', async () => {
+  it('is indexed at once, and gets a WebP thumbnail of at most 256 px beside it, which its entry then names, for PNG and JPEG', async () => {
     const [png] = await generate({ prompt: 'A lighthouse at dusk, watercolour', size: '1536x1024' });
+    // Listed as soon as it is answered, before its thumbnail is made.
+    expect((await get('/api/gallery/images', asOperator)).json.data.map((i: GalleryItem) => i.blob)).toContain(png);
     const [jpeg] = await generate({ prompt: 'A paper boat on a pond', size: '1024x1536', output_format: 'jpeg', output_compression: 80 });
     for (const [blob, expected] of [[png, { width: 256, height: 171 }], [jpeg, { width: 171, height: 256 }]] as const) {
-      const names = await stack.blobNames();
-      expect(names).toEqual(expect.arrayContaining([blob, `${blob}.json`, thumbnailBlobName(blob)]));
-      const thumbnail = await stack.readBlob(thumbnailBlobName(blob));
-      expect(webpSize(thumbnail)).toEqual(expected);
+      expect(webpSize(await thumbnailOf(blob))).toEqual(expected);
     }
+    await vi.waitUntil(async () => (await get('/api/gallery/images', asOperator)).json.data.every((i: GalleryItem) => i.thumbnail), { timeout: 5_000 });
     const page = await get('/api/gallery/images', asOperator);
     expect(page.status).toBe(200);
     // Newest first.
@@ -68,9 +83,21 @@ describe('keeping an image', () => {
     const answer = await stack.post(GENERATE, { prompt: 'A comet over the sea', stream: true, partial_images: 1, quality: 'low' });
     expect(answer.status).toBe(200);
     const blob = /"blob":"([^"]+)"/.exec(answer.text)![1];
-    expect(await stack.blobNames()).toContain(thumbnailBlobName(blob));
+    expect(webpSize(await thumbnailOf(blob)).width).toBe(256);
     const found = await get(`/api/gallery/images?q=${encodeURIComponent('COMET over')}`, asOperator);
     expect(found.json.data.map((i: GalleryItem) => i.blob)).toEqual([blob]);
+  });
+});
+
+describe('the image-thumbnails queue', () => {
+  it('drops a message that names no image, telling the log, without retrying or parking it', async () => {
+    const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(QUEUES.thumbnails);
+    await queue.createIfNotExists();
+    for (const text of ['not json', '{"blob":"../../secrets.json"}', '{"blob":"2026/01/01/000000000-00000000-0000-0000-0000-000000000000-0.png"}']) await queue.sendMessage(text);
+    await vi.waitUntil(() => (stack.host.output().match(/Dropped a thumbnail request|there is no such image/g) ?? []).length >= 3, { timeout: 15_000, interval: 100 });
+    await vi.waitUntil(async () => (await queue.getProperties()).approximateMessagesCount === 0, { timeout: 5_000 });
+    const poison = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(`${QUEUES.thumbnails}-poison`);
+    expect(await poison.exists()).toBe(false);
   });
 });
 
@@ -115,6 +142,7 @@ describe('the gallery routes', () => {
 
   it('answer the record, the thumbnail and the file of an image', async () => {
     const blob = three[0];
+    await thumbnailOf(blob);
     const detail = await get(`/api/gallery/records/${blob}`, asOperator);
     expect(detail.status).toBe(200);
     expect(detail.json.kept_record).toEqual(JSON.parse((await stack.readBlob(`${blob}.json`)).toString('utf8')));
@@ -207,8 +235,7 @@ describe('the studio page', () => {
 });
 
 describe('the index (Table Storage)', () => {
-  const { connectionString } = inject('azurite');
-  const table = () => TableClient.fromConnectionString(connectionString, uniqueName('idx').replaceAll('-', ''), { allowInsecureConnection: true });
+  const table = () => TableClient.fromConnectionString(azurite.connectionString, uniqueName('idx').replaceAll('-', ''), { allowInsecureConnection: true });
   const START = Date.UTC(2026, 10, 1);
   const MINUTE = 60_000;
   const SUBJECTS = ['lighthouse', 'kite', 'comet'];
@@ -286,7 +313,8 @@ describe('the index (Table Storage)', () => {
 describe('npm run backfill', () => {
   it('rebuilds the missing thumbnails and index entries from the records, and changes nothing the second time', async () => {
     const [blob] = await generate({ prompt: 'An old image, before the gallery' });
-    const { connectionString } = inject('azurite');
+    await thumbnailOf(blob);
+    const { connectionString } = azurite;
     const blobs = BlobServiceClient.fromConnectionString(connectionString);
     const container = blobs.getContainerClient(stack.container);
     await container.deleteBlob(thumbnailBlobName(blob));
@@ -295,13 +323,13 @@ describe('npm run backfill', () => {
     expect((await get('/api/gallery/images?q=before%20the%20gallery', asOperator)).json.data).toEqual([]);
 
     const store = new ImageStore(blobs, { container: stack.container, urlTtlMinutes: 60 });
-    const index = new ImageIndex(table, stack.container);
-    const report = await backfill(store, index);
+    const indexer = new GalleryIndexer(store, new ImageIndex(table, stack.container), { sendThumbnail: () => Promise.reject(new Error('not asked')) });
+    const report = await backfill(store, indexer);
     expect(report).toMatchObject({ thumbnailsMade: 1, failed: 0 });
     expect(report.indexed).toBe(report.images);
     const found = await get('/api/gallery/images?q=before%20the%20gallery', asOperator);
     expect(found.json.data).toEqual([expect.objectContaining({ blob, thumbnail: thumbnailBlobName(blob) })]);
     expect(webpSize(await stack.readBlob(thumbnailBlobName(blob))).width).toBe(256);
-    expect(await backfill(store, index)).toMatchObject({ images: report.images, thumbnailsMade: 0, failed: 0 });
+    expect(await backfill(store, indexer)).toMatchObject({ images: report.images, thumbnailsMade: 0, failed: 0 });
   });
 });

@@ -7,7 +7,8 @@ import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/ind
 import { renderImage } from '../../dev/emulator/images.js';
 import { DependencyUnavailableError, ServiceFailedError, ServiceTimeoutError } from '../../src/lib/errors.js';
 import { ImageIndex } from '../../src/lib/imageIndex.js';
-import { ImageStore, type ImageStoreOptions } from '../../src/lib/imageStore.js';
+import { GalleryIndexer } from '../../src/lib/galleryIndexer.js';
+import { ImageStore } from '../../src/lib/imageStore.js';
 import { StaticApiKey } from '../../src/lib/keys.js';
 import { ImagePipeline } from '../../src/lib/pipeline.js';
 import type { ImageRecord } from '../../src/lib/record.js';
@@ -39,7 +40,7 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<stri
 }
 
 /** Azurite behind a proxy that answers 500 to the requests `failWhen` picks. */
-async function storeFailingOn(failWhen: (method: string, path: string) => boolean, options: Partial<ImageStoreOptions> = {}) {
+async function storeFailingOn(failWhen: (method: string, path: string) => boolean) {
   const { connectionString, blobEndpoint } = inject('azurite');
   const target = new URL(blobEndpoint);
   const proxy = await listen((req, res) => {
@@ -58,7 +59,7 @@ async function storeFailingOn(failWhen: (method: string, path: string) => boolea
   const proxied = connectionString.replace(blobEndpoint, `${proxy}/devstoreaccount1`);
   const blobs = BlobServiceClient.fromConnectionString(proxied, { retryOptions: { maxTries: 1 } });
   const container = uniqueName('keep');
-  const store = new ImageStore(blobs, { container, urlTtlMinutes: 60, downloadTimeoutMs: 500, ...options });
+  const store = new ImageStore(blobs, { container, urlTtlMinutes: 60, downloadTimeoutMs: 500 });
   const list = async () => {
     const client = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container);
     const names: string[] = [];
@@ -81,15 +82,6 @@ describe('ImageStore.keep', () => {
     expect(await list()).toEqual([]);
   });
 
-  it('keeps the image and its record when its thumbnail cannot be stored, and says so', async () => {
-    const logged: string[] = [];
-    const { store, list } = await storeFailingOn((method, path) => isBlobPut(method, path) && path.endsWith('.thumb.webp'), { log: (m) => logged.push(m) });
-    const kept = await store.keep({ bytes: png }, 'a/t', record);
-    expect(kept.thumbnail).toBeUndefined();
-    expect(await list()).toEqual(['a/t.png', 'a/t.png.json']);
-    expect(logged).toEqual([expect.stringMatching(/^No thumbnail for a\/t\.png: .*npm run backfill makes the missing thumbnails\.$/)]);
-  });
-
   it('refuses bytes that are not an image, storing nothing', async () => {
     const { store, list } = await storeFailingOn(() => false);
     const error = await store.keep({ bytes: Buffer.from('<html>nope</html>') }, 'a/c', record).catch((e: unknown) => e);
@@ -103,7 +95,7 @@ describe('ImageStore.keep', () => {
     const url = await listen((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png));
     const kept = await store.keep({ url: `${url}/img.png` }, 'x/y', record);
     expect(kept.blob).toBe('x/y.png');
-    expect(await list()).toEqual(['x/y.png', 'x/y.png.json', 'x/y.thumb.webp']);
+    expect(await list()).toEqual(['x/y.png', 'x/y.png.json']);
     const { connectionString } = inject('azurite');
     const stored = await BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container).getBlobClient(kept.blob).downloadToBuffer();
     expect(stored.equals(png)).toBe(true);
@@ -140,29 +132,31 @@ describe('ImagePipeline', () => {
     expect(await list()).toEqual([]);
     const ok = await pipeline.generate(pipeline.resolve({ prompt: 'one', quality: 'low' }));
     expect(ok.body.data).toHaveLength(1);
-    // The image, its record and its thumbnail.
-    expect(await list()).toHaveLength(3);
+    expect(await list()).toHaveLength(2);
   });
 
-  it('answers the images when the gallery index cannot be written, and says so in the log', async () => {
+  it('answers the images when neither the gallery index nor the thumbnail queue can be written, and says so in the log', async () => {
     const { store, list } = await storeFailingOn(() => false);
     // A table nobody answers: every write fails at once.
     const table = TableClient.fromConnectionString('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;', 'gone', {
       allowInsecureConnection: true,
       retryOptions: { maxRetries: 0 },
     });
+    const queues = { sendThumbnail: () => Promise.reject(new Error('the queue is down')) };
     const pipeline = new ImagePipeline({
       deployments: localSettings({ AZURE_OPENAI_ENDPOINT: emulator.url }),
       apiVersion: 'v1',
       generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
       store,
-      index: new ImageIndex(table, 'images'),
+      gallery: new GalleryIndexer(store, new ImageIndex(table, 'images'), queues),
     });
     const logged: string[] = [];
     const answer = await pipeline.generate(pipeline.resolve({ prompt: 'indexed or not', quality: 'low' }), { log: (m) => logged.push(m) });
     expect(answer.body.data).toHaveLength(1);
-    expect(await list()).toHaveLength(3);
-    expect(logged.join('\n')).toMatch(new RegExp(`The gallery index has no entry for ${answer.body.data[0].storage!.blob}: .*npm run backfill writes it`));
+    expect(await list()).toHaveLength(2);
+    const blob = answer.body.data[0].storage!.blob;
+    expect(logged.join('\n')).toMatch(new RegExp(`The gallery index has no entry for ${blob}: .*npm run backfill writes it`));
+    expect(logged.join('\n')).toContain(`No thumbnail was asked for ${blob}: the queue is down. npm run backfill makes it.`);
   });
 
   it('answers only once what a generator still does for the generation (the ledger) is done, and records its caller and cost', async () => {

@@ -4,6 +4,7 @@ import axeCore from 'axe-core';
 import { unzipSync } from 'fflate';
 import { chromium, type Browser, type Download, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type Azurite } from '../../dev/azurite.js';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
 
 // The studio page in a real browser: Debian's Chromium driven by playwright-core, against the full
@@ -24,6 +25,7 @@ const haveBrowser = existsSync(CHROMIUM);
 const title = haveBrowser ? `the studio in Chromium (${CHROMIUM})` : `the studio in Chromium: SKIPPED, no browser at ${CHROMIUM}; to run these: ${INSTALL}`;
 
 const inBrowser = () => {
+  let azurite: Azurite;
   let stack: Stack;
   let browser: Browser;
   let page: Page;
@@ -31,7 +33,9 @@ const inBrowser = () => {
   const requests: string[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({ LOCAL_FUNCTION_KEY: uniqueName('function-key'), IMAGE_INDEX_TABLE: uniqueName('index').replaceAll('-', '') });
+    // An Azurite of its own: the thumbnail queue has a fixed name, and other files' hosts would take its messages.
+    azurite = await startAzurite({ silent: true });
+    stack = await startStack({ LOCAL_FUNCTION_KEY: uniqueName('function-key'), IMAGE_INDEX_TABLE: uniqueName('index').replaceAll('-', '') }, { connectionString: azurite.connectionString });
     // Partial images come a few hundred milliseconds apart, as a person would see them arrive.
     stack.emulator.configure({ latencyMs: 900 });
     callerKey = (await stack.post('/api/keys', { name: 'studio-e2e' })).json.key;
@@ -46,6 +50,7 @@ const inBrowser = () => {
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
+    await azurite?.stop();
   });
 
   const status = () => page.locator('#run-status').textContent();
@@ -146,7 +151,7 @@ const inBrowser = () => {
   it('lists thumbnails (never originals) in the gallery, newest first, and finds the image by prompt search and by model', async () => {
     requests.length = 0;
     await page.click('nav a[data-view="gallery"]');
-    await expect.poll(() => page.locator('#grid li img').count()).toBe(4);
+    await expect.poll(() => page.locator('#grid li img').count(), { timeout: 20_000 }).toBe(4);
     expect(await page.locator('#grid li img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).src.slice(0, 5)))).toEqual(['blob:', 'blob:', 'blob:', 'blob:']);
     expect(requests.filter((p) => p.startsWith('/api/gallery/files/'))).toEqual([]);
     expect(requests.filter((p) => p.startsWith('/api/gallery/thumbnails/'))).toHaveLength(4);

@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PNG } from 'pngjs';
 import type { ImageFormat } from './imageFormat.js';
 
 // Thumbnails: a WebP of at most 256 px on its long edge, made from a kept image's bytes. Decoders:
 // pngjs (Node's zlib), and Squoosh's WebAssembly builds of libjpeg (mozjpeg) and libwebp, which also
 // encodes. No native module: npm here runs no install scripts, and Flex Consumption builds nothing.
-// The codecs load on the first thumbnail, not at start-up.
+// The codecs load on the first thumbnail, not at start-up, on a worker thread in the deployed app.
 
 export const THUMBNAIL_MAX_EDGE = 256;
 export const THUMBNAIL_CONTENT_TYPE = 'image/webp';
@@ -132,21 +133,79 @@ async function decode(bytes: Uint8Array, format: ImageFormat, codec: Codecs): Pr
   return format === 'jpeg' ? codec.decodeJpeg(bytes) : codec.decodeWebp(bytes);
 }
 
+/** A thumbnail of an image, made here, on this thread. */
+export async function renderThumbnail(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> {
+  const codec = await loadCodecs();
+  const full = await decode(bytes, format, codec);
+  const size = thumbnailSize(full.width, full.height);
+  const small = size.width === full.width && size.height === full.height ? full : downscale(full, size.width, size.height);
+  return { bytes: await codec.encodeWebp(small), ...size };
+}
+
+export interface Thumbnail {
+  bytes: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** The bundle's worker (dev/bundle.ts builds src/lib/thumbnailWorker.ts beside it). */
+export const THUMBNAIL_WORKER = 'thumbnail-worker.js';
+
+interface Waiting {
+  resolve(thumbnail: Thumbnail): void;
+  reject(err: Error): void;
+}
+
+let worker: { thread: Worker; pending: Map<number, Waiting> } | undefined;
+let nextId = 0;
+
+/**
+ * Decoding is synchronous work (50 to 400 ms an image): in the deployed app it runs on a worker
+ * thread of its own, so that the instance's event loop keeps serving requests meanwhile. Without
+ * the bundle (tests, dev tools) there is no worker file, and it runs here.
+ */
+function inWorker(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> | undefined {
+  const path = join(__dirname, THUMBNAIL_WORKER);
+  if (!worker && !existsSync(path)) return undefined;
+  if (!worker) {
+    const thread = new Worker(path);
+    // An idle worker does not keep the instance alive.
+    thread.unref();
+    const pending = new Map<number, Waiting>();
+    thread.on('message', (answer: { id: number; thumbnail?: Thumbnail; error?: string }) => {
+      const waiting = pending.get(answer.id);
+      pending.delete(answer.id);
+      if (answer.thumbnail) waiting?.resolve(answer.thumbnail);
+      else waiting?.reject(new Error(answer.error ?? 'The thumbnail worker failed.'));
+    });
+    const lost = (err: Error) => {
+      // The next thumbnail starts a new worker.
+      if (worker?.thread === thread) worker = undefined;
+      for (const waiting of pending.values()) waiting.reject(err);
+      pending.clear();
+    };
+    thread.on('error', lost);
+    thread.on('exit', (code) => lost(new Error(`The thumbnail worker exited with ${code}.`)));
+    worker = { thread, pending };
+  }
+  const { thread, pending } = worker;
+  const id = nextId++;
+  return new Promise<Thumbnail>((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    // A copy of its own, moved rather than copied again: the caller's buffer may share a pool.
+    const copy = new Uint8Array(bytes);
+    thread.postMessage({ id, bytes: copy, format }, [copy.buffer]);
+  });
+}
+
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * A WebP thumbnail of an image. Decoding is synchronous work on this thread, so thumbnails are
- * made one at a time per instance: no faster either way, and only one full-size picture is in
- * memory at once (a 3840x2160 image is 33 MB of pixels).
+ * A WebP thumbnail of an image. One at a time per instance: the work is CPU-bound either way, and
+ * only one full-size picture is in memory at once (a 3840x2160 image is 33 MB of pixels).
  */
-export function makeThumbnail(bytes: Uint8Array, format: ImageFormat): Promise<{ bytes: Uint8Array; width: number; height: number }> {
-  const run = queue.then(async () => {
-    const codec = await loadCodecs();
-    const full = await decode(bytes, format, codec);
-    const size = thumbnailSize(full.width, full.height);
-    const small = size.width === full.width && size.height === full.height ? full : downscale(full, size.width, size.height);
-    return { bytes: await codec.encodeWebp(small), ...size };
-  });
+export function makeThumbnail(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> {
+  const run = queue.then(() => inWorker(bytes, format) ?? renderThumbnail(bytes, format));
   queue = run.catch(() => undefined);
   return run;
 }

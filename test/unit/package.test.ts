@@ -7,7 +7,8 @@ import ignore from 'ignore';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundle, bundledPackages, externals, type BundleResult } from '../../dev/bundle.js';
 import { deployFiles, stage, zip, type Staged } from '../../dev/package.js';
-import { WASM_FILES } from '../../src/lib/thumbnails.js';
+import { renderImage } from '../../dev/emulator/images.js';
+import { THUMBNAIL_WORKER, WASM_FILES } from '../../src/lib/thumbnails.js';
 
 // The deployed package: src/index.ts is the one entry point and imports every function module;
 // esbuild bundles it, leaving out exactly package.json's dependencies; what `npm run package` stages
@@ -70,7 +71,7 @@ describe('the bundle and the deployed package', () => {
     const codecs = Object.values(WASM_FILES).map((f) => `dist/app/wasm/${basename(f)}`);
     const studio = outside.filter((f) => f.startsWith('dist/app/studio/'));
     expect(studio.map((f) => f.replace(/-[A-Z0-9]{8}\./, '-HASH.')).sort()).toEqual(['dist/app/studio/assets/main-HASH.css', 'dist/app/studio/assets/main-HASH.js', 'dist/app/studio/index.html']);
-    expect(outside.sort()).toEqual(['dist/app/index.js', 'dist/app/index.js.LEGAL.txt', ...studio, ...codecs, 'host.json', 'package.json'].sort());
+    expect(outside.sort()).toEqual(['dist/app/index.js', 'dist/app/index.js.LEGAL.txt', `dist/app/${THUMBNAIL_WORKER}`, ...studio, ...codecs, 'host.json', 'package.json'].sort());
     const packages = new Set(staged.files.filter((f) => f.startsWith('node_modules/')).map((f) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)![1]));
     expect([...packages].sort()).toEqual(['@azure/functions', '@azure/functions-extensions-base', 'cookie']);
     expect(staged.files.filter((f) => /\.(map|ts)$/.test(f))).toEqual([]);
@@ -109,6 +110,23 @@ describe('the bundle and the deployed package', () => {
     expect(names.length).toBeGreaterThanOrEqual(functionModules.length);
     expect(new Set(names).size).toBe(names.length);
     expect(names).toEqual(expect.arrayContaining(['http:health', 'queue:processImageRequest']));
+  });
+
+  it('makes a thumbnail on its worker thread with the codecs it ships, none from node_modules', () => {
+    const png = renderImage({ prompt: 'packaged', width: 640, height: 480, format: 'png' }).toString('base64');
+    const probe = `
+      const { Worker } = require('node:worker_threads');
+      const worker = new Worker(require('path').join(process.cwd(), 'dist/app/${THUMBNAIL_WORKER}'));
+      worker.on('message', (answer) => {
+        const b = Buffer.from(answer.thumbnail ? answer.thumbnail.bytes : []);
+        process.stdout.write('\\nthumbnail ' + JSON.stringify({ error: answer.error, riff: b.toString('ascii', 8, 12), width: answer.thumbnail && answer.thumbnail.width, height: answer.thumbnail && answer.thumbnail.height }) + '\\n');
+        process.exit(0);
+      });
+      worker.postMessage({ id: 1, bytes: new Uint8Array(Buffer.from('${png}', 'base64')), format: 'png' });`;
+    const out = execFileSync(process.execPath, ['-e', probe], { cwd: staged.dir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+    expect(staged.files.some((f) => f.includes('@jsquash') || f.includes('pngjs'))).toBe(false);
+    const answer = JSON.parse(out.split('\n').find((l) => l.startsWith('thumbnail '))!.slice('thumbnail '.length));
+    expect(answer).toEqual({ riff: 'WEBP', width: 256, height: 192 });
   });
 
   it('.funcignore admits from the project root exactly what dist/deploy holds besides node_modules', () => {

@@ -1,8 +1,8 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest } from '@azure/functions';
 import { deploymentBodySchema, deploymentCatalog } from '../lib/catalog.js';
 import { DeploymentNotFoundError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
-import { errorResponse, json } from './shared/http.js';
+import { answering, json } from './shared/http.js';
 
 // What each deployment accepts: GET /api/models lists them (the connector's drop-down of
 // deployments), GET /api/models/{deployment}/schema is the body one takes (its dynamic schema).
@@ -22,24 +22,12 @@ app.http('getModel', {
   methods: ['GET'],
   authLevel: 'function',
   route: 'models/{deployment}',
-  handler: async (request: HttpRequest, context: InvocationContext) => {
-    try {
-      return json(200, find(request));
-    } catch (err) {
-      return errorResponse(err, context);
-    }
-  },
+  handler: answering(async (request: HttpRequest) => json(200, find(request))),
 });
 
 app.http('getModelSchema', {
   methods: ['GET'],
   authLevel: 'function',
   route: 'models/{deployment}/schema',
-  handler: async (request: HttpRequest, context: InvocationContext) => {
-    try {
-      return json(200, { schema: deploymentBodySchema(find(request)) });
-    } catch (err) {
-      return errorResponse(err, context);
-    }
-  },
+  handler: answering(async (request: HttpRequest) => json(200, { schema: deploymentBodySchema(find(request)) })),
 });

@@ -36,6 +36,19 @@ export function servedHeaders(served: Answer['served']): Record<string, string> 
 
 export const REPLAYED = { 'Idempotent-Replayed': 'true' } as const;
 
+export type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+
+/** The one place a trigger's failures become HTTP: every error, typed or not, as an Azure error answer. */
+export function answering(handler: HttpHandler): HttpHandler {
+  return async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (err) {
+      return errorResponse(err, context);
+    }
+  };
+}
+
 /** Any failure as an Azure error answer; what was our fault is logged, the caller's is not noise. */
 export function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {
   const { status, body, retryAfterSeconds } = errorAnswer(err);

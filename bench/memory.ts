@@ -16,7 +16,7 @@ export async function runMemoryBench(): Promise<void> {
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY] });
   const host = await startHostProcess(
-    { AzureWebJobsStorage: azurite.connectionString, AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: API_KEY, IMAGES_CONTAINER: 'bench-memory', LOCAL_HOST_DIAGNOSTICS: 'true' },
+    { AzureWebJobsStorage: azurite.connectionString, WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key', AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: API_KEY, IMAGES_CONTAINER: 'bench-memory', LOCAL_HOST_DIAGNOSTICS: 'true' },
     { nodeArgs: ['--expose-gc'] },
   );
   const sample = async () => (await (await fetch(`${host.url}/admin/host/memory`)).json()) as { rssMb: number; heapUsedMb: number };

@@ -37,6 +37,7 @@ async function startApp(lab: Lab, run: string, priorities: number[], only?: numb
   }));
   const images = `bench-${run}-${Date.now()}`;
   const host = await startHostProcess({
+    WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key',
     AzureWebJobsStorage: lab.azurite.connectionString,
     AZURE_OPENAI_BACKENDS: JSON.stringify(members),
     AZURE_OPENAI_API_KEY: API_KEY,

@@ -58,6 +58,7 @@ export async function runLedgerBench(): Promise<void> {
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], deployments: { 'gpt-image-1-mini': 'gpt-image-1-mini' } });
   const common = {
+    WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key',
     AzureWebJobsStorage: azurite.connectionString,
     AZURE_OPENAI_ENDPOINT: emulator.url,
     AZURE_OPENAI_API_KEY: API_KEY,

@@ -16,7 +16,7 @@ export async function runMemoryBench(): Promise<void> {
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY] });
   const host = await startHostProcess(
-    { AzureWebJobsStorage: azurite.connectionString, AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: API_KEY, IMAGES_CONTAINER: 'bench-memory', LOCAL_HOST_DIAGNOSTICS: 'true' },
+    { AzureWebJobsStorage: azurite.connectionString, WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key', AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: API_KEY, IMAGES_CONTAINER: 'bench-memory', LOCAL_HOST_DIAGNOSTICS: 'true' },
     { nodeArgs: ['--expose-gc'] },
   );
   const sample = async () => (await (await fetch(`${host.url}/admin/host/memory`)).json()) as { rssMb: number; heapUsedMb: number };
@@ -39,7 +39,7 @@ export async function runMemoryBench(): Promise<void> {
     const after = await sample();
     await new Promise((r) => setTimeout(r, 10_000));
     const later = await sample();
-    const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(28) : c.padStart(12))).join(''));
+    const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(28) : c.padStart(14))).join(''));
     row(['', 'RSS MB', 'live heap MB']);
     for (const [name, m] of [['baseline', baseline], [`after ${total} (${(total / seconds).toFixed(0)} req/s)`, after], ['10 s after the load', later]] as const) {
       row([name, m.rssMb.toFixed(1), m.heapUsedMb.toFixed(1)]);

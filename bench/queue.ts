@@ -25,6 +25,7 @@ export async function runQueueBench(): Promise<void> {
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], requestsPerMinute: rpm });
   const images = `bench-images-${Date.now()}`;
   const host = await startHostProcess({
+    WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key',
     AzureWebJobsStorage: azurite.connectionString,
     AZURE_OPENAI_ENDPOINT: emulator.url,
     AZURE_OPENAI_API_KEY: API_KEY,

@@ -37,7 +37,7 @@ export async function runStreamBench(): Promise<void> {
   console.log(`\n== Streaming: time to the first partial image, app vs emulator (latency ${LATENCY_MS} ms over the events) ==`);
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], latencyMs: LATENCY_MS });
-  const host = await startHostProcess({ AzureWebJobsStorage: azurite.connectionString, AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: API_KEY, IMAGES_CONTAINER: 'bench-stream' });
+  const host = await startHostProcess({ AzureWebJobsStorage: azurite.connectionString, WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key', AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: API_KEY, IMAGES_CONTAINER: 'bench-stream' });
   const body = (i: number) => ({ prompt: `A kite, study ${i % 4}`, size: '1024x1024', quality: 'low', stream: true, partial_images: 2 });
   const direct = (i: number) => firstPartial(`${emulator.url}/openai/v1/images/generations`, { 'api-key': API_KEY }, { ...body(i), model: 'gpt-image-2' });
   const app = (i: number) => firstPartial(`${host.url}/api/images/generations`, {}, body(i));

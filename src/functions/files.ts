@@ -1,7 +1,7 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest } from '@azure/functions';
 import { NotFoundError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
-import { errorResponse } from './shared/http.js';
+import { answering } from './shared/http.js';
 
 // Images that last where makers put them:
 //   GET /api/images/files/{blob}: the image itself, bytes and content type, for a "Create file" step.
@@ -10,33 +10,25 @@ import { errorResponse } from './shared/http.js';
 
 const rt = runtime();
 
-async function file(request: HttpRequest, context: InvocationContext) {
-  try {
-    const blob = request.params.blob;
-    const image = await rt.pipeline.readImage(blob);
-    if (!image) throw new NotFoundError(`There is no image '${blob}'.`);
-    return {
-      status: 200,
-      body: image.bytes,
-      headers: { 'content-type': image.contentType, 'content-disposition': `attachment; filename="${blob.split('/').pop()}"`, 'cache-control': 'private, max-age=31536000, immutable' },
-    };
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+async function file(request: HttpRequest) {
+  const blob = request.params.blob;
+  const image = await rt.pipeline.readImage(blob);
+  if (!image) throw new NotFoundError(`There is no image '${blob}'.`);
+  return {
+    status: 200,
+    body: image.bytes,
+    headers: { 'content-type': image.contentType, 'content-disposition': `attachment; filename="${blob.split('/').pop()}"`, 'cache-control': 'private, max-age=31536000, immutable' },
+  };
 }
 
-async function link(request: HttpRequest, context: InvocationContext) {
-  try {
-    const blob = request.params.blob;
-    const url = await rt.pipeline.imageUrl(blob);
-    if (!url) throw new NotFoundError(`There is no image '${blob}'.`);
-    // Not cached: every visit gets a URL that has just been signed.
-    return { status: 302, headers: { location: url, 'cache-control': 'no-store' } };
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+async function link(request: HttpRequest) {
+  const blob = request.params.blob;
+  const url = await rt.pipeline.imageUrl(blob);
+  if (!url) throw new NotFoundError(`There is no image '${blob}'.`);
+  // Not cached: every visit gets a URL that has just been signed.
+  return { status: 302, headers: { location: url, 'cache-control': 'no-store' } };
 }
 
-app.http('getImageFile', { methods: ['GET'], authLevel: 'function', route: 'images/files/{*blob}', handler: file });
+app.http('getImageFile', { methods: ['GET'], authLevel: 'function', route: 'images/files/{*blob}', handler: answering(file) });
 
-app.http('getImageLink', { methods: ['GET'], authLevel: 'function', route: 'images/links/{*blob}', handler: link });
+app.http('getImageLink', { methods: ['GET'], authLevel: 'function', route: 'images/links/{*blob}', handler: answering(link) });

@@ -1,9 +1,9 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { parseGalleryQuery } from '../lib/imageIndex.js';
 import { decodeJsonObject } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
 import { THUMBNAIL_CONTENT_TYPE } from '../lib/thumbnails.js';
-import { credentials, errorResponse, json, readBody } from './shared/http.js';
+import { answering, credentials, json, readBody } from './shared/http.js';
 
 // The studio's data, for whoever the app authenticates (a caller key, a signed-in principal, the
 // function key): anonymous to the host, so that a caller key or App Service's sign-in reach them.
@@ -22,18 +22,7 @@ const NO_STORE = { 'cache-control': 'no-store' };
 const NOT_FILTERS = new Set(['code']);
 
 function route(name: string, methods: ('GET' | 'POST')[], path: string, answer: (request: HttpRequest) => Promise<HttpResponseInit>) {
-  app.http(name, {
-    methods,
-    authLevel: 'anonymous',
-    route: path,
-    handler: async (request: HttpRequest, context: InvocationContext) => {
-      try {
-        return await answer(request);
-      } catch (err) {
-        return errorResponse(err, context);
-      }
-    },
-  });
+  app.http(name, { methods, authLevel: 'anonymous', route: path, handler: answering(answer) });
 }
 
 route('listGalleryImages', ['GET'], 'gallery/images', async (request) => {

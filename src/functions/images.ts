@@ -6,7 +6,7 @@ import { decodeJsonObject } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
 import { POLL_AFTER_SECONDS } from '../lib/worker.js';
 import { DATED_API_VERSION } from '../lib/settings.js';
-import { errorResponse, eventStream, json, credentials, readBody, REPLAYED, servedHeaders } from './shared/http.js';
+import { answering, eventStream, json, credentials, readBody, REPLAYED, servedHeaders } from './shared/http.js';
 
 // POST /api/images/generations, and the same at Azure's two paths so the openai SDK works by changing
 // only the host: AzureOpenAI (endpoint `<app>/api`, the dated path) and OpenAI (baseURL
@@ -66,28 +66,22 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
     // A replayed answer's SAS URLs may have expired since: they are signed again.
     const body200 = replayed ? await rt.pipeline.refreshUrls(answer.body) : answer.body;
     return json(200, body200, { ...servedHeaders(answer.served), ...(replayed && REPLAYED) });
-  } catch (err) {
-    return errorResponse(err, context);
   } finally {
     if (!streaming) limit.clear();
   }
 }
 
-async function estimate(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  try {
-    const caller = await rt.auth.authenticate(credentials(request));
-    const body = decodeJsonObject(await readBody(request));
-    const { requested, served } = rt.pipeline.resolve(body, undefined, caller);
-    const { prompt: _prompt, ...params } = served.params;
-    return json(200, {
-      caller: caller.name,
-      requested_model: requested.model,
-      served: { model: served.model, deployment: served.deployment, params },
-      estimate: estimateJson(rt.meter.estimate(served), rt.settings.PRICE_TABLE.version),
-    });
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+async function estimate(request: HttpRequest): Promise<HttpResponseInit> {
+  const caller = await rt.auth.authenticate(credentials(request));
+  const body = decodeJsonObject(await readBody(request));
+  const { requested, served } = rt.pipeline.resolve(body, undefined, caller);
+  const { prompt: _prompt, ...params } = served.params;
+  return json(200, {
+    caller: caller.name,
+    requested_model: requested.model,
+    served: { model: served.model, deployment: served.deployment, params },
+    estimate: estimateJson(rt.meter.estimate(served), rt.settings.PRICE_TABLE.version),
+  });
 }
 
 function requireApiVersion(request: HttpRequest): void {
@@ -100,26 +94,26 @@ app.http('generateImages', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'images/generations',
-  handler: (request, context) => generateImages(request, context, 'app'),
+  handler: answering((request, context) => generateImages(request, context, 'app')),
 });
 
 app.http('generateImagesAzurePath', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'openai/deployments/{deployment}/images/generations',
-  handler: (request, context) => generateImages(request, context, 'dated'),
+  handler: answering((request, context) => generateImages(request, context, 'dated')),
 });
 
 app.http('generateImagesV1', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'openai/v1/images/generations',
-  handler: (request, context) => generateImages(request, context, 'v1'),
+  handler: answering((request, context) => generateImages(request, context, 'v1')),
 });
 
 app.http('estimateImages', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'images/estimate',
-  handler: estimate,
+  handler: answering(estimate),
 });

@@ -1,8 +1,8 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest } from '@azure/functions';
 import { NotFoundError, UnauthorizedError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
 import { POLL_AFTER_SECONDS } from '../lib/worker.js';
-import { errorResponse, json, servedHeaders } from './shared/http.js';
+import { answering, json, servedHeaders } from './shared/http.js';
 
 // An asynchronous job, two ways:
 //   GET /api/images/jobs/{id}/status?token=…: the Location a 202 hands out, a valet key for that one
@@ -14,30 +14,22 @@ import { errorResponse, json, servedHeaders } from './shared/http.js';
 
 const rt = runtime();
 
-async function poll(request: HttpRequest, context: InvocationContext) {
-  try {
-    const token = request.query.get('token');
-    if (!token) throw new UnauthorizedError("The query parameter 'token' is required: poll the Location the 202 answer gave.", 'token');
-    const job = await find(request.params.id, token);
-    const { state } = job;
-    if (job.status === 'succeeded') return json(200, job.result, state.served && servedHeaders(state.served));
-    if (job.status === 'failed') {
-      const retryAfter = state.error_retry_after_seconds;
-      return json(state.error_status ?? 502, { error: job.error }, retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) });
-    }
-    return json(202, { id: job.id, status: job.status }, { Location: request.url, 'Retry-After': String(POLL_AFTER_SECONDS) });
-  } catch (err) {
-    return errorResponse(err, context);
+async function poll(request: HttpRequest) {
+  const token = request.query.get('token');
+  if (!token) throw new UnauthorizedError("The query parameter 'token' is required: poll the Location the 202 answer gave.", 'token');
+  const job = await find(request.params.id, token);
+  const { state } = job;
+  if (job.status === 'succeeded') return json(200, job.result, state.served && servedHeaders(state.served));
+  if (job.status === 'failed') {
+    const retryAfter = state.error_retry_after_seconds;
+    return json(state.error_status ?? 502, { error: job.error }, retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) });
   }
+  return json(202, { id: job.id, status: job.status }, { Location: request.url, 'Retry-After': String(POLL_AFTER_SECONDS) });
 }
 
-async function view(request: HttpRequest, context: InvocationContext) {
-  try {
-    const { state: _state, ...job } = await find(request.params.id);
-    return json(200, job);
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+async function view(request: HttpRequest) {
+  const { state: _state, ...job } = await find(request.params.id);
+  return json(200, job);
 }
 
 async function find(id: string, pollToken?: string) {
@@ -46,6 +38,6 @@ async function find(id: string, pollToken?: string) {
   return found;
 }
 
-app.http('getImageJob', { methods: ['GET'], authLevel: 'function', route: 'images/jobs/{id}', handler: view });
+app.http('getImageJob', { methods: ['GET'], authLevel: 'function', route: 'images/jobs/{id}', handler: answering(view) });
 
-app.http('pollImageJob', { methods: ['GET'], authLevel: 'anonymous', route: 'images/jobs/{id}/status', handler: poll });
+app.http('pollImageJob', { methods: ['GET'], authLevel: 'anonymous', route: 'images/jobs/{id}/status', handler: answering(poll) });

@@ -2,7 +2,7 @@ import { app, type HttpRequest, type InvocationContext } from '@azure/functions'
 import { NotFoundError } from '../lib/errors.js';
 import { decodeJsonObject } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
-import { errorResponse, json, readBody } from './shared/http.js';
+import { answering, json, readBody } from './shared/http.js';
 
 // Caller keys, with the function key (operators): POST /api/keys issues one (the answer is the only
 // place the key ever appears), GET /api/keys lists them without their keys, DELETE /api/keys/{id}
@@ -14,36 +14,24 @@ const rt = runtime();
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
 async function create(request: HttpRequest, context: InvocationContext) {
-  try {
-    const issued = await rt.callerKeys.create(decodeJsonObject(await readBody(request)));
-    context.log(`Issued caller key ${issued.id} for ${issued.name}.`);
-    return json(201, issued, NO_STORE);
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+  const issued = await rt.callerKeys.create(decodeJsonObject(await readBody(request)));
+  context.log(`Issued caller key ${issued.id} for ${issued.name}.`);
+  return json(201, issued, NO_STORE);
 }
 
-async function list(_request: HttpRequest, context: InvocationContext) {
-  try {
-    return json(200, { data: await rt.callerKeys.list() });
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+async function list() {
+  return json(200, { data: await rt.callerKeys.list() });
 }
 
 async function revoke(request: HttpRequest, context: InvocationContext) {
-  try {
-    const revoked = await rt.callerKeys.revoke(request.params.id);
-    if (!revoked) throw new NotFoundError(`There is no caller key '${request.params.id}'.`);
-    context.log(`Revoked caller key ${revoked.id} of ${revoked.name}.`);
-    return json(200, revoked);
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+  const revoked = await rt.callerKeys.revoke(request.params.id);
+  if (!revoked) throw new NotFoundError(`There is no caller key '${request.params.id}'.`);
+  context.log(`Revoked caller key ${revoked.id} of ${revoked.name}.`);
+  return json(200, revoked);
 }
 
-app.http('createCallerKey', { methods: ['POST'], authLevel: 'function', route: 'keys', handler: create });
+app.http('createCallerKey', { methods: ['POST'], authLevel: 'function', route: 'keys', handler: answering(create) });
 
-app.http('listCallerKeys', { methods: ['GET'], authLevel: 'function', route: 'keys', handler: list });
+app.http('listCallerKeys', { methods: ['GET'], authLevel: 'function', route: 'keys', handler: answering(list) });
 
-app.http('revokeCallerKey', { methods: ['DELETE'], authLevel: 'function', route: 'keys/{id}', handler: revoke });
+app.http('revokeCallerKey', { methods: ['DELETE'], authLevel: 'function', route: 'keys/{id}', handler: answering(revoke) });

@@ -1,8 +1,8 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest } from '@azure/functions';
 import { deploymentBodySchema, deploymentCatalog } from '../lib/catalog.js';
 import { DeploymentNotFoundError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
-import { credentials, errorResponse, json } from './shared/http.js';
+import { answering, credentials, json, type HttpHandler } from './shared/http.js';
 
 // What each deployment accepts: GET /api/models lists them (the connector's drop-down of
 // deployments, the studio's model picker), GET /api/models/{deployment}/schema is the body one takes
@@ -18,22 +18,20 @@ function find(request: HttpRequest) {
   return info;
 }
 
-function authenticated(name: string, route: string, answer: (request: HttpRequest) => HttpResponseInit) {
-  app.http(name, {
-    methods: ['GET'],
-    authLevel: 'anonymous',
-    route,
-    handler: async (request: HttpRequest, context: InvocationContext) => {
-      try {
-        await rt.auth.authenticate(credentials(request));
-        return answer(request);
-      } catch (err) {
-        return errorResponse(err, context);
-      }
-    },
-  });
-}
+const authenticated =
+  (handler: HttpHandler): HttpHandler =>
+  async (request, context) => {
+    await rt.auth.authenticate(credentials(request));
+    return handler(request, context);
+  };
 
-authenticated('listModels', 'models', () => json(200, { data: catalog }));
-authenticated('getModel', 'models/{deployment}', (request) => json(200, find(request)));
-authenticated('getModelSchema', 'models/{deployment}/schema', (request) => json(200, { schema: deploymentBodySchema(find(request)) }));
+app.http('listModels', { methods: ['GET'], authLevel: 'anonymous', route: 'models', handler: answering(authenticated(async () => json(200, { data: catalog }))) });
+
+app.http('getModel', { methods: ['GET'], authLevel: 'anonymous', route: 'models/{deployment}', handler: answering(authenticated(async (request) => json(200, find(request)))) });
+
+app.http('getModelSchema', {
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  route: 'models/{deployment}/schema',
+  handler: answering(authenticated(async (request) => json(200, { schema: deploymentBodySchema(find(request)) }))),
+});

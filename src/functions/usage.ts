@@ -1,26 +1,22 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest } from '@azure/functions';
 import { NotFoundError } from '../lib/errors.js';
 import { usageCsv, usageQuery } from '../lib/ledger.js';
 import { runtime } from '../lib/runtime.js';
-import { errorResponse, json } from './shared/http.js';
+import { answering, json } from './shared/http.js';
 
 // GET /api/usage?caller=&from=&to=&groupBy= (function key): totals from the usage ledger, as JSON or,
 // with Accept: text/csv, as CSV.
 
 const rt = runtime();
 
-async function usage(request: HttpRequest, context: InvocationContext) {
-  try {
-    const query = usageQuery((name) => request.query.get(name) ?? undefined);
-    if (!rt.ledger) throw new NotFoundError('No usage is kept: LEDGER_ENABLED is off.');
-    const rows = await rt.ledger.totals(query);
-    if (/\btext\/csv\b/i.test(request.headers.get('accept') ?? '')) {
-      return { status: 200, body: usageCsv(rows, query.groupBy), headers: { 'content-type': 'text/csv; charset=utf-8' } };
-    }
-    return json(200, { from: query.from, to: query.to, ...(query.caller !== undefined && { caller: query.caller }), group_by: query.groupBy, data: rows });
-  } catch (err) {
-    return errorResponse(err, context);
+async function usage(request: HttpRequest) {
+  const query = usageQuery((name) => request.query.get(name) ?? undefined);
+  if (!rt.ledger) throw new NotFoundError('No usage is kept: LEDGER_ENABLED is off.');
+  const rows = await rt.ledger.totals(query);
+  if (/\btext\/csv\b/i.test(request.headers.get('accept') ?? '')) {
+    return { status: 200, body: usageCsv(rows, query.groupBy), headers: { 'content-type': 'text/csv; charset=utf-8' } };
   }
+  return json(200, { from: query.from, to: query.to, ...(query.caller !== undefined && { caller: query.caller }), group_by: query.groupBy, data: rows });
 }
 
-app.http('getUsage', { methods: ['GET'], authLevel: 'function', route: 'usage', handler: usage });
+app.http('getUsage', { methods: ['GET'], authLevel: 'function', route: 'usage', handler: answering(usage) });

@@ -1,11 +1,11 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest } from '@azure/functions';
 import { InvalidRequestError } from '../lib/errors.js';
 import { decodeJsonObject, fromZodIssues } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
 import { subscriptionRequest } from '../lib/schemas.js';
 import { QUEUES } from '../lib/queues.js';
 import { delivery, type Subscription } from '../lib/webhooks.js';
-import { errorResponse, json, readBody } from './shared/http.js';
+import { answering, json, readBody } from './shared/http.js';
 
 // "When an image is ready": webhook subscriptions, as Power Automate's webhook trigger and Logic
 // Apps' HTTP Webhook action make them. POST subscribes (the callback in x-ms-notification-url) and
@@ -13,47 +13,35 @@ import { errorResponse, json, readBody } from './shared/http.js';
 
 const rt = runtime();
 
-async function subscribe(request: HttpRequest, context: InvocationContext) {
-  try {
-    const bytes = await readBody(request);
-    const parsed = subscriptionRequest.safeParse(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes));
-    if (!parsed.success) throw fromZodIssues(parsed.error.issues);
-    const { callback_url, request: generation, model, status } = parsed.data;
-    const callback = request.headers.get('x-ms-notification-url') ?? callback_url;
-    if (!callback) throw new InvalidRequestError("The callback URL is required: the x-ms-notification-url header, or 'callback_url'.", 'x-ms-notification-url');
-    let answer: { subscription: Subscription; job?: { id: string } };
-    if (generation) {
-      // Refused before anything is spent, as the synchronous call would refuse it.
-      rt.pipeline.resolve(generation);
-      answer = await rt.jobs.acceptWithCallback(generation, callback);
-    } else {
-      answer = { subscription: await rt.webhooks.subscribe(callback, { ...(model && { model }), ...(status && { status }) }) };
-    }
-    const location = new URL(`/api/images/subscriptions/${answer.subscription.id}`, request.url).toString();
-    return json(201, { ...view(answer.subscription), ...(answer.job && { job_id: answer.job.id }) }, { Location: location });
-  } catch (err) {
-    return errorResponse(err, context);
+async function subscribe(request: HttpRequest) {
+  const bytes = await readBody(request);
+  const parsed = subscriptionRequest.safeParse(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes));
+  if (!parsed.success) throw fromZodIssues(parsed.error.issues);
+  const { callback_url, request: generation, model, status } = parsed.data;
+  const callback = request.headers.get('x-ms-notification-url') ?? callback_url;
+  if (!callback) throw new InvalidRequestError("The callback URL is required: the x-ms-notification-url header, or 'callback_url'.", 'x-ms-notification-url');
+  let answer: { subscription: Subscription; job?: { id: string } };
+  if (generation) {
+    // Refused before anything is spent, as the synchronous call would refuse it.
+    rt.pipeline.resolve(generation);
+    answer = await rt.jobs.acceptWithCallback(generation, callback);
+  } else {
+    answer = { subscription: await rt.webhooks.subscribe(callback, { ...(model && { model }), ...(status && { status }) }) };
   }
+  const location = new URL(`/api/images/subscriptions/${answer.subscription.id}`, request.url).toString();
+  return json(201, { ...view(answer.subscription), ...(answer.job && { job_id: answer.job.id }) }, { Location: location });
 }
 
-async function unsubscribe(request: HttpRequest, context: InvocationContext) {
-  try {
-    const id = request.params.id;
-    const callbackUrl = request.query.get('callback_url');
-    if (!id && !callbackUrl) throw new InvalidRequestError("Name the subscription: its id in the path, or 'callback_url'.", 'callback_url');
-    const deleted = await rt.webhooks.unsubscribe(id ? { id } : { callbackUrl: callbackUrl! });
-    return json(200, { deleted });
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+async function unsubscribe(request: HttpRequest) {
+  const id = request.params.id;
+  const callbackUrl = request.query.get('callback_url');
+  if (!id && !callbackUrl) throw new InvalidRequestError("Name the subscription: its id in the path, or 'callback_url'.", 'callback_url');
+  const deleted = await rt.webhooks.unsubscribe(id ? { id } : { callbackUrl: callbackUrl! });
+  return json(200, { deleted });
 }
 
-async function get(request: HttpRequest, context: InvocationContext) {
-  try {
-    return json(200, view(await rt.webhooks.get(request.params.id)));
-  } catch (err) {
-    return errorResponse(err, context);
-  }
+async function get(request: HttpRequest) {
+  return json(200, view(await rt.webhooks.get(request.params.id)));
 }
 
 /** A subscription as callers see it: the callback without its query, which may hold a signature. */
@@ -62,10 +50,10 @@ function view({ callback_url, ...rest }: Subscription) {
   return { ...rest, callback: `${url.origin}${url.pathname}` };
 }
 
-app.http('subscribeImageEvents', { methods: ['POST'], authLevel: 'function', route: 'images/subscriptions', handler: subscribe });
-app.http('unsubscribeImageEventsByCallback', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions', handler: unsubscribe });
-app.http('getImageSubscription', { methods: ['GET'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: get });
-app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: unsubscribe });
+app.http('subscribeImageEvents', { methods: ['POST'], authLevel: 'function', route: 'images/subscriptions', handler: answering(subscribe) });
+app.http('unsubscribeImageEventsByCallback', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions', handler: answering(unsubscribe) });
+app.http('getImageSubscription', { methods: ['GET'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering(get) });
+app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering(unsubscribe) });
 
 app.storageQueue('deliverImageEvent', {
   queueName: QUEUES.webhooks,

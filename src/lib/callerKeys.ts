@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { RESERVED_CALLER_NAMES, type Caller } from './caller.js';
-import { InvalidRequestError } from './errors.js';
 import { sha256 } from './json.js';
 import { CURRENT_MODELS, type ModelName } from './models.js';
+import { fromZodIssues } from './request.js';
 import { ensureTable, hasStatus, usingStorage } from './storage.js';
 
 // Caller keys, like API Management's subscription keys: each names a caller, with an optional daily
@@ -61,11 +61,7 @@ export class CallerKeyStore {
   /** Issues a key; the answer is the only place it ever appears. */
   async create(body: unknown): Promise<CallerKeyInfo & { key: string }> {
     const parsed = callerKeyRequest.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.map(String).join('.') || 'body';
-      throw new InvalidRequestError(issue.code === 'unrecognized_keys' ? `Unknown field '${field}'.` : `Invalid value for '${field}': ${issue.message}.`, field);
-    }
+    if (!parsed.success) throw fromZodIssues(parsed.error.issues);
     const key = `${CALLER_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
     const info: CallerKeyInfo = { id: randomUUID(), ...parsed.data, created: new Date().toISOString() };
     await usingStorage('Creating the caller key', async () => {

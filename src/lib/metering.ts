@@ -44,13 +44,7 @@ export class MeteredGenerator implements ImageGenerator {
 
   async generate(target: Target, context: CallContext): Promise<Generation> {
     const metered = await this.reserve(target, context);
-    let generation: Generation;
-    try {
-      generation = await this.inner.generate(target, context);
-    } catch (err) {
-      await this.abandon(metered, err);
-      throw err;
-    }
+    const generation = await this.held(metered, () => this.inner.generate(target, context));
     const images = generation.images.length;
     const cost = this.options.prices.cost(metered.model, { usage: generation.usage, output: generation.output, params: target.params, images });
     // The ledger is written while the images are kept: the answer waits for both, not one after the other.
@@ -61,13 +55,7 @@ export class MeteredGenerator implements ImageGenerator {
   /** Each completed image is costed as it arrives; the hold settles once the stream has ended. */
   async stream(target: Target, context: CallContext): Promise<StreamedGeneration> {
     const metered = await this.reserve(target, context);
-    let streamed: StreamedGeneration;
-    try {
-      streamed = await this.inner.stream(target, context);
-    } catch (err) {
-      await this.abandon(metered, err);
-      throw err;
-    }
+    const streamed = await this.held(metered, () => this.inner.stream(target, context));
     const costs = new WeakMap<StreamEvent, Cost>();
     const spent: Spend = spendOf(metered, 0);
     const prices = this.options.prices;
@@ -113,6 +101,16 @@ export class MeteredGenerator implements ImageGenerator {
    * The call failed. Where nothing can have been made, the hold is released; where the service may
    * still have made (and billed) the images, a timeout, the estimate is spent: a budget is never passed.
    */
+  /** Calls the service under the hold; a call that fails gives the hold back, or spends it where the image may have been made. */
+  private async held<T>(metered: Metered, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      await this.abandon(metered, err);
+      throw err;
+    }
+  }
+
   private async abandon(metered: Metered, err: unknown): Promise<void> {
     const mayHaveGenerated = err instanceof ServiceTimeoutError || (err instanceof ServiceFailedError && err.mayHaveGenerated);
     if (mayHaveGenerated && !('unpriced' in metered.estimate)) {

@@ -13,22 +13,22 @@ let azurite: Azurite;
 let identity: IdentityEndpoint;
 let stack: Stack;
 
+/** Identity-based storage on Azurite's OAuth endpoints, and Entra ID for Azure OpenAI: no key anywhere. */
+const keyless = () => ({
+  AzureWebJobsStorage: undefined,
+  AzureWebJobsStorage__blobServiceUri: azurite.blobEndpoint,
+  AzureWebJobsStorage__queueServiceUri: azurite.queueEndpoint,
+  AzureWebJobsStorage__tableServiceUri: azurite.tableEndpoint,
+  AZURE_OPENAI_AUTH: 'entra',
+  AZURE_OPENAI_API_KEY: undefined,
+  ...identity.env,
+});
+
 beforeAll(async () => {
   const cert = inject('cert');
   azurite = await startAzurite({ oauth: cert, silent: true });
   identity = await startIdentityEndpoint();
-  stack = await startStack(
-    {
-      AzureWebJobsStorage: undefined,
-      AzureWebJobsStorage__blobServiceUri: azurite.blobEndpoint,
-      AzureWebJobsStorage__queueServiceUri: azurite.queueEndpoint,
-      AzureWebJobsStorage__tableServiceUri: azurite.tableEndpoint,
-      AZURE_OPENAI_AUTH: 'entra',
-      AZURE_OPENAI_API_KEY: undefined,
-      ...identity.env,
-    },
-    { extraCaCerts: cert.certPath },
-  );
+  stack = await startStack(keyless(), { extraCaCerts: cert.certPath });
   stack.emulator.configure({ apiKeys: [] });
 });
 afterAll(async () => {
@@ -79,19 +79,7 @@ describe('identity-based storage and keyless Azure OpenAI', () => {
   });
 
   it('on the dated path, the token is for Cognitive Services', async () => {
-    const dated = await startStack(
-      {
-        AzureWebJobsStorage: undefined,
-        AzureWebJobsStorage__blobServiceUri: azurite.blobEndpoint,
-        AzureWebJobsStorage__queueServiceUri: azurite.queueEndpoint,
-        AzureWebJobsStorage__tableServiceUri: azurite.tableEndpoint,
-        AZURE_OPENAI_AUTH: 'entra',
-        AZURE_OPENAI_API_KEY: undefined,
-        AZURE_OPENAI_API_VERSION: '2025-04-01-preview',
-        ...identity.env,
-      },
-      { extraCaCerts: inject('cert').certPath },
-    );
+    const dated = await startStack({ ...keyless(), AZURE_OPENAI_API_VERSION: '2025-04-01-preview' }, { extraCaCerts: inject('cert').certPath });
     try {
       dated.emulator.configure({ apiKeys: [] });
       const before = identity.issued.get('https://cognitiveservices.azure.com') ?? 0;

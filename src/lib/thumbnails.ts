@@ -76,33 +76,37 @@ export function downscale(source: Rgba, width: number, height: number): Rgba {
   return { width, height, data };
 }
 
-interface Codecs {
-  encodeWebp(image: Rgba): Promise<Uint8Array>;
-  decodeWebp(bytes: Uint8Array): Promise<Rgba>;
-  decodeJpeg(bytes: Uint8Array): Promise<Rgba>;
+/** Loads once on first use (each codec only when an image needs it); a failure is tried again next time. */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    loaded.catch(() => (loaded = undefined));
+    return loaded;
+  };
 }
 
-let codecs: Promise<Codecs> | undefined;
+const rgba = (image: ImageData): Rgba => ({ width: image.width, height: image.height, data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength) });
 
-/** The WebAssembly codecs, loaded once per instance on first use; a failure is tried again next time. */
-function loadCodecs(): Promise<Codecs> {
-  codecs ??= (async () => {
-    const [webpEncoder, webpDecoder, jpegDecoder] = await Promise.all([import('@jsquash/webp/encode.js'), import('@jsquash/webp/decode.js'), import('@jsquash/jpeg/decode.js')]);
-    await Promise.all([
-      webpEncoder.init(await wasmModule(WASM_FILES.webpEncode)),
-      webpDecoder.init(await wasmModule(WASM_FILES.webpDecode)),
-      jpegDecoder.init(await wasmModule(WASM_FILES.jpegDecode)),
-    ]);
-    const rgba = (image: ImageData): Rgba => ({ width: image.width, height: image.height, data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength) });
-    return {
-      encodeWebp: async (image) =>
-        new Uint8Array(await webpEncoder.default({ width: image.width, height: image.height, data: new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength) } as ImageData, { quality: WEBP_QUALITY })),
-      decodeWebp: async (bytes) => rgba(await webpDecoder.default(arrayBuffer(bytes))),
-      decodeJpeg: async (bytes) => rgba(await jpegDecoder.default(arrayBuffer(bytes))),
-    };
-  })();
-  codecs.catch(() => (codecs = undefined));
-  return codecs;
+const webpEncoder = once(async () => {
+  const codec = await import('@jsquash/webp/encode.js');
+  await codec.init(await wasmModule(WASM_FILES.webpEncode));
+  return codec.default;
+});
+const webpDecoder = once(async () => {
+  const codec = await import('@jsquash/webp/decode.js');
+  await codec.init(await wasmModule(WASM_FILES.webpDecode));
+  return codec.default;
+});
+const jpegDecoder = once(async () => {
+  const codec = await import('@jsquash/jpeg/decode.js');
+  await codec.init(await wasmModule(WASM_FILES.jpegDecode));
+  return codec.default;
+});
+
+async function encodeWebp(image: Rgba): Promise<Uint8Array> {
+  const encode = await webpEncoder();
+  return new Uint8Array(await encode({ width: image.width, height: image.height, data: new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength) } as ImageData, { quality: WEBP_QUALITY }));
 }
 
 /** Module options that hand Emscripten an already compiled module: it fetches nothing itself. */
@@ -125,21 +129,21 @@ export function wasmPath(specifier: string): string {
 
 const arrayBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 
-async function decode(bytes: Uint8Array, format: ImageFormat, codec: Codecs): Promise<Rgba> {
+async function decode(bytes: Uint8Array, format: ImageFormat): Promise<Rgba> {
   if (format === 'png') {
     const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { width: png.width, height: png.height, data: png.data };
   }
-  return format === 'jpeg' ? codec.decodeJpeg(bytes) : codec.decodeWebp(bytes);
+  const decoder = format === 'jpeg' ? await jpegDecoder() : await webpDecoder();
+  return rgba(await decoder(arrayBuffer(bytes)));
 }
 
 /** A thumbnail of an image, made here, on this thread. */
 export async function renderThumbnail(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> {
-  const codec = await loadCodecs();
-  const full = await decode(bytes, format, codec);
+  const full = await decode(bytes, format);
   const size = thumbnailSize(full.width, full.height);
   const small = size.width === full.width && size.height === full.height ? full : downscale(full, size.width, size.height);
-  return { bytes: await codec.encodeWebp(small), ...size };
+  return { bytes: await encodeWebp(small), ...size };
 }
 
 export interface Thumbnail {

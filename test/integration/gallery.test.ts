@@ -38,8 +38,9 @@ afterAll(async () => {
 
 /** The thumbnail queue's work is done within seconds of the answer. */
 const thumbnailOf = async (blob: string) => {
-  await vi.waitUntil(async () => (await stack.blobNames()).includes(thumbnailBlobName(blob)), { timeout: 15_000, interval: 100 });
-  return stack.readBlob(thumbnailBlobName(blob));
+  const thumbnail = stack.blobs.getContainerClient(stack.container).getBlobClient(thumbnailBlobName(blob));
+  await vi.waitUntil(() => thumbnail.exists(), { timeout: 15_000, interval: 100 });
+  return thumbnail.downloadToBuffer();
 };
 
 /** A GET with exactly these headers: no function key unless given. */
@@ -70,6 +71,7 @@ describe('keeping an image', () => {
     const [jpeg] = await generate({ prompt: 'A paper boat on a pond', size: '1024x1536', output_format: 'jpeg', output_compression: 80 });
     for (const [blob, expected] of [[png, { width: 256, height: 171 }], [jpeg, { width: 171, height: 256 }]] as const) {
       expect(webpSize(await thumbnailOf(blob))).toEqual(expected);
+      expect(await stack.blobNames()).toEqual(expect.arrayContaining([blob, `${blob}.json`]));
     }
     await vi.waitUntil(async () => (await get('/api/gallery/images', asOperator)).json.data.every((i: GalleryItem) => i.thumbnail), { timeout: 5_000 });
     const page = await get('/api/gallery/images', asOperator);

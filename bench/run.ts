@@ -1,4 +1,5 @@
 import { runBackendsBench } from './backends.js';
+import { runGalleryBench } from './gallery.js';
 import { runLedgerBench } from './ledger.js';
 import { runMemoryBench } from './memory.js';
 import { runPackageBench } from './package.js';
@@ -6,7 +7,7 @@ import { runQueueBench } from './queue.js';
 import { runStreamBench } from './stream.js';
 import { runSyncBench } from './sync.js';
 
-// `npm run bench [sync|stream|memory|queue|package|backends|ledger]`: every bench by default.
+// `npm run bench [sync|stream|memory|queue|package|backends|ledger|gallery]`: every bench by default.
 
 const benches: Record<string, () => Promise<void>> = {
   sync: runSyncBench,
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   package: runPackageBench,
   backends: runBackendsBench,
   ledger: runLedgerBench,
+  gallery: runGalleryBench,
 };
 
 async function main(): Promise<void> {

@@ -1,6 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative } from 'node:path';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { STUDIO_DIR } from '../src/lib/studioAssets.js';
+import { THUMBNAIL_WORKER, WASM_DIR, WASM_FILES } from '../src/lib/thumbnails.js';
+import { buildStudio } from './studio.js';
 
 // The deployed app is one file: esbuild bundles src/index.ts and everything it imports into
 // package.json's `main`. What stays outside the bundle is exactly package.json's `dependencies`
@@ -10,6 +14,9 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 // app's registrations through the one @azure/functions module in node_modules (the worker through its
 // @azure/functions-core hook, the local host by replacing app.http and app.storageQueue on that
 // module object). A bundled copy would register with neither.
+//
+// Beside the bundle: the thumbnails' WebAssembly codecs (wasm/) and the studio page (studio/), which
+// the app reads from its own folder; the package ships the folder whole.
 
 const root = [join(__dirname, '..'), join(__dirname, '..', '..')].find((dir) => {
   try {
@@ -58,32 +65,52 @@ export interface BundleResult {
 /** Bundles src/index.ts into `outfile` (package.json's main by default). */
 export async function bundle(outfile = join(root, packageJson().main)): Promise<BundleResult> {
   const result = await build({
-    absWorkingDir: root,
+    ...NODE_BUNDLE,
     entryPoints: [ENTRY],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    // Packages' ES builds, so that esbuild can drop what is not used and hoist the rest into one
-    // scope: a third less code to parse at start-up than their CommonJS builds, which is most of
-    // the cold-start cost. The one ES-only construct they use, import.meta.url (as
-    // @azure/storage-common's crc64 does), becomes the bundle's own URL.
-    define: { 'import.meta.url': '__bundleUrl' },
-    banner: { js: 'var __bundleUrl=require("node:url").pathToFileURL(__filename).href;' },
-    // Smaller and faster to parse. Names are minified too (keeping them costs about 20 ms at
-    // start-up); no source map ships.
-    minify: true,
-    sourcemap: false,
-    // Licence texts of the bundled packages go to index.js.LEGAL.txt beside the bundle.
-    legalComments: 'linked',
     external: externals(),
     plugins: [zodEnglishOnly],
     metafile: true,
-    logLevel: 'warning',
   });
   if (result.warnings.length > 0) throw new Error(`esbuild warned: ${result.warnings.map((w) => w.text).join('; ')}`);
+  // The thumbnail worker thread's own bundle, and the codecs it loads, beside the app's.
+  const worker = await build({ ...NODE_BUNDLE, entryPoints: [THUMBNAIL_WORKER_ENTRY], outfile: join(dirname(outfile), THUMBNAIL_WORKER) });
+  if (worker.warnings.length > 0) throw new Error(`esbuild warned: ${worker.warnings.map((w) => w.text).join('; ')}`);
+  copyCodecs(join(dirname(outfile), WASM_DIR));
+  await buildStudio(root, join(dirname(outfile), STUDIO_DIR));
   return { outfile, bytes: statSync(outfile).size, metafile: result.metafile };
+}
+
+const THUMBNAIL_WORKER_ENTRY = 'src/lib/thumbnailWorker.ts';
+
+/** How every Node bundle of the app is built. */
+const NODE_BUNDLE = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Packages' ES builds, so that esbuild can drop what is not used and hoist the rest into one
+  // scope: a third less code to parse at start-up than their CommonJS builds, which is most of
+  // the cold-start cost. The one ES-only construct they use, import.meta.url (as
+  // @azure/storage-common's crc64 does), becomes the bundle's own URL.
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: 'var __bundleUrl=require("node:url").pathToFileURL(__filename).href;' },
+  // Smaller and faster to parse. Names are minified too (keeping them costs about 20 ms at
+  // start-up); no source map ships.
+  minify: true,
+  sourcemap: false,
+  // Licence texts of the bundled packages go to <bundle>.LEGAL.txt beside each bundle.
+  legalComments: 'linked',
+  logLevel: 'warning',
+} satisfies BuildOptions;
+
+/** The codecs the thumbnails load at run time (src/lib/thumbnails.ts finds them beside the bundle). */
+function copyCodecs(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const resolve = createRequire(join(root, 'package.json')).resolve;
+  for (const specifier of Object.values(WASM_FILES)) copyFileSync(resolve(specifier), join(dir, basename(specifier)));
 }
 
 /** The packages inside a bundle, by name, from its metafile. */

@@ -104,6 +104,9 @@ param webhookSigningKey string = newGuid()
 @description('E-mail address that alerts notify. Empty: alerts show in the portal only.')
 param alertEmail string = ''
 
+@description('Client ID of an Entra ID app registration: turns on App Service authentication (Entra ID sign-in) for the studio page, and PLATFORM_AUTH_ENABLED. Unauthenticated requests still reach the app, which authenticates each one (keys for API callers). Empty: off; the studio then takes a pasted key.')
+param appServiceAuthClientId string = ''
+
 @description('Object ID of a developer who gets data-plane roles to run the app locally against Azure. Defaults to whoever deploys; empty: nobody.')
 param principalId string = deployer().objectId
 
@@ -132,8 +135,8 @@ var deploymentContainerName = 'app-package-${resourceToken}'
 // The names the code uses (src/lib/settings.ts defaults, src/lib/queues.ts).
 var imagesContainerName = 'images'
 var jobsContainerName = 'jobs'
-var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison', webhooks: 'image-webhooks' }
-var tableNames = { backendState: 'backendstate', callerKeys: 'callerkeys', usage: 'usage', webhooks: 'webhooks' }
+var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison', webhooks: 'image-webhooks', thumbnails: 'image-thumbnails' }
+var tableNames = { backendState: 'backendstate', callerKeys: 'callerkeys', usage: 'usage', webhooks: 'webhooks', imageIndex: 'imageindex' }
 var keySecretName = 'azure-openai-api-key'
 var webhookSecretName = 'webhook-signing-key'
 
@@ -183,8 +186,8 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     containerNames: [imagesContainerName, jobsContainerName, deploymentContainerName]
-    queueNames: [queueNames.requests, queueNames.results, queueNames.poison, queueNames.webhooks]
-    tableNames: [tableNames.backendState, tableNames.callerKeys, tableNames.usage, tableNames.webhooks]
+    queueNames: [queueNames.requests, queueNames.results, queueNames.poison, queueNames.webhooks, queueNames.thumbnails]
+    tableNames: [tableNames.backendState, tableNames.callerKeys, tableNames.usage, tableNames.webhooks, tableNames.imageIndex]
     jobsContainerName: jobsContainerName
     jobRetentionDays: jobRetentionDays
     imagesContainerName: imagesContainerName
@@ -275,14 +278,15 @@ module appRoles 'modules/roles.bicep' = {
   dependsOn: [storage, keyVault, openAi, monitoring]
 }
 
-// The developer: what `npm start` against Azure needs, and rotating the secret by hand.
+// The developer: what `npm start` against Azure needs, rotating the secret by hand, and
+// `npm run backfill` (the images and the gallery's index table).
 module developerRoles 'modules/roles.bicep' = if (!empty(principalId)) {
   name: 'developer-roles'
   params: {
     principalId: principalId
     principalType: principalType
     storageAccountName: names.storage
-    storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor']
+    storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']
     keyVaultName: names.keyVault
     keyVaultRoles: ['Key Vault Secrets Officer']
     openAiAccountNames: map(openAiAccounts, a => a.name)
@@ -319,6 +323,9 @@ var appSettings = {
   CALLER_KEYS_TABLE: tableNames.callerKeys
   USAGE_TABLE: tableNames.usage
   WEBHOOKS_TABLE: tableNames.webhooks
+  IMAGE_INDEX_TABLE: tableNames.imageIndex
+  // App Service strips x-ms-client-principal from outside requests only while its authentication is on.
+  PLATFORM_AUTH_ENABLED: empty(appServiceAuthClientId) ? 'false' : 'true'
   // Empty counts as unset: no budget, the shipped price table.
   CALLER_DAILY_BUDGET_USD: callerDailyBudgetUsd
   APP_DAILY_BUDGET_USD: appDailyBudgetUsd
@@ -341,6 +348,7 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     appSettings: appSettings
+    authClientId: appServiceAuthClientId
   }
   // The host reaches storage, the key and telemetry as soon as it starts: grant first.
   dependsOn: [appRoles, openAiKey]

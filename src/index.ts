@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import './functions/auth.js';
 import './functions/files.js';
+import './functions/gallery.js';
 import './functions/health.js';
 import './functions/imageQueue.js';
 import './functions/images.js';
@@ -8,6 +9,8 @@ import './functions/jobs.js';
 import './functions/keys.js';
 import './functions/models.js';
 import './functions/openapi.js';
+import './functions/studio.js';
+import './functions/thumbnails.js';
 import './functions/usage.js';
 import './functions/webhooks.js';
 // The app's one entry point: esbuild bundles it, with everything it imports, into the file

@@ -20,7 +20,7 @@ param containerNames string[]
 @description('Queues to create: the names in src/lib/queues.ts.')
 param queueNames string[]
 
-@description('Tables to create: backend state, caller keys, usage ledger and webhook subscriptions (the *_TABLE settings).')
+@description('Tables to create: backend state, caller keys, usage ledger, webhook subscriptions and the gallery index of kept images (the *_TABLE settings).')
 param tableNames string[]
 
 @description('Container of job state and Idempotency-Key entries (JOBS_CONTAINER).')

@@ -2,10 +2,12 @@ import { app, type HttpRequest } from '@azure/functions';
 import { deploymentBodySchema, deploymentCatalog } from '../lib/catalog.js';
 import { DeploymentNotFoundError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
-import { answering, json } from './shared/http.js';
+import { answering, credentials, json, type HttpHandler } from './shared/http.js';
 
 // What each deployment accepts: GET /api/models lists them (the connector's drop-down of
-// deployments), GET /api/models/{deployment}/schema is the body one takes (its dynamic schema).
+// deployments, the studio's model picker), GET /api/models/{deployment}/schema is the body one takes
+// (its dynamic schema). Anonymous to the host and authenticated by the app, as the generation routes
+// are: whoever may generate (a caller key, a signed-in principal, the function key) may ask.
 
 const rt = runtime();
 const catalog = deploymentCatalog(rt.settings);
@@ -16,18 +18,20 @@ function find(request: HttpRequest) {
   return info;
 }
 
-app.http('listModels', { methods: ['GET'], authLevel: 'function', route: 'models', handler: async () => json(200, { data: catalog }) });
+const authenticated =
+  (handler: HttpHandler): HttpHandler =>
+  async (request, context) => {
+    await rt.auth.authenticate(credentials(request));
+    return handler(request, context);
+  };
 
-app.http('getModel', {
-  methods: ['GET'],
-  authLevel: 'function',
-  route: 'models/{deployment}',
-  handler: answering(async (request: HttpRequest) => json(200, find(request))),
-});
+app.http('listModels', { methods: ['GET'], authLevel: 'anonymous', route: 'models', handler: answering(authenticated(async () => json(200, { data: catalog }))) });
+
+app.http('getModel', { methods: ['GET'], authLevel: 'anonymous', route: 'models/{deployment}', handler: answering(authenticated(async (request) => json(200, find(request)))) });
 
 app.http('getModelSchema', {
   methods: ['GET'],
-  authLevel: 'function',
+  authLevel: 'anonymous',
   route: 'models/{deployment}/schema',
-  handler: answering(async (request: HttpRequest) => json(200, { schema: deploymentBodySchema(find(request)) })),
+  handler: answering(authenticated(async (request) => json(200, { schema: deploymentBodySchema(find(request)) }))),
 });

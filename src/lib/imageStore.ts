@@ -5,10 +5,11 @@ import { withDeadline } from './deadline.js';
 import { ServiceFailedError, ServiceTimeoutError } from './errors.js';
 import { CONTENT_TYPES, EXTENSIONS, sniffImageFormat } from './imageFormat.js';
 import type { ImageRecord } from './record.js';
-import { ensureCreated, hasStatus, usingStorage } from './storage.js';
+import { ensureCreated, hasStatus, readBlobText, usingStorage } from './storage.js';
+import { THUMBNAIL_CONTENT_TYPE } from './thumbnails.js';
 
-// Keeps each image in a blob container beside a JSON record of how it was made, and hands out
-// read-only SAS URLs for one blob each.
+// Keeps each image in a blob container beside a JSON record of how it was made (and, once the
+// thumbnail queue has made it, a WebP thumbnail), and hands out read-only SAS URLs for one blob each.
 
 export interface KeptImage {
   container: string;
@@ -16,6 +17,9 @@ export interface KeptImage {
   record: string;
   contentType: string;
 }
+
+/** A record as kept: the image's blob and type written into it. */
+export type KeptRecord = ImageRecord & { container: string; blob: string; content_type: string };
 
 /** Image bytes from the service: inline (b64_json, decoded once) or at a short-lived URL. */
 export type ImageSource = { bytes: Buffer } | { url: string };
@@ -30,6 +34,9 @@ export interface ImageStoreOptions {
 /** The names blobName() gives an image (2026/11/26/003145123-<uuid>-0.png): nothing else is served as one. */
 const IMAGE_BLOB = new RegExp(`^\\d{4}/\\d{2}/\\d{2}/\\d{9}-[0-9a-f-]{36}-\\d+\\.(${Object.values(EXTENSIONS).join('|')})$`);
 export const isImageBlobName = (name: string): boolean => IMAGE_BLOB.test(name);
+
+/** The thumbnail beside an image: 2026/11/26/003145123-<uuid>-0.thumb.webp (never a name isImageBlobName takes). */
+export const thumbnailBlobName = (blob: string): string => `${blob.replace(/\.\w+$/, '')}.thumb.webp`;
 
 /** Azurite honours user delegation SAS only up to this version; Azure accepts it too. */
 const SAS_VERSION = '2021-08-06';
@@ -86,6 +93,63 @@ export class ImageStore {
     }
   }
 
+  /** Stores a thumbnail beside its image; answers its name. */
+  async putThumbnail(blob: string, bytes: Uint8Array): Promise<string> {
+    const name = thumbnailBlobName(blob);
+    await usingStorage('Keeping the thumbnail', () => this.container.getBlockBlobClient(name).uploadData(bytes, { blobHTTPHeaders: { blobContentType: THUMBNAIL_CONTENT_TYPE, blobCacheControl: IMMUTABLE } }));
+    return name;
+  }
+
+  /** Whether a kept image has its thumbnail. */
+  hasThumbnail(blob: string): Promise<boolean> {
+    return usingStorage('Reading the thumbnail', () => this.container.getBlobClient(thumbnailBlobName(blob)).exists());
+  }
+
+  /** A kept image's thumbnail; undefined when it has none (yet). */
+  readThumbnail(blob: string): Promise<Buffer | undefined> {
+    return this.readBytes(thumbnailBlobName(blob), 'Reading the thumbnail');
+  }
+
+  /** A kept image's record as it was written; undefined when there is no such image. */
+  async readRecord(blob: string): Promise<KeptRecord | undefined> {
+    if (!isImageBlobName(blob)) return undefined;
+    const found = await usingStorage('Reading the record', () => readBlobText(this.container.getBlobClient(`${blob}.json`)));
+    return found && (JSON.parse(found.text) as KeptRecord);
+  }
+
+  /** Every kept image's blob name, oldest first (the backfill's walk). */
+  async *imageBlobs(): AsyncIterable<string> {
+    if (!(await usingStorage('Listing the images', () => this.container.exists()))) return;
+    for await (const item of this.container.listBlobsFlat()) if (isImageBlobName(item.name)) yield item.name;
+  }
+
+  /** The sizes of kept images, in bytes; undefined for one that is not there. */
+  async sizes(blobs: string[]): Promise<(number | undefined)[]> {
+    return usingStorage('Reading the images', () =>
+      Promise.all(
+        blobs.map(async (blob) => {
+          try {
+            return (await this.container.getBlobClient(blob).getProperties()).contentLength;
+          } catch (err) {
+            if (hasStatus(err, 404)) return undefined;
+            throw err;
+          }
+        }),
+      ),
+    );
+  }
+
+  private async readBytes(name: string, what: string): Promise<Buffer | undefined> {
+    return usingStorage(what, async () => {
+      try {
+        return await this.container.getBlobClient(name).downloadToBuffer();
+      } catch (err) {
+        if (hasStatus(err, 404)) return undefined;
+        throw err;
+      }
+    });
+  }
+
   /** A kept image's bytes and content type; undefined when there is no such image. */
   async read(blob: string): Promise<{ bytes: Buffer; contentType: string } | undefined> {
     if (!isImageBlobName(blob)) return undefined;
@@ -107,7 +171,7 @@ export class ImageStore {
 
   /** Best effort: what one failed request stored is taken away again. */
   async remove(kept: Pick<KeptImage, 'blob' | 'record'>): Promise<void> {
-    await Promise.allSettled([this.container.deleteBlob(kept.record), this.container.deleteBlob(kept.blob)]);
+    await Promise.allSettled([this.container.deleteBlob(kept.record), this.container.deleteBlob(kept.blob), this.container.deleteBlob(thumbnailBlobName(kept.blob))]);
   }
 
   /** A read-only URL for one blob, readable without credentials until it expires. */

@@ -2,7 +2,7 @@ import { checkModelAllowed, type Caller } from './caller.js';
 import { ImageStore, type KeptImage } from './imageStore.js';
 import type { JsonObject } from './json.js';
 import { MODELS, type ModelName } from './models.js';
-import { imageRecord, type RecordContext } from './record.js';
+import { imageRecord, type ImageRecord, type RecordContext } from './record.js';
 import { resolveRequest, type ImageRequest } from './request.js';
 import type { ImageData, ImagesResponse } from './schemas.js';
 import { completedGeneration, type Generation, type ImageGenerator, type ServedBy, type ServedMeta, type ServiceImage, type StreamedGeneration, type StreamEvent } from './service.js';
@@ -38,6 +38,8 @@ export interface PipelineOptions {
   apiVersion: string;
   generator: ImageGenerator;
   store: ImageStore;
+  /** What follows each kept image for the gallery (its index entry, its thumbnail); never fails a generation. */
+  gallery?: { kept(kept: KeptImage, record: ImageRecord, log?: (message: string) => void): Promise<void> };
 }
 
 export class ImagePipeline {
@@ -58,7 +60,10 @@ export class ImagePipeline {
     const generation = await this.options.generator.generate(request.served, { signal: options.signal, caller: options.caller });
     // What the generator still does (metering settles the ledger) runs while the images are kept.
     const [kept] = await Promise.all([this.keepAll(request, generation, context, options.signal), generation.settled]);
-    const data = await Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i])));
+    const [data] = await Promise.all([
+      Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i]?.image))),
+      Promise.all(kept.flatMap((k) => (k && this.options.gallery ? [this.options.gallery.kept(k.image, k.record, options.log)] : []))),
+    ]);
     options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
     return { body: this.answerBody(request, generation, data), served: served(request, generation) };
   }
@@ -113,8 +118,9 @@ export class ImagePipeline {
       }
       const cost = context.costOf?.(event);
       const generation = { ...completedGeneration(event, context), ...(cost && { cost }) };
-      const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), imageRecord(request, generation, 0, context), options.signal);
-      const { url, storage } = await this.answerImage(request, {}, kept);
+      const record = imageRecord(request, generation, 0, context);
+      const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), record, options.signal);
+      const [{ url, storage }] = await Promise.all([this.answerImage(request, {}, kept), this.options.gallery?.kept(kept, record, options.log)]);
       index++;
       yield { event: event.type, data: { ...event, url, storage } };
     }
@@ -122,18 +128,20 @@ export class ImagePipeline {
   }
 
   /** Keeps every image or none: when one fails, those already kept are taken away. */
-  private async keepAll(request: ImageRequest, generation: Generation, context: RecordContext, signal?: AbortSignal): Promise<(KeptImage | undefined)[]> {
+  private async keepAll(request: ImageRequest, generation: Generation, context: RecordContext, signal?: AbortSignal): Promise<({ image: KeptImage; record: ImageRecord } | undefined)[]> {
     const now = new Date();
     const results = await Promise.allSettled(
       generation.images.map(async (image, index) => {
         const source = image.b64_json ? { bytes: Buffer.from(image.b64_json, 'base64') } : image.url ? { url: image.url } : undefined;
         // An item without an image (filtered after generation) is passed through as the service sent it.
-        return source ? this.options.store.keep(source, ImageStore.blobName(now, index), imageRecord(request, generation, index, context), signal) : undefined;
+        if (!source) return undefined;
+        const record = imageRecord(request, generation, index, context);
+        return { image: await this.options.store.keep(source, ImageStore.blobName(now, index), record, signal), record };
       }),
     );
     const failed = results.find((r) => r.status === 'rejected');
-    if (!failed) return results.map((r) => (r as PromiseFulfilledResult<KeptImage | undefined>).value);
-    await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [this.options.store.remove(r.value)] : [])));
+    if (!failed) return results.map((r) => (r as PromiseFulfilledResult<{ image: KeptImage; record: ImageRecord } | undefined>).value);
+    await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [this.options.store.remove(r.value.image)] : [])));
     throw failed.reason;
   }
 

@@ -13,6 +13,8 @@ export const QUEUES = {
   poison: 'image-requests-poison',
   /** Webhook deliveries waiting for their next attempt. */
   webhooks: 'image-webhooks',
+  /** Kept images waiting for their thumbnail: `{ "blob": ... }`. */
+  thumbnails: 'image-thumbnails',
 } as const;
 
 /** host.json's extensions.queues.maxDequeueCount: the last attempt fails the job for good. */
@@ -35,7 +37,7 @@ export interface PoisonEntry {
 /** A queue a result may go to: a valid queue name, and not one of the app's own inputs (a loop). */
 export function resultQueueProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || !/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(name)) return 'must be a queue name: 3 to 63 lowercase letters, digits and single hyphens';
-  if (name === QUEUES.requests || name === QUEUES.poison || name === QUEUES.webhooks) return `must not be ${name}, which the app reads or parks in`;
+  if (name === QUEUES.requests || name === QUEUES.poison || name === QUEUES.webhooks || name === QUEUES.thumbnails) return `must not be ${name}, which the app reads or parks in`;
   return undefined;
 }
 
@@ -61,6 +63,11 @@ export class ImageQueues {
   /** Puts a webhook delivery on its queue, invisible until its attempt is due. */
   sendDelivery(delivery: Delivery, delayMs = 0): Promise<void> {
     return this.send(QUEUES.webhooks, delivery, Math.min(Math.ceil(delayMs / 1000), MAX_DELAY_SECONDS));
+  }
+
+  /** Asks for a kept image's thumbnail: the queue trigger makes it (functions/thumbnails.ts). */
+  sendThumbnail(blob: string): Promise<void> {
+    return this.send(QUEUES.thumbnails, { blob });
   }
 
   private send(queue: string, message: unknown, visibilityTimeout = 0): Promise<void> {

@@ -4,7 +4,10 @@ import { Authenticator, HostKeyCheck, hostUrlOf } from './auth.js';
 import { BackendState } from './backendState.js';
 import { BackendPool, createBackendPool } from './backends.js';
 import { CallerKeyStore } from './callerKeys.js';
+import { Gallery } from './gallery.js';
+import { GalleryIndexer } from './galleryIndexer.js';
 import { IdempotencyStore } from './idempotency.js';
+import { ImageIndex } from './imageIndex.js';
 import { ImageStore } from './imageStore.js';
 import { JobStore } from './jobs.js';
 import { deploymentLifecycles } from './lifecycle.js';
@@ -31,6 +34,10 @@ export interface Runtime {
   webhooks: Webhooks;
   auth: Authenticator;
   callerKeys: CallerKeyStore;
+  /** The studio's reads of the kept images. */
+  gallery: Gallery;
+  /** Thumbnails and index entries of kept images (the image-thumbnails queue). */
+  galleryIndexer: GalleryIndexer;
   /** Estimates, and what the generations cost. */
   meter: MeteredGenerator;
   /** Absent when LEDGER_ENABLED is off. */
@@ -80,7 +87,10 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     appDailyBudgetUsd: settings.APP_DAILY_BUDGET_USD,
   });
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
-  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: meter, store });
+  const index = new ImageIndex(storage.table(settings.IMAGE_INDEX_TABLE), settings.IMAGES_CONTAINER);
+  const queues = new ImageQueues(storage.queues);
+  const galleryIndexer = new GalleryIndexer(store, index, queues);
+  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: meter, store, gallery: galleryIndexer });
   const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
   const webhooks = new Webhooks(storage.table(settings.WEBHOOKS_TABLE), {
     policy: settings.WEBHOOK_CALLBACKS,
@@ -88,7 +98,7 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     retryWindowMs: settings.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
     retryBaseMs: settings.WEBHOOK_RETRY_BASE_SECONDS * 1000,
   });
-  const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), new ImageQueues(storage.queues), webhooks);
+  const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), queues, webhooks);
   const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
   const authTtlMs = settings.AUTH_CACHE_TTL_SECONDS * 1000;
   const callerKeys = new CallerKeyStore(storage.table(settings.CALLER_KEYS_TABLE), authTtlMs);
@@ -97,7 +107,7 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     platformAuth: settings.PLATFORM_AUTH_ENABLED,
     hostKeys: new HostKeyCheck(hostUrlOf(platform.hostname), authTtlMs),
   });
-  return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, meter, ...(ledger && { ledger }), ...(backends && { backends }) };
+  return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, gallery: new Gallery(index, store), galleryIndexer, meter, ...(ledger && { ledger }), ...(backends && { backends }) };
 }
 
 /** Secrets from the vault when there is one (cached, re-read on rotation), else from a setting (local runs). */

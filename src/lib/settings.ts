@@ -142,6 +142,8 @@ export const settingsSchema = z
     // A user delegation SAS lives at most 7 days, as does its key.
     IMAGE_URL_TTL_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60 - 60).default(60),
     JOBS_CONTAINER: containerName('jobs'),
+    /** The gallery's index of kept images: one entity per image, the record blob staying the source of truth. */
+    IMAGE_INDEX_TABLE: tableName('imageindex'),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
     /** Signs webhook deliveries: a secret in the vault (Azure), or this setting's value (local runs). */
     WEBHOOK_SIGNING_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).default('webhook-signing-key'),

@@ -27,7 +27,10 @@ const PIPELINE = {
   retryOptions: { maxTries: 3, tryTimeoutInMs: 15_000, retryDelayInMs: 300, maxRetryDelayInMs: 2_000 },
 } as const;
 
-export function createStorageClients(settings: Settings, credential: () => TokenCredential): StorageClients {
+export function createStorageClients(
+  settings: Pick<Settings, 'AzureWebJobsStorage' | 'AzureWebJobsStorage__blobServiceUri' | 'AzureWebJobsStorage__queueServiceUri' | 'AzureWebJobsStorage__tableServiceUri'>,
+  credential: () => TokenCredential,
+): StorageClients {
   const connection = settings.AzureWebJobsStorage;
   if (connection) {
     return {

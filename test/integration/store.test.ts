@@ -1,10 +1,13 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
 import { renderImage } from '../../dev/emulator/images.js';
 import { DependencyUnavailableError, ServiceFailedError, ServiceTimeoutError } from '../../src/lib/errors.js';
+import { ImageIndex } from '../../src/lib/imageIndex.js';
+import { GalleryIndexer } from '../../src/lib/galleryIndexer.js';
 import { ImageStore } from '../../src/lib/imageStore.js';
 import { StaticApiKey } from '../../src/lib/keys.js';
 import { ImagePipeline } from '../../src/lib/pipeline.js';
@@ -130,6 +133,30 @@ describe('ImagePipeline', () => {
     const ok = await pipeline.generate(pipeline.resolve({ prompt: 'one', quality: 'low' }));
     expect(ok.body.data).toHaveLength(1);
     expect(await list()).toHaveLength(2);
+  });
+
+  it('answers the images when neither the gallery index nor the thumbnail queue can be written, and says so in the log', async () => {
+    const { store, list } = await storeFailingOn(() => false);
+    // A table nobody answers: every write fails at once.
+    const table = TableClient.fromConnectionString('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;', 'gone', {
+      allowInsecureConnection: true,
+      retryOptions: { maxRetries: 0 },
+    });
+    const queues = { sendThumbnail: () => Promise.reject(new Error('the queue is down')) };
+    const pipeline = new ImagePipeline({
+      deployments: localSettings({ AZURE_OPENAI_ENDPOINT: emulator.url }),
+      apiVersion: 'v1',
+      generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
+      store,
+      gallery: new GalleryIndexer(store, new ImageIndex(table, 'images'), queues),
+    });
+    const logged: string[] = [];
+    const answer = await pipeline.generate(pipeline.resolve({ prompt: 'indexed or not', quality: 'low' }), { log: (m) => logged.push(m) });
+    expect(answer.body.data).toHaveLength(1);
+    expect(await list()).toHaveLength(2);
+    const blob = answer.body.data[0].storage!.blob;
+    expect(logged.join('\n')).toMatch(new RegExp(`The gallery index has no entry for ${blob}: .*npm run backfill writes it`));
+    expect(logged.join('\n')).toContain(`No thumbnail was asked for ${blob}: the queue is down. npm run backfill makes it.`);
   });
 
   it('answers only once what a generator still does for the generation (the ledger) is done, and records its caller and cost', async () => {

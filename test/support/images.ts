@@ -80,3 +80,17 @@ export function pixelAt(image: DecodedImage, x: number, y: number): number[] {
   const start = (y * image.width + x) * image.channels;
   return [...image.pixels.subarray(start, start + image.channels)];
 }
+
+/** A WebP file's canvas size, from its header (lossy VP8, lossless VP8L or extended VP8X). */
+export function webpSize(bytes: Uint8Array): { width: number; height: number } {
+  const b = Buffer.from(bytes);
+  if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WEBP') throw new Error(`Not a WebP file: starts with ${b.subarray(0, 12).toString('hex')}`);
+  const chunk = b.toString('ascii', 12, 16);
+  if (chunk === 'VP8 ') return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
+  if (chunk === 'VP8L') {
+    const bits = b.readUInt32LE(21);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
+  }
+  if (chunk === 'VP8X') return { width: b.readUIntLE(24, 3) + 1, height: b.readUIntLE(27, 3) + 1 };
+  throw new Error(`Unknown WebP chunk ${chunk}`);
+}

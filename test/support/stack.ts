@@ -35,6 +35,7 @@ export interface Stack {
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
   get(path: string): Promise<Answer>;
   delete(path: string): Promise<Answer>;
+  /** The images and records in a container (thumbnails left out: the queue makes them later). */
   blobNames(container?: string): Promise<string[]>;
   readBlob(name: string, container?: string): Promise<Buffer>;
   stop(): Promise<void>;
@@ -116,7 +117,8 @@ export async function startStack(settings: Record<string, string | undefined> = 
       const client = blobs.getContainerClient(name);
       if (!(await client.exists())) return [];
       const names: string[] = [];
-      for await (const blob of client.listBlobsFlat()) names.push(blob.name);
+      // Thumbnails come from a queue, seconds after their image: what a request stored is its images and records.
+      for await (const blob of client.listBlobsFlat()) if (!blob.name.endsWith('.thumb.webp')) names.push(blob.name);
       return names.sort();
     },
     async readBlob(name, containerName = container) {

@@ -246,7 +246,7 @@ describe('infra/main.json: roles', () => {
     expect(developer({ principalId: '' })).toEqual([]);
     const roles = developer({ principalId: '11111111-2222-3333-4444-555555555555' });
     expect(new Set(roles.map((g) => g.principal))).toEqual(new Set(['developer:11111111-2222-3333-4444-555555555555']));
-    expect(roles.map((g) => g.role).sort()).toEqual(['Cognitive Services OpenAI User', 'Key Vault Secrets Officer', 'Storage Blob Data Owner', 'Storage Queue Data Contributor']);
+    expect(roles.map((g) => g.role).sort()).toEqual(['Cognitive Services OpenAI User', 'Key Vault Secrets Officer', 'Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']);
     // By default the one who deploys.
     expect(new Set(developer({}).map((g) => g.principal))).toEqual(new Set([`developer:${DEPLOYER}`]));
   });
@@ -319,7 +319,7 @@ describe('infra/main.json: app settings', () => {
     return field.safeParse(undefined).success && field.parse(undefined) !== undefined;
   };
   /** What only the deployment knows, whatever the code's default. */
-  const DEPLOYMENT_DECIDES = ['AZURE_OPENAI_DEPLOYMENTS', 'AZURE_OPENAI_AUTH', 'KEY_VAULT_SECRET_NAME', 'IMAGES_CONTAINER', 'JOBS_CONTAINER', 'WEBHOOK_SIGNING_SECRET_NAME', 'BACKEND_STATE_TABLE', 'CALLER_KEYS_TABLE', 'USAGE_TABLE', 'WEBHOOKS_TABLE', 'PRICE_TABLE'];
+  const DEPLOYMENT_DECIDES = ['AZURE_OPENAI_DEPLOYMENTS', 'AZURE_OPENAI_AUTH', 'KEY_VAULT_SECRET_NAME', 'IMAGES_CONTAINER', 'JOBS_CONTAINER', 'WEBHOOK_SIGNING_SECRET_NAME', 'BACKEND_STATE_TABLE', 'CALLER_KEYS_TABLE', 'USAGE_TABLE', 'WEBHOOKS_TABLE', 'IMAGE_INDEX_TABLE', 'PRICE_TABLE'];
   const REQUIRED_SETTINGS = [
     ...SETTING_NAMES.filter((n) => !NEVER_IN_AZURE.includes(n) && (!hasDefault(n) || DEPLOYMENT_DECIDES.includes(n))),
     // Identity-based host storage and Entra-authenticated telemetry.
@@ -465,6 +465,25 @@ describe('infra/main.json: storage, clean-up and cost', () => {
     expect(cool[0].definition.filters.prefixMatch).toEqual([`${String(appSettings(evaluation).IMAGES_CONTAINER)}/`]);
     expect(cool[0].definition.actions.baseBlob.tierToCool.daysAfterModificationGreaterThan).toBe(30);
     for (const rule of rules(evaluation)) for (const prefix of rule.definition.filters.prefixMatch) expect(prefix).not.toMatch(/^app-package/);
+  });
+
+  it('turns on App Service authentication (Entra ID) with appServiceAuthClientId, letting unauthenticated requests through to the app, and tells the app so', () => {
+    const off = deploy();
+    expect(ofType(off, 'Microsoft.Web/sites/config').map((c) => String(c.name).split('/').at(-1))).not.toContain('authsettingsV2');
+    expect(appSettings(off).PLATFORM_AUTH_ENABLED).toBe('false');
+    const clientId = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
+    const on = deploy({ appServiceAuthClientId: clientId });
+    const [auth] = ofType(on, 'Microsoft.Web/sites/config').filter((c) => String(c.name).split('/').at(-1) === 'authsettingsV2');
+    expect(auth, 'an authsettingsV2 resource').toBeDefined();
+    // API callers bring keys: a request without a session reaches the app, which authenticates it.
+    expect(at(auth.body, 'properties.globalValidation')).toEqual({ requireAuthentication: false, unauthenticatedClientAction: 'AllowAnonymous' });
+    expect(at(auth.body, 'properties.platform.enabled')).toBe(true);
+    expect(at(auth.body, 'properties.identityProviders.azureActiveDirectory.registration.clientId')).toBe(clientId);
+    const issuer = at(auth.body, 'properties.identityProviders.azureActiveDirectory.registration.openIdIssuer');
+    // The sign-in endpoint of the cloud deployed to, never a hard-coded one.
+    expect(isUnresolved(issuer) ? issuer.text : issuer).toMatch(/environment\(\)\.authentication\.loginEndpoint.*tenant\(\)\.tenantId/);
+    expect(at(auth.body, 'properties.identityProviders.azureActiveDirectory.validation.allowedAudiences')).toEqual([clientId, `api://${clientId}`]);
+    expect(appSettings(on).PLATFORM_AUTH_ENABLED).toBe('true');
   });
 
   it('runs the app on Flex Consumption, which scales to zero: nothing always ready', () => {

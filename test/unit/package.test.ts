@@ -2,11 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import ignore from 'ignore';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundle, bundledPackages, externals, type BundleResult } from '../../dev/bundle.js';
 import { deployFiles, stage, zip, type Staged } from '../../dev/package.js';
+import { renderImage } from '../../dev/emulator/images.js';
+import { THUMBNAIL_WORKER, WASM_FILES } from '../../src/lib/thumbnails.js';
 
 // The deployed package: src/index.ts is the one entry point and imports every function module;
 // esbuild bundles it, leaving out exactly package.json's dependencies; what `npm run package` stages
@@ -65,7 +67,11 @@ describe('the bundle and the deployed package', () => {
 
   it('stages only what runs: host.json, package.json, the bundle and the external packages, no source map', () => {
     const outside = staged.files.filter((f) => !f.startsWith('node_modules/'));
-    expect(outside.sort()).toEqual(['dist/app/index.js', 'dist/app/index.js.LEGAL.txt', 'host.json', 'package.json']);
+    // Beside the bundle: the thumbnails' codecs and the studio page, which the app reads from its own folder.
+    const codecs = Object.values(WASM_FILES).map((f) => `dist/app/wasm/${basename(f)}`);
+    const studio = outside.filter((f) => f.startsWith('dist/app/studio/'));
+    expect(studio.map((f) => f.replace(/-[A-Z0-9]{8}\./, '-HASH.')).sort()).toEqual(['dist/app/studio/assets/main-HASH.css', 'dist/app/studio/assets/main-HASH.js', 'dist/app/studio/index.html']);
+    expect(outside.sort()).toEqual(['dist/app/index.js', 'dist/app/index.js.LEGAL.txt', `dist/app/${THUMBNAIL_WORKER}`, ...studio, ...codecs, 'host.json', 'package.json'].sort());
     const packages = new Set(staged.files.filter((f) => f.startsWith('node_modules/')).map((f) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)![1]));
     expect([...packages].sort()).toEqual(['@azure/functions', '@azure/functions-extensions-base', 'cookie']);
     expect(staged.files.filter((f) => /\.(map|ts)$/.test(f))).toEqual([]);
@@ -106,12 +112,29 @@ describe('the bundle and the deployed package', () => {
     expect(names).toEqual(expect.arrayContaining(['http:health', 'queue:processImageRequest']));
   });
 
+  it('makes a thumbnail on its worker thread with the codecs it ships, none from node_modules', () => {
+    const png = renderImage({ prompt: 'packaged', width: 640, height: 480, format: 'png' }).toString('base64');
+    const probe = `
+      const { Worker } = require('node:worker_threads');
+      const worker = new Worker(require('path').join(process.cwd(), 'dist/app/${THUMBNAIL_WORKER}'));
+      worker.on('message', (answer) => {
+        const b = Buffer.from(answer.thumbnail ? answer.thumbnail.bytes : []);
+        process.stdout.write('\\nthumbnail ' + JSON.stringify({ error: answer.error, riff: b.toString('ascii', 8, 12), width: answer.thumbnail && answer.thumbnail.width, height: answer.thumbnail && answer.thumbnail.height }) + '\\n');
+        process.exit(0);
+      });
+      worker.postMessage({ id: 1, bytes: new Uint8Array(Buffer.from('${png}', 'base64')), format: 'png' });`;
+    const out = execFileSync(process.execPath, ['-e', probe], { cwd: staged.dir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+    expect(staged.files.some((f) => f.includes('@jsquash') || f.includes('pngjs'))).toBe(false);
+    const answer = JSON.parse(out.split('\n').find((l) => l.startsWith('thumbnail '))!.slice('thumbnail '.length));
+    expect(answer).toEqual({ riff: 'WEBP', width: 256, height: 192 });
+  });
+
   it('.funcignore admits from the project root exactly what dist/deploy holds besides node_modules', () => {
     const rules = ignore().add(readFileSync(join(root, '.funcignore'), 'utf8'));
     // The project tree after `npm run build && npm run package`, node_modules aside.
     const tree = [
       ...readdirSync(root, { withFileTypes: true }).filter((e) => !['node_modules', 'dist', '.git'].includes(e.name)).map((e) => (e.isDirectory() ? `${e.name}/x` : e.name)),
-      'dist/app/index.js', 'dist/app/index.js.LEGAL.txt', 'dist/app/index.js.map', 'dist/src/functions/health.js', 'dist/src/functions/health.js.map',
+      ...staged.files.filter((f) => f.startsWith('dist/app/')), 'dist/app/index.js.map', 'dist/src/functions/health.js', 'dist/src/functions/health.js.map',
       'dist/dev/host/main.js', 'dist/bench/run.js', 'dist/deploy/host.json', 'dist/deploy.zip', '.git/HEAD',
     ];
     const admitted = tree.filter((path) => !rules.ignores(path));

@@ -1,0 +1,56 @@
+import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { parseGalleryQuery } from '../lib/imageIndex.js';
+import { decodeJsonObject } from '../lib/request.js';
+import { runtime } from '../lib/runtime.js';
+import { THUMBNAIL_CONTENT_TYPE } from '../lib/thumbnails.js';
+import { answering, credentials, json, readBody } from './shared/http.js';
+
+// The studio's data, for whoever the app authenticates (a caller key, a signed-in principal, the
+// function key): anonymous to the host, so that a caller key or App Service's sign-in reach them.
+//   GET  /api/gallery/images?caller=&model=&from=&to=&q=&continuation=   a page of 50, newest first
+//   GET  /api/gallery/records/{blob}      the image's record
+//   GET  /api/gallery/thumbnails/{blob}   its WebP thumbnail
+//   GET  /api/gallery/files/{blob}        the image itself
+//   POST /api/gallery/zip                 {"blobs": [...]}: the images and their records as one ZIP
+
+const rt = runtime();
+
+/** Answers that differ by credential may be kept by the browser, never shared. */
+const PRIVATE = { 'cache-control': 'private, max-age=86400', vary: 'api-key, authorization, x-functions-key, cookie' };
+const NO_STORE = { 'cache-control': 'no-store' };
+/** `code` is the function key's own query parameter, not a filter. */
+const NOT_FILTERS = new Set(['code']);
+
+function route(name: string, methods: ('GET' | 'POST')[], path: string, answer: (request: HttpRequest) => Promise<HttpResponseInit>) {
+  app.http(name, { methods, authLevel: 'anonymous', route: path, handler: answering(answer) });
+}
+
+route('listGalleryImages', ['GET'], 'gallery/images', async (request) => {
+  const caller = await rt.auth.authenticate(credentials(request));
+  const query = parseGalleryQuery((name) => request.query.get(name) ?? undefined, [...request.query.keys()].filter((name) => !NOT_FILTERS.has(name)));
+  return json(200, await rt.gallery.list(query, caller), NO_STORE);
+});
+
+route('getGalleryRecord', ['GET'], 'gallery/records/{*blob}', async (request) => {
+  const caller = await rt.auth.authenticate(credentials(request));
+  return json(200, await rt.gallery.detail(request.params.blob, caller), NO_STORE);
+});
+
+route('getGalleryThumbnail', ['GET'], 'gallery/thumbnails/{*blob}', async (request) => {
+  const caller = await rt.auth.authenticate(credentials(request));
+  return { status: 200, body: await rt.gallery.thumbnail(request.params.blob, caller), headers: { 'content-type': THUMBNAIL_CONTENT_TYPE, ...PRIVATE } };
+});
+
+route('getGalleryFile', ['GET'], 'gallery/files/{*blob}', async (request) => {
+  const caller = await rt.auth.authenticate(credentials(request));
+  const blob = request.params.blob;
+  const image = await rt.gallery.file(blob, caller);
+  return { status: 200, body: image.bytes, headers: { 'content-type': image.contentType, 'content-disposition': `attachment; filename="${blob.split('/').pop()}"`, ...PRIVATE } };
+});
+
+route('zipGalleryImages', ['POST'], 'gallery/zip', async (request) => {
+  const caller = await rt.auth.authenticate(credentials(request));
+  const zip = await rt.gallery.zip(decodeJsonObject(await readBody(request)), caller);
+  const name = `images-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}.zip`;
+  return { status: 200, body: zip, headers: { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${name}"`, ...NO_STORE } };
+});

@@ -160,19 +160,41 @@ interface Waiting {
   reject(err: Error): void;
 }
 
-let worker: { thread: Worker; pending: Map<number, Waiting> } | undefined;
-let nextId = 0;
+/** A worker with nothing to do goes after this long: its codecs hold tens of MB the instance may want back. */
+export const WORKER_IDLE_MS = 30_000;
 
 /**
  * Decoding is synchronous work (50 to 400 ms an image): in the deployed app it runs on a worker
- * thread of its own, so that the instance's event loop keeps serving requests meanwhile. Without
- * the bundle (tests, dev tools) there is no worker file, and it runs here.
+ * thread of its own, so that the instance's event loop keeps serving requests meanwhile. The thread
+ * starts on the first thumbnail and ends after `idleMs` without one.
  */
-function inWorker(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> | undefined {
-  const path = join(__dirname, THUMBNAIL_WORKER);
-  if (!worker && !existsSync(path)) return undefined;
-  if (!worker) {
-    const thread = new Worker(path);
+export class ThumbnailThread {
+  private current: { thread: Worker; pending: Map<number, Waiting>; idle?: NodeJS.Timeout } | undefined;
+  private nextId = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly idleMs = WORKER_IDLE_MS,
+  ) {}
+
+  get running(): boolean {
+    return this.current !== undefined;
+  }
+
+  make(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> {
+    const { thread, pending, idle } = (this.current ??= this.start());
+    clearTimeout(idle);
+    const id = this.nextId++;
+    return new Promise<Thumbnail>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      // A copy of its own, moved rather than copied again: the caller's buffer may share a pool.
+      const copy = new Uint8Array(bytes);
+      thread.postMessage({ id, bytes: copy, format }, [copy.buffer]);
+    });
+  }
+
+  private start(): NonNullable<ThumbnailThread['current']> {
+    const thread = new Worker(this.path);
     // An idle worker does not keep the instance alive.
     thread.unref();
     const pending = new Map<number, Waiting>();
@@ -181,26 +203,23 @@ function inWorker(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> | 
       pending.delete(answer.id);
       if (answer.thumbnail) waiting?.resolve(answer.thumbnail);
       else waiting?.reject(new Error(answer.error ?? 'The thumbnail worker failed.'));
+      if (pending.size === 0 && this.current?.thread === thread) this.current.idle = setTimeout(() => void thread.terminate(), this.idleMs).unref();
     });
     const lost = (err: Error) => {
-      // The next thumbnail starts a new worker.
-      if (worker?.thread === thread) worker = undefined;
+      // The next thumbnail starts a new thread.
+      if (this.current?.thread === thread) this.current = undefined;
       for (const waiting of pending.values()) waiting.reject(err);
       pending.clear();
     };
     thread.on('error', lost);
     thread.on('exit', (code) => lost(new Error(`The thumbnail worker exited with ${code}.`)));
-    worker = { thread, pending };
+    return { thread, pending };
   }
-  const { thread, pending } = worker;
-  const id = nextId++;
-  return new Promise<Thumbnail>((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    // A copy of its own, moved rather than copied again: the caller's buffer may share a pool.
-    const copy = new Uint8Array(bytes);
-    thread.postMessage({ id, bytes: copy, format }, [copy.buffer]);
-  });
 }
+
+/** The bundle's worker beside it; without the bundle (tests, dev tools) there is none, and thumbnails are made here. */
+const workerPath = join(__dirname, THUMBNAIL_WORKER);
+const thread = existsSync(workerPath) ? new ThumbnailThread(workerPath) : undefined;
 
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -209,7 +228,7 @@ let queue: Promise<unknown> = Promise.resolve();
  * only one full-size picture is in memory at once (a 3840x2160 image is 33 MB of pixels).
  */
 export function makeThumbnail(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> {
-  const run = queue.then(() => inWorker(bytes, format) ?? renderThumbnail(bytes, format));
+  const run = queue.then(() => (thread ? thread.make(bytes, format) : renderThumbnail(bytes, format)));
   queue = run.catch(() => undefined);
   return run;
 }

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bundle, bundledPackages, externals, type BundleResult } from '../../dev/bundle.js';
 import { deployFiles, stage, zip, type Staged } from '../../dev/package.js';
 import { renderImage } from '../../dev/emulator/images.js';
-import { THUMBNAIL_WORKER, WASM_FILES } from '../../src/lib/thumbnails.js';
+import { THUMBNAIL_WORKER, ThumbnailThread, WASM_FILES } from '../../src/lib/thumbnails.js';
 
 // The deployed package: src/index.ts is the one entry point and imports every function module;
 // esbuild bundles it, leaving out exactly package.json's dependencies; what `npm run package` stages
@@ -127,6 +127,22 @@ describe('the bundle and the deployed package', () => {
     expect(staged.files.some((f) => f.includes('@jsquash') || f.includes('pngjs'))).toBe(false);
     const answer = JSON.parse(out.split('\n').find((l) => l.startsWith('thumbnail '))!.slice('thumbnail '.length));
     expect(answer).toEqual({ riff: 'WEBP', width: 256, height: 192 });
+  });
+
+  it('starts the thumbnail thread on the first thumbnail and ends it once idle, starting again when needed', async () => {
+    const thread = new ThumbnailThread(join(staged.dir, 'dist', 'app', THUMBNAIL_WORKER), 300);
+    const png = renderImage({ prompt: 'idle', width: 512, height: 512, format: 'png' });
+    expect(thread.running).toBe(false);
+    const [first, second] = await Promise.all([thread.make(png, 'png'), thread.make(png, 'png')]);
+    expect([first.width, second.width]).toEqual([256, 256]);
+    expect(thread.running).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Idle for less than its 300 ms: still there.
+    expect(thread.running).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(thread.running).toBe(false);
+    expect((await thread.make(png, 'png')).height).toBe(256);
+    expect(thread.running).toBe(true);
   });
 
   it('.funcignore admits from the project root exactly what dist/deploy holds besides node_modules', () => {

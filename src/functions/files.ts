@@ -1,7 +1,8 @@
 import { app, type HttpRequest } from '@azure/functions';
 import { NotFoundError } from '../lib/errors.js';
+import { IMMUTABLE } from '../lib/imageStore.js';
 import { runtime } from '../lib/runtime.js';
-import { answering } from './shared/http.js';
+import { answering, fileResponse, NO_STORE } from './shared/http.js';
 
 // Images that last where makers put them:
 //   GET /api/images/files/{blob}: the image itself, bytes and content type, for a "Create file" step.
@@ -14,11 +15,7 @@ async function file(request: HttpRequest) {
   const blob = request.params.blob;
   const image = await rt.pipeline.readImage(blob);
   if (!image) throw new NotFoundError(`There is no image '${blob}'.`);
-  return {
-    status: 200,
-    body: image.bytes,
-    headers: { 'content-type': image.contentType, 'content-disposition': `attachment; filename="${blob.split('/').pop()}"`, 'cache-control': 'private, max-age=31536000, immutable' },
-  };
+  return fileResponse(blob, image, { 'cache-control': IMMUTABLE });
 }
 
 async function link(request: HttpRequest) {
@@ -26,7 +23,7 @@ async function link(request: HttpRequest) {
   const url = await rt.pipeline.imageUrl(blob);
   if (!url) throw new NotFoundError(`There is no image '${blob}'.`);
   // Not cached: every visit gets a URL that has just been signed.
-  return { status: 302, headers: { location: url, 'cache-control': 'no-store' } };
+  return { status: 302, headers: { location: url, ...NO_STORE } };
 }
 
 app.http('getImageFile', { methods: ['GET'], authLevel: 'function', route: 'images/files/{*blob}', handler: answering(file) });

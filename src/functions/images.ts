@@ -1,4 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { Caller } from '../lib/caller.js';
 import { deadline } from '../lib/deadline.js';
 import { InvalidRequestError } from '../lib/errors.js';
 import { estimateJson } from '../lib/pricing.js';
@@ -6,7 +7,7 @@ import { decodeJsonObject } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
 import { POLL_AFTER_SECONDS } from '../lib/worker.js';
 import { DATED_API_VERSION } from '../lib/settings.js';
-import { answering, eventStream, json, credentials, readBody, REPLAYED, servedHeaders } from './shared/http.js';
+import { answering, authenticated, eventStream, json, credentials, readBody, REPLAYED, servedHeaders } from './shared/http.js';
 
 // POST /api/images/generations, and the same at Azure's two paths so the openai SDK works by changing
 // only the host: AzureOpenAI (endpoint `<app>/api`, the dated path) and OpenAI (baseURL
@@ -34,7 +35,8 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
     const imageRequest = rt.pipeline.resolve(body, pathDeployment, caller);
     const respondAsync = /\brespond-async\b/i.test(request.headers.get('prefer') ?? '');
     const key = request.headers.get('idempotency-key') ?? undefined;
-    const fingerprint = { pathDeployment, respondAsync, resultQueue: request.headers.get('x-result-queue'), body };
+    const resultQueue = request.headers.get('x-result-queue');
+    const fingerprint = { pathDeployment, respondAsync, resultQueue, body };
 
     if (respondAsync) {
       if (imageRequest.requested.params.stream) throw new InvalidRequestError("'stream' is for synchronous calls; with Prefer: respond-async, poll the job instead.", 'stream');
@@ -43,7 +45,7 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
         key,
         fingerprint,
         async () => {
-          const accepted = await rt.jobs.accept(body, { pathDeployment, resultQueue: request.headers.get('x-result-queue') ?? undefined, caller });
+          const accepted = await rt.jobs.accept(body, { pathDeployment, resultQueue: resultQueue ?? undefined, caller });
           pollToken = accepted.pollToken;
           return { id: accepted.job.id, status: accepted.job.status };
         },
@@ -71,8 +73,7 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
   }
 }
 
-async function estimate(request: HttpRequest): Promise<HttpResponseInit> {
-  const caller = await rt.auth.authenticate(credentials(request));
+async function estimate(request: HttpRequest, caller: Caller): Promise<HttpResponseInit> {
   const body = decodeJsonObject(await readBody(request));
   const { requested, served } = rt.pipeline.resolve(body, undefined, caller);
   const { prompt: _prompt, ...params } = served.params;
@@ -115,5 +116,5 @@ app.http('estimateImages', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'images/estimate',
-  handler: answering(estimate),
+  handler: authenticated(rt.auth, estimate),
 });

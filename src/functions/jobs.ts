@@ -2,7 +2,7 @@ import { app, type HttpRequest } from '@azure/functions';
 import { NotFoundError, UnauthorizedError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
 import { POLL_AFTER_SECONDS } from '../lib/worker.js';
-import { answering, json, servedHeaders } from './shared/http.js';
+import { answering, json, retryAfter, servedHeaders } from './shared/http.js';
 
 // An asynchronous job, two ways:
 //   GET /api/images/jobs/{id}/status?token=…: the Location a 202 hands out, a valet key for that one
@@ -21,8 +21,7 @@ async function poll(request: HttpRequest) {
   const { state } = job;
   if (job.status === 'succeeded') return json(200, job.result, state.served && servedHeaders(state.served));
   if (job.status === 'failed') {
-    const retryAfter = state.error_retry_after_seconds;
-    return json(state.error_status ?? 502, { error: job.error }, retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) });
+    return json(state.error_status ?? 502, { error: job.error }, retryAfter(state.error_retry_after_seconds));
   }
   return json(202, { id: job.id, status: job.status }, { Location: request.url, 'Retry-After': String(POLL_AFTER_SECONDS) });
 }

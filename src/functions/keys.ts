@@ -2,7 +2,7 @@ import { app, type HttpRequest, type InvocationContext } from '@azure/functions'
 import { NotFoundError } from '../lib/errors.js';
 import { decodeJsonObject } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
-import { answering, json, readBody } from './shared/http.js';
+import { answering, json, NO_STORE, readBody } from './shared/http.js';
 
 // Caller keys, with the function key (operators): POST /api/keys issues one (the answer is the only
 // place the key ever appears), GET /api/keys lists them without their keys, DELETE /api/keys/{id}
@@ -10,12 +10,10 @@ import { answering, json, readBody } from './shared/http.js';
 
 const rt = runtime();
 
-/** Nobody between here and the operator should keep an answer that holds a key. */
-const NO_STORE = { 'Cache-Control': 'no-store' };
-
 async function create(request: HttpRequest, context: InvocationContext) {
   const issued = await rt.callerKeys.create(decodeJsonObject(await readBody(request)));
   context.log(`Issued caller key ${issued.id} for ${issued.name}.`);
+  // Nobody between here and the operator should keep an answer that holds a key.
   return json(201, issued, NO_STORE);
 }
 

@@ -2,7 +2,7 @@ import { app, type HttpRequest } from '@azure/functions';
 import { deploymentBodySchema, deploymentCatalog } from '../lib/catalog.js';
 import { DeploymentNotFoundError } from '../lib/errors.js';
 import { runtime } from '../lib/runtime.js';
-import { answering, credentials, json, type HttpHandler } from './shared/http.js';
+import { authenticated, json } from './shared/http.js';
 
 // What each deployment accepts: GET /api/models lists them (the connector's drop-down of
 // deployments, the studio's model picker), GET /api/models/{deployment}/schema is the body one takes
@@ -18,20 +18,13 @@ function find(request: HttpRequest) {
   return info;
 }
 
-const authenticated =
-  (handler: HttpHandler): HttpHandler =>
-  async (request, context) => {
-    await rt.auth.authenticate(credentials(request));
-    return handler(request, context);
-  };
+app.http('listModels', { methods: ['GET'], authLevel: 'anonymous', route: 'models', handler: authenticated(rt.auth, async () => json(200, { data: catalog })) });
 
-app.http('listModels', { methods: ['GET'], authLevel: 'anonymous', route: 'models', handler: answering(authenticated(async () => json(200, { data: catalog }))) });
-
-app.http('getModel', { methods: ['GET'], authLevel: 'anonymous', route: 'models/{deployment}', handler: answering(authenticated(async (request) => json(200, find(request)))) });
+app.http('getModel', { methods: ['GET'], authLevel: 'anonymous', route: 'models/{deployment}', handler: authenticated(rt.auth, async (request) => json(200, find(request))) });
 
 app.http('getModelSchema', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'models/{deployment}/schema',
-  handler: answering(authenticated(async (request) => json(200, { schema: deploymentBodySchema(find(request)) }))),
+  handler: authenticated(rt.auth, async (request) => json(200, { schema: deploymentBodySchema(find(request)) })),
 });

@@ -46,8 +46,8 @@ const DELEGATION_KEY_LIFETIME_MS = 24 * 60 * 60_000;
 const MAX_DELEGATION_KEY_MS = 7 * 24 * 60 * 60_000 - 60_000;
 /** A service URL that does not answer in this time is a timeout of its own, not the caller's 220 s. */
 const DOWNLOAD_TIMEOUT_MS = 30_000;
-/** Blobs are written once and never change. */
-const IMMUTABLE = 'private, max-age=31536000, immutable';
+/** Kept bytes never change under their name: a browser may keep them for a year. */
+export const IMMUTABLE = 'private, max-age=31536000, immutable';
 
 export class ImageStore {
   private readonly container: ContainerClient;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { Credentials } from '../../lib/auth.js';
+import type { Authenticator, Credentials } from '../../lib/auth.js';
+import type { Caller } from '../../lib/caller.js';
 import { errorAnswer } from '../../lib/azureErrors.js';
 import type { Answer, StreamFrame } from '../../lib/pipeline.js';
 import { checkBodySize } from '../../lib/request.js';
@@ -57,6 +58,17 @@ export function servedHeaders(served: Answer['served']): Record<string, string> 
 
 export const REPLAYED = { 'Idempotent-Replayed': 'true' } as const;
 
+/** For answers nobody between here and the caller should keep. */
+export const NO_STORE = { 'cache-control': 'no-store' } as const;
+
+/** `Retry-After`, where the answer names a wait. */
+export const retryAfter = (seconds: number | undefined): Record<string, string> => (seconds === undefined ? {} : { 'Retry-After': String(seconds) });
+
+/** A kept image's bytes, as a download named after its blob. */
+export function fileResponse(blob: string, image: { bytes: Buffer; contentType: string }, cacheControl: Record<string, string>): HttpResponseInit {
+  return { status: 200, body: image.bytes, headers: { 'content-type': image.contentType, 'content-disposition': `attachment; filename="${blob.split('/').pop()}"`, ...cacheControl } };
+}
+
 export type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
 /** The one place a trigger's failures become HTTP: every error, typed or not, as an Azure error answer. */
@@ -70,11 +82,19 @@ export function answering(handler: HttpHandler): HttpHandler {
   };
 }
 
+/**
+ * A route for whoever the app authenticates (a caller key, a signed-in principal, the function key),
+ * anonymous to the host; the handler learns who is calling.
+ */
+export function authenticated(auth: Authenticator, handler: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>): HttpHandler {
+  return answering(async (request, context) => handler(request, await auth.authenticate(credentials(request)), context));
+}
+
 /** Any failure as an Azure error answer; what was our fault is logged, the caller's is not noise. */
 export function errorResponse(err: unknown, context: InvocationContext): HttpResponseInit {
   const { status, body, retryAfterSeconds } = errorAnswer(err);
   logError(err, status, body.error.code, context);
-  return json(status, body, retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) });
+  return json(status, body, retryAfter(retryAfterSeconds));
 }
 
 function logError(err: unknown, status: number, code: string, context: InvocationContext): void {

@@ -3,6 +3,7 @@ import { isCallerKey } from './callerKeys.js';
 import { withDeadline } from './deadline.js';
 import { DependencyUnavailableError, UnauthorizedError } from './errors.js';
 import { isJsonObject, sha256 } from './json.js';
+import { TtlCache } from './ttlCache.js';
 
 // Who is calling, before any work: the generation and estimate routes are anonymous to the host and
 // authenticated here, in this order:
@@ -82,24 +83,19 @@ function principalCaller(header: string): Caller {
  * Tools set it too). Answers are cached by the key's SHA-256 for at most a minute.
  */
 export class HostKeyCheck {
-  private readonly cache = new Map<string, { accepted: boolean; until: number }>();
+  private readonly cache: TtlCache<boolean>;
 
   constructor(
     /** The host's base URL; undefined where the platform did not say. */
     private readonly hostUrl: string | undefined,
-    private readonly ttlMs: number,
+    ttlMs: number,
     private readonly timeoutMs = 5_000,
-  ) {}
+  ) {
+    this.cache = new TtlCache(ttlMs);
+  }
 
-  async accepts(functionKey: string | undefined): Promise<boolean> {
-    const id = sha256(functionKey ?? '');
-    const now = Date.now();
-    const cached = this.cache.get(id);
-    if (cached && cached.until > now) return cached.accepted;
-    const accepted = await this.ask(functionKey);
-    if (this.cache.size >= 10_000) this.cache.clear();
-    this.cache.set(id, { accepted, until: now + this.ttlMs });
-    return accepted;
+  accepts(functionKey: string | undefined): Promise<boolean> {
+    return this.cache.get(sha256(functionKey ?? ''), () => this.ask(functionKey));
   }
 
   private async ask(functionKey: string | undefined): Promise<boolean> {

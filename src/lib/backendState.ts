@@ -1,5 +1,5 @@
 import type { TableClient, TableEntity } from '@azure/data-tables';
-import { ensureTable, hasStatus } from './storage.js';
+import { ensureTable, hasStatus, unless404 } from './storage.js';
 
 // What every instance knows of each backend: throttled until when, and its circuit. One row per
 // backend in a table of the app's storage account; each instance keeps a copy no older than
@@ -145,13 +145,10 @@ export class BackendState {
   }
 
   private async readRow(name: string): Promise<Row | undefined> {
-    try {
+    return unless404(async () => {
       const entity = await this.table.getEntity<BackendMark>(PARTITION, name, { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
       return { mark: markOf(entity), etag: entity.etag };
-    } catch (err) {
-      if (hasStatus(err, 404)) return undefined;
-      throw err;
-    }
+    });
   }
 
   /** The table exists (Azurite starts empty; infra creates it in Azure); no longer than a call may take. */

@@ -5,7 +5,8 @@ import { RESERVED_CALLER_NAMES, type Caller } from './caller.js';
 import { sha256 } from './json.js';
 import { CURRENT_MODELS, type ModelName } from './models.js';
 import { fromZodIssues } from './request.js';
-import { ensureTable, hasStatus, usingStorage } from './storage.js';
+import { ensureTable, unless404, usingStorage } from './storage.js';
+import { TtlCache } from './ttlCache.js';
 
 // Caller keys, like API Management's subscription keys: each names a caller, with an optional daily
 // budget and optional allowed models. The key is shown once, when it is created; the table keeps
@@ -15,8 +16,6 @@ import { ensureTable, hasStatus, usingStorage } from './storage.js';
 /** Caller keys say what they are: a client that sends one is never mistaken for sending something else. */
 export const CALLER_KEY_PREFIX = 'igk_';
 const PARTITION = 'callerkey';
-/** Enough distinct keys for a busy app; a flood of made-up keys cannot grow the cache past it. */
-const CACHE_LIMIT = 10_000;
 
 export const callerKeyRequest = z.strictObject({
   name: z
@@ -51,12 +50,14 @@ interface Entity extends Omit<CallerKeyInfo, 'models'> {
 export const isCallerKey = (text: string): boolean => text.startsWith(CALLER_KEY_PREFIX);
 
 export class CallerKeyStore {
-  private readonly cache = new Map<string, { caller: Caller | undefined; until: number }>();
+  private readonly cache: TtlCache<Caller | undefined>;
 
   constructor(
     private readonly table: TableClient,
-    private readonly ttlMs: number,
-  ) {}
+    ttlMs: number,
+  ) {
+    this.cache = new TtlCache(ttlMs);
+  }
 
   /** Issues a key; the answer is the only place it ever appears. */
   async create(body: unknown): Promise<CallerKeyInfo & { key: string }> {
@@ -95,26 +96,17 @@ export class CallerKeyStore {
   }
 
   /** The caller a key names; undefined when it is unknown or revoked. */
-  async find(key: string): Promise<Caller | undefined> {
+  find(key: string): Promise<Caller | undefined> {
     const hash = sha256(key);
-    const now = Date.now();
-    const cached = this.cache.get(hash);
-    if (cached && cached.until > now) return cached.caller;
-    const caller = await usingStorage('Reading the caller key', async () => {
-      try {
-        const entity = await this.table.getEntity<Entity>(PARTITION, hash);
-        if (entity.revoked) return undefined;
+    return this.cache.get(hash, () =>
+      usingStorage('Reading the caller key', async () => {
+        // No table yet is no key yet.
+        const entity = await unless404(() => this.table.getEntity<Entity>(PARTITION, hash));
+        if (!entity || entity.revoked) return undefined;
         const { name, daily_budget_usd, models } = fromEntity(entity);
         return { name, kind: 'key' as const, ...(daily_budget_usd !== undefined && { daily_budget_usd }), ...(models && { models: models }) };
-      } catch (err) {
-        // No table yet is no key yet.
-        if (hasStatus(err, 404)) return undefined;
-        throw err;
-      }
-    });
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(hash, { caller, until: now + this.ttlMs });
-    return caller;
+      }),
+    );
   }
 }
 

@@ -5,7 +5,7 @@ import { withDeadline } from './deadline.js';
 import { ServiceFailedError, ServiceTimeoutError } from './errors.js';
 import { CONTENT_TYPES, EXTENSIONS, sniffImageFormat } from './imageFormat.js';
 import type { ImageRecord } from './record.js';
-import { ensureCreated, hasStatus, readBlobText, usingStorage } from './storage.js';
+import { ensureCreated, readBlobText, unless404, usingStorage } from './storage.js';
 import { THUMBNAIL_CONTENT_TYPE } from './thumbnails.js';
 
 // Keeps each image in a blob container beside a JSON record of how it was made (and, once the
@@ -127,41 +127,24 @@ export class ImageStore {
   async sizes(blobs: string[]): Promise<(number | undefined)[]> {
     return usingStorage('Reading the images', () =>
       Promise.all(
-        blobs.map(async (blob) => {
-          try {
-            return (await this.container.getBlobClient(blob).getProperties()).contentLength;
-          } catch (err) {
-            if (hasStatus(err, 404)) return undefined;
-            throw err;
-          }
-        }),
+        blobs.map(async (blob) => unless404(async () => (await this.container.getBlobClient(blob).getProperties()).contentLength)),
       ),
     );
   }
 
   private async readBytes(name: string, what: string): Promise<Buffer | undefined> {
-    return usingStorage(what, async () => {
-      try {
-        return await this.container.getBlobClient(name).downloadToBuffer();
-      } catch (err) {
-        if (hasStatus(err, 404)) return undefined;
-        throw err;
-      }
-    });
+    return usingStorage(what, () => unless404(() => this.container.getBlobClient(name).downloadToBuffer()));
   }
 
   /** A kept image's bytes and content type; undefined when there is no such image. */
   async read(blob: string): Promise<{ bytes: Buffer; contentType: string } | undefined> {
     if (!isImageBlobName(blob)) return undefined;
-    return usingStorage('Reading the image', async () => {
-      try {
+    return usingStorage('Reading the image', () =>
+      unless404(async () => {
         const answer = await this.container.getBlobClient(blob).download();
         return { bytes: await buffer(answer.readableStreamBody!), contentType: answer.contentType ?? 'application/octet-stream' };
-      } catch (err) {
-        if (hasStatus(err, 404)) return undefined;
-        throw err;
-      }
-    });
+      }),
+    );
   }
 
   /** Whether a kept image exists: a link is signed only for one. */

@@ -3,7 +3,7 @@ import { odata, type TableClient, type TableEntity, type TableTransaction } from
 import { sleep } from './deadline.js';
 import { BudgetExceededError, DependencyUnavailableError, InvalidRequestError } from './errors.js';
 import { usd, usdText } from './pricing.js';
-import { ensureTable, hasStatus, usingStorage } from './storage.js';
+import { ensureTable, hasStatus, unless404, usingStorage } from './storage.js';
 
 // The usage ledger and the budgets, in one Azure table (Azurite locally). One partition per UTC day:
 //   usage|<caller>|<model>   totals: requests, images, nano-USD, unpriced images
@@ -294,13 +294,11 @@ export class UsageLedger {
   private async read(day: string, row: string, fresh: boolean): Promise<Stored> {
     const cached = fresh || this.known.day !== day ? undefined : this.known.rows.get(row);
     if (cached) return cached;
-    try {
-      const entity = await this.table.getEntity<Record<string, unknown>>(day, row);
+    const entity = await unless404(() => this.table.getEntity<Record<string, unknown>>(day, row));
+    if (entity) {
       const stored = { entity, etag: entity.etag };
       this.remember(day, row, stored);
       return stored;
-    } catch (err) {
-      if (!hasStatus(err, 404)) throw err;
     }
     // A budget row starts from what its scope already spent today (a budget set during the day).
     const seed = row.startsWith('budget|') ? await this.spentSoFar(day, row) : 0;

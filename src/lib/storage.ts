@@ -69,18 +69,25 @@ export function ensureCreated(resource: { url: string; createIfNotExists(): Prom
 export const ensureTable = (table: TableClient): Promise<unknown> => ensureCreated({ url: `${table.url}/${table.tableName}`, createIfNotExists: () => table.createTable() });
 
 /** A blob's text and the ETag of exactly that version; undefined when there is no such blob. */
-export async function readBlobText(blob: BlobClient): Promise<{ text: string; etag: string } | undefined> {
-  try {
+export function readBlobText(blob: BlobClient): Promise<{ text: string; etag: string } | undefined> {
+  return unless404(async () => {
     const answer = await blob.download();
     return { text: await text(answer.readableStreamBody!), etag: answer.etag! };
+  });
+}
+
+/** Whether a storage error carries one of these HTTP statuses: answers the caller handles itself. */
+export const hasStatus = (err: unknown, ...codes: number[]) => codes.includes((err as { statusCode?: number }).statusCode ?? 0);
+
+/** What `read` answers, or undefined where Storage answers 404: no such blob, entity or table. */
+export async function unless404<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
   } catch (err) {
     if (hasStatus(err, 404)) return undefined;
     throw err;
   }
 }
-
-/** Whether a storage error carries one of these HTTP statuses: answers the caller handles itself. */
-export const hasStatus = (err: unknown, ...codes: number[]) => codes.includes((err as { statusCode?: number }).statusCode ?? 0);
 
 /**
  * Runs Storage calls; `work` handles the answers it expects (404, 409, 412) itself. Storage failing

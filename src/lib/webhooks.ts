@@ -8,7 +8,7 @@ import { InvalidRequestError, NotFoundError } from './errors.js';
 import type { JobState } from './jobs.js';
 import type { ApiKeySource } from './keys.js';
 import type { JobEvent } from './schemas.js';
-import { ensureTable, hasStatus, usingStorage } from './storage.js';
+import { ensureTable, hasStatus, unless404, usingStorage } from './storage.js';
 
 // Webhooks: "when an image is ready". A subscription names a callback URL: for one job (Logic Apps'
 // HTTP Webhook action, which sends its request and waits for the call back), or for every job that
@@ -99,13 +99,7 @@ export class Webhooks {
     const ids = 'id' in target ? [(await this.get(target.id)).id] : (await this.list()).filter((s) => s.callback_url === target.callbackUrl).map((s) => s.id);
     await usingStorage('Deleting the subscription', () =>
       Promise.all(
-        ids.map(async (id) => {
-          try {
-            await this.table.deleteEntity(PARTITION, id);
-          } catch (err) {
-            if (!hasStatus(err, 404)) throw err;
-          }
-        }),
+        ids.map((id) => unless404(() => this.table.deleteEntity(PARTITION, id))),
       ),
     );
     return ids.length;
@@ -191,13 +185,8 @@ export class Webhooks {
   private async update(id: string, change: (s: Subscription) => Subscription): Promise<void> {
     await usingStorage('Updating the subscription', async () => {
       for (;;) {
-        let entity;
-        try {
-          entity = await this.table.getEntity<Entity>(PARTITION, id);
-        } catch (err) {
-          if (hasStatus(err, 404)) return;
-          throw err;
-        }
+        const entity = await unless404(() => this.table.getEntity<Entity>(PARTITION, id));
+        if (!entity) return;
         const { id: _id, ...fields } = change(fromEntity(entity));
         try {
           await this.table.updateEntity({ partitionKey: PARTITION, rowKey: id, ...fields }, 'Replace', { etag: entity.etag });

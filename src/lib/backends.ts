@@ -1,10 +1,10 @@
 import type { TokenCredential } from '@azure/identity';
 import type { BackendMark, BackendState, MarkChange } from './backendState.js';
-import { sleep } from './deadline.js';
 import { ServiceAuthError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from './errors.js';
 import type { ApiKeySource } from './keys.js';
 import type { ModelName } from './models.js';
 import {
+  backoff,
   ImageService,
   type BackendAttempt,
   type CallContext,
@@ -148,9 +148,7 @@ export class BackendPool implements ImageGenerator {
         // Every backend that is available failed in this round, each in a way that made nothing;
         // as with one account, only failures of the service itself are worth another round.
         if (round >= this.options.maxRetries || !(lastError instanceof ServiceFailedError)) throw lastError;
-        await sleep(Math.min(4000, 250 * 2 ** round++), signal).catch(() => {
-          throw new ServiceTimeoutError(undefined, { cause: lastError });
-        });
+        await backoff(round++, signal, lastError);
         tried.clear();
         continue;
       }

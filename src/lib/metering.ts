@@ -97,10 +97,6 @@ export class MeteredGenerator implements ImageGenerator {
     return { caller, model, estimate, hold: await ledger.reserve(budget, estimate.nanoUsd) };
   }
 
-  /**
-   * The call failed. Where nothing can have been made, the hold is released; where the service may
-   * still have made (and billed) the images, a timeout, the estimate is spent: a budget is never passed.
-   */
   /** Calls the service under the hold; a call that fails gives the hold back, or spends it where the image may have been made. */
   private async held<T>(metered: Metered, call: () => Promise<T>): Promise<T> {
     try {
@@ -111,6 +107,10 @@ export class MeteredGenerator implements ImageGenerator {
     }
   }
 
+  /**
+   * The call failed. Where nothing can have been made, the hold is released; where the service may
+   * still have made (and billed) the images, a timeout, the estimate is spent: a budget is never passed.
+   */
   private async abandon(metered: Metered, err: unknown): Promise<void> {
     const mayHaveGenerated = err instanceof ServiceTimeoutError || (err instanceof ServiceFailedError && err.mayHaveGenerated);
     if (mayHaveGenerated && !('unpriced' in metered.estimate)) {

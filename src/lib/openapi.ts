@@ -290,7 +290,7 @@ export function openApiDocument() {
           description: 'Returns a kept image itself, its bytes with its content type, for a step that saves a file.',
           parameters: [blobParameter],
           responses: {
-            '200': { description: 'The image.', content: { 'image/png': { schema: { type: 'string', format: 'binary' } }, 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } },
+            '200': binary('The image.', 'image/png', 'image/jpeg'),
             ...errors('401', '404', '503'),
           },
         },

@@ -48,7 +48,7 @@ export class ImageQueues {
 
   /** Puts a request on image-requests, invisible for `delayMs` (a 429's wait, a busy job's lease). */
   sendRequest(message: JsonObject, delayMs = 0): Promise<void> {
-    return this.send(QUEUES.requests, message, Math.min(Math.max(0, Math.ceil(delayMs / 1000)), MAX_DELAY_SECONDS));
+    return this.send(QUEUES.requests, message, delayMs);
   }
 
   /** Puts a result on the queue its request named (image-results unless it named another). */
@@ -62,7 +62,7 @@ export class ImageQueues {
 
   /** Puts a webhook delivery on its queue, invisible until its attempt is due. */
   sendDelivery(delivery: Delivery, delayMs = 0): Promise<void> {
-    return this.send(QUEUES.webhooks, delivery, Math.min(Math.ceil(delayMs / 1000), MAX_DELAY_SECONDS));
+    return this.send(QUEUES.webhooks, delivery, delayMs);
   }
 
   /** Asks for a kept image's thumbnail: the queue trigger makes it (functions/thumbnails.ts). */
@@ -70,7 +70,9 @@ export class ImageQueues {
     return this.send(QUEUES.thumbnails, { blob });
   }
 
-  private send(queue: string, message: unknown, visibilityTimeout = 0): Promise<void> {
+  /** Sends a message, invisible for `delayMs` in whole seconds, as long as a queue allows at most. */
+  private send(queue: string, message: unknown, delayMs = 0): Promise<void> {
+    const visibilityTimeout = Math.min(Math.max(0, Math.ceil(delayMs / 1000)), MAX_DELAY_SECONDS);
     return usingStorage(`Sending to ${queue}`, async () => {
       const client = this.queues.getQueueClient(queue);
       await ensureCreated(client);

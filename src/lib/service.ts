@@ -189,9 +189,7 @@ export class ImageService implements ImageGenerator {
           continue;
         }
         if (!(err instanceof ServiceFailedError) || err.mayHaveGenerated || retry >= this.options.maxRetries) throw err;
-        await sleep(Math.min(4000, 250 * 2 ** retry), signal).catch(() => {
-          throw new ServiceTimeoutError(undefined, { cause: raw });
-        });
+        await backoff(retry, signal, raw);
       }
     }
   }
@@ -279,12 +277,20 @@ export function throttleDelayMs(headers: Headers | undefined, now = Date.now()):
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 function connectionCode(err: unknown): string | undefined {
-  for (let cause = err; isJsonObject(cause) || cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && NOT_SENT.has(code)) return code;
-    if (!(cause as { cause?: unknown }).cause) break;
+  for (let cause = err; isJsonObject(cause); cause = cause.cause) {
+    if (typeof cause.code === 'string' && NOT_SENT.has(cause.code)) return cause.code;
   }
   return undefined;
+}
+
+/**
+ * The wait before another round of what made nothing: 250 ms, doubling, at most 4 s. A deadline
+ * that ends the wait ends the call as a timeout.
+ */
+export function backoff(retry: number, signal: AbortSignal | undefined, cause: unknown): Promise<void> {
+  return sleep(Math.min(4000, 250 * 2 ** retry), signal).catch(() => {
+    throw new ServiceTimeoutError(undefined, { cause });
+  });
 }
 
 /** The SDK's typed errors in the app's terms. */

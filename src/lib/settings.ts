@@ -29,6 +29,11 @@ const priceTableSetting = z
 /** A dated api-version, as Azure's dated images path takes it. */
 export const DATED_API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 
+/** An Azure OpenAI deployment's name, in AZURE_OPENAI_DEPLOYMENTS and in each backend alike. */
+const DEPLOYMENT_NAME = /^[\w.-]{1,64}$/;
+/** A Key Vault secret's name. */
+const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
 /** `deployment=model` pairs, comma separated: the Azure OpenAI deployments this app may call. */
 const deploymentsSetting = z.string().transform((text, ctx) => {
   const deployments = new Map<string, ModelName>();
@@ -38,7 +43,7 @@ const deploymentsSetting = z.string().transform((text, ctx) => {
   };
   for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [deployment = '', model = deployment] = pair.split('=').map((p) => p.trim());
-    if (!/^[\w.-]{1,64}$/.test(deployment)) return fail(`"${pair}" is not a deployment name`);
+    if (!DEPLOYMENT_NAME.test(deployment)) return fail(`"${pair}" is not a deployment name`);
     if (!isModelName(model)) return fail(`model "${model}" of deployment "${deployment}" is not one of ${MODEL_NAMES.join(', ')}`);
     if (isRetired(model)) {
       return fail(`model "${model}" of deployment "${deployment}" is retired; deploy one of ${CURRENT_MODELS.join(', ')} (requests naming ${model} are served by AZURE_OPENAI_SUCCESSOR_DEPLOYMENT)`);
@@ -54,7 +59,7 @@ const deploymentsSetting = z.string().transform((text, ctx) => {
 const backendEntry = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][\w.-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit'),
   endpoint: z.url({ protocol: /^https?$/ }),
-  deployment: z.string().regex(/^[\w.-]{1,64}$/, 'is not a deployment name'),
+  deployment: z.string().regex(DEPLOYMENT_NAME, 'is not a deployment name'),
   model: z.string().refine((m) => isModelName(m) && !isRetired(m), `must be one of ${CURRENT_MODELS.join(', ')}`),
   region: z.string().min(1),
   /** 1 is tried first; a higher number only when every backend of the lower ones is unavailable. */
@@ -64,7 +69,7 @@ const backendEntry = z.strictObject({
   /** AZURE_OPENAI_AUTH when absent. */
   auth: z.enum(['key', 'entra']).optional(),
   /** Key mode: its own Key Vault secret; KEY_VAULT_SECRET_NAME when absent. */
-  keyVaultSecretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be 1 to 127 letters, digits or "-"').optional(),
+  keyVaultSecretName: z.string().regex(SECRET_NAME, 'must be 1 to 127 letters, digits or "-"').optional(),
 });
 
 /** AZURE_OPENAI_BACKENDS: a JSON array of backends; a bad entry is named by its position and name. */
@@ -126,7 +131,7 @@ export const settingsSchema = z
     AZURE_OPENAI_TIMEOUT_SECONDS: seconds(100),
     AZURE_OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
     KEY_VAULT_URI: z.url({ protocol: /^https$/ }).optional(),
-    KEY_VAULT_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).default('azure-openai-api-key'),
+    KEY_VAULT_SECRET_NAME: z.string().regex(SECRET_NAME).default('azure-openai-api-key'),
     KEY_CACHE_TTL_SECONDS: seconds(3600),
     /** Skips the check that a Key Vault challenge names the vault's own resource: only for a local stand-in. */
     KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: z.stringbool().default(false),
@@ -146,7 +151,7 @@ export const settingsSchema = z
     IMAGE_INDEX_TABLE: tableName('imageindex'),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
     /** Signs webhook deliveries: a secret in the vault (Azure), or this setting's value (local runs). */
-    WEBHOOK_SIGNING_SECRET_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).default('webhook-signing-key'),
+    WEBHOOK_SIGNING_SECRET_NAME: z.string().regex(SECRET_NAME).default('webhook-signing-key'),
     WEBHOOK_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
     /** `public`: https callbacks to public addresses only (Azure); `local`: http to the loopback too. */
     WEBHOOK_CALLBACKS: z.enum(['public', 'local']).default('public'),

@@ -4,7 +4,7 @@ import { startAzurite } from '../dev/azurite.js';
 import { renderImage } from '../dev/emulator/images.js';
 import { startHostProcess } from '../dev/host/process.js';
 import { indexEntity, type GalleryItem } from '../src/lib/imageIndex.js';
-import { ImageStore } from '../src/lib/imageStore.js';
+import { ImageStore, thumbnailBlobName } from '../src/lib/imageStore.js';
 import { makeThumbnail } from '../src/lib/thumbnails.js';
 import { percentile, verdict } from './stats.js';
 
@@ -29,7 +29,7 @@ function item(i: number, start: number): GalleryItem {
   return {
     blob,
     record: `${blob}.json`,
-    thumbnail: blob.replace(/\.png$/, '.thumb.webp'),
+    thumbnail: thumbnailBlobName(blob),
     content_type: 'image/png',
     prompt,
     caller: ['team-render', 'team-web', 'aad:alice@contoso.com', 'anonymous'][i % 4],
@@ -117,14 +117,13 @@ export async function runGalleryBench(): Promise<void> {
       }
 
       // The studio page as a browser first loads it: the shell, its script and its style sheet, gzipped.
-      const shell = await fetch(`${host.url}/api/studio`, { headers: { 'accept-encoding': 'gzip' } });
-      const html = await shell.text();
       const weigh = async (path: string) => {
         const answer = await fetch(`${host.url}${path}`, { headers: { 'accept-encoding': 'gzip' } });
         const raw = Buffer.from(await answer.arrayBuffer());
-        return { path, raw: raw.length, gzipped: gzipSync(raw, { level: 9 }).length };
+        return { path, text: raw.toString(), raw: raw.length, gzipped: gzipSync(raw, { level: 9 }).length };
       };
-      const files = [await weigh('/api/studio'), ...(await Promise.all([...html.matchAll(/(?:src|href)="(\/api\/studio\/assets\/[^"]+)"/g)].map((m) => weigh(m[1]))))];
+      const shell = await weigh('/api/studio');
+      const files = [shell, ...(await Promise.all([...shell.text.matchAll(/(?:src|href)="(\/api\/studio\/assets\/[^"]+)"/g)].map((m) => weigh(m[1]))))];
       const total = files.reduce((a, f) => a + f.gzipped, 0);
       const assets = files.slice(1).reduce((a, f) => a + f.gzipped, 0);
       console.log(`studio page: ${files.map((f) => `${f.path.split('/').pop()} ${(f.raw / 1024).toFixed(1)} KB (${(f.gzipped / 1024).toFixed(1)} KB gzipped)`).join(', ')}`);

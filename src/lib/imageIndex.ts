@@ -34,21 +34,25 @@ const MAX_TIME = 10 ** TIME_DIGITS - 1;
 /** An image blob's name: 2026/11/26/003145123-<uuid>-0.png (ImageStore.blobName). */
 const BLOB_NAME = /^(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})(\d{2})(\d{2})(\d{3})-([0-9a-f-]{36}-\d+)\.\w+$/;
 
+/** A blob name's time and what makes it unique at that time (uuid and index); undefined for a name the app does not give. */
+function parseBlobName(blob: string): { time: number; unique: string } | undefined {
+  const m = BLOB_NAME.exec(blob);
+  return m ? { time: Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]), unique: m[8] } : undefined;
+}
+
 /** When an image was kept, from its blob name; undefined for a name the app does not give. */
 export function keptAt(blob: string): Date | undefined {
-  const m = BLOB_NAME.exec(blob);
-  if (!m) return undefined;
-  const time = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]);
-  return Number.isNaN(time) ? undefined : new Date(time);
+  const parsed = parseBlobName(blob);
+  return parsed && new Date(parsed.time);
 }
 
 const invertedTime = (ms: number) => String(MAX_TIME - ms).padStart(TIME_DIGITS, '0');
 
 /** The row key of an image: newest first, unique, and the same every time it is worked out (the backfill overwrites, never duplicates). */
 export function rowKeyOf(blob: string): string {
-  const at = keptAt(blob);
-  if (!at) throw new RangeError(`Not an image blob name: ${blob}`);
-  return `${invertedTime(at.getTime())}-${BLOB_NAME.exec(blob)![8]}`;
+  const parsed = parseBlobName(blob);
+  if (!parsed) throw new RangeError(`Not an image blob name: ${blob}`);
+  return `${invertedTime(parsed.time)}-${parsed.unique}`;
 }
 
 /** One image as the gallery lists it. */
@@ -97,10 +101,12 @@ export function itemOf(record: ImageRecord & { blob: string; content_type?: stri
 }
 
 const day = /^\d{4}-\d{2}-\d{2}$/;
+/** A day's first moment, or the moment itself. */
+const startOf = (v: string) => Date.parse(day.test(v) ? `${v}T00:00:00Z` : v);
 /** A UTC day (YYYY-MM-DD) or an ISO 8601 moment. */
 const moment = z
   .string()
-  .refine((v) => (day.test(v) || /^\d{4}-\d{2}-\d{2}T/.test(v)) && !Number.isNaN(Date.parse(day.test(v) ? `${v}T00:00:00Z` : v)), 'must be a UTC day (YYYY-MM-DD) or an ISO 8601 time');
+  .refine((v) => (day.test(v) || /^\d{4}-\d{2}-\d{2}T/.test(v)) && !Number.isNaN(startOf(v)), 'must be a UTC day (YYYY-MM-DD) or an ISO 8601 time');
 
 /** The gallery's query string: filters, a search and where the page starts. */
 export const galleryQuery = z
@@ -140,7 +146,6 @@ export function parseGalleryQuery(param: (name: string) => string | undefined, n
   return parsed.data;
 }
 
-const startOf = (v: string) => Date.parse(day.test(v) ? `${v}T00:00:00Z` : v);
 /** `to` as a day means the whole day. */
 const endOf = (v: string) => (day.test(v) ? Date.parse(`${v}T00:00:00Z`) + 86_400_000 - 1 : Date.parse(v));
 
@@ -217,7 +222,6 @@ export class ImageIndex {
             return { data, continuation: last, ...(q !== undefined && { scanned }) };
           }
         }
-        if (page.continuationToken === undefined) break;
       }
       return { data, ...(q !== undefined && { scanned }) };
     });

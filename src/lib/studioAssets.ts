@@ -47,11 +47,7 @@ export class StudioAssets {
 
   /** A hashed asset by its file name; undefined for any other name. */
   asset(name: string): StudioFile | undefined {
-    return ASSET_NAME.test(name) ? this.assets.get(name) : undefined;
-  }
-
-  /** The asset files' names (the benchmark weighs them). */
-  get assetNames(): string[] {
-    return [...this.assets.keys()];
+    // Only names load() took are there.
+    return this.assets.get(name);
   }
 }

@@ -3,7 +3,8 @@
 // shown through object URLs. With App Service authentication the session cookie does the same.
 
 const KEY = 'image-studio-key';
-const CALLER_KEY_PREFIX = 'igk_';
+/** Caller keys say what they are (the app's callerKeys.ts, which the browser bundle leaves out). */
+export const isCallerKey = (key: string): boolean => key.startsWith('igk_');
 
 export const keyStore = {
   get: (): string | undefined => sessionStorage.getItem(KEY) ?? undefined,
@@ -15,7 +16,7 @@ export const keyStore = {
 export function authHeaders(): Record<string, string> {
   const key = keyStore.get();
   if (!key) return {};
-  return key.startsWith(CALLER_KEY_PREFIX) ? { 'api-key': key } : { 'x-functions-key': key };
+  return isCallerKey(key) ? { 'api-key': key } : { 'x-functions-key': key };
 }
 
 /** An error answer of the app, in Azure's shape. */
@@ -47,7 +48,7 @@ export async function apiError(response: Response): Promise<ApiError> {
 /** A call with the user's credentials; an error answer throws an ApiError. */
 export async function call(path: string, init: RequestInit = {}): Promise<Response> {
   const response = await fetch(path, { ...init, credentials: 'same-origin', headers: { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) } });
-  if (!response.ok && response.status !== 202) throw await apiError(response);
+  if (!response.ok) throw await apiError(response);
   return response;
 }
 

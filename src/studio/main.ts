@@ -1,5 +1,5 @@
 import type { DeploymentInfo } from '../lib/catalog.js';
-import { ApiError, getJson, keyStore, platformSession } from './api.js';
+import { ApiError, getJson, isCallerKey, keyStore, platformSession } from './api.js';
 import { byId, say } from './dom.js';
 import { loadGallery, startGallery } from './gallery.js';
 import { startPlayground } from './playground.js';
@@ -42,9 +42,10 @@ async function start(): Promise<void> {
         location.hash = '#playground';
       });
     }
-    say(accessStatus, keyStore.get() ? `Using a ${keyStore.get()!.startsWith('igk_') ? 'caller key' : 'function key'} (this tab only).` : 'Signed in.');
+    const key = keyStore.get();
+    say(accessStatus, key ? `Using a ${isCallerKey(key) ? 'caller key' : 'function key'} (this tab only).` : 'Signed in.');
     keyForm.hidden = true;
-    forget.hidden = !keyStore.get();
+    forget.hidden = !key;
     show(viewOfHash());
   } catch (err) {
     const refused = err instanceof ApiError && err.status === 401;

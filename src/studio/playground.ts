@@ -98,9 +98,10 @@ const body = (): Body => requestBody(readState(), current());
 /** What depends on the form: which fields apply, the code, and (after a pause) the estimate. */
 function refresh(): void {
   const state = readState();
+  const deployment = current();
   showParam('output_compression', state.output_format === 'jpeg');
-  showParam('partial_images', state.stream && current().partial_images_max > 0);
-  const b = body();
+  showParam('partial_images', state.stream && deployment.partial_images_max > 0);
+  const b = requestBody(state, deployment);
   byId('code-curl').textContent = curlCode(location.origin, b);
   byId('code-ts').textContent = typescriptCode(location.origin, b);
   byId('code-logic').textContent = logicAppsCode(location.origin, b);

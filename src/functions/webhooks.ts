@@ -1,10 +1,9 @@
 import { app, type HttpRequest } from '@azure/functions';
 import { InvalidRequestError } from '../lib/errors.js';
-import { decodeJsonObject, fromZodIssues } from '../lib/request.js';
+import { decodeJsonObject } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
-import { subscriptionRequest } from '../lib/schemas.js';
 import { QUEUES } from '../lib/queues.js';
-import { delivery, type Subscription } from '../lib/webhooks.js';
+import type { Subscription } from '../lib/webhooks.js';
 import { answering, json, readBody } from './shared/http.js';
 
 // "When an image is ready": webhook subscriptions, as Power Automate's webhook trigger and Logic
@@ -15,19 +14,7 @@ const rt = runtime();
 
 async function subscribe(request: HttpRequest) {
   const bytes = await readBody(request);
-  const parsed = subscriptionRequest.safeParse(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes));
-  if (!parsed.success) throw fromZodIssues(parsed.error.issues);
-  const { callback_url, request: generation, model, status } = parsed.data;
-  const callback = request.headers.get('x-ms-notification-url') ?? callback_url;
-  if (!callback) throw new InvalidRequestError("The callback URL is required: the x-ms-notification-url header, or 'callback_url'.", 'x-ms-notification-url');
-  let answer: { subscription: Subscription; job?: { id: string } };
-  if (generation) {
-    // Refused before anything is spent, as the synchronous call would refuse it.
-    rt.pipeline.resolve(generation);
-    answer = await rt.jobs.acceptWithCallback(generation, callback);
-  } else {
-    answer = { subscription: await rt.webhooks.subscribe(callback, { ...(model && { model }), ...(status && { status }) }) };
-  }
+  const answer = await rt.jobs.subscribe(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes), request.headers.get('x-ms-notification-url') ?? undefined);
   const location = new URL(`/api/images/subscriptions/${answer.subscription.id}`, request.url).toString();
   return json(201, { ...view(answer.subscription), ...(answer.job && { job_id: answer.job.id }) }, { Location: location });
 }
@@ -58,10 +45,5 @@ app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function',
 app.storageQueue('deliverImageEvent', {
   queueName: QUEUES.webhooks,
   connection: 'AzureWebJobsStorage',
-  handler: async (message, context) => {
-    const parsed = delivery.safeParse(message);
-    // The app's own queue: a message it cannot read is logged and dropped, not retried.
-    if (!parsed.success) return context.warn(`Dropped a webhook delivery that is not one: ${parsed.error.issues[0].message}`);
-    await rt.jobs.deliver(parsed.data);
-  },
+  handler: (message, context) => rt.jobs.deliver(message, (m) => context.warn(m)),
 });

@@ -6,8 +6,9 @@ import { isJsonObject, sameDigest, sha256, type JsonObject } from './json.js';
 import type { JobState, JobStore, StoredJob } from './jobs.js';
 import type { ImagePipeline } from './pipeline.js';
 import { MAX_DEQUEUE_COUNT, MAX_MESSAGE_BYTES, messageBytes, QUEUES, resultQueueProblem, type ImageQueues } from './queues.js';
-import { jobId, type ImagesResponse, type Job, type JobEvent } from './schemas.js';
-import type { Delivery, Subscription, Webhooks } from './webhooks.js';
+import { fromZodIssues } from './request.js';
+import { jobId, subscriptionRequest, type ImagesResponse, type Job, type JobEvent } from './schemas.js';
+import { delivery as deliveryMessage, type Subscription, type Webhooks } from './webhooks.js';
 
 // Asynchronous jobs: accepted over HTTP (Prefer: respond-async) or put on image-requests by any
 // producer, run by the queue trigger through the same pipeline as the synchronous call. However
@@ -67,14 +68,24 @@ export class JobWorker {
   }
 
   /**
-   * Accepts a job whose end is delivered to a callback (Logic Apps' HTTP Webhook action): the
-   * subscription exists before the job can end, so no ending is missed.
+   * Subscribes a callback (Power Automate's webhook trigger, Logic Apps' HTTP Webhook action), named
+   * in x-ms-notification-url or the body: to the endings of the jobs that match, or, with a
+   * generation request, to the job it accepts. That request is refused before anything is spent, as
+   * the synchronous call would refuse it; its subscription exists before the job can end, so no
+   * ending is missed.
    */
-  async acceptWithCallback(request: JsonObject, callbackUrl: string, options: { pathDeployment?: string } = {}): Promise<{ job: JobState; subscription: Subscription }> {
+  async subscribe(body: unknown, headerCallback?: string): Promise<{ subscription: Subscription; job?: JobState }> {
+    const parsed = subscriptionRequest.safeParse(body);
+    if (!parsed.success) throw fromZodIssues(parsed.error.issues);
+    const { callback_url, request, model, status } = parsed.data;
+    const callback = headerCallback ?? callback_url;
+    if (!callback) throw new InvalidRequestError("The callback URL is required: the x-ms-notification-url header, or 'callback_url'.", 'x-ms-notification-url');
+    if (!request) return { subscription: await this.webhooks.subscribe(callback, { ...(model && { model }), ...(status && { status }) }) };
+    this.pipeline.resolve(request);
     const id = randomUUID();
-    const subscription = await this.webhooks.subscribe(callbackUrl, { job_id: id });
+    const subscription = await this.webhooks.subscribe(callback, { job_id: id });
     try {
-      const { job } = await this.accept(request, { ...options, id });
+      const { job } = await this.accept(request, { id });
       return { job, subscription };
     } catch (err) {
       await this.webhooks.unsubscribe({ id: subscription.id }).catch(() => undefined);
@@ -82,8 +93,14 @@ export class JobWorker {
     }
   }
 
-  /** Handles one webhook delivery: an attempt now, and the next one put back on the queue when it failed. */
-  async deliver(delivery: Delivery): Promise<void> {
+  /**
+   * Handles one message of the webhooks queue: an attempt now, and the next one put back on the queue
+   * when it failed. The app's own queue: a message it cannot read is told and dropped, not retried.
+   */
+  async deliver(message: unknown, log: (message: string) => void): Promise<void> {
+    const parsed = deliveryMessage.safeParse(message);
+    if (!parsed.success) return log(`Dropped a webhook delivery that is not one: ${parsed.error.issues[0].message}`);
+    const delivery = parsed.data;
     const stored = await this.jobs.get(delivery.job);
     if (!stored) return;
     const retryInMs = await this.webhooks.deliver(delivery, jobEventOf(stored.state));

@@ -1,9 +1,7 @@
-import { BlobServiceClient } from '@azure/storage-blob';
-import { QueueServiceClient } from '@azure/storage-queue';
 import { startAzurite, type Azurite } from '../dev/azurite.js';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../dev/emulator/index.js';
 import { startHostProcess, type HostProcess } from '../dev/host/process.js';
-import { QUEUES } from '../src/lib/queues.js';
+import { drainQueue } from './drain.js';
 import { percentile, verdict } from './stats.js';
 
 // Three emulated Azure OpenAI accounts behind one app (AZURE_OPENAI_BACKENDS), four measurements in
@@ -75,59 +73,14 @@ async function queuePath(lab: Lab, rpm: number, seconds: number): Promise<Row[]>
   const { host, images } = await startApp(lab, 'queue', [1, 1, 1]);
   const quota = 3 * rpm;
   const total = Math.round((10 * quota * seconds) / 60);
-  const service = QueueServiceClient.fromConnectionString(lab.azurite.connectionString);
-  const requests = service.getQueueClient(QUEUES.requests);
-  const results = service.getQueueClient(QUEUES.results);
-  await Promise.all([requests.createIfNotExists(), results.createIfNotExists()]);
   try {
-    const finished = new Map<string, number>();
-    const failed = new Set<string>();
-    const started = Date.now();
-    const producer = (async () => {
-      const perTick = (10 * quota) / 600;
-      let sent = 0;
-      for (let tick = 1; sent < total; tick++) {
-        const due = Math.min(total, Math.round(tick * perTick));
-        const batch: Promise<unknown>[] = [];
-        for (; sent < due; sent++) batch.push(requests.sendMessage(JSON.stringify({ id: `backends-${started}-${sent}`, prompt: `Queued picture ${sent % 16}` })));
-        await Promise.all(batch);
-        const wait = started + tick * 100 - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
-    })();
-    let lastProgress = Date.now();
-    while (finished.size + failed.size < total && Date.now() - lastProgress < 120_000) {
-      const { receivedMessageItems } = await results.receiveMessages({ numberOfMessages: 32 });
-      if (receivedMessageItems.length === 0) await new Promise((r) => setTimeout(r, 200));
-      for (const m of receivedMessageItems) {
-        const result = JSON.parse(m.messageText) as { id: string; status: string };
-        if (result.status === 'succeeded') finished.set(result.id, Date.now());
-        else failed.add(result.id);
-        lastProgress = Date.now();
-        await results.deleteMessage(m.messageId, m.popReceipt);
-      }
-    }
-    await producer;
-    const drained = Math.max(...finished.values());
-    const perJob = new Map<string, number>();
-    const container = BlobServiceClient.fromConnectionString(lab.azurite.connectionString).getContainerClient(images);
-    for await (const blob of container.listBlobsFlat()) {
-      if (!blob.name.endsWith('.json')) continue;
-      const record = JSON.parse((await container.getBlobClient(blob.name).downloadToBuffer()).toString()) as { job_id: string };
-      perJob.set(record.job_id, (perJob.get(record.job_id) ?? 0) + 1);
-    }
-    const twice = [...perJob.values()].filter((n) => n > 1).length;
-    const lost = total - finished.size - failed.size;
-    // As bench/queue.ts counts it: N jobs need at least ceil(N / 3R) quota minutes.
-    const drainSeconds = (drained - started) / 1000;
-    const quotaMinutes = Math.max(1, Math.ceil(drainSeconds / 60));
-    const share = finished.size / quotaMinutes / quota;
+    const d = await drainQueue({ connectionString: lab.azurite.connectionString, container: images, total, perMinute: 10 * quota, quotaPerMinute: quota, idPrefix: `backends-${Date.now()}` });
     const byAccount = lab.accounts.map((a, i) => `${ACCOUNTS[i]} ${a.stats.generations}`).join(', ');
     return [
-      ['1. queue at 10 × 3R: sustained rate', `${(share * 100).toFixed(1)} % of 3R`, '≥ 95 %', verdict(share >= 0.95)],
-      ['   jobs, finished, failed', `${total}, ${finished.size}, ${failed.size}`, '', `drained in ${drainSeconds.toFixed(1)} s; generated: ${byAccount}`],
-      ['   lost', String(lost), '0', verdict(lost === 0)],
-      ['   generated twice', String(twice), '0', verdict(twice === 0)],
+      ['1. queue at 10 × 3R: sustained rate', `${(d.share * 100).toFixed(1)} % of 3R`, '≥ 95 %', verdict(d.share >= 0.95)],
+      ['   jobs, finished, failed', `${total}, ${d.finished.size}, ${d.failed.size}`, '', `drained in ${d.drainSeconds.toFixed(1)} s; generated: ${byAccount}`],
+      ['   lost', String(d.lost), '0', verdict(d.lost === 0)],
+      ['   generated twice', String(d.generatedTwice), '0', verdict(d.generatedTwice === 0)],
     ];
   } finally {
     await host.stop();

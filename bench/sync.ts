@@ -6,7 +6,7 @@ import { startOpenAIEmulator } from '../dev/emulator/index.js';
 import { startHostProcess } from '../dev/host/process.js';
 import { startIdentityEndpoint } from '../dev/identity/server.js';
 import { startKeyVault } from '../dev/keyvault/server.js';
-import { percentile } from './stats.js';
+import { percentile, verdict } from './stats.js';
 
 // The synchronous path against the least any app must do, side by side in one run: the app (HTTP →
 // key from the Key Vault stand-in through the managed identity stand-in → emulator → Blob, image and
@@ -147,13 +147,13 @@ export async function runSyncBench(): Promise<void> {
       }
       const ratio = rate(a) / rate(d);
       const added = percentile(a.latencies, 50) - percentile(d.latencies, 50);
-      verdicts.push(`c=${concurrency}: throughput app/direct ${ratio.toFixed(2)}${concurrency === 32 ? (ratio >= 0.9 ? ' PASS' : ' MISS') + ' (target ≥ 0.9)' : ''}; p50 added ${added.toFixed(1)} ms${concurrency === 1 ? (added <= 10 ? ' PASS' : ' MISS') + ' (target ≤ 10 ms)' : ''}`);
+      verdicts.push(`c=${concurrency}: throughput app/direct ${ratio.toFixed(2)}${concurrency === 32 ? ` ${verdict(ratio >= 0.9)} (target ≥ 0.9)` : ''}; p50 added ${added.toFixed(1)} ms${concurrency === 1 ? ` ${verdict(added <= 10)} (target ≤ 10 ms)` : ''}`);
     }
     for (const line of verdicts) console.log(line);
     const rss = peakRssMb(host.process.pid!);
-    console.log(`host peak RSS ${rss.toFixed(0)} MB with 32 in flight ${rss <= 300 ? 'PASS' : 'MISS'} (target ≤ 300 MB)`);
+    console.log(`host peak RSS ${rss.toFixed(0)} MB with 32 in flight ${verdict(rss <= 300)} (target ≤ 300 MB)`);
     const perThousand = (vault.reads * 1000) / appRequests;
-    console.log(`Key Vault reads ${vault.reads} in ${appRequests} requests: ${perThousand.toFixed(2)} per 1,000 ${perThousand <= 1 ? 'PASS' : 'MISS'} (target ≤ 1)`);
+    console.log(`Key Vault reads ${vault.reads} in ${appRequests} requests: ${perThousand.toFixed(2)} per 1,000 ${verdict(perThousand <= 1)} (target ≤ 1)`);
   } finally {
     await host.stop();
     await Promise.all([emulator.close(), vault.close(), identity.close()]);

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
+import { PROJECT_ROOT as root } from './processes.js';
 
 // The real Bicep CLI for the tests and `npm run infra`. Found, in this order, at BICEP_PATH, on
 // PATH, where `az bicep install` leaves it (~/.azure/bin), or in .dev/bicep where a previous run
@@ -12,7 +13,6 @@ import { delimiter, join, relative } from 'node:path';
 /** The version restored from NuGet; the one infra/main.json is built with. */
 export const BICEP_VERSION = '0.49.2';
 
-const root = [join(__dirname, '..'), join(__dirname, '..', '..')].find((dir) => existsSync(join(dir, 'infra', 'main.bicep')))!;
 /** Project-local and ignored by git (.dev/). */
 export const BICEP_DIR = join(root, '.dev', 'bicep');
 const exe = process.platform === 'win32' ? 'bicep.exe' : 'bicep';

@@ -4,6 +4,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { STUDIO_DIR } from '../src/lib/studioAssets.js';
 import { THUMBNAIL_WORKER, WASM_DIR, WASM_FILES } from '../src/lib/thumbnails.js';
+import { PROJECT_ROOT as root } from './processes.js';
 import { buildStudio } from './studio.js';
 
 // The deployed app is one file: esbuild bundles src/index.ts and everything it imports into
@@ -18,13 +19,6 @@ import { buildStudio } from './studio.js';
 // Beside the bundle: the thumbnails' WebAssembly codecs (wasm/) and the studio page (studio/), which
 // the app reads from its own folder; the package ships the folder whole.
 
-const root = [join(__dirname, '..'), join(__dirname, '..', '..')].find((dir) => {
-  try {
-    return statSync(join(dir, 'src', 'index.ts')).isFile();
-  } catch {
-    return false;
-  }
-})!;
 
 interface PackageJson {
   main: string;

@@ -279,6 +279,8 @@ function swaggerProperties(properties: JsonObject): JsonObject {
 }
 
 const jsonSchemaOf = (content: Record<string, OpenApiMedia> | undefined) => content?.['application/json']?.schema;
+/** Content that is an image: the designer offers it as a file. */
+const isImage = (content: Record<string, OpenApiMedia> | undefined) => Object.keys(content ?? {}).some((type) => type.startsWith('image/'));
 
 function swaggerParameter(parameter: OpenApiParameter, view: ParameterView = {}): JsonObject {
   const { example: _example, ...schema } = parameter.schema ?? { type: 'string' };
@@ -313,11 +315,11 @@ function swaggerResponse(response: OpenApiResponse): JsonObject {
   const example = media['application/json']?.example;
   if (example !== undefined) out.examples = { 'application/json': example };
   // An image: the designer offers it as file content.
-  else if (Object.keys(media).some((type) => type.startsWith('image/'))) out.schema = { type: 'string', format: 'binary', 'x-ms-summary': 'Image file' };
+  else if (isImage(media)) out.schema = { type: 'string', format: 'binary', 'x-ms-summary': 'Image file' };
   return out;
 }
 
-function swaggerOperation(view: OperationView, operation: OpenApiOperation): JsonObject {
+function swaggerOperation(view: OperationView, operation: OpenApiOperation, schemas: OpenApi['components']['schemas']): JsonObject {
   const parameters: Json[] = (operation.parameters ?? []).filter((p) => !view.parameters?.[p.name]?.drop).map((p) => swaggerParameter(p, view.parameters?.[p.name]));
   const bodySchema = jsonSchemaOf(operation.requestBody?.content);
   if (operation.requestBody && bodySchema) {
@@ -325,14 +327,14 @@ function swaggerOperation(view: OperationView, operation: OpenApiOperation): Jso
     if (view.dynamicBody) {
       schema = { type: 'object', 'x-ms-dynamic-schema': { operationId: 'GetDeploymentSchema', parameters: { deployment: { parameter: 'deployment' } }, 'value-path': 'schema' } };
     } else if (view.trigger) {
-      const full = openApiDocument().components.schemas.SubscriptionRequest as unknown as { properties: JsonObject };
+      const full = schemas.SubscriptionRequest as unknown as { properties: JsonObject };
       schema = swaggerSchema({ type: 'object', description: 'Which image jobs trigger the flow.', properties: Object.fromEntries(view.trigger.options.map((name) => [name, full.properties[name]!])) });
     }
     parameters.push({ name: 'body', in: 'body', required: operation.requestBody.required === true, description: operation.requestBody.description ?? 'The request body.', 'x-ms-summary': 'Request', schema });
   }
   const responses: JsonObject = {};
   for (const [status, response] of Object.entries(operation.responses)) responses[status] = swaggerResponse(response);
-  const binary = Object.values(operation.responses).some((r) => Object.keys(r.content ?? {}).some((t) => t.startsWith('image/')));
+  const binary = Object.values(operation.responses).some((r) => isImage(r.content));
   const out: JsonObject = {
     operationId: view.operationId,
     summary: view.summary,
@@ -369,7 +371,7 @@ export function connectorDefinition(options: ConnectorOptions = {}): JsonObject 
     if (!found) throw new Error(`The OpenAPI document has no operation ${view.from}.`);
     // The dynamic host URL policy replaces the host and drops basePath: the paths carry /api.
     const path = `${document.servers[0].url}${found.path}`;
-    paths[path] = { ...paths[path], [found.method]: swaggerOperation(view, found.operation) };
+    paths[path] = { ...paths[path], [found.method]: swaggerOperation(view, found.operation, document.components.schemas) };
   }
 
   const definitions: JsonObject = {};

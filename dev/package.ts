@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { zipSync } from 'fflate';
+import { PROJECT_ROOT as root } from './processes.js';
 
 // `npm run package`: what deploys, staged in dist/deploy/ and zipped to dist/deploy.zip. Only what
 // runs: host.json, a package.json that names the bundle as main, the bundle (dist/app/), and the
@@ -9,7 +10,6 @@ import { zipSync } from 'fflate';
 // azd deploys the folder (azure.yaml `dist: dist/deploy`), `az functionapp deployment source
 // config-zip` the zip, and `func azure functionapp publish` run inside dist/deploy the same files.
 
-const root = [join(__dirname, '..'), join(__dirname, '..', '..')].find((dir) => existsSync(join(dir, 'host.json')))!;
 
 export const DEPLOY_DIR = join(root, 'dist', 'deploy');
 export const DEPLOY_ZIP = join(root, 'dist', 'deploy.zip');

@@ -1,8 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 
-// What the dev stand-ins share: a free port, a server listening on one, a child process stopped.
+// What the dev tools share: the project's folder, a free port, a server listening on one, a child
+// process stopped.
+
+/** The project's root: above dev/ when run from source, above dist/dev/ when built. */
+export const PROJECT_ROOT = [join(__dirname, '..'), join(__dirname, '..', '..')].find((dir) => existsSync(join(dir, 'host.json')))!;
 
 /** A port free on 127.0.0.1 now. */
 export async function freePort(): Promise<number> {

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, stopChild } from '../processes.js';
+import { freePort, PROJECT_ROOT as root, stopChild } from '../processes.js';
 
 // The local Functions host as its own process on the compiled app, with exactly the settings given:
 // the way `npm start` and `func start` run it. Tests and benchmarks start it this way.
@@ -15,7 +14,6 @@ export interface HostProcess {
 }
 
 // The app's root holds host.json: two folders up from the source, three from dist/.
-const root = [join(__dirname, '..', '..'), join(__dirname, '..', '..', '..')].find((dir) => existsSync(join(dir, 'host.json')))!;
 
 export async function startHostProcess(settings: Record<string, string | undefined>, options: { extraCaCerts?: string; nodeArgs?: string[] } = {}): Promise<HostProcess> {
   const port = await freePort();

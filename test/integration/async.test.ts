@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../../dev/azurite.js';
 import { MAX_DEQUEUE_COUNT, QUEUES } from '../../src/lib/queues.js';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
+import { until } from '../support/until.js';
 
 // Logic Apps' asynchronous request-reply, the event-driven queues and Idempotency-Key, through the
 // local host's HTTP and queue triggers. The queues have fixed names, so this file has its own Azurite.
@@ -29,13 +30,6 @@ afterAll(async () => {
 const GENERATE = '/api/images/generations';
 const FUNCTION_KEY = uniqueName('function-key');
 const ASYNC = { prefer: 'respond-async' };
-
-/** Polls until `probe` gives a value. */
-async function until<T>(probe: () => Promise<T | undefined>, timeout = 15_000): Promise<T> {
-  let value: T | undefined;
-  await vi.waitUntil(async () => (value = await probe()) !== undefined, { timeout, interval: 100 });
-  return value!;
-}
 
 /** Every result read from image-results so far, by job id. */
 const seen = new Map<string, any[]>();
@@ -145,10 +139,17 @@ describe('Prefer: respond-async', () => {
     expect((await fetch(`${stack.host.url}/api/health`)).status).toBe(200);
     expect((await fetch(`${stack.host.url}${GENERATE}`, { method: 'POST', body: '{}' })).status).toBe(401);
 
-    // Only the token's hash is kept (read once the job has ended: Azurite may serve a blob being rewritten half-written).
-    await until(async () => ((await stack.get(`/api/images/jobs/${id}`)).json.status === 'succeeded' ? true : undefined));
+    // Only the token's hash is kept. Read after the job's last write (`notified`, once it has ended):
+    // Azurite may serve a blob being rewritten half-written.
     const jobsContainer = stack.settings.JOBS_CONTAINER;
-    const state = (await stack.readBlob(`jobs/${id}.json`, jobsContainer)).toString();
+    const state = await until(async () => {
+      const text = (await stack.readBlob(`jobs/${id}.json`, jobsContainer)).toString();
+      try {
+        return (JSON.parse(text) as { notified?: boolean }).notified === true ? text : undefined;
+      } catch {
+        return undefined;
+      }
+    });
     expect(state).not.toContain(token);
     expect(JSON.parse(state).poll_token_sha256).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
   });

@@ -2,16 +2,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
 import { MODELS as EMULATOR_MODELS } from '../../dev/emulator/models.js';
 import { localSettings } from '../support/settings.js';
+import { DEPLOYMENTS, DEPLOYMENTS_SETTING } from '../support/stack.js';
 
 // The app's model table and the emulator's are written apart, each from the contract: the app's
 // from its model table, the emulator's from shared/azure-openai/CONTRACT.md. On every boundary
 // they must agree; when one of them is wrong, the disagreement shows here, naming the case.
 
 let emulator: OpenAIEmulator;
-const DEPLOYMENTS = { 'gpt-image-2': 'gpt-image-2', hq: 'gpt-image-1.5', mini: 'gpt-image-1-mini' };
-const settings = localSettings({
-  AZURE_OPENAI_DEPLOYMENTS: Object.entries(DEPLOYMENTS).map(([d, m]) => `${d}=${m}`).join(','),
-});
+const settings = localSettings({ AZURE_OPENAI_DEPLOYMENTS: DEPLOYMENTS_SETTING });
 
 beforeAll(async () => {
   emulator = await startOpenAIEmulator({ apiKeys: ['k'], deployments: DEPLOYMENTS });

@@ -14,6 +14,8 @@ export const WEBHOOK_KEY = `whsec_${randomBytes(24).toString('base64')}`;
 
 /** The emulated account's deployments, and the app's: one of each current model. */
 export const DEPLOYMENTS = { 'gpt-image-2': 'gpt-image-2', hq: 'gpt-image-1.5', mini: 'gpt-image-1-mini' };
+/** The same, as AZURE_OPENAI_DEPLOYMENTS says it. */
+export const DEPLOYMENTS_SETTING = Object.entries(DEPLOYMENTS).map(([name, model]) => `${name}=${model}`).join(',');
 
 export interface Answer {
   status: number;
@@ -59,7 +61,7 @@ export async function startStack(settings: Record<string, string | undefined> = 
     AzureWebJobsStorage: connectionString,
     AZURE_OPENAI_ENDPOINT: emulator.url,
     AZURE_OPENAI_API_KEY: API_KEY,
-    AZURE_OPENAI_DEPLOYMENTS: Object.entries(DEPLOYMENTS).map(([name, model]) => `${name}=${model}`).join(','),
+    AZURE_OPENAI_DEPLOYMENTS: DEPLOYMENTS_SETTING,
     AZURE_OPENAI_MAX_RETRIES: '1',
     AZURE_OPENAI_TIMEOUT_SECONDS: '2',
     IMAGES_CONTAINER: container,

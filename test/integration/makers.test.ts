@@ -2,13 +2,14 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../../dev/azurite.js';
 import { listen } from '../../dev/processes.js';
 import { sha256 } from '../../src/lib/json.js';
 import { JobStore } from '../../src/lib/jobs.js';
 import { QUEUES } from '../../src/lib/queues.js';
 import { startStack, uniqueName, WEBHOOK_KEY, type Stack } from '../support/stack.js';
+import { until as waitFor } from '../support/until.js';
 
 // What Power Automate, Logic Apps and pipelines do with the app, as they do it: polls that end with
 // the answer, webhooks, images that last, reply queues, base64 messages.
@@ -29,11 +30,8 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-async function until<T>(probe: () => Promise<T | undefined>, timeout = 20_000): Promise<T> {
-  let value: T | undefined;
-  await vi.waitUntil(async () => (value = await probe()) !== undefined, { timeout, interval: 100 });
-  return value!;
-}
+/** Webhook deliveries and flows take longer than a poll. */
+const until = <T>(probe: () => Promise<T | undefined>, timeout = 20_000) => waitFor(probe, timeout);
 
 /** Polls a Location as Logic Apps does: until an answer is not 202. */
 async function pollToEnd(location: string) {

@@ -74,18 +74,18 @@ export class JobWorker {
    * the synchronous call would refuse it; its subscription exists before the job can end, so no
    * ending is missed.
    */
-  async subscribe(body: unknown, headerCallback?: string): Promise<{ subscription: Subscription; job?: JobState }> {
+  async subscribe(body: unknown, caller: Caller, headerCallback?: string): Promise<{ subscription: Subscription; job?: JobState }> {
     const parsed = subscriptionRequest.safeParse(body);
     if (!parsed.success) throw fromZodIssues(parsed.error.issues);
     const { callback_url, request, model, status } = parsed.data;
     const callback = headerCallback ?? callback_url;
     if (!callback) throw new InvalidRequestError("The callback URL is required: the x-ms-notification-url header, or 'callback_url'.", 'x-ms-notification-url');
     if (!request) return { subscription: await this.webhooks.subscribe(callback, { ...(model && { model }), ...(status && { status }) }) };
-    this.pipeline.resolve(request);
+    this.pipeline.resolve(request, undefined, caller);
     const id = randomUUID();
     const subscription = await this.webhooks.subscribe(callback, { job_id: id });
     try {
-      const { job } = await this.accept(request, { id });
+      const { job } = await this.accept(request, { id, caller });
       return { job, subscription };
     } catch (err) {
       await this.webhooks.unsubscribe({ id: subscription.id }).catch(() => undefined);

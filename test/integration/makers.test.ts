@@ -126,6 +126,9 @@ describe('webhooks', () => {
     const event = JSON.parse(delivery.body);
     expect(event).toMatchObject({ id: subscribed.json.job_id, status: 'succeeded', data: [expect.objectContaining({ url: expect.any(String) })] });
     expect(delivery.headers['webhook-id']).toBe(`${subscribed.json.id}.${subscribed.json.job_id}`);
+    // The job spends as the function key that subscribed, as a synchronous call with it would.
+    const { storage } = event.data[0];
+    expect(JSON.parse((await stack.readBlob(storage.record, storage.container)).toString()).caller).toEqual({ name: 'anonymous', kind: 'function_key' });
     await new Promise((r) => setTimeout(r, 1_500));
     expect(deliveriesOf(subscribed.json.job_id)).toHaveLength(1);
     expect((await stack.get(`/api/images/subscriptions/${subscribed.json.id}`)).status).toBe(404);

@@ -1,5 +1,5 @@
 // The answers other than 200 Azure OpenAI gives, in its shape {"error": {"code", "message", ...}},
-// worded as the contract (shared/azure-openai/CONTRACT.md) records them where it does.
+// worded as the contract (docs/azure-openai-contract.md) records them where it does.
 
 export interface AzureErrorBody {
   error: {

@@ -1,5 +1,5 @@
 // The image models Azure OpenAI runs, written from the project's contract
-// (shared/azure-openai/CONTRACT.md, 2026-11-26), never from src/: the emulator stands in for Azure,
+// (docs/azure-openai-contract.md, 2026-11-26), never from src/: the emulator stands in for Azure,
 // so a wrong limit in the app's own table must make a test fail, not pass twice.
 
 export type Quality = 'low' | 'medium' | 'high';

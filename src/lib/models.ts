@@ -2,7 +2,7 @@
 // lifecycle. A new model is one entry here. Retired models stay as request dialects only: a request
 // that names one is validated by its own rules, then served by a current model (translate.ts).
 // Sources: Learn's model retirement schedule and the images API reference, summed up in the
-// project's Azure OpenAI contract (shared/azure-openai/CONTRACT.md beside this repository).
+// project's Azure OpenAI contract (docs/azure-openai-contract.md).
 
 /** What a request may say about size: a list of values, or a rule that explains each refusal. */
 export type SizeRule =

@@ -5,7 +5,7 @@ import { localSettings } from '../support/settings.js';
 import { DEPLOYMENTS, DEPLOYMENTS_SETTING } from '../support/stack.js';
 
 // The app's model table and the emulator's are written apart, each from the contract: the app's
-// from its model table, the emulator's from shared/azure-openai/CONTRACT.md. On every boundary
+// from its model table, the emulator's from docs/azure-openai-contract.md. On every boundary
 // they must agree; when one of them is wrong, the disagreement shows here, naming the case.
 
 let emulator: OpenAIEmulator;

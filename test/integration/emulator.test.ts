@@ -1,4 +1,4 @@
-// The Azure OpenAI images emulator (dev/emulator) against the contract (shared/azure-openai/CONTRACT.md):
+// The Azure OpenAI images emulator (dev/emulator) against the contract (docs/azure-openai-contract.md):
 // the real `openai` SDK where a client would use it, raw fetch for statuses, headers and bodies.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -51,11 +51,12 @@ param environmentName string
 @metadata({ azd: { type: 'location' } })
 param location string = any(resourceGroup().location)
 
-// No default, so that azd asks, listing only regions with quota for gpt-image-2. The regions that
-// offer gpt-image-2 (and gpt-image-1.5, gpt-image-1-mini) in Global Standard: Learn's region tables, 2026-04-30.
+// No default, so that azd asks, listing only regions with quota for gpt-image-2's default capacity
+// (usageName: 2 units). The regions that offer gpt-image-2 (and gpt-image-1.5, gpt-image-1-mini) in
+// Global Standard: Learn's region tables, 2026-04-30.
 @description('Azure region of the Azure OpenAI account: one of the five that offer gpt-image-2 in Global Standard (Learn, 2026-04-30).')
 @allowed(['eastus2', 'polandcentral', 'swedencentral', 'uaenorth', 'westus3'])
-@metadata({ azd: { type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] } })
+@metadata({ azd: { type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,2'] } })
 param openAiLocation string
 
 @description('One Azure OpenAI region: its account gets the same model deployments as every other.')

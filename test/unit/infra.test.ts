@@ -204,7 +204,7 @@ describe('infra/main.json: the webhook signing key', () => {
     }
     // Only the keyvault module takes it, and only to write that secret.
     const uses = strings(template).filter((s) => s.value.includes('webhookSigningKey'));
-    for (const use of uses) expect(use.value.startsWith("[parameters('webhookSigningKey')]") || /^\[if\(empty\(parameters\('webhookSigningKey'\)\), .*, parameters\('webhookSigningKey'\)\)\]$/.test(use.value), use.path).toBe(true);
+    for (const use of uses) expect(use.value === "[parameters('webhookSigningKey')]" || /^\[if\(empty\(parameters\('webhookSigningKey'\)\), .*, parameters\('webhookSigningKey'\)\)\]$/.test(use.value), use.path).toBe(true);
     expect(uses.filter((u) => u.path.endsWith('.properties.value'))).toHaveLength(1);
   });
 });
@@ -414,7 +414,8 @@ describe('infra/main.json: models', () => {
 
   it('asks azd for an Azure OpenAI region with gpt-image-2 quota, and for the app\'s region', () => {
     const parameters = template.parameters!;
-    expect(parameters.openAiLocation.metadata?.azd).toEqual({ type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] });
+    // azd lists only regions with quota for the default capacity.
+    expect(parameters.openAiLocation.metadata?.azd).toEqual({ type: 'location', usageName: [`OpenAI.GlobalStandard.gpt-image-2,${String(parameters.gptImage2Capacity.defaultValue)}`] });
     expect(parameters.openAiLocation.defaultValue, 'no default: azd asks').toBeUndefined();
     expect(parameters.location.metadata?.azd).toEqual({ type: 'location' });
   });

@@ -415,7 +415,7 @@ describe('infra/main.json: models', () => {
   it('asks azd for an Azure OpenAI region with gpt-image-2 quota, and for the app\'s region', () => {
     const parameters = template.parameters!;
     // azd lists only regions with quota for the default capacity.
-    expect(parameters.openAiLocation.metadata?.azd).toEqual({ type: 'location', usageName: [`OpenAI.GlobalStandard.gpt-image-2,${String(parameters.gptImage2Capacity.defaultValue)}`] });
+    expect(parameters.openAiLocation.metadata?.azd).toEqual({ type: 'location', usageName: [`OpenAI.GlobalStandard.gpt-image-2,${parameters.gptImage2Capacity.defaultValue as number}`] });
     expect(parameters.openAiLocation.defaultValue, 'no default: azd asks').toBeUndefined();
     expect(parameters.location.metadata?.azd).toEqual({ type: 'location' });
   });

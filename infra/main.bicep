@@ -11,21 +11,58 @@ import { modelDeployment } from 'modules/openai.bicep'
 @maxLength(64)
 param environmentName string
 
-@description('Azure region of every resource but the Azure OpenAI account. Must offer Flex Consumption.')
+// any(): the resource group's region is only known, and checked against the list, at deployment.
+@description('Azure region of every resource but the Azure OpenAI accounts: one that offers Flex Consumption (the list of the azd Functions quickstart, Azure-Samples/functions-quickstart-typescript-azd).')
 @minLength(1)
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({ azd: { type: 'location' } })
-param location string = resourceGroup().location
+param location string = any(resourceGroup().location)
 
-// No default, so that azd asks, listing only regions with quota for gpt-image-2.
-@description('Azure region of the Azure OpenAI account: one that offers gpt-image-2 (and the other models you deploy).')
-@minLength(1)
-@metadata({ azd: { type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] } })
+// No default, so that azd asks, listing only regions with quota for gpt-image-2's default capacity
+// (usageName: 2 units). The regions that offer gpt-image-2 (and gpt-image-1.5, gpt-image-1-mini) in
+// Global Standard: Learn's region tables, 2026-04-30.
+@description('Azure region of the Azure OpenAI account: one of the five that offer gpt-image-2 in Global Standard (Learn, 2026-04-30).')
+@allowed(['eastus2', 'polandcentral', 'swedencentral', 'uaenorth', 'westus3'])
+@metadata({ azd: { type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,2'] } })
 param openAiLocation string
 
 @description('One Azure OpenAI region: its account gets the same model deployments as every other.')
 type openAiRegion = {
-  @description('Azure region of the account.')
-  location: string
+  @description('Azure region of the account: one that offers gpt-image-2 in Global Standard (Learn, 2026-04-30).')
+  location: 'eastus2' | 'polandcentral' | 'swedencentral' | 'uaenorth' | 'westus3'
 
   @description('1 is used first; a higher number only while every account of the lower ones is throttled or failing. Equal numbers share the traffic.')
   @minValue(1)
@@ -41,26 +78,26 @@ param openAiRegions openAiRegion[] = [{ location: openAiLocation, priority: 1 }]
 @allowed(['key', 'entra'])
 param openAiAuthMode string = 'key'
 
-@description('Capacity of the gpt-image-2 deployment (GlobalStandard), in quota units.')
+@description('Capacity of the gpt-image-2 deployment (GlobalStandard), in quota units of 3 requests per minute each: the default 2 units, a subscription\'s default quota, buy 6 RPM.')
 @minValue(1)
-param gptImage2Capacity int = 1
+param gptImage2Capacity int = 2
 
-@description('Also deploy gpt-image-1.5 (GlobalStandard; the subscription needs approved access).')
+@description('Also deploy gpt-image-1.5 (GlobalStandard). It needs an approved access application (Learn, 2026-04-17): without one, the deployment fails.')
 param deployGptImage15 bool = false
 
 @description('Capacity of the gpt-image-1.5 deployment, in quota units.')
 @minValue(1)
 param gptImage15Capacity int = 1
 
-@description('Also deploy gpt-image-1-mini (GlobalStandard), the cheapest model.')
+@description('Also deploy gpt-image-1-mini (GlobalStandard), the cheapest model. It needs an approved access application (Learn, 2026-04-17): without one, the deployment fails.')
 param deployGptImage1Mini bool = false
 
 @description('Capacity of the gpt-image-1-mini deployment, in quota units.')
 @minValue(1)
 param gptImage1MiniCapacity int = 1
 
-@description('Node.js major version the app runs on.')
-@allowed(['20', '22'])
+@description('Node.js major version the app runs on: 22 or 24 (Node 20 left support on 2026-04-30).')
+@allowed(['22', '24'])
 param nodeVersion string = '22'
 
 @description('Memory of each function app instance, in MB.')
@@ -76,6 +113,13 @@ param maximumInstanceCount int = 100
 @minValue(7)
 @maxValue(90)
 param keyVaultSoftDeleteRetentionInDays int = 7
+
+// Purge protection stays on: nobody, not even an owner, can destroy the secrets early. The price is
+// that a deleted vault keeps its name for keyVaultSoftDeleteRetentionInDays, and `azd down --purge`
+// cannot free it; a new suffix builds the environment again at once.
+@description('Appended to the Key Vault name (kv-<token><suffix>). Purge protection keeps a deleted vault, and its name, for keyVaultSoftDeleteRetentionInDays, even after `azd down --purge`: to build the environment again sooner, set a new suffix such as -2 (the app then gets a new, empty vault; the old one is purged when its retention ends). Empty: no suffix.')
+@maxLength(8)
+param keyVaultNameSuffix string = ''
 
 @description('Days after its last change that a job\'s state or an Idempotency-Key entry is deleted.')
 @minValue(1)
@@ -96,10 +140,9 @@ param appDailyBudgetUsd string = ''
 @description('A price table to replace the shipped one, as JSON (PRICE_TABLE; format: src/lib/prices.json). Empty: the shipped table.')
 param priceTable string = ''
 
-@description('The key that signs webhook deliveries (WEBHOOK_SIGNING_SECRET_NAME in Key Vault); receivers verify with it. Default: a new random one on each deployment, so pass the current one to keep it (azd does).')
+@description('The key that signs webhook deliveries (WEBHOOK_SIGNING_SECRET_NAME in Key Vault); receivers verify with it. azd passes the vault\'s current one (a random one the first time). Empty: a key derived from the storage account\'s key1, the same on every redeploy from the portal or the CLI, so receivers keep working.')
 @secure()
-@minLength(16)
-param webhookSigningKey string = newGuid()
+param webhookSigningKey string = ''
 
 @description('E-mail address that alerts notify. Empty: alerts show in the portal only.')
 param alertEmail string = ''
@@ -109,6 +152,9 @@ param appServiceAuthClientId string = ''
 
 @description('Object ID of a developer who gets data-plane roles to run the app locally against Azure. Defaults to whoever deploys; empty: nobody.')
 param principalId string = deployer().objectId
+
+@description('Give principalId (by default whoever deploys) the data-plane roles: blobs, queues and tables, Key Vault Secrets Officer, Cognitive Services OpenAI User. Off for a production deployment where nobody reads the data as themselves.')
+param grantDeveloperRoles bool = true
 
 @description('Kind of principalId: User, or ServicePrincipal when a pipeline deploys.')
 @allowed(['User', 'ServicePrincipal'])
@@ -125,7 +171,7 @@ var names = {
   logAnalytics: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
   appInsights: '${abbrs.insightsComponents}${resourceToken}'
   storage: '${abbrs.storageStorageAccounts}${resourceToken}'
-  keyVault: '${abbrs.keyVaultVaults}${resourceToken}'
+  keyVault: '${abbrs.keyVaultVaults}${resourceToken}${keyVaultNameSuffix}'
   openAi: '${abbrs.cognitiveServicesAccounts}${resourceToken}'
   plan: '${abbrs.webServerFarms}${resourceToken}'
   functionApp: '${abbrs.webSitesFunctions}api-${resourceToken}'
@@ -206,7 +252,9 @@ module keyVault 'modules/keyvault.bicep' = {
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     webhookSecretName: webhookSecretName
     webhookSigningKey: webhookSigningKey
+    storageAccountName: names.storage
   }
+  dependsOn: [storage]
 }
 
 module openAi 'modules/openai.bicep' = [
@@ -255,8 +303,9 @@ module backends 'modules/backends-setting.bicep' = {
   }
 }
 
-// The app's identity: host storage (blobs incl. the deployment package, queues, tables), the vault's
-// secrets (the webhook signing key; the Azure OpenAI key in key mode), the model (entra mode), and telemetry.
+// The app's identity: host storage (blobs incl. the deployment package, queues, tables), the secrets
+// it reads and no other (the webhook signing key; each Azure OpenAI key in key mode), the model
+// (entra mode), and telemetry.
 module appRoles 'modules/roles.bicep' = {
   name: 'app-roles'
   params: {
@@ -269,18 +318,21 @@ module appRoles 'modules/roles.bicep' = {
     storageAccountName: names.storage
     storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']
     keyVaultName: names.keyVault
-    keyVaultRoles: ['Key Vault Secrets User']
+    keyVaultRoles: []
+    keyVaultSecretNames: [webhookSecretName, ...(keyMode ? map(openAiAccounts, a => a.secretName) : [])]
+    keyVaultSecretRoles: ['Key Vault Secrets User']
     openAiAccountNames: map(openAiAccounts, a => a.name)
     openAiRoles: keyMode ? [] : ['Cognitive Services OpenAI User']
     appInsightsName: names.appInsights
     appInsightsRoles: ['Monitoring Metrics Publisher']
   }
-  dependsOn: [storage, keyVault, openAi, monitoring]
+  // The secrets must exist before a role is assigned on them.
+  dependsOn: [storage, keyVault, openAi, openAiKey, monitoring]
 }
 
 // The developer: what `npm start` against Azure needs, rotating the secret by hand, and
 // `npm run backfill` (the images and the gallery's index table).
-module developerRoles 'modules/roles.bicep' = if (!empty(principalId)) {
+module developerRoles 'modules/roles.bicep' = if (grantDeveloperRoles && !empty(principalId)) {
   name: 'developer-roles'
   params: {
     principalId: principalId
@@ -289,6 +341,8 @@ module developerRoles 'modules/roles.bicep' = if (!empty(principalId)) {
     storageRoles: ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']
     keyVaultName: names.keyVault
     keyVaultRoles: ['Key Vault Secrets Officer']
+    keyVaultSecretNames: []
+    keyVaultSecretRoles: []
     openAiAccountNames: map(openAiAccounts, a => a.name)
     openAiRoles: ['Cognitive Services OpenAI User']
     appInsightsName: names.appInsights
@@ -362,11 +416,12 @@ module alerts 'modules/alerts.bicep' = {
     namePrefix: names.alerts
     alertEmail: alertEmail
     appInsightsId: monitoring.outputs.appInsightsId
-    openAiAccountId: openAi[0].outputs.id
+    openAiAccountIds: [for (account, i) in openAiAccounts: openAi[i].outputs.id]
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     poisonQueueName: queueNames.poison
     throttledCallsThreshold: 5
-    failedRequestsThreshold: 0
+    // One failed request is not worth a page; a run of them is.
+    failedRequestsThreshold: 5
   }
 }
 

@@ -17,8 +17,8 @@ param alertEmail string
 @description('Resource ID of Application Insights (failed requests).')
 param appInsightsId string
 
-@description('Resource ID of the Azure OpenAI account (429s: the BlockedCalls metric).')
-param openAiAccountId string
+@description('Resource IDs of the Azure OpenAI accounts, one per region: each gets its own 429 rule (the AzureOpenAIRequests metric, StatusCode 429).')
+param openAiAccountIds string[]
 
 @description('Resource ID of the Log Analytics workspace that holds StorageQueueLogs.')
 param logAnalyticsWorkspaceId string
@@ -76,34 +76,40 @@ resource failedRequests 'Microsoft.Insights/metricAlerts@2026-01-01' = {
   }
 }
 
-resource throttled 'Microsoft.Insights/metricAlerts@2026-01-01' = {
-  name: '${namePrefix}-openai-429'
-  location: 'global'
-  tags: tags
-  properties: {
-    description: 'Azure OpenAI answered a run of 429s: the deployments need more quota, or another region.'
-    severity: 2
-    enabled: true
-    scopes: [openAiAccountId]
-    evaluationFrequency: 'PT1M'
-    windowSize: 'PT5M'
-    criteria: {
-      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
-      allOf: [
-        {
-          criterionType: 'StaticThresholdCriterion'
-          name: 'blocked'
-          metricNamespace: 'Microsoft.CognitiveServices/accounts'
-          metricName: 'BlockedCalls'
-          operator: 'GreaterThan'
-          threshold: throttledCallsThreshold
-          timeAggregation: 'Total'
-        }
-      ]
+// One rule per account: a metric alert on one resource names the account that runs short. The first
+// keeps the name a one-region deployment has always had. AzureOpenAIRequests split by StatusCode is
+// what Azure OpenAI reports its answers in (BlockedCalls is the legacy Cognitive Services metric).
+resource throttled 'Microsoft.Insights/metricAlerts@2026-01-01' = [
+  for (accountId, i) in openAiAccountIds: {
+    name: i == 0 ? '${namePrefix}-openai-429' : '${namePrefix}-openai-429-${i}'
+    location: 'global'
+    tags: tags
+    properties: {
+      description: 'An Azure OpenAI account answered a run of 429s: its deployments need more quota, or another region.'
+      severity: 2
+      enabled: true
+      scopes: [accountId]
+      evaluationFrequency: 'PT1M'
+      windowSize: 'PT5M'
+      criteria: {
+        'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+        allOf: [
+          {
+            criterionType: 'StaticThresholdCriterion'
+            name: 'throttled'
+            metricNamespace: 'Microsoft.CognitiveServices/accounts'
+            metricName: 'AzureOpenAIRequests'
+            dimensions: [{ name: 'StatusCode', operator: 'Include', values: ['429'] }]
+            operator: 'GreaterThan'
+            threshold: throttledCallsThreshold
+            timeAggregation: 'Total'
+          }
+        ]
+      }
+      actions: map(actionGroupIds, id => { actionGroupId: id })
     }
-    actions: map(actionGroupIds, id => { actionGroupId: id })
   }
-}
+]
 
 // Both ways onto the poison queue write a PutMessage: the worker parking a request it can never
 // serve, and the Functions host after the last failed attempt.
@@ -118,6 +124,9 @@ resource poison 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
     enabled: true
     scopes: [logAnalyticsWorkspaceId]
     // Every 15 minutes: the cheapest frequency of a log search alert rule, and a parked message waits.
+    // The workspace is as new as the rule on a first deployment: StorageQueueLogs does not exist
+    // until the first queue log arrives, and validating the query then fails (SEM0100, Azure/bicep#11378).
+    skipQueryValidation: true
     evaluationFrequency: 'PT15M'
     windowSize: 'PT15M'
     criteria: {

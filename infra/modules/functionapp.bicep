@@ -25,7 +25,7 @@ param storageBlobEndpoint string
 param deploymentContainerName string
 
 @description('Node.js major version.')
-@allowed(['20', '22'])
+@allowed(['22', '24'])
 param nodeVersion string
 
 @description('Memory of each instance, in MB.')

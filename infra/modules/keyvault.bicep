@@ -24,9 +24,20 @@ param logAnalyticsWorkspaceId string
 @description('Name of the secret that signs webhook deliveries (WEBHOOK_SIGNING_SECRET_NAME).')
 param webhookSecretName string
 
-@description('The webhook signing key.')
+@description('The webhook signing key; empty: one derived from the storage account\'s key1.')
 @secure()
 param webhookSigningKey string
+
+@description('Name of the storage account whose key1 the default webhook signing key is derived from.')
+param storageAccountName string
+
+// The account refuses shared-key access, so key1 signs nothing there; it is a random secret that Azure
+// keeps, unchanged until someone regenerates it. Two name-based GUIDs of it give the webhook signing key
+// the same value on every deployment (ARM cannot ask whether the secret already exists, and a new
+// random default would rotate the key under every receiver on each redeploy).
+resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
+  name: storageAccountName
+}
 
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
@@ -47,7 +58,7 @@ resource webhookSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = {
   parent: vault
   name: webhookSecretName
   properties: {
-    value: webhookSigningKey
+    value: empty(webhookSigningKey) ? '${guid(storage.listKeys().keys[0].value, webhookSecretName, '1')}${guid(storage.listKeys().keys[0].value, webhookSecretName, '2')}' : webhookSigningKey
     contentType: 'Standard Webhooks signing key'
   }
 }

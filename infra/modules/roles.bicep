@@ -17,8 +17,14 @@ param storageRoles string[]
 @description('Name of the Key Vault.')
 param keyVaultName string
 
-@description('Roles on the Key Vault.')
+@description('Roles on the whole Key Vault.')
 param keyVaultRoles string[]
+
+@description('Names of the existing secrets that keyVaultSecretRoles are assigned on, each one alone.')
+param keyVaultSecretNames string[]
+
+@description('Roles on each secret of keyVaultSecretNames (not on the vault: the principal reads those secrets and no other).')
+param keyVaultSecretRoles string[]
 
 @description('Names of the Azure OpenAI accounts, one per region.')
 param openAiAccountNames string[]
@@ -57,6 +63,16 @@ resource openAi 'Microsoft.CognitiveServices/accounts@2025-06-01' existing = [
   }
 ]
 
+resource secrets 'Microsoft.KeyVault/vaults/secrets@2025-05-01' existing = [
+  for name in keyVaultSecretNames: {
+    parent: vault
+    name: name
+  }
+]
+
+// Each role on each secret: one assignment per pair.
+var secretGrants = flatten(map(range(0, length(keyVaultSecretNames)), secret => map(keyVaultSecretRoles, role => { secret: secret, role: role })))
+
 // Each role on each account: one assignment per pair.
 var openAiGrants = flatten(map(range(0, length(openAiAccountNames)), account => map(openAiRoles, role => { account: account, role: role })))
 
@@ -82,6 +98,18 @@ resource keyVaultAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01
     scope: vault
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds[role])
+      principalId: principalId
+      principalType: principalType
+    }
+  }
+]
+
+resource secretAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for grant in secretGrants: {
+    name: guid(secrets[grant.secret].id, principalId, roleIds[grant.role])
+    scope: secrets[grant.secret]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds[grant.role])
       principalId: principalId
       principalType: principalType
     }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MODELS, isModelName } from '../../src/lib/models.js';
 import { QUEUES } from '../../src/lib/queues.js';
 import { HOST_SETTING_NAMES, loadSettings, SETTING_NAMES, settingsSchema } from '../../src/lib/settings.js';
+import { BICEP_VERSION } from '../../dev/bicep.js';
 import { at, evaluateTemplate, isUnresolved, strings, type Deployed, type Evaluation, type Template, Unresolved } from '../support/bicep-arm.js';
 
 // The project's rules, checked on what Azure receives: infra/main.json, the compiled form of
@@ -14,6 +15,8 @@ import { at, evaluateTemplate, isUnresolved, strings, type Deployed, type Evalua
 
 const root = join(__dirname, '..', '..');
 const template = JSON.parse(readFileSync(join(root, 'infra', 'main.json'), 'utf8')) as Template;
+/** A parameter's @description. */
+const descriptionOf = (parameter: string) => (template.parameters![parameter].metadata?.description as string | undefined) ?? '';
 
 /** Required parameters only; everything else takes its default. */
 const REQUIRED = { environmentName: 'imagegen', openAiLocation: 'swedencentral' };
@@ -126,14 +129,18 @@ describe('infra/main.json: security', () => {
   });
 
   it('lists keys only into a Key Vault secret: no key in any output, parameter or app setting', () => {
-    // Over the whole template text: every list*() call, wherever it is.
+    // Over the whole template text: every list*() call, wherever it is, is the value of a Key Vault
+    // secret: the Azure OpenAI key, and the storage key the default webhook signing key is made from.
     const listCalls = strings(template).filter((s) => /\blist\w*\(/i.test(s.value));
-    expect(listCalls, 'one list*() call in the whole template').toHaveLength(1);
-    // ...and it is the value of the Key Vault secret.
+    expect(listCalls, 'two list*() calls in the whole template').toHaveLength(2);
+    for (const call of listCalls) {
+      expect(call.path).toMatch(/\.properties\.value$/);
+      const owner = at(template, call.path.replace(/\.properties\.value$/, '').replace(/\[(\d+)\]/g, '.$1')) as { type?: string };
+      expect(owner.type, call.path).toBe('Microsoft.KeyVault/vaults/secrets');
+    }
     const [secret] = keySecrets(deploy());
     const value = at(secret.body, 'properties.value');
     expect(isUnresolved(value) && value.fn).toBe('listKeys');
-    expect(listCalls[0].path).toMatch(/\.properties\.value$/);
     // Outputs (of every template) and parameters: no secure types (but the webhook signing key's, below), nothing read from a key.
     for (const { modules, template: t } of deploy().templates) {
       for (const [name, output] of Object.entries(t.outputs ?? {})) {
@@ -159,8 +166,30 @@ describe('infra/main.json: security', () => {
 });
 
 describe('infra/main.json: the webhook signing key', () => {
-  it('is a secure parameter, random by default, that goes into the vault in both modes and nowhere else', () => {
-    expect(template.parameters!.webhookSigningKey).toMatchObject({ type: 'securestring', defaultValue: '[newGuid()]' });
+  /** The value the webhook secret gets, as text: the same text on two deployments is the same key. */
+  const webhookValue = (evaluation: Evaluation) => {
+    const [secret] = ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets').filter(isWebhookSecret);
+    const value = at(secret.body, 'properties.value');
+    return isUnresolved(value) ? value.text : value;
+  };
+
+  it('keeps its value on a redeploy from the portal or the CLI: derived from a key Azure keeps, never a new random default', () => {
+    // A portal or CLI deployment passes nothing: the default must give the same key every time.
+    expect(template.parameters!.webhookSigningKey).toMatchObject({ type: 'securestring', defaultValue: '' });
+    for (const mode of ['key', 'entra']) {
+      const first = webhookValue(deploy({ openAiAuthMode: mode }));
+      expect(first, mode).toEqual(webhookValue(deploy({ openAiAuthMode: mode, alertEmail: 'ops@example.com' })));
+      // Two name-based GUIDs of key1 of the storage account this deployment creates: secret, and stable.
+      const storage = one(deploy(), 'Microsoft.Storage/storageAccounts').name as string;
+      expect(first).toBe(
+        [1, 2].map((n) => `guid(index(listKeys(resourceId('Microsoft.Storage/storageAccounts', '${storage}'), '2025-06-01').keys, 0).value, 'webhook-signing-key', '${n}')`).reduce((a, b) => `format('{0}{1}', ${a}, ${b})`),
+      );
+    }
+    // Nothing in the template makes a new value per deployment.
+    for (const s of strings(template)) expect(s.value, s.path).not.toMatch(/newGuid\(|utcNow\(/i);
+  });
+
+  it('is a secure parameter that goes into the vault in both modes and nowhere else', () => {
     for (const mode of ['key', 'entra']) {
       const evaluation = deploy({ openAiAuthMode: mode, webhookSigningKey: 'the-signing-key-of-this-test' });
       const secrets = ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets').filter(isWebhookSecret);
@@ -175,7 +204,8 @@ describe('infra/main.json: the webhook signing key', () => {
     }
     // Only the keyvault module takes it, and only to write that secret.
     const uses = strings(template).filter((s) => s.value.includes('webhookSigningKey'));
-    expect(uses.map((u) => u.value).every((v) => /^\[parameters\('webhookSigningKey'\)\]$/.test(v))).toBe(true);
+    for (const use of uses) expect(use.value === "[parameters('webhookSigningKey')]" || /^\[if\(empty\(parameters\('webhookSigningKey'\)\), .*, parameters\('webhookSigningKey'\)\)\]$/.test(use.value), use.path).toBe(true);
+    expect(uses.filter((u) => u.path.endsWith('.properties.value'))).toHaveLength(1);
   });
 });
 
@@ -186,7 +216,8 @@ describe('infra/main.json: roles', () => {
     'Storage Blob Data Owner': { id: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', scope: 'Microsoft.Storage/storageAccounts' },
     'Storage Queue Data Contributor': { id: '974c5e8b-45b9-4653-ba55-5f855dd0fb88', scope: 'Microsoft.Storage/storageAccounts' },
     'Storage Table Data Contributor': { id: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', scope: 'Microsoft.Storage/storageAccounts' },
-    'Key Vault Secrets User': { id: '4633458b-17de-408a-b874-0445c86b69e6', scope: 'Microsoft.KeyVault/vaults' },
+    // Only on the secrets the app reads, one by one: never the whole vault.
+    'Key Vault Secrets User': { id: '4633458b-17de-408a-b874-0445c86b69e6', scope: 'Microsoft.KeyVault/vaults/secrets' },
     'Key Vault Secrets Officer': { id: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7', scope: 'Microsoft.KeyVault/vaults' },
     'Cognitive Services OpenAI User': { id: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd', scope: 'Microsoft.CognitiveServices/accounts' },
     'Monitoring Metrics Publisher': { id: '3913510d-42f4-4e42-8a64-420c390055eb', scope: 'Microsoft.Insights/components' },
@@ -229,7 +260,7 @@ describe('infra/main.json: roles', () => {
   });
 
   it('gives the app identity what it needs and no more: the vault\'s secrets (the key in key mode, the webhook signing key always), the model in entra mode', () => {
-    const forApp = (parameters: Record<string, unknown>) => grants(deploy(parameters)).filter((g) => g.principal === 'app').map((g) => g.role).sort();
+    const forApp = (parameters: Record<string, unknown>) => [...new Set(grants(deploy(parameters)).filter((g) => g.principal === 'app').map((g) => g.role))].sort();
     const always = ['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor', 'Monitoring Metrics Publisher'];
     expect(forApp({})).toEqual([...always, 'Key Vault Secrets User'].sort());
     expect(forApp({ openAiAuthMode: 'entra' })).toEqual([...always, 'Key Vault Secrets User', 'Cognitive Services OpenAI User'].sort());
@@ -240,15 +271,58 @@ describe('infra/main.json: roles', () => {
     expect(onModels.map((g) => g.resource)).toEqual(ofType(evaluation, 'Microsoft.CognitiveServices/accounts').map((a) => a.name));
   });
 
-  it('gives the developer (principalId, by default whoever deploys) data-plane roles, and nobody when it is empty', () => {
+  it.each(SCENARIOS)('%s: gives the app Key Vault Secrets User on exactly the secrets it reads, each one created by the deployment', (_, parameters) => {
+    const evaluation = deploy(parameters);
+    const onSecrets = grants(evaluation).filter((g) => g.role === 'Key Vault Secrets User');
+    expect(new Set(onSecrets.map((g) => g.principal))).toEqual(new Set(['app']));
+    // What the app reads: WEBHOOK_SIGNING_SECRET_NAME always, and each backend's keyVaultSecretName in key mode.
+    const settings = appSettings(evaluation);
+    const [backends] = ofType(evaluation, 'Microsoft.Resources/deployments').filter((d) => d.name === 'backends-setting');
+    const keySecretNames = (backends.parameters!.backendsPerAccount as { keyVaultSecretName?: string }[][]).flat().flatMap((b) => (b.keyVaultSecretName ? [b.keyVaultSecretName] : []));
+    const reads = [...new Set([String(settings.WEBHOOK_SIGNING_SECRET_NAME), ...keySecretNames])].sort();
+    expect(onSecrets.map((g) => String(g.resource)).sort()).toEqual(reads);
+    const created = ofType(evaluation, 'Microsoft.KeyVault/vaults/secrets').map((secret) => String(secret.name).split('/').at(-1));
+    for (const name of reads) expect(created, name).toContain(name);
+  });
+
+  it('gives the developer (principalId, by default whoever deploys) data-plane roles, and nobody when it is empty or grantDeveloperRoles is off', () => {
+    expect(template.parameters!.grantDeveloperRoles).toMatchObject({ type: 'bool', defaultValue: true });
     expect(template.parameters!.principalId.defaultValue).toBe('[deployer().objectId]');
     const developer = (parameters: Record<string, unknown>) => grants(deploy(parameters)).filter((g) => g.principal !== 'app');
     expect(developer({ principalId: '' })).toEqual([]);
+    expect(developer({ grantDeveloperRoles: false })).toEqual([]);
+    expect(developer({ grantDeveloperRoles: false, principalId: '11111111-2222-3333-4444-555555555555' })).toEqual([]);
     const roles = developer({ principalId: '11111111-2222-3333-4444-555555555555' });
     expect(new Set(roles.map((g) => g.principal))).toEqual(new Set(['developer:11111111-2222-3333-4444-555555555555']));
     expect(roles.map((g) => g.role).sort()).toEqual(['Cognitive Services OpenAI User', 'Key Vault Secrets Officer', 'Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']);
     // By default the one who deploys.
     expect(new Set(developer({}).map((g) => g.principal))).toEqual(new Set([`developer:${DEPLOYER}`]));
+  });
+
+  it('matches the README\'s table of roles: each row a role the template assigns, each role the template assigns a row', () => {
+    const WHO: Record<string, string> = { app: "the app's identity", developer: 'the developer' };
+    const ON: Record<string, string> = {
+      'Microsoft.Storage/storageAccounts': 'the storage account',
+      'Microsoft.Insights/components': 'Application Insights',
+      'Microsoft.KeyVault/vaults/secrets': 'each secret it reads',
+      'Microsoft.KeyVault/vaults': 'the vault',
+      'Microsoft.CognitiveServices/accounts': 'each Azure OpenAI account',
+    };
+    const fromTemplate = new Set(
+      SCENARIOS.flatMap(([, parameters]) => grants(deploy(parameters))).map((g) => `${WHO[g.principal.split(':')[0]]} | ${g.role} | ${ON[g.scope]}`),
+    );
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('| who | role | on |'));
+    const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
+    expect(rows.length, "the README's table of roles").toBeGreaterThan(0);
+    const fromReadme = new Set(
+      rows.map((row) => {
+        const [who, role, on] = row.split('|').slice(1, 4).map((cell) => cell.trim());
+        const scope = Object.values(ON).find((phrase) => on.startsWith(phrase));
+        return `${who} | ${role} | ${scope ?? on}`;
+      }),
+    );
+    expect([...fromReadme].sort()).toEqual([...fromTemplate].sort());
   });
 });
 
@@ -280,7 +354,7 @@ describe('infra/main.json: models', () => {
   });
 
   it('deploys gpt-image-2 by default, and gpt-image-1.5 and gpt-image-1-mini when asked, each with its capacity', () => {
-    expect(deployments(deploy()).map((d) => [d.deployment, d.model, d.capacity])).toEqual([['gpt-image-2', 'gpt-image-2', 1]]);
+    expect(deployments(deploy()).map((d) => [d.deployment, d.model, d.capacity])).toEqual([['gpt-image-2', 'gpt-image-2', 2]]);
     const all = deployments(deploy({ deployGptImage15: true, deployGptImage1Mini: true, gptImage2Capacity: 6, gptImage15Capacity: 9, gptImage1MiniCapacity: 12 }));
     expect(all.map((d) => [d.deployment, d.model, d.capacity])).toEqual([
       ['gpt-image-2', 'gpt-image-2', 6],
@@ -301,9 +375,47 @@ describe('infra/main.json: models', () => {
     expect(settings.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT).toBe('gpt-image-2');
   });
 
+  it('deploys gpt-image-2 with a subscription\'s default quota, 2 units, and says the RPM it buys', () => {
+    // Learn's quotas page: the image models' default quota is "2 capacity units (6 requests per minute)";
+    // CONTRACT.md's 2026 Tier 1 table gives gpt-image-2 6 RPM. So a unit is 3 RPM.
+    const RPM_PER_UNIT = 3;
+    const capacity = template.parameters!.gptImage2Capacity;
+    expect(capacity.defaultValue).toBe(2);
+    expect(descriptionOf('gptImage2Capacity')).toContain(`${RPM_PER_UNIT} requests per minute`);
+    expect(descriptionOf('gptImage2Capacity')).toContain(`${2 * RPM_PER_UNIT} RPM`);
+  });
+
+  /** Learn's how-to, 2026-04-17: "Registration is required to access gpt-image-1, gpt-image-1-mini, or gpt-image-1.5". */
+  const NEEDS_ACCESS = 'needs an approved access application';
+  const LIMITED = [
+    { model: 'gpt-image-1.5', parameter: 'deployGptImage15' },
+    { model: 'gpt-image-1-mini', parameter: 'deployGptImage1Mini' },
+  ];
+
+  it.each(LIMITED)('labels $model "needs an approved access application" in the parameter, the form and the README, and leaves it off by default', ({ model, parameter }) => {
+    const p = template.parameters![parameter];
+    expect(p.defaultValue).toBe(false);
+    expect(deployments(deploy()).map((d) => d.model)).not.toContain(model);
+    expect(descriptionOf(parameter)).toMatch(new RegExp(`${NEEDS_ACCESS}.*\\(Learn, 2026-04-17\\)`, 'i'));
+    const form = readFileSync(join(root, 'infra', 'createUiDefinition.json'), 'utf8');
+    const control = (JSON.parse(form) as { parameters: { steps: { elements: { name: string; label: string; toolTip?: string; defaultValue?: unknown }[] }[] } }).parameters.steps
+      .flatMap((step) => step.elements)
+      .find((e) => e.name === parameter);
+    expect(control?.label, `the form's ${parameter}`).toContain(NEEDS_ACCESS);
+    expect(control?.defaultValue ?? false).toBe(false);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`${parameter}\` |`));
+    expect(row, `the README's row of ${parameter}`).toContain(NEEDS_ACCESS);
+  });
+
+  it('does not label gpt-image-2 as needing an access application (it needs none)', () => {
+    expect(descriptionOf('gptImage2Capacity')).not.toContain(NEEDS_ACCESS);
+  });
+
   it('asks azd for an Azure OpenAI region with gpt-image-2 quota, and for the app\'s region', () => {
     const parameters = template.parameters!;
-    expect(parameters.openAiLocation.metadata?.azd).toEqual({ type: 'location', usageName: ['OpenAI.GlobalStandard.gpt-image-2,1'] });
+    // azd lists only regions with quota for the default capacity.
+    expect(parameters.openAiLocation.metadata?.azd).toEqual({ type: 'location', usageName: [`OpenAI.GlobalStandard.gpt-image-2,${parameters.gptImage2Capacity.defaultValue as number}`] });
     expect(parameters.openAiLocation.defaultValue, 'no default: azd asks').toBeUndefined();
     expect(parameters.location.metadata?.azd).toEqual({ type: 'location' });
   });
@@ -528,7 +640,7 @@ describe('infra/main.json: monitoring', () => {
     const metric = (name: string) => ofType(evaluation, 'Microsoft.Insights/metricAlerts').find((a) => (at(a.body, 'properties.criteria.allOf') as { metricName: string }[])[0].metricName === name);
     const failed = metric('requests/failed');
     expect(failed && scopeOf(failed)).toBe("reference('monitoring').outputs.appInsightsId.value");
-    const throttled = metric('BlockedCalls');
+    const throttled = metric('AzureOpenAIRequests');
     expect(throttled && scopeOf(throttled)).toBe("reference('openAi[0]').outputs.id.value");
     const [poison] = ofType(evaluation, 'Microsoft.Insights/scheduledQueryRules');
     expect(scopeOf(poison)).toBe(workspace);
@@ -537,6 +649,44 @@ describe('infra/main.json: monitoring', () => {
     expect(criterion.query).toContain('"PutMessage"');
     expect(criterion.query).toContain(`/${QUEUES.poison}/messages`);
     expect([criterion.operator, criterion.threshold]).toEqual(['GreaterThan', 0]);
+  });
+
+  it('does not page on one failed request: a threshold of more than one failure in the window', () => {
+    const failed = ofType(evaluation, 'Microsoft.Insights/metricAlerts').filter((a) => (at(a.body, 'properties.criteria.allOf') as { metricName: string }[])[0].metricName === 'requests/failed');
+    expect(failed).toHaveLength(1);
+    const [criterion] = at(failed[0].body, 'properties.criteria.allOf') as { operator: string; threshold: number; timeAggregation: string }[];
+    expect([criterion.operator, criterion.timeAggregation]).toEqual(['GreaterThan', 'Count']);
+    // GreaterThan 0 fires on the first failure; the rule must need a run of them.
+    expect(criterion.threshold).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each([['one region', {}], ['three regions', { openAiRegions: REGIONS }], ['three regions, keyless', { openAiRegions: REGIONS, openAiAuthMode: 'entra' }]])(
+    '%s: one 429 rule per Azure OpenAI account, on AzureOpenAIRequests where StatusCode is 429 (never the legacy BlockedCalls)',
+    (_, parameters) => {
+      const deployed = deploy(parameters);
+      const accounts = ofType(deployed, 'Microsoft.CognitiveServices/accounts');
+      const rules = ofType(deployed, 'Microsoft.Insights/metricAlerts').filter((a) => scopeOf(a).startsWith("reference('openAi["));
+      expect(rules.map(scopeOf)).toEqual(accounts.map((_a, i) => `reference('openAi[${i}]').outputs.id.value`));
+      expect(new Set(rules.map((r) => r.name)).size).toBe(accounts.length);
+      for (const rule of rules) {
+        const criteria = at(rule.body, 'properties.criteria.allOf') as { metricName: string; metricNamespace: string; dimensions?: { name: string; operator: string; values: string[] }[]; timeAggregation: string }[];
+        expect(criteria, rule.id).toHaveLength(1);
+        expect(criteria[0]).toMatchObject({ metricName: 'AzureOpenAIRequests', metricNamespace: 'Microsoft.CognitiveServices/accounts', timeAggregation: 'Total' });
+        expect(criteria[0].dimensions).toEqual([{ name: 'StatusCode', operator: 'Include', values: ['429'] }]);
+      }
+      for (const s of strings(template)) expect(s.value, s.path).not.toBe('BlockedCalls');
+    },
+  );
+
+  it.each(SCENARIOS)('%s: skips query validation on every log alert that reads the workspace this deployment creates (its tables do not exist yet on a first deployment)', (_, parameters) => {
+    const deployed = deploy(parameters);
+    const rules = ofType(deployed, 'Microsoft.Insights/scheduledQueryRules');
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) {
+      // The workspace is one this deployment creates: the monitoring module's output.
+      expect(scopeOf(rule)).toBe(workspace);
+      expect(at(rule.body, 'properties.skipQueryValidation'), rule.id).toBe(true);
+    }
   });
 
   it('notifies the alert e-mail through an action group when one is given, and creates none without', () => {
@@ -549,6 +699,9 @@ describe('infra/main.json: monitoring', () => {
     const quiet = deploy();
     expect(ofType(quiet, 'Microsoft.Insights/actionGroups')).toEqual([]);
     expect(ofType(quiet, 'Microsoft.Insights/metricAlerts').length + ofType(quiet, 'Microsoft.Insights/scheduledQueryRules').length).toBe(3);
+    const regions = deploy({ openAiRegions: REGIONS, alertEmail: 'ops@example.com' });
+    expect(ofType(regions, 'Microsoft.Insights/metricAlerts').length + ofType(regions, 'Microsoft.Insights/scheduledQueryRules').length).toBe(2 + REGIONS.length);
+    for (const rule of ofType(regions, 'Microsoft.Insights/metricAlerts')) expect((at(rule.body, 'properties.actions') as unknown[]).length, rule.id).toBe(1);
   });
 });
 
@@ -589,44 +742,134 @@ describe('infra: azd and the portal', () => {
     expect(scripts.package).toBe('node dist/dev/package.js');
   });
 
-  it('has a Deploy to Azure button in the README for infra/main.json with its form, and documents every parameter', () => {
+  it('has a Deploy to Azure button in the README for this repository\'s infra/main.json and its form (package.json `repository`), and documents every parameter', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const link = /\[!\[Deploy to Azure\]\([^)]+\)\]\((https:\/\/portal\.azure\.com\/#create\/Microsoft\.Template\/uri\/[^)]+)\)/.exec(readme)?.[1];
     expect(link, 'a Deploy to Azure button').toBeDefined();
     const [, template, form] = /\/uri\/([^/]+)\/createUIDefinitionUri\/([^/]+)$/.exec(link!) ?? [];
-    expect(decodeURIComponent(template)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/main\.json$/);
-    expect(decodeURIComponent(form)).toMatch(/^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/main\/infra\/createUiDefinition\.json$/);
+    // The repository's address is package.json's `repository`: the one place a fork changes.
+    const { repository } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { repository?: { type: string; url: string } };
+    const slug = /^(?:git\+)?https:\/\/github\.com\/([\w.-]+\/[\w.-]+?)(?:\.git)?$/.exec(repository?.url ?? '')?.[1];
+    expect(slug, 'package.json repository.url names a GitHub repository').toBeDefined();
+    expect(slug).not.toMatch(/\bOWNER\b|\bREPO\b/);
+    const raw = (file: string) => `https://raw.githubusercontent.com/${slug!}/main/infra/${file}`;
+    const expected = `https://portal.azure.com/#create/Microsoft.Template/uri/${encodeURIComponent(raw('main.json'))}/createUIDefinitionUri/${encodeURIComponent(raw('createUiDefinition.json'))}`;
+    expect(decodeURIComponent(template), `the button's template; the link is ${expected}`).toBe(raw('main.json'));
+    expect(decodeURIComponent(form), `the button's form; the link is ${expected}`).toBe(raw('createUiDefinition.json'));
+    expect(link).toBe(expected);
     const table = readme.slice(readme.indexOf('### Parameters'), readme.indexOf('### Clean-up and monitoring'));
     for (const name of Object.keys(parameters)) expect(table, `README's parameter table names ${name}`).toContain(`| \`${name}\` |`);
   });
 
+  it('runs the app on Node 22 or 24 (Node 20 left support on 2026-04-30), 22 by default, as package.json\'s engines say', () => {
+    expect(parameters.nodeVersion.allowedValues).toEqual(['22', '24']);
+    expect(parameters.nodeVersion.defaultValue).toBe('22');
+    for (const version of ['22', '24']) {
+      const site = one(deploy({ nodeVersion: version }), 'Microsoft.Web/sites');
+      expect(at(site.body, 'properties.functionAppConfig.runtime')).toEqual({ name: 'node', version });
+    }
+    const { engines } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
+    expect(engines.node).toBe('>=22');
+  });
+
+  /** Regions with Flex Consumption: the list of the azd Functions quickstart (Azure-Samples/functions-quickstart-typescript-azd, infra/main.bicep). */
+  const FLEX_CONSUMPTION_REGIONS = [
+    'australiaeast', 'australiasoutheast', 'brazilsouth', 'canadacentral', 'centralindia', 'centralus', 'eastasia', 'eastus', 'eastus2',
+    'eastus2euap', 'francecentral', 'germanywestcentral', 'italynorth', 'japaneast', 'koreacentral', 'northcentralus', 'northeurope',
+    'norwayeast', 'southafricanorth', 'southcentralus', 'southeastasia', 'southindia', 'spaincentral', 'swedencentral', 'uaenorth',
+    'uksouth', 'ukwest', 'westcentralus', 'westeurope', 'westus', 'westus2', 'westus3',
+  ];
+  /** Regions that offer gpt-image-2 in Global Standard (Learn's region tables, 2026-04-30). */
+  const GPT_IMAGE_2_REGIONS = ['eastus2', 'polandcentral', 'swedencentral', 'uaenorth', 'westus3'];
+
+  it('allows only regions that offer Flex Consumption for the app, and only regions that offer gpt-image-2 for Azure OpenAI', () => {
+    expect(parameters.location.allowedValues).toEqual(FLEX_CONSUMPTION_REGIONS);
+    expect(parameters.openAiLocation.allowedValues).toEqual(GPT_IMAGE_2_REGIONS);
+    // openAiRegions' locations too, through its type.
+    const region = template.definitions!.openAiRegion as { properties: { location: { allowedValues: string[] } } };
+    expect(region.properties.location.allowedValues).toEqual(GPT_IMAGE_2_REGIONS);
+  });
+
+  it('pins the azd release it was written against, and says how to make azd use the Bicep that builds infra/main.json', () => {
+    const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
+    expect(yaml).toMatch(/^requiredVersions:\n {2}azd: '>= \d+\.\d+\.\d+'$/m);
+    const azd = /^ {2}azd: '>= (\d+\.\d+\.\d+)'$/m.exec(yaml)![1];
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const deploy = readme.slice(readme.indexOf('## Deploy'), readme.indexOf('### With azd'));
+    expect(deploy, 'the README names the azd version').toContain(azd);
+    // azd downloads a Bicep of its own; AZD_BICEP_TOOL_PATH replaces it (azure-dev cli/azd/pkg/tools/bicep).
+    expect(deploy).toContain('AZD_BICEP_TOOL_PATH');
+    expect(deploy).toContain(`Bicep ${BICEP_VERSION}`);
+    expect(deploy).toContain(`--version v${BICEP_VERSION}`);
+  });
+
+  it('lets Key Vault be rebuilt after `azd down --purge`: purge protection stays, and a name suffix gives a new vault', () => {
+    const p = parameters.keyVaultNameSuffix;
+    expect(p.defaultValue).toBe('');
+    // The trade-off is said where it is chosen.
+    expect(descriptionOf('keyVaultNameSuffix')).toMatch(/purge protection/i);
+    expect(descriptionOf('keyVaultNameSuffix')).toMatch(/azd down --purge/);
+    const name = (suffix?: string) => one(deploy(suffix === undefined ? {} : { keyVaultNameSuffix: suffix }), 'Microsoft.KeyVault/vaults').name as string;
+    const plain = name();
+    expect(name('-2')).toBe(`${plain}-2`);
+    // The longest suffix still gives a valid vault name: 3 to 24 letters, digits and hyphens.
+    expect(`${plain}${'x'.repeat((p as { maxLength?: number }).maxLength ?? 0)}`).toMatch(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/);
+    // Everything that names the vault follows it: the app's KEY_VAULT_URI comes from the vault itself.
+    const secrets = ofType(deploy({ keyVaultNameSuffix: '-2' }), 'Microsoft.KeyVault/vaults/secrets');
+    for (const secret of secrets) expect(String(secret.name).split('/')[0], secret.id).toBe(`${plain}-2`);
+    expect(at(one(deploy({ keyVaultNameSuffix: '-2' }), 'Microsoft.KeyVault/vaults').body, 'properties.enablePurgeProtection')).toBe(true);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(readme).toContain('azd env set KEY_VAULT_NAME_SUFFIX');
+  });
+
   describe('createUiDefinition.json (the Deploy to Azure form)', () => {
-    const ui = JSON.parse(readFileSync(join(root, 'infra', 'createUiDefinition.json'), 'utf8')) as {
+    const text = readFileSync(join(root, 'infra', 'createUiDefinition.json'), 'utf8');
+    const ui = JSON.parse(text) as {
+      $schema: string;
       handler: string;
-      parameters: { basics: Control[]; steps: { name: string; elements: Control[] }[]; outputs: Record<string, string> };
+      version: string;
+      parameters: {
+        config?: { basics?: { location?: { toolTip?: string; allowedValues?: string[] } } };
+        basics: Control[];
+        steps: { name: string; label: string; elements: Control[] }[];
+        outputs: Record<string, string>;
+      };
     };
     interface Control {
       name: string;
       type: string;
+      label?: string;
+      toolTip?: string;
       defaultValue?: unknown;
-      constraints?: { allowedValues?: { label: string; value: unknown }[]; required?: boolean; min?: number; max?: number };
+      constraints?: {
+        allowedValues?: { label: string; value: unknown }[];
+        required?: boolean;
+        min?: number;
+        max?: number;
+        regex?: string;
+        validationMessage?: string;
+        validations?: Record<string, unknown>[];
+      };
       elements?: Control[];
     }
     const controls = (list: Control[], path: string): [string, Control][] =>
       list.flatMap((c) => [[`${path}.${c.name}`, c] as [string, Control], ...controls(c.elements ?? [], `${path}.${c.name}`)]);
     const all = new Map([...controls(ui.parameters.basics, 'basics'), ...ui.parameters.steps.flatMap((s) => controls(s.elements, `steps('${s.name}')`))]);
+    /** What an output reads, inside the int() or equals(..., true) that types it: basics('x') or steps('s').x.y. */
+    const readOf = (output: string) => /^\[(?:int\((.+)\)|equals\((.+), true\)|(.+))\]$/.exec(output)?.slice(1).find((x) => x !== undefined) ?? '';
     /** The control an output reads: [basics('x')] or [steps('s').x.y]. */
     const controlOf = (output: string) => {
-      const basics = /^\[basics\('(\w+)'\)\]$/.exec(output);
+      const read = readOf(output);
+      const basics = /^basics\('(\w+)'\)$/.exec(read);
       if (basics) return all.get(`basics.${basics[1]}`);
-      const step = /^\[steps\('(\w+)'\)((?:\.\w+)+)\]$/.exec(output);
+      const step = /^steps\('(\w+)'\)((?:\.\w+)+)$/.exec(read);
       return step ? all.get(`steps('${step[1]}')${step[2]}`) : undefined;
     };
 
     /**
      * The form cannot know the signed-in user's object ID: the template's default, deployer(), is that user.
      * The form deploys one Azure OpenAI region (openAiLocation); several are for the CLI and azd.
-     * The webhook signing key is made at random, as the template's default does.
+     * The webhook signing key is the template's default: stable across redeploys (see its test above).
      */
     const LEFT_TO_THE_TEMPLATE = ['principalId', 'principalType', 'openAiRegions', 'webhookSigningKey'];
 
@@ -659,6 +902,104 @@ describe('infra: azd and the portal', () => {
           expect(value, `${name}'s default`).toEqual(p.defaultValue);
         }
       }
+    });
+
+    // The checks ARM-TTK (Azure/arm-ttk, arm-ttk/testcases/CreateUIDefinition) makes on a form, one test each.
+    // Not applicable here, so not repeated: VM sizes, user names, password boxes and their confirmation
+    // (the form asks for no VM, no user name and no secret), hideExisting (no resource selectors).
+    describe('the checks ARM-TTK makes on it', () => {
+      const elements = [...all.values()];
+
+      it('CreateUIDefinition-Should-Have-Schema, Handler-Must-Be-Correct, CreateUIDefinition-Must-Have-Parameters', () => {
+        expect(ui.$schema).toBe('https://schema.management.azure.com/schemas/0.1.2-preview/CreateUIDefinition.MultiVm.json#');
+        expect(ui.version).toBe('0.1.2-preview');
+        expect(ui.handler).toBe('Microsoft.Azure.CreateUIDef');
+        expect(Object.keys(ui.parameters)).toEqual(expect.arrayContaining(['basics', 'steps', 'outputs']));
+      });
+
+      it('Tooltips-Should-Be-Present: every control but info boxes, sections and text blocks has a tool tip', () => {
+        const NO_TOOLTIP = ['Microsoft.Common.InfoBox', 'Microsoft.Common.Section', 'Microsoft.Common.TextBlock'];
+        for (const [path, control] of all) {
+          if (!control.type.startsWith('Microsoft.') || NO_TOOLTIP.includes(control.type)) continue;
+          expect(control.toolTip?.trim(), `${path} (${control.type}) has a toolTip`).toBeTruthy();
+        }
+        expect(ui.parameters.config?.basics?.location?.toolTip?.trim(), 'the region has a toolTip').toBeTruthy();
+      });
+
+      it('Textboxes-Are-Well-Formed: every text box has a regex that compiles and a validation message; an optional one takes nothing', () => {
+        const boxes = elements.filter((c) => c.type === 'Microsoft.Common.TextBox');
+        expect(boxes.length).toBeGreaterThan(3);
+        for (const box of boxes) {
+          expect(box.constraints?.regex, `${box.name}: constraints.regex`).toBeTruthy();
+          expect(box.constraints?.validationMessage, `${box.name}: constraints.validationMessage`).toBeTruthy();
+          const regex = new RegExp(box.constraints!.regex!);
+          if (!box.constraints!.required) expect(regex.test(''), `${box.name} is optional: its regex takes an empty value`).toBe(true);
+          // The template's default passes the form's own rule.
+          const p = parameters[box.name];
+          if (typeof p?.defaultValue === 'string' && !p.defaultValue.startsWith('[')) expect(regex.test(p.defaultValue), `${box.name}'s default`).toBe(true);
+        }
+        // Spot checks that each regex refuses what the template would refuse.
+        const regexOf = (name: string) => new RegExp(elements.find((c) => c.name === name)!.constraints!.regex!);
+        expect(regexOf('environmentName').test('a'.repeat(65))).toBe(false);
+        expect(regexOf('keyVaultNameSuffix').test('-toolong99')).toBe(false);
+        expect(regexOf('keyVaultNameSuffix').test('-2')).toBe(true);
+        expect(regexOf('priceTable').test('not json')).toBe(false);
+        expect(regexOf('priceTable').test('{"models": {}}')).toBe(true);
+      });
+
+      it('Validations-Must-Have-Message: every validation has a message', () => {
+        for (const control of elements) for (const validation of control.constraints?.validations ?? []) expect(validation.message, control.name).toBeTruthy();
+      });
+
+      it('Location-Should-Be-In-Outputs: outputs.location is [location()]', () => {
+        expect(ui.parameters.outputs.location).toBe('[location()]');
+      });
+
+      it('Outputs-Must-Be-Present-In-Template-Parameters: each output is a parameter, and an int or bool one is typed by its first function', () => {
+        const TYPED: Record<string, string[]> = {
+          int: ['int', 'min', 'max', 'div', 'add', 'mod', 'mul', 'sub', 'copyIndex', 'length'],
+          bool: ['equals', 'less', 'lessOrEquals', 'greater', 'greaterOrEquals', 'and', 'or', 'not', 'true', 'false', 'contains', 'empty'],
+        };
+        for (const [name, output] of Object.entries(ui.parameters.outputs)) {
+          expect(parameters[name], `output ${name} is a template parameter`).toBeDefined();
+          const allowed = TYPED[parameters[name].type.toLowerCase()];
+          const first = /^\[\s*(\w+)\(/.exec(output)?.[1];
+          if (allowed) expect(allowed, `output ${name} (${parameters[name].type}) begins with ${first}()`).toContain(first);
+        }
+      });
+
+      it('Controls-In-Outputs-Must-Exist: every basics() and steps() an output reads is a control of the form', () => {
+        for (const [name, output] of Object.entries(ui.parameters.outputs)) {
+          for (const [, control] of output.matchAll(/basics\('([^']+)'\)/g)) expect(all.has(`basics.${control}`), `${name}: basics('${control}')`).toBe(true);
+          for (const [, step, element] of output.matchAll(/steps\('([^']+)'\)(?:\.(\w+))?/g)) {
+            expect(ui.parameters.steps.map((s) => s.name), `${name}: step ${step}`).toContain(step);
+            if (element) expect(all.has(`steps('${step}').${element}`), `${name}: steps('${step}').${element}`).toBe(true);
+          }
+        }
+      });
+
+      it('Parameters-Without-Default-Must-Exist-In-CreateUIDefinition', () => {
+        for (const name of required) expect(Object.keys(ui.parameters.outputs), name).toContain(name);
+      });
+
+      it('Allowed-Values-Should-Actually-Be-Allowed: every value a drop-down (or the region) offers, and its default, the template allows', () => {
+        for (const [name, output] of Object.entries(ui.parameters.outputs)) {
+          const control = output === '[location()]' ? undefined : controlOf(output);
+          const offered = output === '[location()]' ? ui.parameters.config?.basics?.location?.allowedValues : control?.constraints?.allowedValues?.map((v) => v.value);
+          if (!offered) continue;
+          const allowed = parameters[name].allowedValues;
+          expect(allowed, `${name} has allowedValues in the template`).toBeDefined();
+          for (const value of offered) expect(allowed, `${name}: ${String(value)}`).toContainEqual(value);
+          if (control?.defaultValue !== undefined) expect(control.constraints!.allowedValues!.map((v) => v.label), `${name}'s default`).toContain(control.defaultValue);
+        }
+        // The region the form offers is exactly what the template allows.
+        expect(ui.parameters.config?.basics?.location?.allowedValues).toEqual(parameters.location.allowedValues);
+      });
+
+      it('CreateUIDefinition-Must-Not-Have-Blanks: no empty object, array, string or null but in basics, steps and defaultValue', () => {
+        const blanks = [...text.matchAll(/"([^"]+)"\s*:\s*(\{\s*\}|\[\s*\]|""|null)/g)].map((m) => m[1]);
+        expect(blanks.filter((name) => !['basics', 'steps', 'defaultValue'].includes(name))).toEqual([]);
+      });
     });
   });
 });

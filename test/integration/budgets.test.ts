@@ -121,7 +121,7 @@ describe('a model the price table has no price for', () => {
     const host = await stack.anotherHost({ PRICE_TABLE });
     const { key } = await keyWithBudget(0.000001);
     const [before, blobs] = [generated(), (await stack.blobNames()).length];
-    for (const headers of [{}, { prefer: 'respond-async' }]) {
+    for (const headers of [{}, { prefer: 'respond-async' }] as Record<string, string>[]) {
       const refused = await generate(host.url, key, body, headers);
       expect(refused.status).toBe(403);
       expect(refused.json.error).toMatchObject({ code: 'PriceNotFound', param: 'model', message: expect.stringContaining("The price table no-gpt-image-2 has no price for gpt-image-2 (deployment 'gpt-image-2')") });

@@ -110,6 +110,27 @@ describe('gpt-image-2 at low quality', () => {
   });
 });
 
+describe('an answer without usage', () => {
+  it('is recorded and settled at the table\'s price for what was made: $0.165 for gpt-image-2 1536x1024 high, not $0.316', async () => {
+    const { key, name } = await keyWithBudget(1);
+    stack.emulator.configure({ omitUsage: true });
+    try {
+      const body = { model: 'gpt-image-2', prompt: 'A cat', size: '1536x1024', quality: 'high' };
+      expect((await generate(stack.host.url, key, body)).status).toBe(200);
+      const streamed = await fetch(`${stack.host.url}/api/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': key }, body: JSON.stringify({ ...body, stream: true }) });
+      expect(streamed.status).toBe(200);
+      expect(await streamed.text()).toContain('event: image_generation.completed');
+    } finally {
+      stack.emulator.configure({ omitUsage: false });
+    }
+    // 5,488 output tokens × $30 + 5 prompt bytes × $5, per 1M tokens.
+    const records = await Promise.all((await stack.blobNames()).filter((b) => b.endsWith('.json')).map(async (b) => JSON.parse((await stack.readBlob(b)).toString('utf8'))));
+    const mine = records.filter((r) => r.caller?.name === name);
+    expect(mine.map((r) => r.cost)).toEqual([0, 1].map(() => ({ usd: 0.164665, basis: 'table', table_version: '2026-12-02' })));
+    expect((await usageOf(name)).usd).toBeCloseTo(2 * 0.164665, 9);
+  });
+});
+
 describe('a model the price table has no price for', () => {
   const shipped = JSON.parse(readFileSync(join(__dirname, '..', '..', 'src', 'lib', 'prices.json'), 'utf8'));
   delete shipped.models['gpt-image-2'];

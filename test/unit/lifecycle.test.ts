@@ -42,7 +42,7 @@ describe('deployment prices', () => {
   });
 
   it('warns of a model without a price, of sizes a table leaves out, and of free sizes priced by a list; says what happens to such requests', () => {
-    const { '1536x1024': _wide, ...twoSizes } = shipped.models['gpt-image-1-mini']!.output_tokens!;
+    const { '1536x1024': _wide, ...twoSizes } = (shipped.models['gpt-image-1-mini'] as { output_tokens: Record<string, unknown> }).output_tokens;
     const tokenTable = { ...shipped.models['gpt-image-1.5'] };
     const missing = deploymentPrices(withTable({ 'gpt-image-1-mini': { ...shipped.models['gpt-image-1-mini'], output_tokens: twoSizes } }));
     expect(missing.map((p) => p.warning)).toEqual([

@@ -140,6 +140,9 @@ param appDailyBudgetUsd string = ''
 @description('A price table to replace the shipped one, as JSON (PRICE_TABLE; format: src/lib/prices.json). Empty: the shipped table.')
 param priceTable string = ''
 
+@description('USD held on the budgets per image of a model (or size) the price table has no price for (UNPRICED_IMAGE_ESTIMATE_USD, with ALLOW_UNPRICED_MODELS). Empty: such requests are refused with 403 PriceNotFound.')
+param unpricedImageEstimateUsd string = ''
+
 @description('The key that signs webhook deliveries (WEBHOOK_SIGNING_SECRET_NAME in Key Vault); receivers verify with it. azd passes the vault\'s current one (a random one the first time). Empty: a key derived from the storage account\'s key1, the same on every redeploy from the portal or the CLI, so receivers keep working.')
 @secure()
 param webhookSigningKey string = ''
@@ -384,6 +387,9 @@ var appSettings = {
   CALLER_DAILY_BUDGET_USD: callerDailyBudgetUsd
   APP_DAILY_BUDGET_USD: appDailyBudgetUsd
   PRICE_TABLE: priceTable
+  // One decision: a default estimate admits unpriced models; none refuses them.
+  ALLOW_UNPRICED_MODELS: empty(unpricedImageEstimateUsd) ? 'false' : 'true'
+  UNPRICED_IMAGE_ESTIMATE_USD: unpricedImageEstimateUsd
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.clientId}'
 }

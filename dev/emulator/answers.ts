@@ -56,7 +56,7 @@ function made(generation: Generation) {
 }
 
 /** The 200 body of a generation that does not stream. gpt-image models write no `revised_prompt`. */
-export function generationAnswer(generation: Generation, images: Buffer[], created: number): Record<string, unknown> {
+export function generationAnswer(generation: Generation, images: Buffer[], created: number, withUsage = true): Record<string, unknown> {
   return {
     created,
     data: images.map((image) => ({
@@ -65,7 +65,7 @@ export function generationAnswer(generation: Generation, images: Buffer[], creat
       prompt_filter_results: promptFilterResults(),
     })),
     ...made(generation),
-    usage: usageFor(generation, images.length),
+    ...(withUsage && { usage: usageFor(generation, images.length) }),
   };
 }
 
@@ -84,13 +84,13 @@ export function partialImageEvent(generation: Generation, image: Buffer, index: 
  * add up to the usage a request that does not stream reports: each carries its image's output
  * tokens, and the first also the prompt's.
  */
-export function completedEvent(generation: Generation, image: Buffer, imageIndex: number, createdAt: number): string {
+export function completedEvent(generation: Generation, image: Buffer, imageIndex: number, createdAt: number, withUsage = true): string {
   return sseFrame('image_generation.completed', {
     type: 'image_generation.completed',
     b64_json: image.toString('base64'),
     created_at: createdAt,
     ...made(generation),
-    usage: usageFor(generation, 1, imageIndex === 0),
+    ...(withUsage && { usage: usageFor(generation, 1, imageIndex === 0) }),
   });
 }
 

@@ -27,6 +27,8 @@ export interface EmulatorSettings {
   blockedWords: string[];
   /** Noisy images that weigh what the service's do (~1.5 MB for a 1024x1024 PNG). */
   realisticSize: boolean;
+  /** Leave `usage` out of answers and completed events, as Azure has at times. */
+  omitUsage: boolean;
 }
 
 /** What configure() takes: any settings, deployments naming models as plain strings (checked then). */
@@ -54,6 +56,7 @@ export const DEFAULT_SETTINGS: Readonly<EmulatorSettings> = deepFreeze<EmulatorS
   failureStatuses: [500, 503],
   blockedWords: ['forbidden-example'],
   realisticSize: false,
+  omitUsage: false,
 });
 
 /** Frozen all the way down: settings share the defaults' arrays until changed. */
@@ -121,6 +124,7 @@ const VARIABLES: Record<string, (text: string, name: string, options: EmulatorOp
   EMULATOR_FAILURE_STATUSES: (text, name, o) => (o.failureStatuses = listOf(text).map((item) => numberOf(item, name))),
   EMULATOR_BLOCKED_WORDS: (text, _, o) => (o.blockedWords = listOf(text)),
   EMULATOR_REALISTIC: (text, name, o) => (o.realisticSize = booleanOf(text, name)),
+  EMULATOR_OMIT_USAGE: (text, name, o) => (o.omitUsage = booleanOf(text, name)),
 };
 
 /**

@@ -1,5 +1,5 @@
 // The image models Azure OpenAI runs, written from the project's contract
-// (docs/azure-openai-contract.md, 2026-11-26), never from src/: the emulator stands in for Azure,
+// (docs/azure-openai-contract.md, 2026-11-26, output tokens as of 2026-12-02), never from src/: the emulator stands in for Azure,
 // so a wrong limit in the app's own table must make a test fail, not pass twice.
 
 export type Quality = 'low' | 'medium' | 'high';
@@ -73,12 +73,18 @@ function refuseGptImage2Size(width: number, height: number): string | undefined 
 }
 
 /**
- * gpt-image-2 does not follow the table. Users measured about 7,024 output tokens for a high
- * 1024x1024 image (not confirmed by Microsoft). The emulator's rule: that figure scaled by pixel
- * area, times the table's low/medium share of high at 1024x1024 (272/4160, 1056/4160).
+ * gpt-image-2 does not follow the table: its output tokens follow the formula behind OpenAI's price
+ * calculator, as the contract (2026-12-02) gives it. Quality factor q; s = round(q × short edge /
+ * long edge); tokens = ceil(q × s × (2,000,000 + W × H) / 4,000,000). 1024x1024 low is 196 tokens,
+ * 1536x1024 high 5,488, 1792x1024 high 5,063.
  */
-const GPT_IMAGE_2_HIGH_1024 = 7_024;
-const QUALITY_SHARE: Record<Quality, number> = { low: 272 / 4160, medium: 1056 / 4160, high: 1 };
+const CALCULATOR_QUALITY_FACTOR: Record<Quality, number> = { low: 16, medium: 48, high: 96 };
+
+function calculatorOutputTokens(width: number, height: number, quality: Quality): number {
+  const q = CALCULATOR_QUALITY_FACTOR[quality];
+  const s = Math.round((q * Math.min(width, height)) / Math.max(width, height));
+  return Math.ceil((q * s * (2_000_000 + width * height)) / 4_000_000);
+}
 
 const gptImage2: ModelRules = {
   version: '2026-04-21',
@@ -87,7 +93,7 @@ const gptImage2: ModelRules = {
   // The contract names no default for gpt-image-2; the family's default is high.
   defaultQuality: 'high',
   refuseSize: refuseGptImage2Size,
-  outputTokens: (width, height, quality) => Math.round(GPT_IMAGE_2_HIGH_1024 * ((width * height) / (1024 * 1024)) * QUALITY_SHARE[quality]),
+  outputTokens: calculatorOutputTokens,
 };
 
 export const MODELS = {

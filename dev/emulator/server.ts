@@ -276,7 +276,7 @@ class Emulator implements OpenAIEmulator {
     }
     const images = Array.from({ length: generation.n }, (_, index) => this.render(generation, index, FINAL_BLOCK));
     await sleepUntil(started + settings.latencyMs, signal);
-    sendJson(res, 200, generationAnswer(generation, images, nowSeconds()));
+    sendJson(res, 200, generationAnswer(generation, images, nowSeconds(), !this.current.omitUsage));
   }
 
   /**
@@ -298,7 +298,7 @@ class Emulator implements OpenAIEmulator {
         res.write(partialImageEvent(generation, image, partial, nowSeconds()));
       }
       await sleepUntil(started + (latencyMs * ++due) / events, signal);
-      res.write(completedEvent(generation, this.render(generation, index, FINAL_BLOCK), index, nowSeconds()));
+      res.write(completedEvent(generation, this.render(generation, index, FINAL_BLOCK), index, nowSeconds(), !this.current.omitUsage));
     }
     res.end();
   }

@@ -1,9 +1,9 @@
 import { app } from '@azure/functions';
-import { deploymentLifecycles } from '../lib/lifecycle.js';
+import { deploymentLifecycles, deploymentPrices } from '../lib/lifecycle.js';
 import { runtime } from '../lib/runtime.js';
 
 // Readiness, anonymous, touching no dependency: the app started, so its settings parsed. With the
-// function key, the detail: each deployment's model and when it retires, and, with several
+// function key, the detail: each deployment's model, when it retires and how it is priced, and, with several
 // backends, each backend's state and this instance's calls to it over the last five minutes.
 
 const rt = runtime();
@@ -24,10 +24,11 @@ app.http('healthDetail', {
   route: 'health/detail',
   handler: async () => {
     const deployments = deploymentLifecycles(rt.settings);
+    const prices = deploymentPrices(rt.settings);
     const backends = await rt.backends?.health();
     return {
       status: 200,
-      jsonBody: { status: 'healthy', deployments, ...(backends && { backends }), warnings: deployments.flatMap((d) => (d.warning ? [d.warning] : [])) },
+      jsonBody: { status: 'healthy', deployments, prices, ...(backends && { backends }), warnings: [...deployments, ...prices].flatMap((d) => (d.warning ? [d.warning] : [])) },
     };
   },
 });

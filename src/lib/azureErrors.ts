@@ -8,6 +8,7 @@ import {
   InvalidRequestError,
   ModelNotAllowedError,
   NotFoundError,
+  PriceNotFoundError,
   RequestTooLargeError,
   retryAfterMs,
   ServiceAuthError,
@@ -35,6 +36,7 @@ const STATUS: [new (...args: never[]) => ImagesError, number][] = [
   [ServiceRejectedError, 400],
   [UnauthorizedError, 401],
   [ModelNotAllowedError, 403],
+  [PriceNotFoundError, 403],
   [DeploymentNotFoundError, 404],
   [NotFoundError, 404],
   [IdempotencyKeyInUseError, 409],
@@ -59,7 +61,7 @@ export function errorAnswer(err: unknown): ErrorAnswer {
     if (err.param !== undefined) error.param = err.param;
     if (err instanceof InvalidRequestError) error.type = 'invalid_request_error';
   }
-  if (err instanceof IdempotencyKeyInUseError || err instanceof IdempotencyKeyReusedError || err instanceof ModelNotAllowedError) error.param = err.param;
+  if (err instanceof IdempotencyKeyInUseError || err instanceof IdempotencyKeyReusedError || err instanceof ModelNotAllowedError || err instanceof PriceNotFoundError) error.param = err.param;
   if (err instanceof ServiceRejectedError) {
     const { param, type, innerError } = err.details;
     if (param !== undefined) error.param = param;

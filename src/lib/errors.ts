@@ -79,6 +79,22 @@ export class ModelNotAllowedError extends ImagesError {
 }
 
 /**
+ * The price table has no price for what a request would be served by (its model, or the model at
+ * its size): refused before the service is called, since no budget could hold it. The operator
+ * adds the price, or lets such requests through with ALLOW_UNPRICED_MODELS.
+ */
+export class PriceNotFoundError extends ImagesError {
+  readonly code = 'PriceNotFound';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly param: 'model' | 'size',
+  ) {
+    super(message);
+  }
+}
+
+/**
  * A daily budget (the caller's or the app's) would be passed by this request. Refused before
  * anything is spent; the same request succeeds once the budget resets, `retryAfterMs` from now.
  */

@@ -56,6 +56,8 @@ export interface Spend {
   images: number;
   nanoUsd: number;
   unpricedImages: number;
+  /** What the unpriced images count on the budgets (ALLOW_UNPRICED_MODELS' default estimate): not in the USD totals. */
+  unpricedNanoUsd?: number;
 }
 
 export type UsageDimension = 'day' | 'caller' | 'model';
@@ -158,7 +160,7 @@ export class UsageLedger {
       for (const row of hold?.rows ?? []) {
         const counter = rows.get(row)!;
         delete counter.holds[hold!.id];
-        counter.spent += spend.nanoUsd;
+        counter.spent += spend.nanoUsd + (spend.unpricedNanoUsd ?? 0);
       }
       return 'write';
     });

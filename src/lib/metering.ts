@@ -1,15 +1,16 @@
 import { ANONYMOUS, type Caller } from './caller.js';
-import { ServiceFailedError, ServiceTimeoutError } from './errors.js';
+import { PriceNotFoundError, ServiceFailedError, ServiceTimeoutError } from './errors.js';
 import { isJsonObject } from './json.js';
 import type { Hold, Spend, UsageLedger } from './ledger.js';
 import type { ModelName } from './models.js';
-import { usdText, type Cost, type Estimate, type Prices, type Unpriced } from './pricing.js';
+import { usdText, type Cost, type DefaultEstimate, type Estimate, type Prices } from './pricing.js';
 import type { CallContext, Generation, ImageGenerator, StreamedGeneration, StreamEvent, Target } from './service.js';
 
 // Metering wraps whatever generates (one account, or several): before the call it holds the
 // request's estimate on the caller's and the app's daily budgets (refused there, nothing is spent);
 // after it, the hold settles to what the images cost, or is released when nothing was made. Each
-// generation carries its cost, which the record keeps.
+// generation carries its cost, which the record keeps. A request the price table cannot price is
+// refused before the call, unless the operator admits it (ALLOW_UNPRICED_MODELS) at a default estimate.
 
 export interface MeteringOptions {
   prices: Prices;
@@ -20,6 +21,8 @@ export interface MeteringOptions {
   /** USD per UTC day; undefined: no budget. */
   callerDailyBudgetUsd?: number;
   appDailyBudgetUsd?: number;
+  /** ALLOW_UNPRICED_MODELS: what a request the table cannot price holds per image, in USD; undefined: it is refused. */
+  unpricedImageEstimateUsd?: number;
   /** Where a ledger failure after the images were made is told: the caller still gets them. */
   warn?: (message: string) => void;
 }
@@ -27,7 +30,7 @@ export interface MeteringOptions {
 interface Metered {
   caller: Caller;
   model: ModelName;
-  estimate: Estimate | Unpriced;
+  estimate: Estimate | DefaultEstimate;
   hold?: Hold;
 }
 
@@ -37,9 +40,14 @@ export class MeteredGenerator implements ImageGenerator {
     private readonly options: MeteringOptions,
   ) {}
 
-  /** The most a request can cost: what is held on the budgets before the service is called. */
-  estimate(target: Target): Estimate | Unpriced {
-    return this.options.prices.estimate(this.modelOf(target), target.params);
+  /** The most a request can cost: what is held on the budgets before the service is called. Throws a PriceNotFoundError where nothing would be. */
+  estimate(target: Target): Estimate | DefaultEstimate {
+    return this.priced(this.modelOf(target), target);
+  }
+
+  /** Throws a PriceNotFoundError for a request that would be refused for want of a price: before anything is stored or queued. */
+  admit(target: Target): void {
+    this.estimate(target);
   }
 
   async generate(target: Target, context: CallContext): Promise<Generation> {
@@ -79,6 +87,21 @@ export class MeteredGenerator implements ImageGenerator {
     return { ...streamed, events: events(), costOf: (event) => costs.get(event) };
   }
 
+  /** The table's estimate; where it has none, the operator's default per image, or a refusal that names the missing price. */
+  private priced(model: ModelName, target: Target): Estimate | DefaultEstimate {
+    const estimate = this.options.prices.estimate(model, target.params);
+    if (!('unpriced' in estimate)) return estimate;
+    const perImage = this.options.unpricedImageEstimateUsd;
+    if (perImage === undefined) {
+      const reason = estimate.reason.replace(/^the /, 'The ');
+      throw new PriceNotFoundError(
+        `${reason} (deployment '${target.deployment}'), so no budget could hold this request; it was not sent. The operator adds the price (PRICE_TABLE) or sets ALLOW_UNPRICED_MODELS.`,
+        estimate.missing,
+      );
+    }
+    return { ...estimate, images: target.params.n, nanoUsd: target.params.n * nanoUsd(perImage)! };
+  }
+
   private modelOf(target: Target): ModelName {
     const model = this.options.models.get(target.deployment);
     if (!model) throw new Error(`No model is known for deployment ${target.deployment}.`);
@@ -89,10 +112,9 @@ export class MeteredGenerator implements ImageGenerator {
   private async reserve(target: Target, context: CallContext): Promise<Metered> {
     const caller = context.caller ?? ANONYMOUS;
     const model = this.modelOf(target);
-    const estimate = this.options.prices.estimate(model, target.params);
+    const estimate = this.priced(model, target);
     const ledger = this.options.ledger;
-    // An unpriced model cannot be held against a budget: its images are counted as unpriced instead.
-    if (!ledger || 'unpriced' in estimate) return { caller, model, estimate };
+    if (!ledger) return { caller, model, estimate };
     const budget = { caller: caller.name, callerNanoUsd: nanoUsd(caller.daily_budget_usd ?? this.options.callerDailyBudgetUsd), appNanoUsd: nanoUsd(this.options.appDailyBudgetUsd) };
     return { caller, model, estimate, hold: await ledger.reserve(budget, estimate.nanoUsd) };
   }
@@ -113,8 +135,9 @@ export class MeteredGenerator implements ImageGenerator {
    */
   private async abandon(metered: Metered, err: unknown): Promise<void> {
     const mayHaveGenerated = err instanceof ServiceTimeoutError || (err instanceof ServiceFailedError && err.mayHaveGenerated);
-    if (mayHaveGenerated && !('unpriced' in metered.estimate)) {
-      await this.settle(metered, { ...spendOf(metered, 0), nanoUsd: metered.estimate.nanoUsd });
+    if (mayHaveGenerated) {
+      const held = metered.estimate.nanoUsd;
+      await this.settle(metered, { ...spendOf(metered, 0), ...('unpriced' in metered.estimate ? { unpricedNanoUsd: held } : { nanoUsd: held }) });
     } else {
       await this.release(metered);
     }
@@ -139,11 +162,15 @@ const nanoUsd = (dollars: number | undefined) => (dollars === undefined ? undefi
 
 function spendOf(metered: Metered, images: number, cost?: Cost): Spend {
   const priced = cost !== undefined && cost.basis !== 'unpriced';
-  return { caller: metered.caller.name, model: metered.model, images, nanoUsd: priced ? cost.nanoUsd : 0, unpricedImages: cost?.basis === 'unpriced' ? images : 0 };
+  const unpriced = cost?.basis === 'unpriced' ? images : 0;
+  // An image the table cannot price spends its share of the hold on the budgets: never free, never in the USD totals.
+  const perImage = Math.round(metered.estimate.nanoUsd / Math.max(1, metered.estimate.images));
+  return { caller: metered.caller.name, model: metered.model, images, nanoUsd: priced ? cost.nanoUsd : 0, unpricedImages: unpriced, unpricedNanoUsd: unpriced * perImage };
 }
 
 function add(total: Spend, more: Spend): void {
   total.images += more.images;
   total.nanoUsd += more.nanoUsd;
   total.unpricedImages += more.unpricedImages;
+  total.unpricedNanoUsd = (total.unpricedNanoUsd ?? 0) + (more.unpricedNanoUsd ?? 0);
 }

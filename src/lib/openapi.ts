@@ -487,7 +487,7 @@ export function openApiDocument() {
           operationId: 'GetHealthDetail',
           tags: [tags.app],
           summary: 'Deployments and their lifecycle',
-          description: "Lists each deployment's model, version and retirement date, with a warning for those retiring within 90 days.",
+          description: "Lists each deployment's model, version and retirement date, and how the price table prices it, with a warning for those retiring within 90 days or without a price.",
           responses: { '200': { description: 'The deployments.' }, ...errors('401') },
         },
       },

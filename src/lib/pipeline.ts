@@ -47,11 +47,13 @@ export class ImagePipeline {
 
   /**
    * Validates a request body; throws an InvalidRequestError naming the field, or a
-   * ModelNotAllowedError when the caller may not use the serving model, before anything is spent.
+   * ModelNotAllowedError when the caller may not use the serving model, or a PriceNotFoundError when
+   * it has no price, before anything is spent.
    */
   resolve(body: JsonObject, pathDeployment?: string, caller?: Caller): ImageRequest {
     const request = resolveRequest(body, this.options.deployments, pathDeployment);
     if (caller) checkModelAllowed(caller, request.served.model);
+    this.options.generator.admit?.(request.served);
     return request;
   }
 

@@ -10,7 +10,7 @@ import { IdempotencyStore } from './idempotency.js';
 import { ImageIndex } from './imageIndex.js';
 import { ImageStore } from './imageStore.js';
 import { JobStore } from './jobs.js';
-import { deploymentLifecycles } from './lifecycle.js';
+import { deploymentLifecycles, deploymentPrices } from './lifecycle.js';
 import { StaticApiKey, VaultApiKey, type ApiKeySource } from './keys.js';
 import { UsageLedger } from './ledger.js';
 import { MeteredGenerator } from './metering.js';
@@ -85,6 +85,7 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     ledger,
     callerDailyBudgetUsd: settings.CALLER_DAILY_BUDGET_USD,
     appDailyBudgetUsd: settings.APP_DAILY_BUDGET_USD,
+    unpricedImageEstimateUsd: settings.ALLOW_UNPRICED_MODELS ? settings.UNPRICED_IMAGE_ESTIMATE_USD : undefined,
   });
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
   const index = new ImageIndex(storage.table(settings.IMAGE_INDEX_TABLE), settings.IMAGES_CONTAINER);
@@ -128,14 +129,11 @@ let current: Runtime | undefined;
 
 /**
  * The instance's runtime, from the app settings; a bad setting throws here, at start-up, with its
- * name. A deployment whose model retires soon is a warning in the start-up log.
+ * name. A deployment whose model retires soon, or has no price, is a warning in the start-up log.
  */
 export function runtime(): Runtime {
   if (current) return current;
   current = createRuntime(loadSettings(process.env), { hostname: process.env.WEBSITE_HOSTNAME });
-  for (const { warning } of deploymentLifecycles(current.settings)) if (warning) console.warn(warning);
-  for (const model of new Set(current.settings.AZURE_OPENAI_DEPLOYMENTS.values())) {
-    if (!current.settings.PRICE_TABLE.models[model]) console.warn(`${model} has no price in the price table ${current.settings.PRICE_TABLE.version}: its images are recorded as unpriced, and no budget limits it.`);
-  }
+  for (const { warning } of [...deploymentLifecycles(current.settings), ...deploymentPrices(current.settings)]) if (warning) console.warn(warning);
   return current;
 }

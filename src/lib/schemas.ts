@@ -135,8 +135,8 @@ export const estimateAnswer = z.object({
   estimate: z
     .looseObject({
       usd: z.number().optional().describe('The most the request can cost: what is held on the budgets before the call.'),
-      basis: z.literal('table').optional().describe('Where the figure comes from: the price table.'),
-      unpriced: z.literal(true).optional().describe('The price table has no price for the model: never counted as free.'),
+      basis: z.enum(['table', 'default']).optional().describe('Where the figure comes from: the price table, or (no price, ALLOW_UNPRICED_MODELS) the operator\'s default estimate per image.'),
+      unpriced: z.literal(true).optional().describe('The price table has no price for the model or size: never counted as free.'),
       table_version: z.string().describe('The price table\'s version.'),
     })
     .describe('From the price table: `auto` sizes and qualities are priced at the dearest they can become, and the prompt at its UTF-8 bytes.'),

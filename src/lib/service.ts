@@ -132,6 +132,8 @@ export interface ImageGenerator {
   generate(target: Target, context: CallContext): Promise<Generation>;
   /** Throws before the first event when the service refuses. */
   stream(target: Target, context: CallContext): Promise<StreamedGeneration>;
+  /** Throws where the generator would refuse the target before any call (an unpriced model): checked before anything is stored or queued. */
+  admit?(target: Target): void;
 }
 
 type Client = OpenAI;

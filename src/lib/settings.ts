@@ -166,6 +166,10 @@ export const settingsSchema = z
     /** App Service authentication is on: its x-ms-client-principal (stripped from outside requests) names the caller. */
     PLATFORM_AUTH_ENABLED: z.stringbool().default(false),
     PRICE_TABLE: priceTableSetting,
+    /** Serve a model (or size) the price table has no price for, holding UNPRICED_IMAGE_ESTIMATE_USD per image on the budgets; off, such a request is refused with 403 PriceNotFound. */
+    ALLOW_UNPRICED_MODELS: z.stringbool().default(false),
+    /** USD held on the budgets per image that the price table cannot price; required by ALLOW_UNPRICED_MODELS. */
+    UNPRICED_IMAGE_ESTIMATE_USD: z.coerce.number().positive().optional(),
     /** Totals per caller, model and day, and the budgets, in USAGE_TABLE; off, records still say what each image cost. */
     LEDGER_ENABLED: z.stringbool().default(true),
     USAGE_TABLE: tableName('usage'),
@@ -204,6 +208,10 @@ export const settingsSchema = z
     for (const name of ['CALLER_DAILY_BUDGET_USD', 'APP_DAILY_BUDGET_USD'] as const) {
       if (s[name] !== undefined && !s.LEDGER_ENABLED) fail(name, 'needs LEDGER_ENABLED: a budget is kept in the usage ledger');
     }
+    if (s.ALLOW_UNPRICED_MODELS && s.UNPRICED_IMAGE_ESTIMATE_USD === undefined) {
+      fail('UNPRICED_IMAGE_ESTIMATE_USD', 'is required with ALLOW_UNPRICED_MODELS: what the budgets hold for an image the price table cannot price');
+    }
+    if (!s.ALLOW_UNPRICED_MODELS && s.UNPRICED_IMAGE_ESTIMATE_USD !== undefined) fail('UNPRICED_IMAGE_ESTIMATE_USD', 'takes effect only with ALLOW_UNPRICED_MODELS=true');
     if (s.AzureWebJobsStorage__blobServiceUri) {
       for (const name of ['AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri'] as const) {
         if (!s[name]) fail(name, 'is required with AzureWebJobsStorage__blobServiceUri');

@@ -125,7 +125,9 @@ async function estimateNow(): Promise<void> {
     const answer = (await (await post('/api/images/estimate', b)).json()) as Estimate;
     if (seq !== estimateSeq) return;
     const e = answer.estimate;
-    const cost = e.unpriced ? 'no estimate: the model has no price' : `at most $${e.usd?.toFixed(4)} for ${e.images} image(s), ${e.size} ${e.quality}`;
+    const cost = e.unpriced
+      ? `no price in the table; $${e.usd?.toFixed(4)} held for ${e.images} image(s) (the operator's default)`
+      : `at most $${e.usd?.toFixed(4)} for ${e.images} image(s), ${e.size} ${e.quality}`;
     say(estimate, `Estimate: ${cost}; served by ${answer.served.model} (${answer.served.deployment}).`);
   } catch (err) {
     if (seq !== estimateSeq) return;

@@ -82,7 +82,7 @@ describe('the official SDKs with only a caller key', () => {
     const answer = await client.images.generate({ prompt: 'A paper boat', model: 'dall-e-3' });
     const record = await readRecord((answer.data![0] as any).storage.blob);
     expect(record.caller).toEqual({ name: 'sdk-azure', kind: 'key' });
-    expect(record.cost).toMatchObject({ usd: expect.any(Number), basis: 'usage', table_version: '2026-11-26' });
+    expect(record.cost).toMatchObject({ usd: expect.any(Number), basis: 'usage', table_version: '2026-12-02' });
     expect(record.cost.usd).toBeGreaterThan(0);
   });
 
@@ -172,12 +172,13 @@ describe('the estimate', () => {
     const before = stack.emulator.stats.requests;
     const answer = await call('/api/images/estimate', { prompt: 'A red kite', model: 'dall-e-3', quality: 'hd', size: '1792x1024' }, { 'api-key': key });
     expect(answer.status).toBe(200);
-    // 10 prompt bytes at $5 and 10,536 output tokens (gpt-image-2 high, 1.5 × 1024x1024's) at $30 per 1M.
+    // 10 prompt bytes at $5 and 5,063 output tokens (the contract's 1792x1024 high for gpt-image-2; it
+    // was 12,292 by pixel area, which the contract of 2026-12-02 says is wrong) at $30 per 1M.
     expect(answer.json).toEqual({
       caller: 'estimator',
       requested_model: 'dall-e-3',
       served: { model: 'gpt-image-2', deployment: 'gpt-image-2', params: { n: 1, size: '1792x1024', quality: 'high' } },
-      estimate: { usd: (10 * 5 + 1 * Math.ceil((7024 * 1792 * 1024) / (1024 * 1024)) * 30) / 1e6, basis: 'table', table_version: '2026-11-26', images: 1, size: '1792x1024', quality: 'high', output_tokens_per_image: 12_292, prompt_tokens_at_most: 10 },
+      estimate: { usd: (10 * 5 + 5063 * 30) / 1e6, basis: 'table', table_version: '2026-12-02', images: 1, size: '1792x1024', quality: 'high', output_tokens_per_image: 5063, prompt_tokens_at_most: 10 },
     });
     const invalid = await call('/api/images/estimate', { prompt: 'x', model: 'dall-e-3', n: 2 }, { 'api-key': key });
     expect(invalid.status).toBe(400);

@@ -310,13 +310,26 @@ describe('answers', () => {
       });
     }
 
-    it('gpt-image-2: 7,024 for a high 1024x1024, scaled by pixel area and quality', async () => {
+    it('gpt-image-2: output tokens by the price calculator\'s formula, every one of the contract\'s examples', async () => {
       const tokens = async (size: string, quality: string) => (await generate('gpt-image-2', { prompt: 'tokens', size, quality })).body.usage.output_tokens;
-      expect(await tokens('1024x1024', 'high')).toBe(7024);
-      expect(await tokens('1024x1024', 'medium')).toBe(Math.round((7024 * 1056) / 4160));
-      expect(await tokens('1024x1024', 'low')).toBe(Math.round((7024 * 272) / 4160));
-      expect(await tokens('2048x1024', 'high')).toBe(2 * 7024);
-      expect(await tokens('3840x2160', 'high')).toBe(Math.round((7024 * 3840 * 2160) / (1024 * 1024)));
+      // docs/azure-openai-contract.md (2026-12-02): exact figures, not within a tolerance.
+      const examples: [string, string, number][] = [
+        ['1024x1024', 'low', 196],
+        ['1024x1024', 'medium', 1756],
+        ['1024x1024', 'high', 7024],
+        ['1536x1024', 'low', 158],
+        ['1536x1024', 'medium', 1372],
+        ['1536x1024', 'high', 5488],
+        ['1024x1536', 'low', 158],
+        ['1024x1536', 'medium', 1372],
+        ['1024x1536', 'high', 5488],
+        ['1792x1024', 'high', 5063],
+        ['2048x2048', 'high', 14272],
+        ['3840x2160', 'high', 13342],
+      ];
+      for (const [size, quality, expected] of examples) expect(await tokens(size, quality), `${size} ${quality}`).toBe(expected);
+      const two = await generate('gpt-image-2', { prompt: 'tokens', n: 2, size: '1536x1024', quality: 'low' });
+      expect(two.body.usage.output_tokens).toBe(2 * 158);
     });
 
     it('counts the prompt as input tokens and adds them up', async () => {

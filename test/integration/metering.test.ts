@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
 import type { Caller } from '../../src/lib/caller.js';
-import { BudgetExceededError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/errors.js';
+import { BudgetExceededError, PriceNotFoundError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/errors.js';
 import { UsageLedger, utcDay } from '../../src/lib/ledger.js';
 import { MeteredGenerator } from '../../src/lib/metering.js';
 import { loadPriceTable, Prices } from '../../src/lib/pricing.js';
@@ -58,7 +58,7 @@ describe('MeteredGenerator', () => {
   it('attaches what the generation cost and adds it to the ledger', async () => {
     const { call, today } = setup([() => generation]);
     const made = await call();
-    expect(made.cost).toEqual({ basis: 'usage', nanoUsd: 2_180_000, tableVersion: '2026-11-26' });
+    expect(made.cost).toEqual({ basis: 'usage', nanoUsd: 2_180_000, tableVersion: '2026-12-02' });
     expect(await today()).toEqual({ requests: 1, images: 1, usd: 0.00218, unpriced_images: 0 });
   });
 
@@ -89,7 +89,7 @@ describe('MeteredGenerator', () => {
     const streamed = await metered.stream({ ...target, params: { ...target.params, n: 2, stream: true } }, { caller });
     const costs: unknown[] = [];
     for await (const event of streamed.events) costs.push(streamed.costOf!(event));
-    expect(costs).toEqual([undefined, { basis: 'usage', nanoUsd: 2_180_000, tableVersion: '2026-11-26' }, { basis: 'usage', nanoUsd: 2_176_000, tableVersion: '2026-11-26' }]);
+    expect(costs).toEqual([undefined, { basis: 'usage', nanoUsd: 2_180_000, tableVersion: '2026-12-02' }, { basis: 'usage', nanoUsd: 2_176_000, tableVersion: '2026-12-02' }]);
     expect(await today()).toEqual({ requests: 1, images: 2, usd: 0.004356, unpriced_images: 0 });
   });
 
@@ -106,5 +106,53 @@ describe('MeteredGenerator', () => {
     expect(made.cost).toMatchObject({ basis: 'usage', nanoUsd: 2_180_000 });
     await expect(made.settled).resolves.toBeUndefined();
     expect(warnings).toEqual([expect.stringMatching(/^Could not settle \$0\.00218 for anonymous in the usage ledger: /)]);
+  });
+});
+
+describe('a model the price table has no price for', () => {
+  // The shipped table without gpt-image-1-mini: what the operator's PRICE_TABLE might leave out.
+  const { 'gpt-image-1-mini': _mini, ...others } = loadPriceTable(undefined).models;
+  const partial = new Prices({ version: 'no-mini', models: others });
+
+  function unpricedSetup(unpricedImageEstimateUsd: number | undefined, budgetUsd: number) {
+    const ledger = new UsageLedger(TableClient.fromConnectionString(inject('azurite').connectionString, uniqueName('unpriced').replaceAll('-', ''), { allowInsecureConnection: true }));
+    const inner = new StandIn([() => generation, () => generation, () => generation]);
+    const caller: Caller = { name: uniqueName('caller'), kind: 'key', daily_budget_usd: budgetUsd };
+    const metered = new MeteredGenerator(inner, { prices: partial, models: new Map([['mini', 'gpt-image-1-mini']]), ledger, unpricedImageEstimateUsd });
+    const call = async () => {
+      const made = await metered.generate(target, { caller });
+      await made.settled;
+      return made;
+    };
+    const today = async () => (await ledger.totals({ from: utcDay(Date.now()), to: utcDay(Date.now()), caller: caller.name, groupBy: [] }))[0];
+    return { inner, metered, call, today };
+  }
+
+  it('is refused before the service is called, naming the missing price, whatever the budget', async () => {
+    const { inner, metered, call, today } = unpricedSetup(undefined, 1000);
+    const refusal = await call().catch((err: unknown) => err);
+    expect(refusal).toBeInstanceOf(PriceNotFoundError);
+    expect(refusal).toMatchObject({ code: 'PriceNotFound', param: 'model', message: expect.stringMatching(/^The price table no-mini has no price for gpt-image-1-mini \(deployment 'mini'\)/) });
+    await expect(metered.stream({ ...target, params: { ...target.params, stream: true } }, {})).rejects.toBeInstanceOf(PriceNotFoundError);
+    expect(() => metered.admit(target)).toThrow(PriceNotFoundError);
+    expect(inner.calls).toBe(0);
+    expect(await today()).toBeUndefined();
+  });
+
+  it('with ALLOW_UNPRICED_MODELS: holds the default estimate per image; a budget smaller than it is refused before the call', async () => {
+    const { inner, metered, call } = unpricedSetup(0.05, 0.000001);
+    expect(metered.estimate({ ...target, params: { ...target.params, n: 3 } })).toMatchObject({ unpriced: true, nanoUsd: 150_000_000, images: 3 });
+    await expect(call()).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(inner.calls).toBe(0);
+  });
+
+  it('with ALLOW_UNPRICED_MODELS: each image spends the default on the budget, and is counted unpriced, not in USD', async () => {
+    // Room for two images at $0.05, not three.
+    const { inner, call, today } = unpricedSetup(0.05, 0.12);
+    await expect(call()).resolves.toMatchObject({ cost: { basis: 'unpriced', missing: 'model' } });
+    await expect(call()).resolves.toMatchObject({ cost: { basis: 'unpriced' } });
+    await expect(call()).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(inner.calls).toBe(2);
+    expect(await today()).toEqual({ requests: 2, images: 2, usd: 0, unpriced_images: 2 });
   });
 });

@@ -22,6 +22,7 @@ describe('optionsFromEnv', () => {
         EMULATOR_FAILURE_STATUSES: '429, 503',
         EMULATOR_BLOCKED_WORDS: 'a,b',
         EMULATOR_REALISTIC: '1',
+        EMULATOR_OMIT_USAGE: 'true',
         PATH: '/usr/bin', // not the emulator's
       }),
     ).toEqual({
@@ -38,6 +39,7 @@ describe('optionsFromEnv', () => {
       failureStatuses: [429, 503],
       blockedWords: ['a', 'b'],
       realisticSize: true,
+      omitUsage: true,
     });
   });
 

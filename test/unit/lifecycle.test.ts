@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentLifecycles, RETIREMENT_NOTICE_DAYS } from '../../src/lib/lifecycle.js';
+import { deploymentLifecycles, deploymentPrices, RETIREMENT_NOTICE_DAYS } from '../../src/lib/lifecycle.js';
+import { loadPriceTable } from '../../src/lib/pricing.js';
 import { CURRENT_MODELS, daysUntilRetirement, isRetired, MODELS } from '../../src/lib/models.js';
 import { localSettings } from '../support/settings.js';
 
@@ -25,5 +26,31 @@ describe('model lifecycle', () => {
     expect(mini('2027-01-06T00:00:00Z').warning).toBeUndefined();
     expect(mini('2027-04-08T00:00:00Z').warning).toMatch(/retired on 2027-04-07/);
     expect(deploymentLifecycles(settings, new Date('2027-01-07T00:00:00Z')).find((d) => d.deployment === 'g2')!.warning).toBeUndefined();
+  });
+});
+
+describe('deployment prices', () => {
+  const shipped = loadPriceTable(undefined);
+  const withTable = (models: Record<string, unknown>, extra: Record<string, string> = {}) =>
+    localSettings({ AZURE_OPENAI_DEPLOYMENTS: 'g2=gpt-image-2,mini=gpt-image-1-mini', PRICE_TABLE: JSON.stringify({ version: 't', models }), ...extra });
+
+  it('the shipped table prices every size of every deployment: no warning', () => {
+    expect(deploymentPrices(settings)).toEqual([
+      { deployment: 'g2', model: 'gpt-image-2', table_version: shipped.version, billing: 'per_token' },
+      { deployment: 'mini', model: 'gpt-image-1-mini', table_version: shipped.version, billing: 'per_token' },
+    ]);
+  });
+
+  it('warns of a model without a price, of sizes a table leaves out, and of free sizes priced by a list; says what happens to such requests', () => {
+    const { '1536x1024': _wide, ...twoSizes } = (shipped.models['gpt-image-1-mini'] as { output_tokens: Record<string, unknown> }).output_tokens;
+    const tokenTable = { ...shipped.models['gpt-image-1.5'] };
+    const missing = deploymentPrices(withTable({ 'gpt-image-1-mini': { ...shipped.models['gpt-image-1-mini'], output_tokens: twoSizes } }));
+    expect(missing.map((p) => p.warning)).toEqual([
+      'Deployment g2: model gpt-image-2 has no price in the price table t; such requests are refused with 403 PriceNotFound before Azure OpenAI is called (ALLOW_UNPRICED_MODELS is off).',
+      'Deployment mini: the price table t has no price for gpt-image-1-mini at 1536x1024; such requests are refused with 403 PriceNotFound before Azure OpenAI is called (ALLOW_UNPRICED_MODELS is off).',
+    ]);
+    const listed = deploymentPrices(withTable({ 'gpt-image-2': tokenTable, 'gpt-image-1-mini': shipped.models['gpt-image-1-mini'] }, { ALLOW_UNPRICED_MODELS: 'true', UNPRICED_IMAGE_ESTIMATE_USD: '0.25' }));
+    expect(listed[0].warning).toBe('Deployment g2: the price table t prices gpt-image-2 only at the sizes it lists, not every size the model takes; such requests are served (ALLOW_UNPRICED_MODELS), holding $0.25 per image on the budgets, and recorded as unpriced.');
+    expect(listed[1].warning).toBeUndefined();
   });
 });

@@ -118,6 +118,15 @@ describe('settings', () => {
     expect(() => loadSettings({ ...minimal, USAGE_TABLE: 'usage-table' })).toThrow(/USAGE_TABLE: must be a valid table name/);
   });
 
+  it('unpriced models: refused unless ALLOW_UNPRICED_MODELS, which needs a default estimate in USD', () => {
+    const plain = loadSettings(minimal);
+    expect([plain.ALLOW_UNPRICED_MODELS, plain.UNPRICED_IMAGE_ESTIMATE_USD]).toEqual([false, undefined]);
+    expect(loadSettings({ ...minimal, ALLOW_UNPRICED_MODELS: 'true', UNPRICED_IMAGE_ESTIMATE_USD: '0.25' })).toMatchObject({ ALLOW_UNPRICED_MODELS: true, UNPRICED_IMAGE_ESTIMATE_USD: 0.25 });
+    expect(() => loadSettings({ ...minimal, ALLOW_UNPRICED_MODELS: 'true' })).toThrow(/UNPRICED_IMAGE_ESTIMATE_USD: is required with ALLOW_UNPRICED_MODELS/);
+    expect(() => loadSettings({ ...minimal, UNPRICED_IMAGE_ESTIMATE_USD: '0.25' })).toThrow(/UNPRICED_IMAGE_ESTIMATE_USD: takes effect only with ALLOW_UNPRICED_MODELS/);
+    expect(() => loadSettings({ ...minimal, ALLOW_UNPRICED_MODELS: 'true', UNPRICED_IMAGE_ESTIMATE_USD: '0' })).toThrow(/UNPRICED_IMAGE_ESTIMATE_USD:/);
+  });
+
   it('local.settings.sample.json names every setting and runs as it is', () => {
     const sample = JSON.parse(readFileSync(join(__dirname, '..', '..', 'local.settings.sample.json'), 'utf8')).Values;
     for (const name of SETTING_NAMES) expect(Object.keys(sample)).toContain(name);

@@ -95,13 +95,16 @@ export interface HttpHostOptions {
 export async function serveHttp(options: HttpHostOptions): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const started = Date.now();
+    let left = false;
+    res.once('close', () => (left = !res.writableFinished));
     handle(req, res, options)
       .catch((err: unknown) => {
         options.log(`Host error: ${(err as Error).message}`);
         if (!res.headersSent) res.writeHead(500);
         res.end();
       })
-      .finally(() => options.log(`${req.method} ${req.url?.split('?')[0]} ${res.statusCode} ${Date.now() - started} ms`));
+      // A caller gone mid-answer is no failure of the function: logged as such, never as a 500.
+      .finally(() => options.log(`${req.method} ${req.url?.split('?')[0]} ${res.statusCode} ${Date.now() - started} ms${left ? ' (the caller left)' : ''}`));
   });
   server.keepAliveTimeout = 65_000;
   return { url: `http://127.0.0.1:${await listen(server, options.port)}`, server };

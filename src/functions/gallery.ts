@@ -1,4 +1,4 @@
-import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { Caller } from '../lib/caller.js';
 import { parseGalleryQuery } from '../lib/imageIndex.js';
 import { decodeJsonObject } from '../lib/request.js';
@@ -21,7 +21,7 @@ const PRIVATE = { 'cache-control': 'private, max-age=86400', vary: 'api-key, aut
 /** `code` is the function key's own query parameter, not a filter. */
 const NOT_FILTERS = new Set(['code']);
 
-function route(name: string, methods: ('GET' | 'POST')[], path: string, answer: (request: HttpRequest, caller: Caller) => Promise<HttpResponseInit>) {
+function route(name: string, methods: ('GET' | 'POST')[], path: string, answer: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>) {
   app.http(name, { methods, authLevel: 'anonymous', route: path, handler: authenticated(rt.auth, answer) });
 }
 
@@ -40,8 +40,10 @@ route('getGalleryThumbnail', ['GET'], 'gallery/thumbnails/{*blob}', async (reque
 
 route('getGalleryFile', ['GET'], 'gallery/files/{*blob}', async (request, caller) => fileResponse(request.params.blob, await rt.gallery.file(request.params.blob, caller), PRIVATE));
 
-route('zipGalleryImages', ['POST'], 'gallery/zip', async (request, caller) => {
+route('zipGalleryImages', ['POST'], 'gallery/zip', async (request, caller, context) => {
   const zip = await rt.gallery.zip(decodeJsonObject(await readBody(request)), caller);
+  // Past the headers a failure can only cut the download short: logged, never a 500.
+  zip.once('error', (err) => context.error(`The ZIP was cut short: ${err.message}`));
   const name = `images-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}.zip`;
   return { status: 200, body: zip, headers: { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${name}"`, ...NO_STORE } };
 });

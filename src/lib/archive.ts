@@ -1,11 +1,13 @@
-import { zipSync, type Zippable } from 'fflate';
+import { Readable } from 'node:stream';
+import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { z } from 'zod';
 import { InvalidRequestError } from './errors.js';
 import { fromZodIssues } from './request.js';
 
-// Several kept images as one ZIP, built in memory: the selection is bounded in count and in bytes,
-// so an instance never holds more than ZIP_MAX_BYTES for one, and a selection past either bound is
-// refused before anything is read, naming the field.
+// Several kept images as one ZIP, written to the caller as each image is read (fflate's streaming
+// Zip: sizes and CRCs go in data descriptors after each entry), so a ZIP holds one image's chunks in
+// memory at a time, not the selection. The selection is still bounded in count and in bytes, and one
+// past either bound is refused before anything is read, naming the field.
 
 export const ZIP_MAX_IMAGES = 50;
 export const ZIP_MAX_BYTES = 100 * 1024 * 1024;
@@ -40,13 +42,62 @@ export function checkZipBytes(sizes: number[], max = ZIP_MAX_BYTES): void {
 
 export interface ZipEntry {
   name: string;
-  bytes: Uint8Array;
   /** Images are compressed already: stored as they are. Records are deflated. */
   compress: boolean;
+  /** Opened when its turn comes, so that one entry is read at a time. */
+  open(): Promise<Uint8Array | AsyncIterable<Uint8Array>>;
 }
 
-export function zipEntries(entries: ZipEntry[]): Uint8Array {
-  const files: Zippable = {};
-  for (const entry of entries) files[entry.name] = [entry.bytes, { level: entry.compress ? 6 : 0 }];
-  return zipSync(files);
+/**
+ * The entries as one ZIP, each read and written in turn, at the pace the reader takes it. A failure
+ * once it has begun (Storage gone mid-way) destroys the stream with the error: the download ends cut
+ * off, never as a ZIP that looks whole. A reader who leaves stops the reading.
+ */
+export function zipStream(entries: ZipEntry[]): Readable {
+  let resume: (() => void) | undefined;
+  const out = new Readable({
+    read: () => {
+      resume?.();
+      resume = undefined;
+    },
+    destroy: (err, callback) => {
+      resume?.();
+      callback(err);
+    },
+  });
+  // Chunks come out of fflate as they go in: waiting for the reader after each keeps memory to a chunk or two.
+  const zip = new Zip((err, chunk, final) => {
+    if (err) out.destroy(err);
+    else if (!out.destroyed) {
+      out.push(chunk);
+      if (final) out.push(null);
+    }
+  });
+  const readerReady = () => (out.readableLength < out.readableHighWaterMark ? Promise.resolve() : new Promise<void>((resolve) => (resume = resolve)));
+  void (async () => {
+    try {
+      for (const entry of entries) {
+        if (out.destroyed) return;
+        const file = entry.compress ? new ZipDeflate(entry.name, { level: 6 }) : new ZipPassThrough(entry.name);
+        zip.add(file);
+        const body = await entry.open();
+        if (body instanceof Uint8Array) {
+          file.push(body, true);
+        } else {
+          for await (const chunk of body) {
+            file.push(chunk);
+            await readerReady();
+            if (out.destroyed) return;
+          }
+          file.push(new Uint8Array(0), true);
+        }
+        await readerReady();
+      }
+      zip.end();
+    } catch (err) {
+      zip.terminate();
+      out.destroy(err as Error);
+    }
+  })();
+  return out;
 }

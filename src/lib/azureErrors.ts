@@ -16,6 +16,7 @@ import {
   ServiceRejectedError,
   ServiceThrottledError,
   ServiceTimeoutError,
+  TooManyRequestsError,
   UnauthorizedError,
 } from './errors.js';
 import type { AzureErrorBody } from './schemas.js';
@@ -44,6 +45,7 @@ const STATUS: [new (...args: never[]) => ImagesError, number][] = [
   [IdempotencyKeyReusedError, 422],
   [ServiceThrottledError, 429],
   [BudgetExceededError, 429],
+  [TooManyRequestsError, 429],
   [ServiceAuthError, 502],
   [ServiceFailedError, 502],
   [DependencyUnavailableError, 503],

@@ -130,6 +130,18 @@ export class IdempotencyKeyReusedError extends ImagesError {
   }
 }
 
+/** This instance is doing as much of this work as it takes at once; worth trying again after `retryAfterMs`. */
+export class TooManyRequestsError extends ImagesError {
+  readonly code = 'TooManyRequests';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
 // ---- Azure OpenAI ------------------------------------------------------------------------------
 
 /** The service refused the prompt or its parameters (the content filter among them). */
@@ -214,7 +226,7 @@ export class DependencyUnavailableError extends ImagesError {
 
 /** How long to wait before trying again, where the error says. */
 export function retryAfterMs(err: unknown): number | undefined {
-  if (err instanceof ServiceThrottledError || err instanceof DependencyUnavailableError || err instanceof IdempotencyKeyInUseError || err instanceof BudgetExceededError) {
+  if (err instanceof ServiceThrottledError || err instanceof DependencyUnavailableError || err instanceof IdempotencyKeyInUseError || err instanceof BudgetExceededError || err instanceof TooManyRequestsError) {
     return err.retryAfterMs;
   }
   return undefined;

@@ -1,6 +1,7 @@
+import type { Readable } from 'node:stream';
 import type { Caller } from './caller.js';
-import { checkZipBytes, parseZipRequest, zipEntries, type ZipEntry } from './archive.js';
-import { InvalidRequestError, NotFoundError } from './errors.js';
+import { checkZipBytes, parseZipRequest, zipStream, type ZipEntry } from './archive.js';
+import { InvalidRequestError, NotFoundError, TooManyRequestsError } from './errors.js';
 import { itemOf, type GalleryItem, type GalleryPage, type GalleryQuery, type ImageIndex } from './imageIndex.js';
 import { isImageBlobName, type ImageStore, type KeptRecord } from './imageStore.js';
 
@@ -16,10 +17,17 @@ export interface ImageDetail extends GalleryItem {
 
 const baseName = (blob: string) => blob.split('/').pop()!;
 
+/** About what a ZIP of the largest selection takes to download: when a refused one may try again. */
+const ZIP_RETRY_AFTER_MS = 10_000;
+
 export class Gallery {
+  /** ZIPs this instance is writing now. */
+  private zipsInFlight = 0;
+
   constructor(
     private readonly index: ImageIndex,
     private readonly store: ImageStore,
+    private readonly options: { maxZipsInFlight: number },
   ) {}
 
   list(query: GalleryQuery, caller: Caller): Promise<GalleryPage> {
@@ -45,22 +53,43 @@ export class Gallery {
     return image;
   }
 
-  /** The selected images and their records as one ZIP; a selection past its bounds is refused before any image is read. */
-  async zip(body: unknown, caller: Caller): Promise<Uint8Array> {
-    const { blobs } = parseZipRequest(body);
-    for (const [i, blob] of blobs.entries()) if (!isImageBlobName(blob)) throw new InvalidRequestError(`Invalid value for 'blobs.${i}': '${blob}' is not an image blob name.`, `blobs.${i}`);
-    const records = await Promise.all(blobs.map((blob) => this.visibleRecord(blob, caller, true)));
-    const sizes = await this.store.sizes(blobs);
-    const missing = sizes.findIndex((s) => s === undefined);
-    if (missing >= 0) throw notFound(blobs[missing]);
-    checkZipBytes(sizes as number[]);
-    const entries: ZipEntry[] = [];
-    for (const [i, blob] of blobs.entries()) {
-      const image = await this.store.read(blob);
-      if (!image) throw notFound(blob);
-      entries.push({ name: baseName(blob), bytes: image.bytes, compress: false }, { name: `${baseName(blob)}.json`, bytes: Buffer.from(JSON.stringify(records[i], null, 2)), compress: true });
+  /**
+   * The selected images and their records as one ZIP, written as it is read; a selection past its
+   * bounds is refused before any image is read, and one ZIP past the instance's limit with a 429.
+   */
+  async zip(body: unknown, caller: Caller): Promise<Readable> {
+    if (this.zipsInFlight >= this.options.maxZipsInFlight) {
+      throw new TooManyRequestsError(`This instance is writing as many ZIPs as it takes at once (${this.options.maxZipsInFlight}); retry after Retry-After.`, ZIP_RETRY_AFTER_MS);
     }
-    return zipEntries(entries);
+    this.zipsInFlight++;
+    let zip: Readable | undefined;
+    try {
+      const { blobs } = parseZipRequest(body);
+      for (const [i, blob] of blobs.entries()) if (!isImageBlobName(blob)) throw new InvalidRequestError(`Invalid value for 'blobs.${i}': '${blob}' is not an image blob name.`, `blobs.${i}`);
+      const records = await Promise.all(blobs.map((blob) => this.visibleRecord(blob, caller, true)));
+      const sizes = await this.store.sizes(blobs);
+      const missing = sizes.findIndex((s) => s === undefined);
+      if (missing >= 0) throw notFound(blobs[missing]);
+      checkZipBytes(sizes as number[]);
+      const entries = blobs.flatMap((blob, i): ZipEntry[] => [
+        {
+          name: baseName(blob),
+          compress: false,
+          open: async () => {
+            const bytes = await this.store.readStream(blob);
+            // Gone since it was checked: the ZIP cannot be whole.
+            if (!bytes) throw notFound(blob);
+            return bytes;
+          },
+        },
+        { name: `${baseName(blob)}.json`, compress: true, open: async () => Buffer.from(JSON.stringify(records[i], null, 2)) },
+      ]);
+      zip = zipStream(entries);
+      return zip;
+    } finally {
+      if (zip) zip.once('close', () => this.zipsInFlight--);
+      else this.zipsInFlight--;
+    }
   }
 
   /**

@@ -147,6 +147,12 @@ export class ImageStore {
     );
   }
 
+  /** A kept image's bytes as they are read, a chunk at a time; undefined when there is no such image. */
+  async readStream(blob: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    if (!isImageBlobName(blob)) return undefined;
+    return usingStorage('Reading the image', () => unless404(async () => (await this.container.getBlobClient(blob).download()).readableStreamBody as AsyncIterable<Uint8Array>));
+  }
+
   /** Whether a kept image exists: a link is signed only for one. */
   async exists(blob: string): Promise<boolean> {
     return isImageBlobName(blob) && (await usingStorage('Reading the image', () => this.container.getBlobClient(blob).exists()));

@@ -404,7 +404,7 @@ export function openApiDocument() {
           description: 'Answers the selected images and their records as one ZIP. A selection past its bounds is refused, naming the field, before any image is read.',
           security: callerSecurity,
           requestBody: { required: true, ...inline(zipRequest, 'The images to put in the ZIP.') },
-          responses: { '200': binary('The ZIP.', 'application/zip'), ...errors('400', '401', '404', '413', '503') },
+          responses: { '200': binary('The ZIP.', 'application/zip'), ...errors('400', '401', '404', '413', '503'), '429': json('AzureError', 'This instance is writing as many ZIPs as it takes at once (TooManyRequests); retry after Retry-After seconds.', retryAfter) },
         },
       },
       '/studio': {

@@ -108,7 +108,7 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     platformAuth: settings.PLATFORM_AUTH_ENABLED,
     hostKeys: new HostKeyCheck(hostUrlOf(platform.hostname), authTtlMs),
   });
-  return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, gallery: new Gallery(index, store), galleryIndexer, meter, ...(ledger && { ledger }), ...(backends && { backends }) };
+  return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, gallery: new Gallery(index, store, { maxZipsInFlight: settings.GALLERY_ZIP_MAX_IN_FLIGHT }), galleryIndexer, meter, ...(ledger && { ledger }), ...(backends && { backends }) };
 }
 
 /** Secrets from the vault when there is one (cached, re-read on rotation), else from a setting (local runs). */

@@ -149,6 +149,8 @@ export const settingsSchema = z
     JOBS_CONTAINER: containerName('jobs'),
     /** The gallery's index of kept images: one entity per image, the record blob staying the source of truth. */
     IMAGE_INDEX_TABLE: tableName('imageindex'),
+    /** ZIPs one instance writes at once; one more is answered 429. Each holds about one image's chunks, not the selection. */
+    GALLERY_ZIP_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(10),
     IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
     /** Signs webhook deliveries: a secret in the vault (Azure), or this setting's value (local runs). */
     WEBHOOK_SIGNING_SECRET_NAME: z.string().regex(SECRET_NAME).default('webhook-signing-key'),

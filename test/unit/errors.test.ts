@@ -14,6 +14,7 @@ import {
   ServiceRejectedError,
   ServiceThrottledError,
   ServiceTimeoutError,
+  TooManyRequestsError,
   UnauthorizedError,
 } from '../../src/lib/errors.js';
 import { fromServiceError, throttleDelayMs } from '../../src/lib/service.js';
@@ -31,6 +32,7 @@ describe('errorAnswer: every documented status, from the error type alone', () =
     [new RequestTooLargeError(1024), 413, { code: 'request_too_large' }],
     [new IdempotencyKeyReusedError(), 422, { code: 'IdempotencyKeyReused' }],
     [new ServiceThrottledError('Quota.', 12_001), 429, { code: '429' }],
+    [new TooManyRequestsError('Busy.', 10_000), 429, { code: 'TooManyRequests' }],
     [new ServiceAuthError(), 502, { code: 'UpstreamAuthenticationFailed' }],
     [new ServiceFailedError('Down.', 'UpstreamError', false), 502, { code: 'UpstreamError' }],
     [new DependencyUnavailableError('Storage', 'Away.', 5_000), 503, { code: 'StorageUnavailable' }],
@@ -46,6 +48,7 @@ describe('errorAnswer: every documented status, from the error type alone', () =
     expect(errorAnswer(new ServiceThrottledError('q', 12_001)).retryAfterSeconds).toBe(13);
     expect(errorAnswer(new ServiceThrottledError('q', 0)).retryAfterSeconds).toBe(1);
     expect(errorAnswer(new DependencyUnavailableError('Storage', 'a', 5_000)).retryAfterSeconds).toBe(5);
+    expect(errorAnswer(new TooManyRequestsError('Busy.', 10_000)).retryAfterSeconds).toBe(10);
     expect(errorAnswer(new ServiceTimeoutError()).retryAfterSeconds).toBeUndefined();
   });
 

@@ -1,7 +1,7 @@
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { renderImage } from '../../dev/emulator/images.js';
-import { checkZipBytes, parseZipRequest, zipEntries, ZIP_MAX_BYTES, ZIP_MAX_IMAGES } from '../../src/lib/archive.js';
+import { checkZipBytes, parseZipRequest, zipStream, ZIP_MAX_BYTES, ZIP_MAX_IMAGES } from '../../src/lib/archive.js';
 import { InvalidRequestError } from '../../src/lib/errors.js';
 import { itemOf, keptAt, matchesSearch, parseGalleryQuery, rowKeyOf, tableFilter } from '../../src/lib/imageIndex.js';
 import { ImageStore, isImageBlobName, thumbnailBlobName, type KeptRecord } from '../../src/lib/imageStore.js';
@@ -188,12 +188,30 @@ describe('the ZIP', () => {
     expect(() => checkZipBytes([30, 30], 50)).toThrow(InvalidRequestError);
   });
 
-  it('stores the images as they are and deflates the records', () => {
+  it('stores the images as they are and deflates the records, reading an image a chunk at a time', async () => {
     const png = renderImage({ prompt: 'zip', width: 64, height: 64, format: 'png' });
-    const zip = zipEntries([{ name: 'a.png', bytes: png, compress: false }, { name: 'a.png.json', bytes: Buffer.from('{"prompt":"zip"}'.repeat(50)), compress: true }]);
+    async function* chunks() {
+      for (let at = 0; at < png.length; at += 100) yield png.subarray(at, at + 100);
+    }
+    const stream = zipStream([
+      { name: 'a.png', compress: false, open: async () => chunks() },
+      { name: 'a.png.json', compress: true, open: async () => Buffer.from('{"prompt":"zip"}'.repeat(50)) },
+    ]);
+    const zip = new Uint8Array(Buffer.concat(await stream.toArray()));
     const entries = unzipSync(zip);
     expect(Buffer.from(entries['a.png']).equals(png)).toBe(true);
     expect(JSON.parse(Buffer.from(entries['a.png.json']).toString().slice(0, 16))).toEqual({ prompt: 'zip' });
     expect(zip.length).toBeLessThan(png.length + 400);
+  });
+
+  it('a read that fails once the ZIP has begun destroys the stream with its error, and reads no further', async () => {
+    let opened = 0;
+    const stream = zipStream([
+      { name: 'a.png', compress: false, open: async () => (opened++, Buffer.from('a')) },
+      { name: 'b.png', compress: false, open: async () => (opened++, Promise.reject(new Error('Storage went away'))) },
+      { name: 'c.png', compress: false, open: async () => (opened++, Buffer.from('c')) },
+    ]);
+    await expect(stream.toArray()).rejects.toThrow('Storage went away');
+    expect(opened).toBe(2);
   });
 });

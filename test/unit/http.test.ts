@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InvocationContext } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
-import { jsonBytes } from '../../src/functions/shared/http.js';
+import { eventStream, jsonBytes } from '../../src/functions/shared/http.js';
+import { ServiceFailedError } from '../../src/lib/errors.js';
+import type { StreamFrame } from '../../src/lib/pipeline.js';
 
 // Answers are written as bytes with each b64_json spliced in (src/functions/shared/http.ts).
 
@@ -32,5 +37,63 @@ describe('jsonBytes', () => {
   it('leaves a field called b64_json that holds no string to JSON.stringify', () => {
     const body = { b64_json: { nested: 'b64_json' }, other: 'b64:' };
     expect(jsonBytes(body).toString()).toBe(JSON.stringify(body));
+  });
+});
+
+describe('eventStream', () => {
+  /** Four frames, a tick apart, counting how many were read; `fail` throws in place of the third. */
+  function source(fail = false) {
+    const read = { frames: 0 };
+    async function* frames(): AsyncIterable<StreamFrame> {
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        if (fail && i === 2) throw new ServiceFailedError('The service went away.', 'UpstreamError', true);
+        read.frames++;
+        yield { event: 'image_generation.partial_image', data: { i } };
+      }
+    }
+    return { frames: frames(), read };
+  }
+  const logged = () => {
+    const lines: string[] = [];
+    const context = new InvocationContext({ functionName: 'test', logHandler: (level, ...args) => lines.push(`${level}: ${args.join(' ')}`) });
+    return { context, lines };
+  };
+
+  it('a reader who leaves after the first frame: the rest is still read, `done` runs once, nothing is logged as a failure', async () => {
+    const { frames, read } = source();
+    const { context, lines } = logged();
+    let done = 0;
+    const answer = eventStream(frames, {}, context, () => done++);
+    let chunks = 0;
+    // A consumer that goes away after one frame, as a closed socket does.
+    const leaving = new Writable({ write: (_chunk, _encoding, callback) => callback(++chunks === 1 ? undefined : new Error('socket closed')) });
+    await expect(pipeline(answer.body as Readable, leaving)).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(read.frames).toBe(4);
+    expect(done).toBe(1);
+    expect(lines.filter((l) => l.startsWith('error'))).toEqual([]);
+    expect(lines.join('\n')).toMatch(/The caller left the stream/);
+  });
+
+  it('a reader who leaves before the first frame: the source is read to its end all the same', async () => {
+    const { frames, read } = source();
+    let done = 0;
+    const answer = eventStream(frames, {}, logged().context, () => done++);
+    (answer.body as Readable).destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(read.frames).toBe(4);
+    expect(done).toBe(1);
+  });
+
+  it("the source's own failure is an error event, logged, and ends the stream", async () => {
+    const { frames } = source(true);
+    const { context, lines } = logged();
+    let done = 0;
+    const text = (await (eventStream(frames, {}, context, () => done++).body as Readable).toArray()).map(String).join('');
+    expect(text.match(/^event: /gm)).toHaveLength(3);
+    expect(text).toMatch(/event: error\ndata: {"error":{"code":"UpstreamError"/);
+    expect(lines.filter((l) => l.startsWith('error'))).toEqual([expect.stringMatching(/Failed with 502 UpstreamError/)]);
+    expect(done).toBe(1);
   });
 });

@@ -20,6 +20,9 @@ describe('settings', () => {
     expect(settings.AZURE_OPENAI_API_VERSION).toBe('v1');
     expect(settings.KEY_CACHE_TTL_SECONDS).toBe(3600);
     expect(settings.IMAGES_CONTAINER).toBe('images');
+    expect(settings.GALLERY_ZIP_MAX_IN_FLIGHT).toBe(10);
+    expect(loadSettings({ ...minimal, GALLERY_ZIP_MAX_IN_FLIGHT: '3' }).GALLERY_ZIP_MAX_IN_FLIGHT).toBe(3);
+    expect(() => loadSettings({ ...minimal, GALLERY_ZIP_MAX_IN_FLIGHT: '0' })).toThrow(/GALLERY_ZIP_MAX_IN_FLIGHT:/);
   });
 
   it('read deployments as name=model pairs; the successor is the default deployment unless named', () => {

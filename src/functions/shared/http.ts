@@ -110,42 +110,68 @@ function logError(err: unknown, status: number, code: string, context: Invocatio
  * Server-sent events, written as each frame comes (Functions HTTP streaming). A failure once the
  * stream has started can no longer change the status: it is sent as an `error` event, which the
  * openai SDK raises as an APIError. A caller who leaves early does not stop the generation: it is
- * paid for, so it runs to the end and its images are kept. `done` runs when it has ended.
+ * paid for, so it runs to the end and its images are kept. `done` runs once, when it has ended.
  */
 export function eventStream(frames: AsyncIterable<StreamFrame>, headers: Record<string, string>, context: InvocationContext, done: () => void): HttpResponseInit {
   const source = frames[Symbol.asyncIterator]();
   let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    done();
+  };
   const fail = (err: unknown) => {
     const { status, body } = errorAnswer(err);
     logError(err, status, body.error.code, context);
     return body;
   };
-  async function* write(): AsyncGenerator<string | Buffer> {
+  // The frame being read when the caller leaves: the drain reads it first. Only the source's own
+  // failures are failures; the caller closing the response is not one, and never reaches `fail`.
+  let reading: Promise<IteratorResult<StreamFrame>> | undefined;
+  async function drain(pending: typeof reading): Promise<void> {
     try {
-      for (let next = await source.next(); !next.done; next = await source.next()) {
-        yield Buffer.concat([Buffer.from(`event: ${next.value.event}\ndata: `), jsonBytes(next.value.data), Buffer.from('\n\n')]);
-      }
-      ended = true;
-    } catch (err) {
-      ended = true;
-      yield `event: error\ndata: ${JSON.stringify(fail(err))}\n\n`;
-    } finally {
-      if (ended) done();
-      else void drain();
-    }
-  }
-  async function drain(): Promise<void> {
-    try {
+      if (pending && (await pending).done) return;
       while (!(await source.next()).done);
     } catch (err) {
       fail(err);
     } finally {
-      done();
+      end();
     }
   }
+  const body: Readable = new Readable({
+    read() {
+      const pending = (reading = source.next());
+      pending.then(
+        (next) => {
+          reading = undefined;
+          if (body.destroyed) return;
+          if (next.done) {
+            end();
+            body.push(null);
+          } else {
+            body.push(Buffer.concat([Buffer.from(`event: ${next.value.event}\ndata: `), jsonBytes(next.value.data), Buffer.from('\n\n')]));
+          }
+        },
+        (err: unknown) => {
+          reading = undefined;
+          if (body.destroyed) return;
+          end();
+          body.push(`event: error\ndata: ${JSON.stringify(fail(err))}\n\n`);
+          body.push(null);
+        },
+      );
+    },
+    destroy(err, callback) {
+      if (!ended) {
+        context.log('The caller left the stream: the generation runs to the end and its images are kept.');
+        void drain(reading);
+      }
+      callback(err);
+    },
+  });
   return {
     status: 200,
-    body: Readable.from(write()),
+    body,
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers },
   };
 }

@@ -375,7 +375,7 @@ export function connectorDefinition(options: ConnectorOptions = {}): JsonObject 
     const path = `${document.servers[0].url}${found.path}`;
     paths[path] = { ...paths[path], [found.method]: swaggerOperation(view, found.operation, document.components.schemas) };
     // What a trigger delivers belongs to the path item, beside its operations, not inside one.
-    if (view.trigger) paths[path]!['x-ms-notification-content'] = { description: 'The image job that ended.', schema: { $ref: `#/definitions/${view.trigger.notification}` } };
+    if (view.trigger) paths[path]['x-ms-notification-content'] = { description: 'The image job that ended.', schema: { $ref: `#/definitions/${view.trigger.notification}` } };
   }
 
   const definitions: JsonObject = {};

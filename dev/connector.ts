@@ -141,7 +141,8 @@ const OPERATIONS: OperationView[] = [
     operationId: 'WhenAnImageIsReady',
     summary: 'When an image is ready',
     description: 'Triggers when an image job ends, with its images or its error: jobs from Generate images, from other flows and from queues.',
-    parameters: { 'x-ms-notification-url': { visibility: 'internal' } },
+    // Power Platform puts its callback URL in a body property (below), never in a header.
+    parameters: { 'x-ms-notification-url': { drop: true } },
     trigger: { options: ['model', 'status'], notification: 'JobEvent' },
   },
   {
@@ -298,7 +299,6 @@ function swaggerParameter(parameter: OpenApiParameter, view: ParameterView = {})
   if (view.deployments) {
     out['x-ms-dynamic-values'] = { operationId: 'ListDeployments', 'value-collection': 'data', 'value-path': 'deployment', 'value-title': 'deployment' };
   }
-  if (parameter.name === 'x-ms-notification-url') out['x-ms-notification-url'] = true;
   return out;
 }
 
@@ -328,9 +328,14 @@ function swaggerOperation(view: OperationView, operation: OpenApiOperation, sche
       schema = { type: 'object', 'x-ms-dynamic-schema': { operationId: 'GetDeploymentSchema', parameters: { deployment: { parameter: 'deployment' } }, 'value-path': 'schema' } };
     } else if (view.trigger) {
       const full = schemas.SubscriptionRequest as unknown as { properties: JsonObject };
-      schema = swaggerSchema({ type: 'object', description: 'Which image jobs trigger the flow.', properties: Object.fromEntries(view.trigger.options.map((name) => [name, full.properties[name]!])) });
+      // As Microsoft's connectors lay a webhook trigger out: the platform fills the body property marked
+      // x-ms-notification-url with the flow's callback URL; the maker never sees it.
+      const callback: JsonObject = { ...swaggerSchema(full.properties.callback_url as JsonObject), 'x-ms-summary': 'Callback URL', 'x-ms-notification-url': true, 'x-ms-visibility': 'internal' };
+      const options = Object.fromEntries(view.trigger.options.map((name) => [name, full.properties[name]!]));
+      schema = { ...swaggerSchema({ type: 'object', description: 'Which image jobs trigger the flow.', properties: options }), required: ['callback_url'] };
+      schema.properties = { callback_url: callback, ...(schema.properties as JsonObject) };
     }
-    parameters.push({ name: 'body', in: 'body', required: operation.requestBody.required === true, description: operation.requestBody.description ?? 'The request body.', 'x-ms-summary': 'Request', schema });
+    parameters.push({ name: 'body', in: 'body', required: operation.requestBody.required === true || view.trigger !== undefined, description: operation.requestBody.description ?? 'The request body.', 'x-ms-summary': 'Request', schema });
   }
   const responses: JsonObject = {};
   for (const [status, response] of Object.entries(operation.responses)) responses[status] = swaggerResponse(response);
@@ -347,10 +352,7 @@ function swaggerOperation(view: OperationView, operation: OpenApiOperation, sche
   };
   if (operation.security) out.security = operation.security.length === 0 ? [] : [{ [API_KEY]: [] }];
   if (view.visibility) out['x-ms-visibility'] = view.visibility;
-  if (view.trigger) {
-    out['x-ms-trigger'] = 'single';
-    out['x-ms-notification-content'] = { description: 'The image job that ended.', schema: { $ref: `#/definitions/${view.trigger.notification}` } };
-  }
+  if (view.trigger) out['x-ms-trigger'] = 'single';
   return out;
 }
 
@@ -372,6 +374,8 @@ export function connectorDefinition(options: ConnectorOptions = {}): JsonObject 
     // The dynamic host URL policy replaces the host and drops basePath: the paths carry /api.
     const path = `${document.servers[0].url}${found.path}`;
     paths[path] = { ...paths[path], [found.method]: swaggerOperation(view, found.operation, document.components.schemas) };
+    // What a trigger delivers belongs to the path item, beside its operations, not inside one.
+    if (view.trigger) paths[path]['x-ms-notification-content'] = { description: 'The image job that ended.', schema: { $ref: `#/definitions/${view.trigger.notification}` } };
   }
 
   const definitions: JsonObject = {};

@@ -150,7 +150,7 @@ param webhookSigningKey string = ''
 @description('E-mail address that alerts notify. Empty: alerts show in the portal only.')
 param alertEmail string = ''
 
-@description('Client ID of an Entra ID app registration: turns on App Service authentication (Entra ID sign-in) for the studio page, and PLATFORM_AUTH_ENABLED. Unauthenticated requests still reach the app, which authenticates each one (keys for API callers). Empty: off; the studio then takes a pasted key.')
+@description('Client ID of an Entra ID app registration whose access tokens (Authorization: Bearer) sign people in: the app verifies them itself (ENTRA_TENANT_ID, ENTRA_AUDIENCE), as Flex Consumption has no App Service authentication. Requests without one still reach the app, which authenticates each (keys for API callers). Empty: off; the studio then takes a pasted key.')
 param appServiceAuthClientId string = ''
 
 @description('Object ID of a developer who gets data-plane roles to run the app locally against Azure. Defaults to whoever deploys; empty: nobody.')
@@ -381,8 +381,10 @@ var appSettings = {
   USAGE_TABLE: tableNames.usage
   WEBHOOKS_TABLE: tableNames.webhooks
   IMAGE_INDEX_TABLE: tableNames.imageIndex
-  // App Service strips x-ms-client-principal from outside requests only while its authentication is on.
-  PLATFORM_AUTH_ENABLED: empty(appServiceAuthClientId) ? 'false' : 'true'
+  // Entra ID tokens, verified by the app: the tenant deployed to, the registration's client ID and App ID URI.
+  ENTRA_TENANT_ID: empty(appServiceAuthClientId) ? '' : tenant().tenantId
+  ENTRA_AUDIENCE: empty(appServiceAuthClientId) ? '' : '${appServiceAuthClientId},api://${appServiceAuthClientId}'
+  ENTRA_AUTHORITY_HOST: environment().authentication.loginEndpoint
   // Empty counts as unset: no budget, the shipped price table.
   CALLER_DAILY_BUDGET_USD: callerDailyBudgetUsd
   APP_DAILY_BUDGET_USD: appDailyBudgetUsd
@@ -408,7 +410,6 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     appSettings: appSettings
-    authClientId: appServiceAuthClientId
   }
   // The host reaches storage, the key and telemetry as soon as it starts: grant first.
   dependsOn: [appRoles, openAiKey]

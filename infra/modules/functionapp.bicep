@@ -40,9 +40,6 @@ param maximumInstanceCount int
 @description('App settings: names and values.')
 param appSettings object
 
-@description('Client ID of the Entra ID app registration users sign in with (App Service authentication); empty: no platform authentication.')
-param authClientId string
-
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
@@ -119,33 +116,6 @@ resource settings 'Microsoft.Web/sites/config@2025-03-01' = {
 output name string = app.name
 output url string = 'https://${app.properties.defaultHostName}'
 
-// App Service authentication with Entra ID, for people on the studio page. Requests without a
-// session still reach the app (AllowAnonymous): API callers bring caller keys or function keys, and
-// the app authenticates every request itself, trusting x-ms-client-principal because the platform,
-// with its authentication on, strips it from outside requests (PLATFORM_AUTH_ENABLED).
-resource auth 'Microsoft.Web/sites/config@2025-03-01' = if (!empty(authClientId)) {
-  parent: app
-  name: 'authsettingsV2'
-  properties: {
-    platform: { enabled: true }
-    globalValidation: {
-      requireAuthentication: false
-      unauthenticatedClientAction: 'AllowAnonymous'
-    }
-    identityProviders: {
-      azureActiveDirectory: {
-        enabled: true
-        registration: {
-          clientId: authClientId
-          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
-        }
-        validation: {
-          allowedAudiences: [authClientId, 'api://${authClientId}']
-        }
-      }
-    }
-    login: {
-      tokenStore: { enabled: true }
-    }
-  }
-}
+// No authsettingsV2: built-in authentication is not supported on Flex Consumption, and nothing here
+// may rely on the platform stripping x-ms-client-principal. The app verifies Entra ID tokens itself
+// (ENTRA_TENANT_ID, ENTRA_AUDIENCE in its app settings).

@@ -8,8 +8,9 @@ import type { Subscription } from '../lib/webhooks.js';
 import { answering, json, readBody } from './shared/http.js';
 
 // "When an image is ready": webhook subscriptions, as Power Automate's webhook trigger and Logic
-// Apps' HTTP Webhook action make them. POST subscribes (the callback in x-ms-notification-url) and
-// answers 201 with a Location that DELETE unsubscribes; deliveries go out from the webhooks queue.
+// Apps' HTTP Webhook action make them. POST subscribes (the callback in the body's callback_url, as
+// the connector sends it, or in the x-ms-notification-url header) and answers 201 with a Location
+// that DELETE unsubscribes; deliveries go out from the webhooks queue.
 
 const rt = runtime();
 

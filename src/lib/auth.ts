@@ -2,14 +2,16 @@ import { ANONYMOUS, type Caller } from './caller.js';
 import { isCallerKey } from './callerKeys.js';
 import { withDeadline } from './deadline.js';
 import { DependencyUnavailableError, UnauthorizedError } from './errors.js';
-import { isJsonObject, sha256 } from './json.js';
+import type { EntraTokenVerifier } from './entra.js';
+import { sha256 } from './json.js';
 import { TtlCache } from './ttlCache.js';
 
 // Who is calling, before any work: the generation and estimate routes are anonymous to the host and
 // authenticated here, in this order:
 //   1. a caller key, as `api-key` (what AzureOpenAI sends) or `Authorization: Bearer` (what OpenAI sends);
-//   2. App Service authentication's signed-in principal, where the platform's authentication is on
-//      (it strips x-ms-client-principal from outside requests);
+//   2. an Entra ID access token as `Authorization: Bearer`, where ENTRA_TENANT_ID is set, verified here
+//      (entra.ts). x-ms-client-principal is never read: on Flex Consumption no platform authentication
+//      strips a forged one, so it would name whoever a caller wished;
 //   3. the function key (x-functions-key or ?code=), which the host no longer checks on these routes:
 //      the app asks its own host, on a function-key route, whether the host would take it.
 
@@ -22,7 +24,8 @@ export interface Credentials {
 export interface AuthOptions {
   /** The caller a key names (CallerKeyStore); absent when CALLER_KEYS_ENABLED is off. */
   callerKeys?: { find(key: string): Promise<Caller | undefined> };
-  platformAuth: boolean;
+  /** Verifies Entra ID access tokens; absent when ENTRA_TENANT_ID is not set. */
+  entra?: Pick<EntraTokenVerifier, 'verify'>;
   /** Whether the host takes a function key (HostKeyCheck). */
   hostKeys: { accepts(functionKey: string | undefined): Promise<boolean> };
 }
@@ -37,8 +40,8 @@ export class Authenticator {
       if (!caller) throw new UnauthorizedError('The caller key is not valid: unknown or revoked.');
       return caller;
     }
-    const principal = this.options.platformAuth ? request.header('x-ms-client-principal') : undefined;
-    if (principal !== undefined) return principalCaller(principal);
+    const token = this.options.entra && bearerOf(request);
+    if (token !== undefined && isJwt(token)) return principalCaller(await this.options.entra!.verify(token));
     const functionKey = request.header('x-functions-key') ?? request.query('code');
     if (await this.options.hostKeys.accepts(functionKey)) return ANONYMOUS;
     throw new UnauthorizedError(
@@ -53,28 +56,22 @@ export class Authenticator {
 function callerKeyOf(request: Credentials): string | undefined {
   const apiKey = request.header('api-key')?.trim();
   if (apiKey !== undefined && isCallerKey(apiKey)) return apiKey;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.header('authorization') ?? '')?.[1];
+  const bearer = bearerOf(request);
   return bearer !== undefined && isCallerKey(bearer) ? bearer : undefined;
 }
 
-/** Claims that name a principal, best first: a user's sign-in name, then a workload's object id. */
-const NAME_CLAIMS = ['preferred_username', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'oid', 'http://schemas.microsoft.com/identity/claims/objectidentifier', 'appid'];
+const bearerOf = (request: Credentials) => /^Bearer\s+(\S+)\s*$/i.exec(request.header('authorization') ?? '')?.[1];
+const isJwt = (token: string) => /^[\w-]+\.[\w-]*\.[\w-]*$/.test(token);
 
-/** App Service authentication's principal: base64 JSON of `{ auth_typ, name_typ, claims: [{ typ, val }] }`. */
-function principalCaller(header: string): Caller {
-  let principal: unknown;
-  try {
-    principal = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
-  } catch {
-    principal = undefined;
-  }
-  const claims = isJsonObject(principal) && Array.isArray(principal.claims) ? principal.claims.filter(isJsonObject) : [];
-  const claim = (type: unknown) => claims.find((c) => c.typ === type && typeof c.val === 'string' && c.val !== '')?.val as string | undefined;
-  const name = [(principal as { name_typ?: unknown } | undefined)?.name_typ, ...NAME_CLAIMS].map(claim).find((n) => n !== undefined);
-  const provider = isJsonObject(principal) && typeof principal.auth_typ === 'string' ? principal.auth_typ : 'platform';
-  if (name === undefined) throw new UnauthorizedError('The signed-in principal (x-ms-client-principal) names nobody.');
-  // The provider keeps principals apart from caller keys' names, which hold no ':'.
-  return { name: `${provider}:${name}`, kind: 'principal' };
+/**
+ * A verified token's principal. Its object id (`oid`) names it, in records and the ledger: it is the
+ * same for a user or a workload for good, where preferred_username can be changed and Microsoft warns
+ * against deciding anything on it.
+ */
+function principalCaller(claims: Record<string, unknown>): Caller {
+  if (typeof claims.oid !== 'string' || claims.oid === '') throw new UnauthorizedError('The bearer token names no principal (oid).', 'authorization');
+  // The prefix keeps principals apart from caller keys' names, which hold no ':'.
+  return { name: `entra:${claims.oid}`, kind: 'principal' };
 }
 
 /**

@@ -207,11 +207,11 @@ export class ServiceFailedError extends ImagesError {
 
 // ---- The app's own dependencies ----------------------------------------------------------------
 
-/** Storage, Key Vault or the app's own Functions host could not be used; worth trying again after `retryAfterMs`. */
+/** Storage, Key Vault, the app's own Functions host or Entra ID's keys could not be used; worth trying again after `retryAfterMs`. */
 export class DependencyUnavailableError extends ImagesError {
   readonly retryable = true;
   constructor(
-    readonly dependency: 'Storage' | 'KeyVault' | 'FunctionsHost',
+    readonly dependency: 'Storage' | 'KeyVault' | 'FunctionsHost' | 'EntraId',
     message: string,
     readonly retryAfterMs: number,
     options?: { cause?: unknown },

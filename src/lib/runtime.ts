@@ -1,6 +1,7 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { Authenticator, HostKeyCheck, hostUrlOf } from './auth.js';
+import { EntraTokenVerifier } from './entra.js';
 import { BackendState } from './backendState.js';
 import { BackendPool, createBackendPool } from './backends.js';
 import { CallerKeyStore } from './callerKeys.js';
@@ -105,7 +106,9 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
   const callerKeys = new CallerKeyStore(storage.table(settings.CALLER_KEYS_TABLE), authTtlMs);
   const auth = new Authenticator({
     ...(settings.CALLER_KEYS_ENABLED && { callerKeys }),
-    platformAuth: settings.PLATFORM_AUTH_ENABLED,
+    ...(settings.ENTRA_TENANT_ID && {
+      entra: new EntraTokenVerifier({ tenantId: settings.ENTRA_TENANT_ID, audiences: settings.ENTRA_AUDIENCE!, authorityHost: settings.ENTRA_AUTHORITY_HOST }),
+    }),
     hostKeys: new HostKeyCheck(hostUrlOf(platform.hostname), authTtlMs),
   });
   return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, gallery: new Gallery(index, store, { maxZipsInFlight: settings.GALLERY_ZIP_MAX_IN_FLIGHT }), galleryIndexer, meter, ...(ledger && { ledger }), ...(backends && { backends }) };

@@ -101,7 +101,7 @@ export const jobEvent = z
 /** A webhook subscription: for one job it starts (`request`), or for every job that ends. */
 export const subscriptionRequest = z
   .strictObject({
-    callback_url: z.url({ protocol: /^https?$/ }).optional().describe('Where to POST when an image job ends; the x-ms-notification-url header, which Power Automate and Logic Apps set, takes its place.'),
+    callback_url: z.url({ protocol: /^https?$/ }).optional().describe('Where to POST when an image job ends: the connector\'s trigger fills it; an x-ms-notification-url header (Logic Apps\' HTTP Webhook) takes its place.'),
     request: imageGenerationBody.optional().describe('A generation to run: its end is delivered to the callback once, and the subscription ends with it.'),
     model: z.string().optional().describe('Without a request: only jobs served by this model.'),
     status: z.enum(['succeeded', 'failed']).optional().describe('Without a request: only jobs that ended this way.'),

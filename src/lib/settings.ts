@@ -160,13 +160,24 @@ export const settingsSchema = z
     WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce.number().int().positive().max(7 * 24 * 3600).default(24 * 3600),
     WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
     WEBHOOKS_TABLE: tableName('webhooks'),
-    /** Caller keys (api-key or Authorization: Bearer) on the generation routes; off, only the function key and the platform's principal authenticate. */
+    /** Caller keys (api-key or Authorization: Bearer) on the generation routes; off, only the function key and Entra ID tokens authenticate. */
     CALLER_KEYS_ENABLED: z.stringbool().default(true),
     CALLER_KEYS_TABLE: tableName('callerkeys'),
     /** How long an instance trusts what it learnt of a key (caller or function key): revocation takes effect within it. */
     AUTH_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(60).default(60),
-    /** App Service authentication is on: its x-ms-client-principal (stripped from outside requests) names the caller. */
-    PLATFORM_AUTH_ENABLED: z.stringbool().default(false),
+    /** The Entra ID tenant whose access tokens (Authorization: Bearer) sign people in; unset, none do. */
+    ENTRA_TENANT_ID: z.guid('must be the tenant ID, a GUID').optional(),
+    /** What those tokens must be for, comma-separated: the app registration's client ID and/or its App ID URI. */
+    ENTRA_AUDIENCE: z
+      .string()
+      .transform((v) => v.split(',').map((a) => a.trim()).filter((a) => a !== ''))
+      .refine((list) => list.length > 0, 'must name at least one audience')
+      .optional(),
+    /** Where the tenant's OpenID configuration and keys are: Entra ID's sign-in host in the cloud deployed to. */
+    ENTRA_AUTHORITY_HOST: z
+      .url({ protocol: /^https?$/ })
+      .refine((u) => u.startsWith('https:') || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u), 'must be https (http only to a local stand-in)')
+      .default('https://login.microsoftonline.com'),
     PRICE_TABLE: priceTableSetting,
     /** Serve a model (or size) the price table has no price for, holding UNPRICED_IMAGE_ESTIMATE_USD per image on the budgets; off, such a request is refused with 403 PriceNotFound. */
     ALLOW_UNPRICED_MODELS: z.stringbool().default(false),
@@ -207,6 +218,8 @@ export const settingsSchema = z
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__blobServiceUri) {
       fail('AzureWebJobsStorage', 'is required: a connection string, or AzureWebJobsStorage__blobServiceUri for identity-based access');
     }
+    if (s.ENTRA_TENANT_ID !== undefined && s.ENTRA_AUDIENCE === undefined) fail('ENTRA_AUDIENCE', 'is required with ENTRA_TENANT_ID: the client ID or App ID URI tokens must be for');
+    if (s.ENTRA_AUDIENCE !== undefined && s.ENTRA_TENANT_ID === undefined) fail('ENTRA_TENANT_ID', 'is required with ENTRA_AUDIENCE: the tenant that issues the tokens');
     for (const name of ['CALLER_DAILY_BUDGET_USD', 'APP_DAILY_BUDGET_USD'] as const) {
       if (s[name] !== undefined && !s.LEDGER_ENABLED) fail(name, 'needs LEDGER_ENABLED: a budget is kept in the usage ledger');
     }

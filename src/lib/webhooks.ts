@@ -74,9 +74,10 @@ export class Webhooks {
   }
 
   /** Checks the callback URL, then keeps the subscription. */
-  async subscribe(callbackUrl: string, scope: Pick<Subscription, 'job_id' | 'model' | 'status'>): Promise<Subscription> {
+  /** `param`: where the request named the callback, for the error that refuses it. */
+  async subscribe(callbackUrl: string, scope: Pick<Subscription, 'job_id' | 'model' | 'status'>, param = 'x-ms-notification-url'): Promise<Subscription> {
     const problem = await callbackProblem(callbackUrl, this.options.policy, this.resolve);
-    if (problem) throw new InvalidRequestError(`Invalid callback URL: it ${problem}.`, 'x-ms-notification-url');
+    if (problem) throw new InvalidRequestError(`Invalid callback URL: it ${problem}.`, param);
     const subscription: Subscription = { id: randomUUID(), callback_url: callbackUrl, ...scope, created: Math.floor(Date.now() / 1000), delivered: 0, undeliverable: 0 };
     await this.write(subscription);
     return subscription;

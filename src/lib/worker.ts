@@ -68,8 +68,8 @@ export class JobWorker {
   }
 
   /**
-   * Subscribes a callback (Power Automate's webhook trigger, Logic Apps' HTTP Webhook action), named
-   * in x-ms-notification-url or the body: to the endings of the jobs that match, or, with a
+   * Subscribes a callback, named in the body's callback_url (the connector's trigger) or in the
+   * x-ms-notification-url header (Logic Apps' HTTP Webhook action), which wins: to the endings of the jobs that match, or, with a
    * generation request, to the job it accepts. That request is refused before anything is spent, as
    * the synchronous call would refuse it; its subscription exists before the job can end, so no
    * ending is missed.
@@ -79,11 +79,12 @@ export class JobWorker {
     if (!parsed.success) throw fromZodIssues(parsed.error.issues);
     const { callback_url, request, model, status } = parsed.data;
     const callback = headerCallback ?? callback_url;
-    if (!callback) throw new InvalidRequestError("The callback URL is required: the x-ms-notification-url header, or 'callback_url'.", 'x-ms-notification-url');
-    if (!request) return { subscription: await this.webhooks.subscribe(callback, { ...(model && { model }), ...(status && { status }) }) };
+    if (!callback) throw new InvalidRequestError("The callback URL is required: 'callback_url', or the x-ms-notification-url header.", 'x-ms-notification-url');
+    const param = headerCallback === undefined ? 'callback_url' : 'x-ms-notification-url';
+    if (!request) return { subscription: await this.webhooks.subscribe(callback, { ...(model && { model }), ...(status && { status }) }, param) };
     this.pipeline.resolve(request, undefined, caller);
     const id = randomUUID();
-    const subscription = await this.webhooks.subscribe(callback, { job_id: id });
+    const subscription = await this.webhooks.subscribe(callback, { job_id: id }, param);
     try {
       const { job } = await this.accept(request, { id, caller });
       return { job, subscription };

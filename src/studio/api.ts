@@ -1,6 +1,7 @@
-// The studio's calls to its own app. The key the user pastes lives in sessionStorage (this tab
-// only) and travels in a header, never in a URL: images and thumbnails are fetched with it and
-// shown through object URLs. With App Service authentication the session cookie does the same.
+// The studio's calls to its own app. The key (or Entra ID access token) the user pastes lives in
+// sessionStorage (this tab only) and travels in a header, never in a URL: images and thumbnails are
+// fetched with it and shown through object URLs. Where a platform's sign-in answers /.auth/me, its
+// session cookie goes too; the app itself trusts only keys and tokens it verifies.
 
 const KEY = 'image-studio-key';
 /** Caller keys say what they are (the app's callerKeys.ts, which the browser bundle leaves out). */
@@ -12,10 +13,14 @@ export const keyStore = {
   forget: () => sessionStorage.removeItem(KEY),
 };
 
-/** A caller key goes as api-key (as the AzureOpenAI client sends it); anything else is the function key. */
+/** An Entra ID access token (a JWT) pasted in place of a key: the app verifies it (src/lib/entra.ts). */
+export const isAccessToken = (key: string): boolean => /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(key);
+
+/** A caller key goes as api-key (as the AzureOpenAI client sends it), an access token as Bearer; anything else is the function key. */
 export function authHeaders(): Record<string, string> {
   const key = keyStore.get();
   if (!key) return {};
+  if (isAccessToken(key)) return { authorization: `Bearer ${key}` };
   return isCallerKey(key) ? { 'api-key': key } : { 'x-functions-key': key };
 }
 

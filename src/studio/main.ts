@@ -1,5 +1,5 @@
 import type { DeploymentInfo } from '../lib/catalog.js';
-import { ApiError, getJson, isCallerKey, keyStore, platformSession } from './api.js';
+import { ApiError, getJson, isAccessToken, isCallerKey, keyStore, platformSession } from './api.js';
 import { byId, say } from './dom.js';
 import { loadGallery, startGallery } from './gallery.js';
 import { startPlayground } from './playground.js';
@@ -43,7 +43,7 @@ async function start(): Promise<void> {
       });
     }
     const key = keyStore.get();
-    say(accessStatus, key ? `Using a ${isCallerKey(key) ? 'caller key' : 'function key'} (this tab only).` : 'Signed in.');
+    say(accessStatus, key ? `Using ${isAccessToken(key) ? 'an Entra ID access token' : isCallerKey(key) ? 'a caller key' : 'a function key'} (this tab only).` : 'Signed in.');
     keyForm.hidden = true;
     forget.hidden = !key;
     show(viewOfHash());

@@ -2,6 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { HostProcess } from '../../dev/host/process.js';
+import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identity/server.js';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
 
 // Caller keys end to end: the local host checks function keys as Azure does (LOCAL_FUNCTION_KEY),
@@ -16,12 +17,25 @@ const GENERATE = '/api/images/generations';
 /** Every caller key this file was given: none may be found in clear anywhere but the answer that issued it. */
 const issued: string[] = [];
 
+let identity: IdentityEndpoint;
+/** The app registration people sign in to. */
+const CLIENT_ID = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
+
 beforeAll(async () => {
-  stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY, AUTH_CACHE_TTL_SECONDS: '1' });
+  // The identity stand-in is the tenant's authority: the app fetches its OpenID configuration and keys.
+  identity = await startIdentityEndpoint();
+  stack = await startStack({
+    LOCAL_FUNCTION_KEY: FUNCTION_KEY,
+    AUTH_CACHE_TTL_SECONDS: '1',
+    ENTRA_TENANT_ID: identity.tenantId,
+    ENTRA_AUDIENCE: `${CLIENT_ID},api://${CLIENT_ID}`,
+    ENTRA_AUTHORITY_HOST: identity.authorityHost,
+  });
   second = await stack.anotherHost();
 });
 afterAll(async () => {
   await stack?.stop();
+  await identity?.close();
 });
 
 /** A call with exactly these headers: no function key unless given. */
@@ -163,6 +177,34 @@ describe('operators', () => {
     expect(byQuery.status).toBe(200);
     // An api-key that is not a caller key (the README's old `apiKey: 'unused'`) is not ours to judge.
     expect((await call(GENERATE, { prompt: 'x', model: 'mini', quality: 'low' }, { 'x-functions-key': FUNCTION_KEY, 'api-key': 'unused' })).status).toBe(200);
+  });
+});
+
+describe('people signed in with Entra ID', () => {
+  it('a valid access token spends as its principal: the record and the ledger name its object id', async () => {
+    const oid = crypto.randomUUID();
+    const token = identity.signIn({ aud: CLIENT_ID, oid, preferred_username: 'alice@contoso.com' });
+    const made = await call(GENERATE, { prompt: 'Signed in', quality: 'low' }, { authorization: `Bearer ${token}` });
+    expect(made.status).toBe(200);
+    expect((await readRecord(made.json.data[0].storage.blob)).caller).toEqual({ name: `entra:${oid}`, kind: 'principal' });
+    const usage = await stack.get(`/api/usage?caller=${encodeURIComponent(`entra:${oid}`)}`);
+    expect(usage.json.data).toEqual([expect.objectContaining({ images: 1 })]);
+  });
+
+  it('a token for another app, an expired one, or a forged x-ms-client-principal: 401 in Azure’s shape, before any work', async () => {
+    const before = stack.emulator.stats.requests;
+    const forged = Buffer.from(JSON.stringify({ auth_typ: 'aad', claims: [{ typ: 'name', val: 'admin@contoso.com' }] })).toString('base64');
+    const attempts: [Record<string, string>, RegExp][] = [
+      [{ authorization: `Bearer ${identity.signIn({ aud: 'api://another-app' })}` }, /^The bearer token is not valid: .*"aud"/],
+      [{ authorization: `Bearer ${identity.signIn({ aud: CLIENT_ID }, { now: Math.floor(Date.now() / 1000) - 7200 })}` }, /^The bearer token is not valid: .*"exp"/],
+      [{ 'x-ms-client-principal': forged }, /^Access denied/],
+    ];
+    for (const [headers, message] of attempts) {
+      const refused = await call(GENERATE, { prompt: 'x' }, headers);
+      expect(refused.status, JSON.stringify(headers)).toBe(401);
+      expect(refused.json.error).toMatchObject({ code: 'Unauthorized', message: expect.stringMatching(message) });
+    }
+    expect(stack.emulator.stats.requests).toBe(before);
   });
 });
 

@@ -82,6 +82,7 @@ describe('a poll ends as the synchronous call would have', () => {
 
 describe('webhooks', () => {
   interface Received {
+    path?: string;
     headers: IncomingMessage['headers'];
     body: string;
   }
@@ -96,7 +97,7 @@ describe('webhooks', () => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
-        received.push({ headers: req.headers, body });
+        received.push({ path: req.url, headers: req.headers, body });
         res.writeHead(answers.shift() ?? 200).end();
       });
     });
@@ -187,6 +188,27 @@ describe('webhooks', () => {
     expect(none.json.error.param).toBe('x-ms-notification-url');
     const badRequest = await stack.post('/api/images/subscriptions', { request: { prompt: 'x', n: 99 } }, { 'x-ms-notification-url': `${url}/x` });
     expect(badRequest.status).toBe(400);
+  });
+
+  it("the connector's trigger: the callback URL in the body property it marks x-ms-notification-url, refused by that name", async () => {
+    // The body Power Automate sends for "When an image is ready": callback_url filled by the platform, no header.
+    const subscribed = await stack.post('/api/images/subscriptions', { callback_url: `${url}/flow?sig=a-flow-signature`, status: 'succeeded' });
+    expect(subscribed.status).toBe(201);
+    expect(subscribed.json).toMatchObject({ callback: `${url}/flow`, status: 'succeeded' });
+    const id = uniqueName('flow');
+    await queues.getQueueClient(QUEUES.requests).sendMessage(JSON.stringify({ id, prompt: 'Heard by a flow', quality: 'low' }));
+    const delivery = await until(async () => received.find((r) => r.body.includes(id) && r.path?.startsWith('/hook/flow?')));
+    expect(verify(delivery)).toBe(true);
+    expect((await stack.delete(subscribed.headers.get('location')!)).status).toBe(200);
+
+    const refused = await stack.post('/api/images/subscriptions', { callback_url: 'http://example.com/hook' });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.param).toBe('callback_url');
+    // The header still wins, for Logic Apps: a body's URL is not what is subscribed then.
+    const both = await stack.post('/api/images/subscriptions', { callback_url: 'http://example.com/hook' }, { 'x-ms-notification-url': `${url}/header` });
+    expect(both.status).toBe(201);
+    expect(both.json.callback).toBe(`${url}/header`);
+    expect((await stack.delete(both.headers.get('location')!)).status).toBe(200);
   });
 });
 

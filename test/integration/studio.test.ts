@@ -5,6 +5,7 @@ import { unzipSync } from 'fflate';
 import { chromium, type Browser, type Download, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../../dev/azurite.js';
+import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identity/server.js';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
 
 // The studio page in a real browser: Debian's Chromium driven by playwright-core, against the full
@@ -30,12 +31,25 @@ const inBrowser = () => {
   let browser: Browser;
   let page: Page;
   let callerKey: string;
+  let identity: IdentityEndpoint;
+  const CLIENT_ID = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
   const requests: string[] = [];
 
   beforeAll(async () => {
     // An Azurite of its own: the thumbnail queue has a fixed name, and other files' hosts would take its messages.
     azurite = await startAzurite({ silent: true });
-    stack = await startStack({ LOCAL_FUNCTION_KEY: uniqueName('function-key'), IMAGE_INDEX_TABLE: uniqueName('index').replaceAll('-', '') }, { connectionString: azurite.connectionString });
+    identity = await startIdentityEndpoint();
+    stack = await startStack(
+      {
+        LOCAL_FUNCTION_KEY: uniqueName('function-key'),
+        IMAGE_INDEX_TABLE: uniqueName('index').replaceAll('-', ''),
+        // People who sign in with Entra ID: the identity stand-in is the tenant's authority.
+        ENTRA_TENANT_ID: identity.tenantId,
+        ENTRA_AUDIENCE: CLIENT_ID,
+        ENTRA_AUTHORITY_HOST: identity.authorityHost,
+      },
+      { connectionString: azurite.connectionString },
+    );
     // Partial images come a few hundred milliseconds apart, as a person would see them arrive.
     stack.emulator.configure({ latencyMs: 900 });
     callerKey = (await stack.post('/api/keys', { name: 'studio-e2e' })).json.key;
@@ -51,6 +65,7 @@ const inBrowser = () => {
     await browser?.close();
     await stack?.stop();
     await azurite?.stop();
+    await identity?.close();
   });
 
   const status = () => page.locator('#run-status').textContent();
@@ -68,6 +83,17 @@ const inBrowser = () => {
     await expect.poll(() => page.locator('#access-status').textContent()).toMatch(/Paste a key, or sign in/);
     expect(await page.locator('#key').isVisible()).toBe(true);
     expect(await page.locator('#grid li').count()).toBe(0);
+  });
+
+  it('takes a pasted Entra ID access token, sent as Authorization: Bearer', async () => {
+    const token = identity.signIn({ aud: CLIENT_ID });
+    const sent = page.waitForRequest((request) => new URL(request.url()).pathname === '/api/models');
+    await page.fill('#key', token);
+    await page.click('#key-form button[type=submit]');
+    expect((await sent).headers().authorization).toBe(`Bearer ${token}`);
+    await expect.poll(() => page.locator('#access-status').textContent()).toMatch(/Using an Entra ID access token/);
+    await page.click('#forget-key');
+    await expect.poll(() => page.locator('#access-status').textContent()).toMatch(/Paste a key, or sign in/);
   });
 
   it('takes a pasted caller key, kept in sessionStorage and sent in a header, never in a URL', async () => {

@@ -5,8 +5,8 @@ import { Authenticator, HostKeyCheck, hostUrlOf, type Credentials } from '../../
 import type { Caller } from '../../src/lib/caller.js';
 import { DependencyUnavailableError, UnauthorizedError } from '../../src/lib/errors.js';
 
-// Who a request is, in order: a caller key, the platform's signed-in principal (when its
-// authentication is on), the function key as the host judges it.
+// Who a request is, in order: a caller key, an Entra ID token (test/unit/entra.test.ts), the function
+// key as the host judges it. x-ms-client-principal is never read.
 
 const KEY = `igk_${'k'.repeat(43)}`;
 const TEAM: Caller = { name: 'team', kind: 'key' };
@@ -14,13 +14,11 @@ const request = (headers: Record<string, string>, query: Record<string, string> 
   header: (name) => Object.entries(headers).find(([n]) => n.toLowerCase() === name)?.[1],
   query: (name) => query[name],
 });
-const principal = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64');
 
-function authenticator(options: { platformAuth?: boolean; callerKeys?: boolean; hostAccepts?: (key: string | undefined) => boolean } = {}) {
+function authenticator(options: { callerKeys?: boolean; hostAccepts?: (key: string | undefined) => boolean } = {}) {
   const asked: (string | undefined)[] = [];
   const auth = new Authenticator({
     ...(options.callerKeys !== false && { callerKeys: { find: async (key: string) => (key === KEY ? TEAM : undefined) } }),
-    platformAuth: options.platformAuth ?? false,
     hostKeys: {
       accepts: async (key) => {
         asked.push(key);
@@ -58,20 +56,6 @@ describe('Authenticator', () => {
     const { auth } = authenticator({ callerKeys: false });
     await expect(auth.authenticate(request({ 'api-key': KEY }))).rejects.toBeInstanceOf(UnauthorizedError);
     expect(await auth.authenticate(request({ 'api-key': KEY, 'x-functions-key': 'fk' }))).toMatchObject({ name: 'anonymous' });
-  });
-
-  it('names the platform’s signed-in principal only when its authentication is on', async () => {
-    const user = principal({ auth_typ: 'aad', name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', claims: [{ typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', val: 'alice@contoso.com' }] });
-    // A Logic App's managed identity: no name claim, an object id.
-    const workload = principal({ auth_typ: 'aad', claims: [{ typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: '11111111-2222-3333-4444-555555555555' }, { typ: 'appid', val: 'app' }] });
-    const on = authenticator({ platformAuth: true }).auth;
-    expect(await on.authenticate(request({ 'x-ms-client-principal': user }))).toEqual({ name: 'aad:alice@contoso.com', kind: 'principal' });
-    expect(await on.authenticate(request({ 'x-ms-client-principal': workload }))).toEqual({ name: 'aad:11111111-2222-3333-4444-555555555555', kind: 'principal' });
-    expect(await on.authenticate(request({ 'x-ms-client-principal': user, 'api-key': KEY }))).toBe(TEAM);
-    await expect(on.authenticate(request({ 'x-ms-client-principal': principal({ claims: [] }) }))).rejects.toBeInstanceOf(UnauthorizedError);
-    await expect(on.authenticate(request({ 'x-ms-client-principal': '%%%' }))).rejects.toBeInstanceOf(UnauthorizedError);
-    // Off, the header is anyone's to send: ignored.
-    await expect(authenticator().auth.authenticate(request({ 'x-ms-client-principal': user }))).rejects.toThrow(/^Access denied/);
   });
 });
 

@@ -102,7 +102,7 @@ describe('the definition is the API', () => {
     for (const [id, { method, path, op }] of operations(doc)) {
       const theirs = source(api, method, path);
       const mine = (op.parameters ?? []).filter((p: Doc) => p.in !== 'body').map((p: Doc) => `${p.in} ${p.name}`);
-      const expected = (theirs.parameters ?? []).map((p: Doc) => `${p.in} ${p.name}`).filter((p: string) => !['header x-result-queue'].includes(p) && !(id === 'GenerateImagesAndWait' && p === 'header Prefer'));
+      const expected = (theirs.parameters ?? []).map((p: Doc) => `${p.in} ${p.name}`).filter((p: string) => !['header x-result-queue'].includes(p) && !(id === 'GenerateImagesAndWait' && p === 'header Prefer') && !(id === 'WhenAnImageIsReady' && p === 'header x-ms-notification-url'));
       expect(mine.sort(), id).toEqual(expected.sort());
       if (theirs.requestBody) expect(op.parameters.some((p: Doc) => p.in === 'body'), id).toBe(true);
       expect(Object.keys(op.responses).sort(), id).toEqual(Object.keys(theirs.responses).sort());
@@ -148,11 +148,17 @@ describe('the definition is the API', () => {
     const ops = operations(swagger());
     const trigger = ops.get('WhenAnImageIsReady')!;
     expect(trigger.op['x-ms-trigger']).toBe('single');
-    const callback = trigger.op.parameters.find((p: Doc) => p.name === 'x-ms-notification-url');
-    expect(callback).toMatchObject({ in: 'header', required: true, 'x-ms-notification-url': true, 'x-ms-visibility': 'internal' });
+    // As Microsoft's connectors do: the callback URL is a body property the platform fills, never a header.
+    expect(trigger.op.parameters.filter((p: Doc) => p.in !== 'body')).toEqual([]);
+    const body = trigger.op.parameters.find((p: Doc) => p.in === 'body');
+    expect(body.required).toBe(true);
+    expect(body.schema.required).toEqual(['callback_url']);
+    expect(body.schema.properties.callback_url).toMatchObject({ type: 'string', 'x-ms-notification-url': true, 'x-ms-visibility': 'internal' });
+    expect(Object.keys(body.schema.properties).sort()).toEqual(['callback_url', 'model', 'status']);
     expect(trigger.op.responses['201'].headers).toHaveProperty('Location');
-    expect(trigger.op['x-ms-notification-content'].schema).toEqual({ $ref: '#/definitions/JobEvent' });
-    expect(Object.keys(trigger.op.parameters.find((p: Doc) => p.in === 'body').schema.properties).sort()).toEqual(['model', 'status']);
+    // What it delivers sits on the path item, beside post, not inside the operation.
+    expect(trigger.op).not.toHaveProperty('x-ms-notification-content');
+    expect(swagger().paths[trigger.path]['x-ms-notification-content'].schema).toEqual({ $ref: '#/definitions/JobEvent' });
     // The Location names a subscription; DELETE on it is an operation of the connector.
     const unsubscribe = ops.get('DeleteImageTrigger')!;
     expect(`${unsubscribe.method} ${unsubscribe.path}`).toBe('delete /api/images/subscriptions/{id}');

@@ -480,6 +480,7 @@ describe('infra/main.json: app settings', () => {
       "reference('storage').outputs.queueEndpoint.value": 'https://stx.queue.core.windows.net/',
       "reference('storage').outputs.tableEndpoint.value": 'https://stx.table.core.windows.net/',
       "reference('monitoring').outputs.connectionString.value": 'InstrumentationKey=00000000-0000-0000-0000-000000000000',
+      'environment().authentication.loginEndpoint': 'https://login.microsoftonline.com/',
     };
     const env = Object.fromEntries(
       Object.entries(settings).map(([name, value]) => {
@@ -579,23 +580,20 @@ describe('infra/main.json: storage, clean-up and cost', () => {
     for (const rule of rules(evaluation)) for (const prefix of rule.definition.filters.prefixMatch) expect(prefix).not.toMatch(/^app-package/);
   });
 
-  it('turns on App Service authentication (Entra ID) with appServiceAuthClientId, letting unauthenticated requests through to the app, and tells the app so', () => {
+  it('with appServiceAuthClientId, tells the app which Entra ID tokens to take; never App Service authentication, which Flex Consumption lacks', () => {
     const off = deploy();
-    expect(ofType(off, 'Microsoft.Web/sites/config').map((c) => String(c.name).split('/').at(-1))).not.toContain('authsettingsV2');
-    expect(appSettings(off).PLATFORM_AUTH_ENABLED).toBe('false');
+    expect([appSettings(off).ENTRA_TENANT_ID, appSettings(off).ENTRA_AUDIENCE]).toEqual(['', '']);
     const clientId = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
     const on = deploy({ appServiceAuthClientId: clientId });
-    const [auth] = ofType(on, 'Microsoft.Web/sites/config').filter((c) => String(c.name).split('/').at(-1) === 'authsettingsV2');
-    expect(auth, 'an authsettingsV2 resource').toBeDefined();
-    // API callers bring keys: a request without a session reaches the app, which authenticates it.
-    expect(at(auth.body, 'properties.globalValidation')).toEqual({ requireAuthentication: false, unauthenticatedClientAction: 'AllowAnonymous' });
-    expect(at(auth.body, 'properties.platform.enabled')).toBe(true);
-    expect(at(auth.body, 'properties.identityProviders.azureActiveDirectory.registration.clientId')).toBe(clientId);
-    const issuer = at(auth.body, 'properties.identityProviders.azureActiveDirectory.registration.openIdIssuer');
-    // The sign-in endpoint of the cloud deployed to, never a hard-coded one.
-    expect(isUnresolved(issuer) ? issuer.text : issuer).toMatch(/environment\(\)\.authentication\.loginEndpoint.*tenant\(\)\.tenantId/);
-    expect(at(auth.body, 'properties.identityProviders.azureActiveDirectory.validation.allowedAudiences')).toEqual([clientId, `api://${clientId}`]);
-    expect(appSettings(on).PLATFORM_AUTH_ENABLED).toBe('true');
+    // Nothing may vouch for x-ms-client-principal: no authsettingsV2, on or off.
+    for (const evaluation of [off, on]) expect(ofType(evaluation, 'Microsoft.Web/sites/config').map((c) => String(c.name).split('/').at(-1))).not.toContain('authsettingsV2');
+    expect(appSettings(on).ENTRA_AUDIENCE).toBe(`${clientId},api://${clientId}`);
+    // The tenant and sign-in host of the cloud deployed to, never hard-coded ones.
+    for (const [name, expression] of [['ENTRA_TENANT_ID', /tenant\(\)\.tenantId/], ['ENTRA_AUTHORITY_HOST', /environment\(\)\.authentication\.loginEndpoint/]] as const) {
+      const value = appSettings(on)[name];
+      expect(isUnresolved(value) ? value.text : value, name).toMatch(expression);
+    }
+    expect(appSettings(on)).not.toHaveProperty('PLATFORM_AUTH_ENABLED');
   });
 
   it('runs the app on Flex Consumption, which scales to zero: nothing always ready', () => {

@@ -110,9 +110,23 @@ describe('settings', () => {
     });
   });
 
+  it('Entra ID sign-in: off unless a tenant and an audience are both set; the authority host is https, or http to the loopback', () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const off = loadSettings(minimal);
+    expect([off.ENTRA_TENANT_ID, off.ENTRA_AUDIENCE, off.ENTRA_AUTHORITY_HOST]).toEqual([undefined, undefined, 'https://login.microsoftonline.com']);
+    const on = loadSettings({ ...minimal, ENTRA_TENANT_ID: tenant, ENTRA_AUDIENCE: ' 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0, api://images ,' });
+    expect(on).toMatchObject({ ENTRA_TENANT_ID: tenant, ENTRA_AUDIENCE: ['0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0', 'api://images'] });
+    expect(() => loadSettings({ ...minimal, ENTRA_TENANT_ID: tenant })).toThrow(/ENTRA_AUDIENCE: is required with ENTRA_TENANT_ID/);
+    expect(() => loadSettings({ ...minimal, ENTRA_AUDIENCE: 'api://images' })).toThrow(/ENTRA_TENANT_ID: is required with ENTRA_AUDIENCE/);
+    expect(() => loadSettings({ ...minimal, ENTRA_TENANT_ID: 'contoso.onmicrosoft.com', ENTRA_AUDIENCE: 'api://images' })).toThrow(/ENTRA_TENANT_ID: must be the tenant ID/);
+    expect(() => loadSettings({ ...minimal, ENTRA_TENANT_ID: tenant, ENTRA_AUDIENCE: ' , ' })).toThrow(/ENTRA_AUDIENCE: must name at least one audience/);
+    expect(() => loadSettings({ ...minimal, ENTRA_AUTHORITY_HOST: 'http://login.example.com' })).toThrow(/ENTRA_AUTHORITY_HOST: must be https/);
+    expect(loadSettings({ ...minimal, ENTRA_AUTHORITY_HOST: 'http://127.0.0.1:7071' }).ENTRA_AUTHORITY_HOST).toBe('http://127.0.0.1:7071');
+  });
+
   it('callers and costs: keys on, a minute of cache at most, no budget, and a budget only with the ledger', () => {
     const settings = loadSettings(minimal);
-    expect(settings).toMatchObject({ CALLER_KEYS_ENABLED: true, AUTH_CACHE_TTL_SECONDS: 60, PLATFORM_AUTH_ENABLED: false, LEDGER_ENABLED: true, USAGE_TABLE: 'usage', CALLER_KEYS_TABLE: 'callerkeys' });
+    expect(settings).toMatchObject({ CALLER_KEYS_ENABLED: true, AUTH_CACHE_TTL_SECONDS: 60, LEDGER_ENABLED: true, USAGE_TABLE: 'usage', CALLER_KEYS_TABLE: 'callerkeys' });
     expect(settings.CALLER_DAILY_BUDGET_USD).toBeUndefined();
     const budgeted = loadSettings({ ...minimal, CALLER_DAILY_BUDGET_USD: '2.5', APP_DAILY_BUDGET_USD: '' });
     expect([budgeted.CALLER_DAILY_BUDGET_USD, budgeted.APP_DAILY_BUDGET_USD]).toEqual([2.5, undefined]);

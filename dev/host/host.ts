@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listen } from '../processes.js';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { format } from 'node:util';
 import * as functions from '@azure/functions';
 import { type HttpFunctionOptions, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
-import { compileRoute, type RouteMatcher } from './routes.js';
+import { compileRoute, requestPath, type RouteMatcher } from './routes.js';
 
 // A small stand-in for the Azure Functions host (Core Tools cannot be installed on these machines):
 // it loads what package.json's main names, as `func start` does, catches what they register with
@@ -46,8 +46,12 @@ export function mainFiles(root: string): string[] {
   return readdirSync(join(root, dir)).filter((f) => pattern.test(f)).sort().map((f) => join(root, dir, f));
 }
 
-/** Loads the app's entry point (package.json's main), catching what it registers, as the host does. */
-export function loadFunctions(root: string): Registrations {
+/**
+ * Loads the app's entry point (package.json's main), catching what it registers, as the host does.
+ * A file that throws while loading leaves no function at all, as with the real host: it logs "Worker
+ * was unable to load entry point", finds 0 functions and keeps running, answering 404 everywhere.
+ */
+export function loadFunctions(root: string, log: Log): Registrations {
   const registrations: Registrations = { http: [], queues: [] };
   functions.app.http = (name: string, options: HttpFunctionOptions) => {
     const methods = (options.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
@@ -56,8 +60,15 @@ export function loadFunctions(root: string): Registrations {
   functions.app.storageQueue = <T>(name: string, options: StorageQueueFunctionOptions<T>) => {
     registrations.queues.push({ name, options: options as StorageQueueFunctionOptions });
   };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the host loads the app as the Functions worker does: with require
-  for (const file of mainFiles(root)) require(file);
+  for (const file of mainFiles(root)) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the host loads the app as the Functions worker does: with require
+      require(file);
+    } catch (err) {
+      log(`Worker was unable to load entry point "${relative(root, file)}": ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      return { http: [], queues: [] };
+    }
+  }
   return registrations;
 }
 
@@ -117,8 +128,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(memory()));
     return;
   }
+  const pathname = requestPath(url.pathname);
+  if (pathname === undefined) {
+    res.writeHead(400).end();
+    return;
+  }
   const base = `/${prefix}`;
-  const path = prefix ? (url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined) : url.pathname;
+  const path = prefix ? (pathname.toLowerCase().startsWith(`${base}/`.toLowerCase()) ? pathname.slice(base.length) : undefined) : pathname;
   const matches = path === undefined ? [] : registrations.http.flatMap((r) => {
     const params = r.route.match(path);
     return params ? [{ registration: r, params }] : [];

@@ -19,14 +19,13 @@ import { answering, authenticated, eventStream, json, credentials, readBody, REP
 /** Under the 230 s Azure's front end allows an HTTP-triggered function, with room to answer. */
 const HTTP_DEADLINE_MS = 220_000;
 
-const rt = runtime();
-
 type Surface = 'app' | 'dated' | 'v1';
 
 async function generateImages(request: HttpRequest, context: InvocationContext, surface: Surface): Promise<HttpResponseInit> {
   const limit = deadline(HTTP_DEADLINE_MS);
   let streaming = false;
   try {
+    const rt = runtime();
     const caller = await rt.auth.authenticate(credentials(request));
     const pathDeployment = request.params.deployment;
     if (surface === 'dated') requireApiVersion(request);
@@ -74,6 +73,7 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
 }
 
 async function estimate(request: HttpRequest, caller: Caller): Promise<HttpResponseInit> {
+  const rt = runtime();
   const body = decodeJsonObject(await readBody(request));
   const { requested, served } = rt.pipeline.resolve(body, undefined, caller);
   const { prompt: _prompt, ...params } = served.params;
@@ -116,5 +116,5 @@ app.http('estimateImages', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'images/estimate',
-  handler: authenticated(rt.auth, estimate),
+  handler: authenticated(() => runtime().auth, estimate),
 });

@@ -11,12 +11,10 @@ import { answering, json, readBody } from './shared/http.js';
 // Apps' HTTP Webhook action make them. POST subscribes (the callback in x-ms-notification-url) and
 // answers 201 with a Location that DELETE unsubscribes; deliveries go out from the webhooks queue.
 
-const rt = runtime();
-
 async function subscribe(request: HttpRequest) {
   const bytes = await readBody(request);
   // The host let only the function key through: its job spends as a synchronous call with it would.
-  const answer = await rt.jobs.subscribe(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes), ANONYMOUS, request.headers.get('x-ms-notification-url') ?? undefined);
+  const answer = await runtime().jobs.subscribe(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes), ANONYMOUS, request.headers.get('x-ms-notification-url') ?? undefined);
   const location = new URL(`/api/images/subscriptions/${answer.subscription.id}`, request.url).toString();
   return json(201, { ...view(answer.subscription), ...(answer.job && { job_id: answer.job.id }) }, { Location: location });
 }
@@ -25,12 +23,12 @@ async function unsubscribe(request: HttpRequest) {
   const id = request.params.id;
   const callbackUrl = request.query.get('callback_url');
   if (!id && !callbackUrl) throw new InvalidRequestError("Name the subscription: its id in the path, or 'callback_url'.", 'callback_url');
-  const deleted = await rt.webhooks.unsubscribe(id ? { id } : { callbackUrl: callbackUrl! });
+  const deleted = await runtime().webhooks.unsubscribe(id ? { id } : { callbackUrl: callbackUrl! });
   return json(200, { deleted });
 }
 
 async function get(request: HttpRequest) {
-  return json(200, view(await rt.webhooks.get(request.params.id)));
+  return json(200, view(await runtime().webhooks.get(request.params.id)));
 }
 
 /** A subscription as callers see it: the callback without its query, which may hold a signature. */
@@ -47,5 +45,5 @@ app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function',
 app.storageQueue('deliverImageEvent', {
   queueName: QUEUES.webhooks,
   connection: 'AzureWebJobsStorage',
-  handler: (message, context) => rt.jobs.deliver(message, (m) => context.warn(m)),
+  handler: (message, context) => runtime().jobs.deliver(message, (m) => context.warn(m)),
 });

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../support/paths.js';
+import { startStack, uniqueName, type Stack } from '../support/stack.js';
+
+// Every route that takes an id in its path refuses one it could never have given before asking
+// Storage: 404 (or 400), at once, never a 503 after Storage's retries. The paths go on the wire as
+// written, %2F and all, and the local host routes them as the Functions host does.
+
+let stack: Stack;
+const FUNCTION_KEY = uniqueName('function-key');
+const asOperator = { 'x-functions-key': FUNCTION_KEY };
+
+beforeAll(async () => {
+  stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const ROUTES: [method: string, path: (id: string) => string][] = [
+  ['GET', (id) => `/api/images/jobs/${id}`],
+  ['GET', (id) => `/api/images/jobs/${id}/status?token=x`],
+  ['GET', (id) => `/api/images/subscriptions/${id}`],
+  ['DELETE', (id) => `/api/images/subscriptions/${id}`],
+  ['DELETE', (id) => `/api/keys/${id}`],
+  ['GET', (id) => `/api/models/${id}`],
+  ['GET', (id) => `/api/models/${id}/schema`],
+];
+
+const IDS = [
+  'a%2Fb',
+  '..%2F..%2Fetc',
+  '00000000-0000-4000-8000-000000000000%2F..%2F..',
+  '%2E%2E',
+  'x'.repeat(2000),
+  "o'neil",
+  'a%20b',
+  '%25',
+  '%zz',
+  '%00',
+  'ab%3Fc%23d',
+  '00000000-0000-4000-8000-00000000000G',
+];
+
+describe('an id that names nothing', () => {
+  it.each(ROUTES)('%s %s: 404 or 400 at once, before Storage', async (method, path) => {
+    for (const id of IDS) {
+      const started = Date.now();
+      const answer = await rawRequest(stack.host.url, path(id), asOperator, method);
+      const where = `${method} ${path(id).slice(0, 90)}: ${answer.status} ${answer.text.slice(0, 200)}`;
+      expect([400, 404], where).toContain(answer.status);
+      // Storage's retries take seconds: an answer this quick never waited on them.
+      expect(Date.now() - started, where).toBeLessThan(1000);
+    }
+  });
+
+  it('a well-formed id that names nothing is 404 in Azure’s error shape', async () => {
+    for (const path of ['/api/images/subscriptions/00000000-0000-4000-8000-000000000000', '/api/images/jobs/no-such-job']) {
+      const answer = await stack.get(path);
+      expect([answer.status, answer.json.error.code], path).toEqual([404, 'NotFound']);
+    }
+    const key = await stack.delete('/api/keys/00000000-0000-4000-8000-000000000000');
+    expect(key.status).toBe(404);
+  });
+});

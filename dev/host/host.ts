@@ -14,6 +14,35 @@ import { compileRoute, requestPath, type RouteMatcher } from './routes.js';
 // it loads what package.json's main names, as `func start` does, catches what they register with
 // `app.http` and `app.storageQueue`, and serves them with the host's routing and limits.
 // On a machine with Core Tools, `func start` serves the very same modules.
+//
+// Modelled on the real host (4.x, measured with the project's suite; README "The local Functions host"):
+// - Paths are decoded as Kestrel decodes them, except %2F: a catch-all `{*blob}` gets `2026%2F12%2F…`
+//   for a name encoded once, and `%25` is decoded, so `%252F` arrives as `%2F` (routes.ts).
+// - A queue trigger's triggerMetadata holds the message's own id, dequeueCount, popReceipt, times and
+//   queueTrigger, with a JSON message's top-level properties laid over them ignoring case (queues.ts).
+// - An entry point that throws at load: "Worker was unable to load entry point", 0 functions, 404 on
+//   every route; the host keeps running.
+// Known differences left:
+// - Keys: one function key (LOCAL_FUNCTION_KEY, in x-functions-key or ?code=) stands for every key;
+//   no host, master or per-function keys, no key management API. Unset, no key is checked (Core Tools).
+// - request.params: the real host's HTTP binding data also holds the query parameters (all but `code`)
+//   under the route values, and the Node library hands them over as params (read from the host's
+//   source, not measured); here params are the route values alone.
+// - HTTP streaming: the real host proxies each request to the worker's own HTTP server; here the
+//   handler runs in the host's process, so request.url is the request's URL as sent.
+// - Routing: constraints (`{id:guid}`) are not checked and the first registration that matches wins;
+//   ASP.NET orders routes by precedence. A wrong method answers 405 here.
+// - host.json: only routePrefix, functionTimeout and the queue settings (batchSize, newBatchThreshold,
+//   maxDequeueCount, visibilityTimeout, maxPollingInterval, messageEncoding) are read. Not modelled:
+//   http.maxConcurrentRequests, maxOutstandingRequests, dynamicThrottlesEnabled, customHeaders, retry
+//   policies, logging and Application Insights, extension bundles, singleton locks.
+// - Time limits: a function is not stopped at functionTimeout (a queue message only stays invisible
+//   that long), and the front end's 230 s HTTP limit is not applied.
+// - One process: the app runs inside the host, so a crash of the app stops the host; the real host
+//   restarts its worker. There is one instance, never a scale-out, and no admin API (/admin/…).
+// - Limits: Node's own header size limit (16 KB), not Kestrel's (32 KB); the 100 MB body limit is
+//   the host's. Dates in triggerMetadata are ISO strings, not .NET's format.
+// - Built-in authentication: x-ms-client-principal is neither added nor stripped.
 
 /** The Functions host's own request size limit (100 MB); the app's 1 MB limit sits inside it. */
 const HOST_MAX_REQUEST_BYTES = 100 * 1024 * 1024;

@@ -27,7 +27,8 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
   try {
     const rt = runtime();
     const caller = await rt.auth.authenticate(credentials(request));
-    const pathDeployment = request.params.deployment;
+    // Only where the route has it: on Azure, params also hold the query's parameters.
+    const pathDeployment = surface === 'dated' ? request.params.deployment : undefined;
     if (surface === 'dated') requireApiVersion(request);
     const body = decodeJsonObject(await readBody(request));
     // Refused before anything is spent, stored or queued.

@@ -19,8 +19,9 @@ async function subscribe(request: HttpRequest) {
   return json(201, { ...view(answer.subscription), ...(answer.job && { job_id: answer.job.id }) }, { Location: location });
 }
 
-async function unsubscribe(request: HttpRequest) {
-  const id = request.params.id;
+async function unsubscribe(request: HttpRequest, byId: boolean) {
+  // Only where the route has it: on Azure, params also hold the query's parameters.
+  const id = byId ? request.params.id : undefined;
   const callbackUrl = request.query.get('callback_url');
   if (!id && !callbackUrl) throw new InvalidRequestError("Name the subscription: its id in the path, or 'callback_url'.", 'callback_url');
   const deleted = await runtime().webhooks.unsubscribe(id ? { id } : { callbackUrl: callbackUrl! });
@@ -38,9 +39,9 @@ function view({ callback_url, ...rest }: Subscription) {
 }
 
 app.http('subscribeImageEvents', { methods: ['POST'], authLevel: 'function', route: 'images/subscriptions', handler: answering(subscribe) });
-app.http('unsubscribeImageEventsByCallback', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions', handler: answering(unsubscribe) });
+app.http('unsubscribeImageEventsByCallback', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions', handler: answering((request) => unsubscribe(request, false)) });
 app.http('getImageSubscription', { methods: ['GET'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering(get) });
-app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering(unsubscribe) });
+app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering((request) => unsubscribe(request, true)) });
 
 app.storageQueue('deliverImageEvent', {
   queueName: QUEUES.webhooks,

@@ -221,7 +221,7 @@ describe('images that last', () => {
       expect(file.headers.get('content-disposition'), form).toBe(`attachment; filename="${blob.split('/').pop()}"`);
       const link = await fetch(`${stack.host.url}/api/images/links/${name}`, { redirect: 'manual' });
       expect(link.status, form).toBe(302);
-      expect(new URL(link.headers.get('location')!).pathname, form).toBe(`/${stack.container}/${blob}`);
+      expect(new URL(link.headers.get('location')!).pathname, form).toMatch(new RegExp(`/${stack.container}/${blob}$`));
     }
     for (const name of refusedNames(blob)) {
       for (const route of ['files', 'links']) {

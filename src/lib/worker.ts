@@ -264,17 +264,17 @@ function checkResultQueue(name: unknown, param: string): asserts name is string 
   if (problem) throw new InvalidRequestError(`Invalid value for '${param}': it ${problem}.`, param);
 }
 
-/**
- * Reads a message as plain JSON or as base64-encoded JSON: the Functions queue output binding writes
- * base64 by default, while @azure/storage-queue and Logic Apps write plain text.
- */
-/** A message refused as it is: answered on image-results and parked under `id`. */
+/** A message refused as it is: answered on `resultQueue` and parked under `id`. */
 interface Refused {
   error: InvalidRequestError;
   id: string;
   resultQueue: string;
 }
 
+/**
+ * Reads a message as plain JSON or as base64-encoded JSON: the Functions queue output binding writes
+ * base64 by default, while @azure/storage-queue and Logic Apps write plain text.
+ */
 function parseMessage(message: unknown, delivery: QueueDelivery): Message | Refused {
   const ownId = `msg-${delivery.messageId}`;
   const refused = (error: InvalidRequestError, id = ownId, resultQueue: string = QUEUES.results): Refused => ({ error, id, resultQueue });

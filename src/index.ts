@@ -1,4 +1,5 @@
 import { app } from '@azure/functions';
+import { settingsProblems } from './lib/runtime.js';
 import './functions/auth.js';
 import './functions/files.js';
 import './functions/gallery.js';
@@ -21,3 +22,7 @@ import './functions/webhooks.js';
 // HTTP streaming: request and response bodies flow as Node streams instead of being buffered whole.
 // The worker reads this once the entry point has loaded, so after the registrations is in time.
 app.setup({ enableHttpStream: true });
+
+// The clients are built now, at start-up, as the first request would build them; bad settings are
+// logged now and answered by every function (503) rather than failing the load.
+settingsProblems();

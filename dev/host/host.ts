@@ -2,18 +2,47 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listen } from '../processes.js';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { format } from 'node:util';
 import * as functions from '@azure/functions';
 import { type HttpFunctionOptions, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
-import { compileRoute, type RouteMatcher } from './routes.js';
+import { compileRoute, requestPath, type RouteMatcher } from './routes.js';
 
 // A small stand-in for the Azure Functions host (Core Tools cannot be installed on these machines):
 // it loads what package.json's main names, as `func start` does, catches what they register with
 // `app.http` and `app.storageQueue`, and serves them with the host's routing and limits.
 // On a machine with Core Tools, `func start` serves the very same modules.
+//
+// Modelled on the real host (4.x, measured with the project's suite; README "The local Functions host"):
+// - Paths are decoded as Kestrel decodes them, except %2F: a catch-all `{*blob}` gets `2026%2F12%2F…`
+//   for a name encoded once, and `%25` is decoded, so `%252F` arrives as `%2F` (routes.ts).
+// - A queue trigger's triggerMetadata holds the message's own id, dequeueCount, popReceipt, times and
+//   queueTrigger, with a JSON message's top-level properties laid over them ignoring case (queues.ts).
+// - An entry point that throws at load: "Worker was unable to load entry point", 0 functions, 404 on
+//   every route; the host keeps running.
+// Known differences left:
+// - Keys: one function key (LOCAL_FUNCTION_KEY, in x-functions-key or ?code=) stands for every key;
+//   no host, master or per-function keys, no key management API. Unset, no key is checked (Core Tools).
+// - request.params: the real host's HTTP binding data also holds the query parameters (all but `code`)
+//   under the route values, and the Node library hands them over as params (read from the host's
+//   source, not measured); here params are the route values alone.
+// - HTTP streaming: the real host proxies each request to the worker's own HTTP server; here the
+//   handler runs in the host's process, so request.url is the request's URL as sent.
+// - Routing: constraints (`{id:guid}`) are not checked and the first registration that matches wins;
+//   ASP.NET orders routes by precedence. A wrong method answers 405 here.
+// - host.json: only routePrefix, functionTimeout and the queue settings (batchSize, newBatchThreshold,
+//   maxDequeueCount, visibilityTimeout, maxPollingInterval, messageEncoding) are read. Not modelled:
+//   http.maxConcurrentRequests, maxOutstandingRequests, dynamicThrottlesEnabled, customHeaders, retry
+//   policies, logging and Application Insights, extension bundles, singleton locks.
+// - Time limits: a function is not stopped at functionTimeout (a queue message only stays invisible
+//   that long), and the front end's 230 s HTTP limit is not applied.
+// - One process: the app runs inside the host, so a crash of the app stops the host; the real host
+//   restarts its worker. There is one instance, never a scale-out, and no admin API (/admin/…).
+// - Limits: Node's own header size limit (16 KB), not Kestrel's (32 KB); the 100 MB body limit is
+//   the host's. Dates in triggerMetadata are ISO strings, not .NET's format.
+// - Built-in authentication: x-ms-client-principal is neither added nor stripped.
 
 /** The Functions host's own request size limit (100 MB); the app's 1 MB limit sits inside it. */
 const HOST_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
@@ -46,8 +75,12 @@ export function mainFiles(root: string): string[] {
   return readdirSync(join(root, dir)).filter((f) => pattern.test(f)).sort().map((f) => join(root, dir, f));
 }
 
-/** Loads the app's entry point (package.json's main), catching what it registers, as the host does. */
-export function loadFunctions(root: string): Registrations {
+/**
+ * Loads the app's entry point (package.json's main), catching what it registers, as the host does.
+ * A file that throws while loading leaves no function at all, as with the real host: it logs "Worker
+ * was unable to load entry point", finds 0 functions and keeps running, answering 404 everywhere.
+ */
+export function loadFunctions(root: string, log: Log): Registrations {
   const registrations: Registrations = { http: [], queues: [] };
   functions.app.http = (name: string, options: HttpFunctionOptions) => {
     const methods = (options.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
@@ -56,8 +89,15 @@ export function loadFunctions(root: string): Registrations {
   functions.app.storageQueue = <T>(name: string, options: StorageQueueFunctionOptions<T>) => {
     registrations.queues.push({ name, options: options as StorageQueueFunctionOptions });
   };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the host loads the app as the Functions worker does: with require
-  for (const file of mainFiles(root)) require(file);
+  for (const file of mainFiles(root)) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the host loads the app as the Functions worker does: with require
+      require(file);
+    } catch (err) {
+      log(`Worker was unable to load entry point "${relative(root, file)}": ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      return { http: [], queues: [] };
+    }
+  }
   return registrations;
 }
 
@@ -120,8 +160,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(memory()));
     return;
   }
+  const pathname = requestPath(url.pathname);
+  if (pathname === undefined) {
+    res.writeHead(400).end();
+    return;
+  }
   const base = `/${prefix}`;
-  const path = prefix ? (url.pathname.startsWith(`${base}/`) ? url.pathname.slice(base.length) : undefined) : url.pathname;
+  const path = prefix ? (pathname.toLowerCase().startsWith(`${base}/`.toLowerCase()) ? pathname.slice(base.length) : undefined) : pathname;
   const matches = path === undefined ? [] : registrations.http.flatMap((r) => {
     const params = r.route.match(path);
     return params ? [{ registration: r, params }] : [];

@@ -18,13 +18,14 @@ export async function main(): Promise<void> {
   const port = Number(process.env.FUNCTIONS_HTTP_PORT ?? 7071);
   // The app's own host name, as Azure and Core Tools tell it: the app checks function keys there.
   process.env.WEBSITE_HOSTNAME = `127.0.0.1:${port}`;
-  const registrations = loadFunctions(root);
+  const registrations = loadFunctions(root, log);
   const hostJson = readHostJson(join(root, 'host.json'));
   const prefix = routePrefix(hostJson);
   const { url, server } = await serveHttp({ port, prefix, registrations, log, functionKey: process.env.LOCAL_FUNCTION_KEY });
   const queues = listenToQueues(registrations, queueSettings(hostJson), log);
   for (const r of registrations.http) log(`${r.name}: [${r.methods.join(',')}] ${url}/${prefix}/${r.options.route}`);
   for (const q of registrations.queues) log(`${q.name}: queueTrigger ${q.options.queueName}`);
+  log(`${registrations.http.length + registrations.queues.length} functions found`);
   log(`Functions host listening on ${url}`);
   const stop = async () => {
     server.close();

@@ -74,14 +74,7 @@ function listen(name: string, queue: QueueClient, poison: QueueClient, handler: 
       // Not JSON: the function gets the string, as with the real host.
     }
     const context = invocationContext(name, log, {
-      triggerMetadata: {
-        id: message.messageId,
-        dequeueCount: message.dequeueCount,
-        popReceipt: message.popReceipt,
-        insertionTime: message.insertedOn,
-        expirationTime: message.expiresOn,
-        nextVisibleTime: message.nextVisibleOn,
-      },
+      triggerMetadata: triggerMetadata(message, text, payload),
     });
     try {
       await handler(payload, context);
@@ -143,4 +136,35 @@ function listen(name: string, queue: QueueClient, poison: QueueClient, handler: 
     await done.catch(() => undefined);
     await Promise.all(running);
   };
+}
+
+/**
+ * The binding data the Storage Queues trigger hands a function, as the Node library shows it: the
+ * message's own properties, then a JSON object's top-level properties over them. Its dictionary
+ * ignores case, so a body's `id`, `ID` or `dequeueCount` replaces the message's own (the name stays
+ * the trigger's); other properties are added. The library lower-cases each name's first letter.
+ */
+export function triggerMetadata(message: DequeuedMessageItem, text: string, payload: unknown): Record<string, unknown> {
+  const data: Record<string, unknown> = {
+    QueueTrigger: text,
+    DequeueCount: message.dequeueCount,
+    ExpirationTime: message.expiresOn?.toISOString(),
+    Id: message.messageId,
+    InsertionTime: message.insertedOn?.toISOString(),
+    NextVisibleTime: message.nextVisibleOn?.toISOString(),
+    PopReceipt: message.popReceipt,
+  };
+  if (payload !== null && typeof payload === 'object' && !Array.isArray(payload)) {
+    for (const [name, value] of Object.entries(payload)) {
+      data[Object.keys(data).find((key) => key.toLowerCase() === name.toLowerCase()) ?? name] = value;
+    }
+  }
+  return camelCase(data) as Record<string, unknown>;
+}
+
+/** As @azure/functions' toCamelCaseValue: every key's first letter lower-cased, all the way down. */
+function camelCase(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelCase);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key.charAt(0).toLowerCase() + key.slice(1), camelCase(v)]));
 }

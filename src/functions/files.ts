@@ -2,25 +2,23 @@ import { app, type HttpRequest } from '@azure/functions';
 import { NotFoundError } from '../lib/errors.js';
 import { IMMUTABLE } from '../lib/imageStore.js';
 import { runtime } from '../lib/runtime.js';
-import { answering, fileResponse, NO_STORE } from './shared/http.js';
+import { answering, blobParam, fileResponse, NO_STORE } from './shared/http.js';
 
 // Images that last where makers put them:
 //   GET /api/images/files/{blob}: the image itself, bytes and content type, for a "Create file" step.
 //   GET /api/images/links/{blob}: a permanent link; it answers a redirect to a fresh read-only URL of
 //   the image. Give it a function key of its own (a key for this one function) to share it safely.
 
-const rt = runtime();
-
 async function file(request: HttpRequest) {
-  const blob = request.params.blob;
-  const image = await rt.pipeline.readImage(blob);
+  const blob = blobParam(request);
+  const image = await runtime().pipeline.readImage(blob);
   if (!image) throw new NotFoundError(`There is no image '${blob}'.`);
   return fileResponse(blob, image, { 'cache-control': IMMUTABLE });
 }
 
 async function link(request: HttpRequest) {
-  const blob = request.params.blob;
-  const url = await rt.pipeline.imageUrl(blob);
+  const blob = blobParam(request);
+  const url = await runtime().pipeline.imageUrl(blob);
   if (!url) throw new NotFoundError(`There is no image '${blob}'.`);
   // Not cached: every visit gets a URL that has just been signed.
   return { status: 302, headers: { location: url, ...NO_STORE } };

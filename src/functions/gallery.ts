@@ -4,7 +4,7 @@ import { parseGalleryQuery } from '../lib/imageIndex.js';
 import { decodeJsonObject } from '../lib/request.js';
 import { runtime } from '../lib/runtime.js';
 import { THUMBNAIL_CONTENT_TYPE } from '../lib/thumbnails.js';
-import { authenticated, fileResponse, json, NO_STORE, readBody } from './shared/http.js';
+import { authenticated, blobParam, fileResponse, json, NO_STORE, readBody } from './shared/http.js';
 
 // The studio's data, for whoever the app authenticates (a caller key, a signed-in principal, the
 // function key): anonymous to the host, so that a caller key or App Service's sign-in reach them.
@@ -14,34 +14,35 @@ import { authenticated, fileResponse, json, NO_STORE, readBody } from './shared/
 //   GET  /api/gallery/files/{blob}        the image itself
 //   POST /api/gallery/zip                 {"blobs": [...]}: the images and their records as one ZIP
 
-const rt = runtime();
-
 /** Answers that differ by credential may be kept by the browser, never shared. */
 const PRIVATE = { 'cache-control': 'private, max-age=86400', vary: 'api-key, authorization, x-functions-key, cookie' };
 /** `code` is the function key's own query parameter, not a filter. */
 const NOT_FILTERS = new Set(['code']);
 
 function route(name: string, methods: ('GET' | 'POST')[], path: string, answer: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>) {
-  app.http(name, { methods, authLevel: 'anonymous', route: path, handler: authenticated(rt.auth, answer) });
+  app.http(name, { methods, authLevel: 'anonymous', route: path, handler: authenticated(() => runtime().auth, answer) });
 }
 
 route('listGalleryImages', ['GET'], 'gallery/images', async (request, caller) => {
   const query = parseGalleryQuery((name) => request.query.get(name) ?? undefined, [...request.query.keys()].filter((name) => !NOT_FILTERS.has(name)));
-  return json(200, await rt.gallery.list(query, caller), NO_STORE);
+  return json(200, await runtime().gallery.list(query, caller), NO_STORE);
 });
 
-route('getGalleryRecord', ['GET'], 'gallery/records/{*blob}', async (request, caller) => json(200, await rt.gallery.detail(request.params.blob, caller), NO_STORE));
+route('getGalleryRecord', ['GET'], 'gallery/records/{*blob}', async (request, caller) => json(200, await runtime().gallery.detail(blobParam(request), caller), NO_STORE));
 
 route('getGalleryThumbnail', ['GET'], 'gallery/thumbnails/{*blob}', async (request, caller) => ({
   status: 200,
-  body: await rt.gallery.thumbnail(request.params.blob, caller),
+  body: await runtime().gallery.thumbnail(blobParam(request), caller),
   headers: { 'content-type': THUMBNAIL_CONTENT_TYPE, ...PRIVATE },
 }));
 
-route('getGalleryFile', ['GET'], 'gallery/files/{*blob}', async (request, caller) => fileResponse(request.params.blob, await rt.gallery.file(request.params.blob, caller), PRIVATE));
+route('getGalleryFile', ['GET'], 'gallery/files/{*blob}', async (request, caller) => {
+  const blob = blobParam(request);
+  return fileResponse(blob, await runtime().gallery.file(blob, caller), PRIVATE);
+});
 
 route('zipGalleryImages', ['POST'], 'gallery/zip', async (request, caller, context) => {
-  const zip = await rt.gallery.zip(decodeJsonObject(await readBody(request)), caller);
+  const zip = await runtime().gallery.zip(decodeJsonObject(await readBody(request)), caller);
   // Past the headers a failure can only cut the download short: logged, never a 500.
   zip.once('error', (err) => context.error(`The ZIP was cut short: ${err.message}`));
   const name = `images-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}.zip`;

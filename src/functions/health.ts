@@ -1,28 +1,35 @@
 import { app } from '@azure/functions';
+import { errorAnswer } from '../lib/azureErrors.js';
 import { deploymentLifecycles, deploymentPrices } from '../lib/lifecycle.js';
-import { runtime } from '../lib/runtime.js';
+import { runtime, settingsProblems } from '../lib/runtime.js';
+import { answering } from './shared/http.js';
 
-// Readiness, anonymous, touching no dependency: the app started, so its settings parsed. With the
-// function key, the detail: each deployment's model, when it retires and how it is priced, and, with several
-// backends, each backend's state and this instance's calls to it over the last five minutes.
-
-const rt = runtime();
+// Readiness, anonymous, touching no dependency: 200 when the settings parsed, else 503 naming them.
+// With the function key, the detail: each deployment's model, when it retires and how it is priced, and, with several
+// backends, each backend's state and this instance's calls to it over the last five minutes; with
+// bad settings, each of them and what is wrong with it.
 
 app.http('health', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'health',
-  handler: async () => ({
+  handler: answering(async () => ({
     status: 200,
-    jsonBody: { status: 'healthy', deployments: [...rt.settings.AZURE_OPENAI_DEPLOYMENTS.keys()] },
-  }),
+    jsonBody: { status: 'healthy', deployments: [...runtime().settings.AZURE_OPENAI_DEPLOYMENTS.keys()] },
+  })),
 });
 
 app.http('healthDetail', {
   methods: ['GET'],
   authLevel: 'function',
   route: 'health/detail',
-  handler: async () => {
+  handler: answering(async () => {
+    const refused = settingsProblems();
+    if (refused) {
+      const { status, body } = errorAnswer(refused);
+      return { status, jsonBody: { status: 'unhealthy', ...body, problems: refused.problems } };
+    }
+    const rt = runtime();
     const deployments = deploymentLifecycles(rt.settings);
     const prices = deploymentPrices(rt.settings);
     const backends = await rt.backends?.health();
@@ -30,5 +37,5 @@ app.http('healthDetail', {
       status: 200,
       jsonBody: { status: 'healthy', deployments, prices, ...(backends && { backends }), warnings: [...deployments, ...prices].flatMap((d) => (d.warning ? [d.warning] : [])) },
     };
-  },
+  }),
 });

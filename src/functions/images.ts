@@ -19,16 +19,16 @@ import { answering, authenticated, eventStream, json, credentials, readBody, REP
 /** Under the 230 s Azure's front end allows an HTTP-triggered function, with room to answer. */
 const HTTP_DEADLINE_MS = 220_000;
 
-const rt = runtime();
-
 type Surface = 'app' | 'dated' | 'v1';
 
 async function generateImages(request: HttpRequest, context: InvocationContext, surface: Surface): Promise<HttpResponseInit> {
   const limit = deadline(HTTP_DEADLINE_MS);
   let streaming = false;
   try {
+    const rt = runtime();
     const caller = await rt.auth.authenticate(credentials(request));
-    const pathDeployment = request.params.deployment;
+    // Only where the route has it: on Azure, params also hold the query's parameters.
+    const pathDeployment = surface === 'dated' ? request.params.deployment : undefined;
     if (surface === 'dated') requireApiVersion(request);
     const body = decodeJsonObject(await readBody(request));
     // Refused before anything is spent, stored or queued.
@@ -74,6 +74,7 @@ async function generateImages(request: HttpRequest, context: InvocationContext, 
 }
 
 async function estimate(request: HttpRequest, caller: Caller): Promise<HttpResponseInit> {
+  const rt = runtime();
   const body = decodeJsonObject(await readBody(request));
   const { requested, served } = rt.pipeline.resolve(body, undefined, caller);
   const { prompt: _prompt, ...params } = served.params;
@@ -116,5 +117,5 @@ app.http('estimateImages', {
   methods: ['POST'],
   authLevel: 'anonymous',
   route: 'images/estimate',
-  handler: authenticated(rt.auth, estimate),
+  handler: authenticated(() => runtime().auth, estimate),
 });

@@ -12,8 +12,6 @@ import { answering, json, retryAfter, servedHeaders } from './shared/http.js';
 //   have, and Logic Apps and Power Automate fail the action when the job failed.
 //   GET /api/images/jobs/{id}: any job, with the function key: always 200 with the job's status.
 
-const rt = runtime();
-
 async function poll(request: HttpRequest) {
   const token = request.query.get('token');
   if (!token) throw new UnauthorizedError("The query parameter 'token' is required: poll the Location the 202 answer gave.", 'token');
@@ -32,7 +30,7 @@ async function view(request: HttpRequest) {
 }
 
 async function find(id: string, pollToken?: string) {
-  const found = await rt.jobs.status(id, pollToken);
+  const found = await runtime().jobs.status(id, pollToken);
   if (!found) throw new NotFoundError(`There is no image job '${id}'${pollToken === undefined ? '' : ' with this token'}.`);
   return found;
 }

@@ -8,21 +8,19 @@ import { answering, json, NO_STORE, readBody } from './shared/http.js';
 // place the key ever appears), GET /api/keys lists them without their keys, DELETE /api/keys/{id}
 // revokes one: within AUTH_CACHE_TTL_SECONDS on every instance.
 
-const rt = runtime();
-
 async function create(request: HttpRequest, context: InvocationContext) {
-  const issued = await rt.callerKeys.create(decodeJsonObject(await readBody(request)));
+  const issued = await runtime().callerKeys.create(decodeJsonObject(await readBody(request)));
   context.log(`Issued caller key ${issued.id} for ${issued.name}.`);
   // Nobody between here and the operator should keep an answer that holds a key.
   return json(201, issued, NO_STORE);
 }
 
 async function list() {
-  return json(200, { data: await rt.callerKeys.list() });
+  return json(200, { data: await runtime().callerKeys.list() });
 }
 
 async function revoke(request: HttpRequest, context: InvocationContext) {
-  const revoked = await rt.callerKeys.revoke(request.params.id);
+  const revoked = await runtime().callerKeys.revoke(request.params.id);
   if (!revoked) throw new NotFoundError(`There is no caller key '${request.params.id}'.`);
   context.log(`Revoked caller key ${revoked.id} of ${revoked.name}.`);
   return json(200, revoked);

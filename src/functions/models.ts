@@ -9,22 +9,24 @@ import { authenticated, json } from './shared/http.js';
 // (its dynamic schema). Anonymous to the host and authenticated by the app, as the generation routes
 // are: whoever may generate (a caller key, a signed-in principal, the function key) may ask.
 
-const rt = runtime();
-const catalog = deploymentCatalog(rt.settings);
+/** Built on first use, from the settings. */
+let catalog: ReturnType<typeof deploymentCatalog> | undefined;
+const deployments = () => (catalog ??= deploymentCatalog(runtime().settings));
+const auth = () => runtime().auth;
 
 function find(request: HttpRequest) {
-  const info = catalog.find((d) => d.deployment === request.params.deployment);
+  const info = deployments().find((d) => d.deployment === request.params.deployment);
   if (!info) throw new DeploymentNotFoundError(request.params.deployment ?? '');
   return info;
 }
 
-app.http('listModels', { methods: ['GET'], authLevel: 'anonymous', route: 'models', handler: authenticated(rt.auth, async () => json(200, { data: catalog })) });
+app.http('listModels', { methods: ['GET'], authLevel: 'anonymous', route: 'models', handler: authenticated(auth, async () => json(200, { data: deployments() })) });
 
-app.http('getModel', { methods: ['GET'], authLevel: 'anonymous', route: 'models/{deployment}', handler: authenticated(rt.auth, async (request) => json(200, find(request))) });
+app.http('getModel', { methods: ['GET'], authLevel: 'anonymous', route: 'models/{deployment}', handler: authenticated(auth, async (request) => json(200, find(request))) });
 
 app.http('getModelSchema', {
   methods: ['GET'],
   authLevel: 'anonymous',
   route: 'models/{deployment}/schema',
-  handler: authenticated(rt.auth, async (request) => json(200, { schema: deploymentBodySchema(find(request)) })),
+  handler: authenticated(auth, async (request) => json(200, { schema: deploymentBodySchema(find(request)) })),
 });

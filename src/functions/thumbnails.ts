@@ -6,10 +6,8 @@ import { runtime } from '../lib/runtime.js';
 // Asked for by the pipeline right after each image is kept; a failure is retried by the host and
 // parked on image-thumbnails-poison after the last attempt (npm run backfill makes what is missing).
 
-const rt = runtime();
-
 app.storageQueue('makeThumbnail', {
   queueName: QUEUES.thumbnails,
   connection: 'AzureWebJobsStorage',
-  handler: (message, context) => rt.galleryIndexer.fromQueue(message, (m) => context.warn(m)),
+  handler: (message, context) => runtime().galleryIndexer.fromQueue(message, (m) => context.warn(m)),
 });

@@ -7,9 +7,8 @@ import { answering, json } from './shared/http.js';
 // GET /api/usage?caller=&from=&to=&groupBy= (function key): totals from the usage ledger, as JSON or,
 // with Accept: text/csv, as CSV.
 
-const rt = runtime();
-
 async function usage(request: HttpRequest) {
+  const rt = runtime();
   const query = usageQuery((name) => request.query.get(name) ?? undefined);
   if (!rt.ledger) throw new NotFoundError('No usage is kept: LEDGER_ENABLED is off.');
   const rows = await rt.ledger.totals(query);

@@ -12,26 +12,25 @@ import { answering, json, readBody } from './shared/http.js';
 // the connector sends it, or in the x-ms-notification-url header) and answers 201 with a Location
 // that DELETE unsubscribes; deliveries go out from the webhooks queue.
 
-const rt = runtime();
-
 async function subscribe(request: HttpRequest) {
   const bytes = await readBody(request);
   // The host let only the function key through: its job spends as a synchronous call with it would.
-  const answer = await rt.jobs.subscribe(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes), ANONYMOUS, request.headers.get('x-ms-notification-url') ?? undefined);
+  const answer = await runtime().jobs.subscribe(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes), ANONYMOUS, request.headers.get('x-ms-notification-url') ?? undefined);
   const location = new URL(`/api/images/subscriptions/${answer.subscription.id}`, request.url).toString();
   return json(201, { ...view(answer.subscription), ...(answer.job && { job_id: answer.job.id }) }, { Location: location });
 }
 
-async function unsubscribe(request: HttpRequest) {
-  const id = request.params.id;
+async function unsubscribe(request: HttpRequest, byId: boolean) {
+  // Only where the route has it: on Azure, params also hold the query's parameters.
+  const id = byId ? request.params.id : undefined;
   const callbackUrl = request.query.get('callback_url');
   if (!id && !callbackUrl) throw new InvalidRequestError("Name the subscription: its id in the path, or 'callback_url'.", 'callback_url');
-  const deleted = await rt.webhooks.unsubscribe(id ? { id } : { callbackUrl: callbackUrl! });
+  const deleted = await runtime().webhooks.unsubscribe(id ? { id } : { callbackUrl: callbackUrl! });
   return json(200, { deleted });
 }
 
 async function get(request: HttpRequest) {
-  return json(200, view(await rt.webhooks.get(request.params.id)));
+  return json(200, view(await runtime().webhooks.get(request.params.id)));
 }
 
 /** A subscription as callers see it: the callback without its query, which may hold a signature. */
@@ -41,12 +40,12 @@ function view({ callback_url, ...rest }: Subscription) {
 }
 
 app.http('subscribeImageEvents', { methods: ['POST'], authLevel: 'function', route: 'images/subscriptions', handler: answering(subscribe) });
-app.http('unsubscribeImageEventsByCallback', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions', handler: answering(unsubscribe) });
+app.http('unsubscribeImageEventsByCallback', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions', handler: answering((request) => unsubscribe(request, false)) });
 app.http('getImageSubscription', { methods: ['GET'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering(get) });
-app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering(unsubscribe) });
+app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering((request) => unsubscribe(request, true)) });
 
 app.storageQueue('deliverImageEvent', {
   queueName: QUEUES.webhooks,
   connection: 'AzureWebJobsStorage',
-  handler: (message, context) => rt.jobs.deliver(message, (m) => context.warn(m)),
+  handler: (message, context) => runtime().jobs.deliver(message, (m) => context.warn(m)),
 });

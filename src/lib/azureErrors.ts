@@ -20,6 +20,7 @@ import {
   UnauthorizedError,
 } from './errors.js';
 import type { AzureErrorBody } from './schemas.js';
+import { SettingsError } from './settings.js';
 
 // The one translation from typed errors to Azure's error answer, {"error": {"code", "message", ...}}
 // with a status. The HTTP triggers send it; the queue worker and the job store keep it, so a job's
@@ -49,6 +50,7 @@ const STATUS: [new (...args: never[]) => ImagesError, number][] = [
   [ServiceAuthError, 502],
   [ServiceFailedError, 502],
   [DependencyUnavailableError, 503],
+  [SettingsError, 503],
   [ServiceTimeoutError, 504],
 ];
 

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { RESERVED_CALLER_NAMES, type Caller } from './caller.js';
-import { sha256 } from './json.js';
+import { isUuid, sha256 } from './json.js';
 import { CURRENT_MODELS, type ModelName } from './models.js';
 import { fromZodIssues } from './request.js';
 import { ensureTable, unless404, usingStorage } from './storage.js';
@@ -82,7 +82,8 @@ export class CallerKeyStore {
   }
 
   /** Revokes a key by its id; undefined when there is no such key. */
-  revoke(id: string): Promise<CallerKeyInfo | undefined> {
+  async revoke(id: string): Promise<CallerKeyInfo | undefined> {
+    if (!isUuid(id)) return undefined;
     return usingStorage('Revoking the caller key', async () => {
       await ensureTable(this.table);
       for await (const entity of this.table.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and id eq ${id}` } })) {

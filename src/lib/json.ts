@@ -18,6 +18,9 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The ids the app gives (randomUUID): a path's id that is not one names nothing, and is never looked up. */
+export const isUuid = (text: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text);
+
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** Compares two hex digests in constant time; false when either is missing. */

@@ -19,7 +19,7 @@ import { ImagePipeline } from './pipeline.js';
 import { Prices } from './pricing.js';
 import { ImageQueues } from './queues.js';
 import { ImageService } from './service.js';
-import { loadSettings, type Settings } from './settings.js';
+import { loadSettings, SettingsError, type Settings } from './settings.js';
 import { createStorageClients } from './storage.js';
 import { Webhooks } from './webhooks.js';
 import { JobWorker } from './worker.js';
@@ -128,15 +128,43 @@ function secretSources(settings: Settings, identity: () => TokenCredential) {
   };
 }
 
-let current: Runtime | undefined;
+let current: Runtime | SettingsError | undefined;
 
 /**
- * The instance's runtime, from the app settings; a bad setting throws here, at start-up, with its
- * name. A deployment whose model retires soon, or has no price, is a warning in the start-up log.
+ * The instance's runtime, built once from the app settings, at start-up (index.ts) or on first use.
+ * Bad settings throw their SettingsError on every use, never at load: the functions stay registered,
+ * so each route answers 503 naming them and each queue message is delivered again, where a module
+ * that throws at load would leave the real host running with no function at all (404 everywhere).
+ * A deployment whose model retires soon, or has no price, is a warning in the start-up log.
  */
 export function runtime(): Runtime {
-  if (current) return current;
-  current = createRuntime(loadSettings(process.env), { hostname: process.env.WEBSITE_HOSTNAME });
-  for (const { warning } of [...deploymentLifecycles(current.settings), ...deploymentPrices(current.settings)]) if (warning) console.warn(warning);
+  current ??= start();
+  if (current instanceof SettingsError) throw current;
   return current;
+}
+
+function start(): Runtime | SettingsError {
+  let rt: Runtime;
+  try {
+    rt = createRuntime(loadSettings(process.env), { hostname: process.env.WEBSITE_HOSTNAME });
+  } catch (err) {
+    // A client that refuses a setting the schema let through (a malformed connection string): its
+    // message is logged, never answered, in case it quotes the setting.
+    const refused = err instanceof SettingsError ? err : new SettingsError([{ setting: 'settings', problem: `the app could not be built from them (${(err as Error).name}; see the log)` }]);
+    console.error(`${refused.message}. Every function answers 503 (its queue messages are delivered again) until they are fixed.${err === refused ? '' : ` ${String(err)}`}`);
+    return refused;
+  }
+  for (const { warning } of [...deploymentLifecycles(rt.settings), ...deploymentPrices(rt.settings)]) if (warning) console.warn(warning);
+  return rt;
+}
+
+/** The bad settings the instance started with; none when it started well. */
+export function settingsProblems(): SettingsError | undefined {
+  try {
+    runtime();
+    return undefined;
+  } catch (err) {
+    if (err instanceof SettingsError) return err;
+    throw err;
+  }
 }

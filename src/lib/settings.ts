@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ImagesError } from './errors.js';
 import { CURRENT_MODELS, isModelName, isRetired, MODEL_NAMES, type ModelName } from './models.js';
 import { loadPriceTable, PriceTableError } from './pricing.js';
 
@@ -268,8 +269,23 @@ export const HOST_SETTING_NAMES = [
   'AzureWebJobsStorage__clientId',
 ] as const;
 
-export class SettingsError extends Error {
-  override name = 'SettingsError';
+/** What is wrong with one app setting. */
+export interface SettingProblem {
+  setting: string;
+  problem: string;
+}
+
+/**
+ * App settings the app cannot run on, each named with what is wrong. The app stays registered and
+ * answers it (503) until they are fixed: the host would otherwise serve nothing but 404s.
+ */
+export class SettingsError extends ImagesError {
+  readonly code = 'InvalidAppSettings';
+  /** The request could succeed once an operator fixes the settings. */
+  readonly retryable = true;
+  constructor(readonly problems: SettingProblem[]) {
+    super(`Invalid app settings. ${problems.map((p) => `${p.setting}: ${p.problem}`).join('; ')}`);
+  }
 }
 
 /** Parses app settings; throws a SettingsError that names every bad setting. Empty values count as unset. */
@@ -279,8 +295,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   );
   const parsed = settingsSchema.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'settings')}: ${issue.message}`);
-    throw new SettingsError(`Invalid app settings. ${lines.join('; ')}`);
+    throw new SettingsError(parsed.error.issues.map((issue) => ({ setting: String(issue.path[0] ?? 'settings'), problem: issue.message })));
   }
   return parsed.data;
 }

@@ -8,6 +8,7 @@ import { InvalidRequestError, NotFoundError } from './errors.js';
 import type { JobState } from './jobs.js';
 import type { ApiKeySource } from './keys.js';
 import type { JobEvent } from './schemas.js';
+import { isUuid } from './json.js';
 import { ensureTable, hasStatus, unless404, usingStorage } from './storage.js';
 
 // Webhooks: "when an image is ready". A subscription names a callback URL: for one job (Logic Apps'
@@ -84,6 +85,7 @@ export class Webhooks {
   }
 
   async get(id: string): Promise<Subscription> {
+    if (!isUuid(id)) throw new NotFoundError(`There is no subscription '${id}'.`);
     return usingStorage('Reading the subscription', async () => {
       await ensureTable(this.table);
       try {

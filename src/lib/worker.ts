@@ -20,6 +20,33 @@ export interface QueueDelivery {
   dequeueCount: number;
 }
 
+/**
+ * The names the Storage Queues trigger gives its own metadata (lower-cased). The real trigger lays a
+ * JSON message's top-level properties over them, ignoring case: a body's `id` or `ID` becomes
+ * `triggerMetadata.id`, a body's `dequeueCount` the count.
+ */
+const TRIGGER_METADATA = new Set(['id', 'dequeuecount', 'popreceipt', 'insertiontime', 'expirationtime', 'nextvisibletime', 'queuetrigger']);
+
+/** What a queue message id can be: Storage gives GUIDs. */
+const QUEUE_MESSAGE_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * The delivery, from the trigger's metadata less what the message's body hid: a body that has an `id`
+ * (in any case) hides the message's own id, so the delivery is then named after the message itself
+ * (`sha256-` and 32 hex digits of its JSON): stable across deliveries, and no name the body chooses.
+ * A hidden dequeueCount counts as the first attempt (such a message is refused: parseMessage).
+ */
+export function queueDelivery(message: unknown, metadata: Record<string, unknown> | undefined): QueueDelivery {
+  const hidden = new Set(isJsonObject(message) ? Object.keys(message).map((name) => name.toLowerCase()) : []);
+  const id = hidden.has('id') ? undefined : metadata?.id;
+  const count = hidden.has('dequeuecount') ? Number.NaN : Number(metadata?.dequeueCount ?? 1);
+  const text = typeof message === 'string' ? message : Buffer.isBuffer(message) ? message.toString('utf8') : JSON.stringify(message);
+  return {
+    messageId: typeof id === 'string' && QUEUE_MESSAGE_ID.test(id) ? id : `sha256-${sha256(text ?? '').slice(0, 32)}`,
+    dequeueCount: Number.isInteger(count) && count >= 1 ? count : 1,
+  };
+}
+
 /** What a poller is told to wait: images take seconds to a minute. */
 export const POLL_AFTER_SECONDS = 5;
 
@@ -138,7 +165,7 @@ export class JobWorker {
    */
   async process(message: unknown, delivery: QueueDelivery, signal?: AbortSignal): Promise<void> {
     const parsed = parseMessage(message, delivery);
-    if (parsed instanceof ImagesError) return this.park({ id: `msg-${delivery.messageId}`, resultQueue: QUEUES.results }, parsed, message, delivery);
+    if ('error' in parsed) return this.park(parsed, parsed.error, message, delivery);
     const claim = await this.claim(parsed);
     if (claim instanceof ImagesError) return this.park(parsed, claim, message, delivery);
     if (claim.kind === 'ended') return this.notify(claim.stored);
@@ -238,25 +265,37 @@ function checkResultQueue(name: unknown, param: string): asserts name is string 
   if (problem) throw new InvalidRequestError(`Invalid value for '${param}': it ${problem}.`, param);
 }
 
+/** A message refused as it is: answered on `resultQueue` and parked under `id`. */
+interface Refused {
+  error: InvalidRequestError;
+  id: string;
+  resultQueue: string;
+}
+
 /**
  * Reads a message as plain JSON or as base64-encoded JSON: the Functions queue output binding writes
  * base64 by default, while @azure/storage-queue and Logic Apps write plain text.
  */
-function parseMessage(message: unknown, delivery: QueueDelivery): Message | ImagesError {
+function parseMessage(message: unknown, delivery: QueueDelivery): Message | Refused {
+  const ownId = `msg-${delivery.messageId}`;
+  const refused = (error: InvalidRequestError, id = ownId, resultQueue: string = QUEUES.results): Refused => ({ error, id, resultQueue });
   const value = typeof message === 'string' || Buffer.isBuffer(message) ? decodeMessage(message.toString()) : message;
-  if (value === undefined) return new InvalidRequestError('The queue message is neither JSON nor base64-encoded JSON.');
-  if (!isJsonObject(value)) return new InvalidRequestError('The queue message must be a JSON object.');
+  if (value === undefined) return refused(new InvalidRequestError('The queue message is neither JSON nor base64-encoded JSON.'));
+  if (!isJsonObject(value)) return refused(new InvalidRequestError('The queue message must be a JSON object.'));
   const { id, result_queue: resultQueue = QUEUES.results, ...body } = value;
   const hasBody = Object.keys(body).length > 0;
+  const checked = id === undefined ? undefined : jobId.safeParse(id);
+  if (checked && !checked.success) return refused(new InvalidRequestError(`Invalid value for 'id': ${checked.error.issues[0].message}.`, 'id'));
+  // From here on a failure is answered under the message's own id, so that its pipeline sees it.
+  const jobIdOf = checked?.data ?? ownId;
   try {
     checkResultQueue(resultQueue, 'result_queue');
   } catch (err) {
-    return err as InvalidRequestError;
+    return refused(err as InvalidRequestError, jobIdOf);
   }
-  if (id === undefined) return { id: `msg-${delivery.messageId}`, body, resultQueue };
-  const checked = jobId.safeParse(id);
-  if (!checked.success) return new InvalidRequestError(`Invalid value for 'id': ${checked.error.issues[0].message}.`, 'id');
-  return { id: checked.data, ...(hasBody && { body }), resultQueue };
+  const hiding = Object.keys(body).find((name) => TRIGGER_METADATA.has(name.toLowerCase()));
+  if (hiding !== undefined) return refused(new InvalidRequestError(`'${hiding}' is the name of the queue trigger's own metadata, which the body would replace.`, hiding), jobIdOf, resultQueue);
+  return { id: jobIdOf, ...((hasBody || id === undefined) && { body }), resultQueue };
 }
 
 function decodeMessage(text: string): unknown {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../../dev/azurite.js';
+import { sha256 } from '../../src/lib/json.js';
 import { MAX_DEQUEUE_COUNT, QUEUES } from '../../src/lib/queues.js';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
@@ -224,15 +225,25 @@ describe('the image-requests queue', () => {
     expect(record.caller).toEqual({ name: 'queue', kind: 'queue' });
   });
 
+  /** The name of a delivery whose body hid the message's own id (the trigger lays a body's `id` over it). */
+  const hidden = (text: string) => `msg-sha256-${sha256(text).slice(0, 32)}`;
+  const LONG_ID = 'x'.repeat(5000);
+
   it.each([
     ['not JSON', 'draw me a sheep', undefined, /neither JSON nor base64/],
     ['an invalid body', JSON.stringify({ id: 'bad-body', prompt: 'x', size: '64x64' }), 'bad-body', /'size'/],
     ['a content-filter rejection', JSON.stringify({ id: 'filtered-one', prompt: 'forbidden-example' }), 'filtered-one', /safety system/],
-    ['an invalid id', JSON.stringify({ id: '../../etc', prompt: 'x' }), undefined, /'id'/],
+    ['an invalid id', JSON.stringify({ id: '../../etc', prompt: 'x' }), hidden, /'id'/],
+    ['an id with slashes', JSON.stringify({ id: 'a/b/c', prompt: 'x' }), hidden, /'id'/],
+    ['a very long id', JSON.stringify({ id: LONG_ID, prompt: 'x' }), hidden, /'id'/],
+    ['an id that is not a string', JSON.stringify({ id: { $ne: null }, prompt: 'x' }), hidden, /'id'/],
+    ['an ID in other case', JSON.stringify({ ID: '../../etc', prompt: 'x' }), hidden, /'ID' is the name of the queue trigger's own metadata/],
+    ['a dequeueCount of its own', JSON.stringify({ id: 'counts-itself', prompt: 'x', dequeueCount: 1 }), 'counts-itself', /'dequeueCount' is the name/],
+    ['a refused result_queue, under its own id', JSON.stringify({ id: 'bad-reply', prompt: 'x', result_queue: 'Not_A_Queue!' }), 'bad-reply', /'result_queue'/],
   ])('%s fails once, for good, onto the poison queue with its reason', async (_name, text, givenId, reason) => {
     const generationsBefore = stack.emulator.stats.generations;
     const sent = await queues.requests.sendMessage(text);
-    const id = givenId ?? `msg-${sent.messageId}`;
+    const id = typeof givenId === 'function' ? givenId(text) : (givenId ?? `msg-${sent.messageId}`);
     const result = await resultFor(id);
     expect(result.status).toBe('failed');
     expect(result.error.message).toMatch(reason);
@@ -240,6 +251,22 @@ describe('the image-requests queue', () => {
     expect(poisoned.reason.message).toMatch(reason);
     expect(poisoned.dequeueCount).toBe(1);
     expect(stack.emulator.stats.generations).toBe(generationsBefore);
+  });
+
+  it('a message without an id is its own job, named after its queue message', async () => {
+    const sent = await queues.requests.sendMessage(JSON.stringify({ prompt: 'Nameless', quality: 'low' }));
+    const result = await resultFor(`msg-${sent.messageId}`);
+    expect(result.status).toBe('succeeded');
+  });
+
+  it('a large message with a hostile id is kept in a blob named after the message, never after the id', async () => {
+    const text = JSON.stringify({ id: '../../../etc/passwd', prompt: 'x'.repeat(65_300) });
+    const id = hidden(text);
+    await queues.requests.sendMessage(text);
+    expect((await resultFor(id)).status).toBe('failed');
+    const poisoned = await poisonFor(id);
+    expect(poisoned.message.blob).toBe(`poison/${id}-${id.slice('msg-'.length)}.json`);
+    expect((await stack.readBlob(poisoned.message.blob, stack.settings.JOBS_CONTAINER)).toString()).toBe(text);
   });
 
   it('a failing message close to 64 KiB is still parked: the poison entry names a blob that keeps it', async () => {

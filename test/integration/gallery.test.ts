@@ -11,6 +11,7 @@ import { ImageStore, thumbnailBlobName } from '../../src/lib/imageStore.js';
 import { ZIP_MAX_IMAGES } from '../../src/lib/archive.js';
 import { QUEUES } from '../../src/lib/queues.js';
 import { decodeImage, webpSize } from '../support/images.js';
+import { nameForms, rawRequest, refusedNames } from '../support/paths.js';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
 
 // The gallery end to end: each generation gets an index entry at once and a thumbnail through the
@@ -156,6 +157,24 @@ describe('the gallery routes', () => {
     const file = await get(`/api/gallery/files/${blob}`, asOperator);
     expect(file.bytes.equals(await stack.readBlob(blob))).toBe(true);
     expect((await get('/api/gallery/records/2026/01/01/000000000-00000000-0000-0000-0000-000000000000-0.png', asOperator)).status).toBe(404);
+  });
+
+  it('answer them for the name sent raw or encoded (the host leaves %2F encoded), and refuse any other name', async () => {
+    const blob = three[1];
+    const thumbnail = await thumbnailOf(blob);
+    const image = await stack.readBlob(blob);
+    for (const [form, name] of Object.entries(nameForms(blob))) {
+      const detail = await get(`/api/gallery/records/${name}`, asOperator);
+      expect([detail.status, detail.json?.blob], form).toEqual([200, blob]);
+      expect((await get(`/api/gallery/thumbnails/${name}`, asOperator)).bytes.equals(thumbnail), form).toBe(true);
+      expect((await get(`/api/gallery/files/${name}`, asOperator)).bytes.equals(image), form).toBe(true);
+    }
+    for (const name of refusedNames(blob)) {
+      for (const route of ['records', 'thumbnails', 'files']) {
+        const answer = await rawRequest(stack.host.url, `/api/gallery/${route}/${name}`, asOperator);
+        expect([400, 404], `${route}/${name.slice(0, 80)}: ${answer.status} ${answer.text}`).toContain(answer.status);
+      }
+    }
   });
 
   it('zip the selected images with their records; refuse too many, a bad name or a missing image', async () => {

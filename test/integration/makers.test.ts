@@ -8,6 +8,7 @@ import { listen } from '../../dev/processes.js';
 import { sha256 } from '../../src/lib/json.js';
 import { JobStore } from '../../src/lib/jobs.js';
 import { QUEUES } from '../../src/lib/queues.js';
+import { nameForms, rawRequest, refusedNames } from '../support/paths.js';
 import { startStack, uniqueName, WEBHOOK_KEY, type Stack } from '../support/stack.js';
 import { until as waitFor } from '../support/until.js';
 
@@ -220,8 +221,6 @@ describe('images that last', () => {
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toBe('image/jpeg');
     expect(Buffer.from(await file.arrayBuffer())).toEqual(await stack.readBlob(blob));
-    // Encoded once, as Power Platform sends a path parameter.
-    expect((await fetch(`${stack.host.url}/api/images/files/${encodeURIComponent(blob)}`)).status).toBe(200);
     const link = await fetch(`${stack.host.url}/api/images/links/${blob}`, { redirect: 'manual' });
     expect(link.status).toBe(302);
     const target = new URL(link.headers.get('location')!);
@@ -230,6 +229,27 @@ describe('images that last', () => {
     for (const name of [`${blob}.json`, '2026/01/01/000000000-00000000-0000-0000-0000-000000000000-0.png', '../../secrets']) {
       expect((await fetch(`${stack.host.url}/api/images/files/${name}`)).status).toBe(404);
       expect((await fetch(`${stack.host.url}/api/images/links/${name}`, { redirect: 'manual' })).status).toBe(404);
+    }
+  });
+
+  it('reach the image by its name sent raw or encoded (the host leaves %2F encoded), and refuse any other name', async () => {
+    const made = await stack.post(GENERATE, { prompt: 'Named every way', quality: 'low' });
+    const blob = made.json.data[0].storage.blob as string;
+    const bytes = await stack.readBlob(blob);
+    for (const [form, name] of Object.entries(nameForms(blob))) {
+      const file = await fetch(`${stack.host.url}/api/images/files/${name}`);
+      expect(file.status, form).toBe(200);
+      expect(Buffer.from(await file.arrayBuffer()).equals(bytes), form).toBe(true);
+      expect(file.headers.get('content-disposition'), form).toBe(`attachment; filename="${blob.split('/').pop()}"`);
+      const link = await fetch(`${stack.host.url}/api/images/links/${name}`, { redirect: 'manual' });
+      expect(link.status, form).toBe(302);
+      expect(new URL(link.headers.get('location')!).pathname, form).toMatch(new RegExp(`/${stack.container}/${blob}$`));
+    }
+    for (const name of refusedNames(blob)) {
+      for (const route of ['files', 'links']) {
+        const answer = await rawRequest(stack.host.url, `/api/images/${route}/${name}`);
+        expect([400, 404], `${route}/${name.slice(0, 80)}: ${answer.status} ${answer.text}`).toContain(answer.status);
+      }
     }
   });
 });

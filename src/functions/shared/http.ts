@@ -4,6 +4,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type { Authenticator, Credentials } from '../../lib/auth.js';
 import type { Caller } from '../../lib/caller.js';
 import { errorAnswer } from '../../lib/azureErrors.js';
+import { NotFoundError } from '../../lib/errors.js';
 import type { Answer, StreamFrame } from '../../lib/pipeline.js';
 import { checkBodySize } from '../../lib/request.js';
 
@@ -64,6 +65,21 @@ export const NO_STORE = { 'cache-control': 'no-store' } as const;
 /** `Retry-After`, where the answer names a wait. */
 export const retryAfter = (seconds: number | undefined): Record<string, string> => (seconds === undefined ? {} : { 'Retry-After': String(seconds) });
 
+/**
+ * A `{*blob}` route value, decoded once. The Functions host (ASP.NET Core) decodes a path except for
+ * %2F, so a name sent encoded once (2026%2F12%2F…, as Power Platform sends a path parameter) arrives
+ * with its slashes still encoded, and a name sent raw arrives as it was. Decoded once only: a value
+ * still encoded after that is no image's name, and the routes refuse it as one.
+ */
+export function blobParam(request: HttpRequest): string {
+  const value = request.params.blob ?? '';
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new NotFoundError(`There is no image '${value}'.`);
+  }
+}
+
 /** A kept image's bytes, as a download named after its blob. */
 export function fileResponse(blob: string, image: { bytes: Buffer; contentType: string }, cacheControl: Record<string, string>): HttpResponseInit {
   return { status: 200, body: image.bytes, headers: { 'content-type': image.contentType, 'content-disposition': `attachment; filename="${blob.split('/').pop()}"`, ...cacheControl } };
@@ -86,8 +102,8 @@ export function answering(handler: HttpHandler): HttpHandler {
  * A route for whoever the app authenticates (a caller key, a signed-in principal, the function key),
  * anonymous to the host; the handler learns who is calling.
  */
-export function authenticated(auth: Authenticator, handler: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>): HttpHandler {
-  return answering(async (request, context) => handler(request, await auth.authenticate(credentials(request)), context));
+export function authenticated(auth: () => Authenticator, handler: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>): HttpHandler {
+  return answering(async (request, context) => handler(request, await auth().authenticate(credentials(request)), context));
 }
 
 /** Any failure as an Azure error answer; what was our fault is logged, the caller's is not noise. */

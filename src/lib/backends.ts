@@ -147,7 +147,13 @@ export class BackendPool implements ImageGenerator {
         if (wait !== undefined || lastError === undefined) throw this.nothingAvailable(target, pool, wait ?? MOMENT_MS, lastError);
         // Every backend that is available failed in this round, each in a way that made nothing;
         // as with one account, only failures of the service itself are worth another round.
-        if (round >= this.options.maxRetries || !(lastError instanceof ServiceFailedError)) throw lastError;
+        if (round >= this.options.maxRetries || !(lastError instanceof ServiceFailedError)) {
+          // The backends that failed were the only ones available: the caller waits for the soonest of
+          // the others, as when none is available, rather than a 502 the next request would not get.
+          const others = pool.filter((m) => !tried.has(m));
+          const later = others.length > 0 ? await this.soonest(others) : undefined;
+          throw later === undefined ? lastError : this.nothingAvailable(target, pool, later, lastError);
+        }
         await backoff(round++, signal, lastError);
         tried.clear();
         continue;

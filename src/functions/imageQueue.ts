@@ -15,7 +15,7 @@ app.storageQueue('processImageRequest', {
   queueName: QUEUES.requests,
   connection: 'AzureWebJobsStorage',
   handler: async (message, context) => {
-    const delivery = { messageId: String(context.triggerMetadata?.id), dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 1) };
+    const delivery = { messageId: String(context.triggerMetadata?.id), dequeueCount: Number(context.triggerMetadata?.dequeueCount ?? 1), invocationId: context.invocationId };
     await withDeadline(QUEUE_DEADLINE_MS, (signal) => rt.jobs.process(message, delivery, signal));
   },
 });

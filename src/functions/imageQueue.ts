@@ -16,7 +16,7 @@ app.storageQueue('processImageRequest', {
   handler: async (message, context) => {
     // Before anything else: with a bad setting this throws, and the host delivers the message again.
     const rt = runtime();
-    const delivery = queueDelivery(message, context.triggerMetadata);
+    const delivery = queueDelivery(message, context.triggerMetadata, context.invocationId);
     await withDeadline(QUEUE_DEADLINE_MS, (signal) => rt.jobs.process(message, delivery, signal));
   },
 });

@@ -147,7 +147,15 @@ export class BackendPool implements ImageGenerator {
         if (wait !== undefined || lastError === undefined) throw this.nothingAvailable(target, pool, wait ?? MOMENT_MS, lastError);
         // Every backend that is available failed in this round, each in a way that made nothing;
         // as with one account, only failures of the service itself are worth another round.
-        if (round >= this.options.maxRetries || !(lastError instanceof ServiceFailedError)) throw lastError;
+        if (round >= this.options.maxRetries || !(lastError instanceof ServiceFailedError)) {
+          // The backends that failed were the only ones available while the rest are throttled (or
+          // open): the caller waits for the soonest of those, as when none is available, rather than
+          // get a 502 the next request would not get.
+          const marks = await this.options.state.marks();
+          const now = this.now();
+          const later = pool.map((m) => availability(marks.get(m.settings.name), now).until).filter((until) => until > now);
+          throw later.length > 0 ? this.nothingAvailable(target, pool, Math.min(...later) - now, lastError) : lastError;
+        }
         await backoff(round++, signal, lastError);
         tried.clear();
         continue;

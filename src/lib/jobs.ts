@@ -2,6 +2,8 @@ import type { BlobRequestConditions, ContainerClient } from '@azure/storage-blob
 import type { Caller } from './caller.js';
 import type { JsonObject } from './json.js';
 import type { Answer } from './pipeline.js';
+import { sleep } from './deadline.js';
+import { DependencyUnavailableError } from './errors.js';
 import type { AzureErrorBody, ImagesResponse, JobStatus } from './schemas.js';
 import { ensureCreated, hasStatus, readBlobText, usingStorage } from './storage.js';
 
@@ -20,8 +22,10 @@ export interface JobState {
   caller?: Caller;
   /** How many times a worker started it. */
   attempts: number;
-  /** While running: until when (ms since the epoch) the delivery that runs it holds it. */
+  /** While running: until when (ms since the epoch) the delivery that runs it holds it, unless it renews. */
   lease_until?: number;
+  /** While running: the delivery that holds it (instance and invocation). */
+  lease_holder?: string;
   /** SHA-256 of each poll token handed out (jobs accepted over HTTP): the tokens themselves are never stored. */
   poll_token_sha256?: string[];
   result?: ImagesResponse;
@@ -106,5 +110,125 @@ export class JobStore {
 
   private blob(id: string) {
     return this.container.getBlockBlobClient(`jobs/${id}.json`);
+  }
+}
+
+/** How a running delivery holds its job; the defaults, or shorter ones in tests. */
+export interface LeaseTimes {
+  /** A lease not renewed runs out after this: its holder stopped, or lost Storage. */
+  leaseMs: number;
+  /** How often the holder renews it while it works (and every 2 s while Storage fails). */
+  renewEveryMs: number;
+  /**
+   * A lease found run out is taken over only if it stays as it was this long while Storage answers:
+   * one that ran out during a Storage outage says nothing of its holder, which renews within seconds
+   * of Storage's return and may hold a generation already paid for.
+   */
+  takeoverQuietMs: number;
+}
+
+export const LEASE_TIMES: LeaseTimes = { leaseMs: 30_000, renewEveryMs: 10_000, takeoverQuietMs: 15_000 };
+const RENEW_RETRY_MS = 2_000;
+
+/** How long a delivery waits Storage out before it gives up: well inside the queue run's 9 minutes. */
+const STORAGE_PATIENCE_MS = 5 * 60_000;
+
+const isStorageOutage = (err: unknown): boolean => err instanceof DependencyUnavailableError && err.dependency === 'Storage';
+
+/**
+ * Runs a Storage step again while Storage is unavailable (1, 2, 4, then every 5 s), until it answers,
+ * `signal` aborts or the patience runs out. A delivery that gave up during an outage could not even
+ * put its message back (it would lie invisible for the host's 10 minutes), and what it holds may be
+ * paid for. `retryIf` can stop it early (a step that is no longer safe to repeat).
+ */
+export async function patiently<T>(step: () => Promise<T>, signal?: AbortSignal, retryIf: () => boolean = () => true): Promise<T> {
+  const until = Date.now() + STORAGE_PATIENCE_MS;
+  for (let wait = 1_000; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isStorageOutage(err) || !retryIf() || signal?.aborted || Date.now() + wait > until) throw err;
+      await sleep(wait, signal).catch(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+/**
+ * A running delivery's hold on its job: renewed while it works, so that a delivery that stopped
+ * (crashed, gave up) lets go within `leaseMs`, while one that works is never taken over. Writes go
+ * one at a time; one that meets another write (a poll token added) is made again on the newer job.
+ */
+export class JobLease {
+  private current: StoredJob;
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer?: ReturnType<typeof setTimeout>;
+  private ended = false;
+
+  constructor(
+    private readonly jobs: JobStore,
+    stored: StoredJob,
+    readonly holder: string,
+    private readonly times: LeaseTimes,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.current = stored;
+    this.renewIn(times.renewEveryMs);
+  }
+
+  get state(): JobState {
+    return this.current.state;
+  }
+
+  /** Whether this delivery still holds the job as `state` has it. */
+  holds(state: JobState): boolean {
+    return state.status === 'running' && state.lease_holder === this.holder;
+  }
+
+  /**
+   * Writes `change` of the job while `may` allows it (by default: while this delivery holds it),
+   * waiting out a Storage outage; the job as written, or undefined when `may` no longer allows it.
+   */
+  write(change: (state: JobState) => JobState, may: (state: JobState) => boolean = (state) => this.holds(state)): Promise<StoredJob | undefined> {
+    return this.serially(() => patiently(() => this.writeNow(change, may), this.signal));
+  }
+
+  /** Stops renewing: the delivery is done with the job. */
+  end(): void {
+    this.ended = true;
+    clearTimeout(this.timer);
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeNow(change: (state: JobState) => JobState, may: (state: JobState) => boolean): Promise<StoredJob | undefined> {
+    for (;;) {
+      const { state, etag } = this.current;
+      if (!may(state)) return undefined;
+      const next = change(state);
+      const written = await this.jobs.put(next, etag);
+      if (written) return (this.current = { state: next, etag: written });
+      const fresh = await this.jobs.get(state.id);
+      if (!fresh) return undefined;
+      this.current = fresh;
+    }
+  }
+
+  private renewIn(ms: number): void {
+    if (this.ended) return;
+    this.timer = setTimeout(() => {
+      this.serially(() => this.writeNow((state) => ({ ...state, lease_until: Date.now() + this.times.leaseMs }), (state) => !this.ended && this.holds(state))).then(
+        (renewed) => {
+          // Not held any more (ended, or taken over after it ran out): nothing left to renew.
+          if (renewed) this.renewIn(this.times.renewEveryMs);
+        },
+        () => this.renewIn(RENEW_RETRY_MS),
+      );
+    }, ms);
   }
 }

@@ -19,6 +19,11 @@ export interface GenerateOptions {
   /** Who spends: into each record, and to the generator for budgets and the usage ledger. */
   caller?: Caller;
   log?: (message: string) => void;
+  /**
+   * Runs each step that keeps what the service answered: the queue worker waits out a Storage
+   * outage there, since those images are paid for. Once called, the service has answered.
+   */
+  keeping?: <T>(step: () => Promise<T>) => Promise<T>;
 }
 
 /** An answer, and who served it: the edges say so in headers. */
@@ -61,9 +66,10 @@ export class ImagePipeline {
     const context = this.context(options);
     const generation = await this.options.generator.generate(request.served, { signal: options.signal, caller: options.caller });
     // What the generator still does (metering settles the ledger) runs while the images are kept.
-    const [kept] = await Promise.all([this.keepAll(request, generation, context, options.signal), generation.settled]);
+    const keeping = options.keeping ?? ((step) => step());
+    const [kept] = await Promise.all([keeping(() => this.keepAll(request, generation, context, options.signal)), generation.settled]);
     const [data] = await Promise.all([
-      Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i]?.image))),
+      keeping(() => Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i]?.image)))),
       Promise.all(kept.flatMap((k) => (k && this.options.gallery ? [this.options.gallery.kept(k.image, k.record, options.log)] : []))),
     ]);
     options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);

@@ -301,7 +301,11 @@ export function fromServiceError(err: unknown): Error {
   if (err instanceof APIUserAbortError || err instanceof APIConnectionTimeoutError) return new ServiceTimeoutError(undefined, { cause: err });
   if (err instanceof APIConnectionError) {
     const code = connectionCode(err);
-    return new ServiceFailedError(code ? `Azure OpenAI could not be reached (${code}).` : 'The connection to Azure OpenAI failed.', 'UpstreamUnreachable', code === undefined, { cause: err });
+    // A connection dropped after the request went out is a broken answer (502), not a wait that ran
+    // out (504); either way the image may have been made and billed, so neither is sent again.
+    return code
+      ? new ServiceFailedError(`Azure OpenAI could not be reached (${code}).`, 'UpstreamUnreachable', false, { cause: err })
+      : new ServiceFailedError('The connection to Azure OpenAI was lost after the request was sent: the image may have been made and billed, so it was not sent again.', 'UpstreamUnreachable', true, { cause: err });
   }
   if (!(err instanceof APIError)) {
     return err instanceof Error && err.name === 'AbortError'

@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { errorAnswer } from './azureErrors.js';
+import { sleep } from './deadline.js';
 import { QUEUE_CALLER, type Caller } from './caller.js';
 import { ImagesError, InvalidRequestError, NotFoundError, ServiceThrottledError } from './errors.js';
 import { isJsonObject, sameDigest, sha256, type JsonObject } from './json.js';
-import type { JobState, JobStore, StoredJob } from './jobs.js';
-import type { ImagePipeline } from './pipeline.js';
+import { JobLease, LEASE_TIMES, patiently, type JobState, type JobStore, type LeaseTimes, type StoredJob } from './jobs.js';
+import type { Answer, ImagePipeline } from './pipeline.js';
 import { MAX_DEQUEUE_COUNT, MAX_MESSAGE_BYTES, messageBytes, QUEUES, resultQueueProblem, type ImageQueues } from './queues.js';
 import { fromZodIssues } from './request.js';
 import { jobId, subscriptionRequest, type ImagesResponse, type Job, type JobEvent } from './schemas.js';
@@ -12,12 +14,15 @@ import { delivery as deliveryMessage, type Subscription, type Webhooks } from '.
 
 // Asynchronous jobs: accepted over HTTP (Prefer: respond-async) or put on image-requests by any
 // producer, run by the queue trigger through the same pipeline as the synchronous call. However
-// many deliveries of one job race, one generation runs: the running delivery holds a lease.
+// many deliveries of one job race, one generation runs: the running delivery holds a lease, which it
+// renews while it works (jobs.ts), and waits out a short Storage outage rather than give up what it holds.
 
 export interface QueueDelivery {
   /** The queue message's id: a job id for messages that bring none, stable across deliveries. */
   messageId: string;
   dequeueCount: number;
+  /** The host's invocation id: with the instance, who holds the job's lease. */
+  invocationId?: string;
 }
 
 /**
@@ -36,7 +41,7 @@ const QUEUE_MESSAGE_ID = /^[A-Za-z0-9-]{1,64}$/;
  * (`sha256-` and 32 hex digits of its JSON): stable across deliveries, and no name the body chooses.
  * A hidden dequeueCount counts as the first attempt (such a message is refused: parseMessage).
  */
-export function queueDelivery(message: unknown, metadata: Record<string, unknown> | undefined): QueueDelivery {
+export function queueDelivery(message: unknown, metadata: Record<string, unknown> | undefined, invocationId?: string): QueueDelivery {
   const hidden = new Set(isJsonObject(message) ? Object.keys(message).map((name) => name.toLowerCase()) : []);
   const id = hidden.has('id') ? undefined : metadata?.id;
   const count = hidden.has('dequeuecount') ? Number.NaN : Number(metadata?.dequeueCount ?? 1);
@@ -44,14 +49,15 @@ export function queueDelivery(message: unknown, metadata: Record<string, unknown
   return {
     messageId: typeof id === 'string' && QUEUE_MESSAGE_ID.test(id) ? id : `sha256-${sha256(text ?? '').slice(0, 32)}`,
     dequeueCount: Number.isInteger(count) && count >= 1 ? count : 1,
+    invocationId,
   };
 }
 
 /** What a poller is told to wait: images take seconds to a minute. */
 export const POLL_AFTER_SECONDS = 5;
 
-/** Longer than a queue run may take (the trigger's 9-minute deadline): a live run is never taken over. */
-export const LEASE_MS = 10 * 60_000;
+/** This instance, in the lease holders it writes. */
+const INSTANCE = `${hostname()}:${process.pid}`;
 
 /** Queue results and job results carry URLs, not image bytes: a queue message holds 64 KiB. */
 function withoutInlineImages(answer: ImagesResponse): ImagesResponse {
@@ -66,6 +72,7 @@ export class JobWorker {
     private readonly jobs: JobStore,
     private readonly queues: ImageQueues,
     private readonly webhooks: Webhooks,
+    private readonly leaseTimes: LeaseTimes = LEASE_TIMES,
   ) {}
 
   /**
@@ -166,38 +173,63 @@ export class JobWorker {
   async process(message: unknown, delivery: QueueDelivery, signal?: AbortSignal): Promise<void> {
     const parsed = parseMessage(message, delivery);
     if ('error' in parsed) return this.park(parsed, parsed.error, message, delivery);
-    const claim = await this.claim(parsed);
+    const holder = `${INSTANCE}/${delivery.invocationId ?? randomUUID()}`;
+    const claim = await patiently(() => this.claim(parsed, holder, signal), signal);
     if (claim instanceof ImagesError) return this.park(parsed, claim, message, delivery);
-    if (claim.kind === 'ended') return this.notify(claim.stored);
-    // Another delivery runs it: look again once its lease would have ended.
-    if (claim.kind === 'busy') return this.queues.sendRequest({ id: parsed.id }, claim.retryAfterMs + 1000);
+    if (claim.kind === 'ended') return patiently(() => this.notify(claim.stored), signal);
+    // Another delivery runs it and renews its lease: look again once the lease would run out.
+    if (claim.kind === 'busy') return patiently(() => this.queues.sendRequest({ id: parsed.id }, claim.retryAfterMs + 1000), signal);
 
-    const { state: running, etag } = claim.stored;
+    const lease = new JobLease(this.jobs, claim.stored, holder, this.leaseTimes, signal);
     try {
-      const caller = running.caller ?? QUEUE_CALLER;
-      const request = this.pipeline.resolve(running.request, running.path_deployment, caller);
-      const answer = await this.pipeline.generate(request, { jobId: running.id, signal, caller });
-      const done: JobState = { ...running, status: 'succeeded', result: withoutInlineImages(answer.body), served: answer.served, lease_until: undefined, error: undefined, error_status: undefined };
-      const written = await this.jobs.put(done, etag);
-      // Only if the lease ran out and another delivery took the job: its images are the ones kept.
-      if (!written) return await this.pipeline.discard(answer.body);
-      await this.notify({ state: done, etag: written });
-    } catch (err) {
-      if (err instanceof ServiceThrottledError) {
-        // The quota is spent: the job waits on the queue for the service's Retry-After, without using up attempts.
-        await this.jobs.put({ ...running, status: 'notStarted', lease_until: undefined }, etag);
-        return this.queues.sendRequest({ id: running.id }, err.retryAfterMs);
+      const running = lease.state;
+      let answer: Answer;
+      try {
+        answer = await this.generate(running, signal);
+      } catch (err) {
+        if (err instanceof ServiceThrottledError) {
+          // The quota is spent: the job waits on the queue for the service's Retry-After, without using up attempts.
+          if (!(await lease.write(released))) return;
+          return await patiently(() => this.queues.sendRequest({ id: running.id }, err.retryAfterMs), signal);
+        }
+        const retryable = !(err instanceof ImagesError) || err.retryable;
+        if (!retryable || delivery.dequeueCount >= MAX_DEQUEUE_COUNT) return await this.park(parsed, err, message, delivery, lease);
+        const { status, body } = errorAnswer(err);
+        await lease.write((state) => ({ ...released(state), error: body.error, error_status: status }));
+        throw err;
       }
-      const retryable = !(err instanceof ImagesError) || err.retryable;
-      if (!retryable || delivery.dequeueCount >= MAX_DEQUEUE_COUNT) return this.park(parsed, err, message, delivery, claim.stored);
-      const { status, body } = errorAnswer(err);
-      await this.jobs.put({ ...running, status: 'notStarted', lease_until: undefined, error: body.error, error_status: status }, etag);
-      throw err;
+      // Images in hand are paid for: they are the job's answer unless it ended meanwhile, even if this
+      // delivery lost its lease (cut off from Storage longer than the lease) and another took over.
+      const done = await lease.write(
+        (state) => ({ ...released(state), status: 'succeeded', result: withoutInlineImages(answer.body), served: answer.served, error: undefined, error_status: undefined }),
+        (state) => state.status !== 'succeeded' && state.status !== 'failed',
+      );
+      lease.end();
+      if (!done) return await this.pipeline.discard(answer.body);
+      await patiently(() => this.notify(done), signal);
+    } finally {
+      lease.end();
     }
   }
 
+  /**
+   * Runs the job's generation. A Storage outage before the service is called (the ledger's hold) is
+   * waited out and the call made then; after it, what the service answered is kept however long
+   * Storage takes to come back (within the patience): it is paid for, and never made again.
+   */
+  private generate(running: JobState, signal?: AbortSignal): Promise<Answer> {
+    const caller = running.caller ?? QUEUE_CALLER;
+    const request = this.pipeline.resolve(running.request, running.path_deployment, caller);
+    let answered = false;
+    const keeping = <T>(step: () => Promise<T>): Promise<T> => {
+      answered = true;
+      return patiently(step, signal);
+    };
+    return patiently(() => this.pipeline.generate(request, { jobId: running.id, signal, caller, keeping }), signal, () => !answered);
+  }
+
   /** Finds or creates the job and takes it for this delivery, unless it has ended or another delivery holds it. */
-  private async claim({ id, body, resultQueue }: Message): Promise<Claim | ImagesError> {
+  private async claim({ id, body, resultQueue }: Message, holder: string, signal?: AbortSignal): Promise<Claim | ImagesError> {
     for (;;) {
       let stored = await this.jobs.get(id);
       if (!stored) {
@@ -207,9 +239,14 @@ export class JobWorker {
       }
       const { state, etag } = stored;
       if (state.status === 'succeeded' || state.status === 'failed') return { kind: 'ended', stored };
-      const now = Date.now();
-      if (state.status === 'running' && (state.lease_until ?? 0) > now) return { kind: 'busy', retryAfterMs: state.lease_until! - now };
-      const running: JobState = { ...state, status: 'running', attempts: state.attempts + 1, lease_until: now + LEASE_MS };
+      if (state.status === 'running' && (state.lease_until ?? 0) > Date.now()) return { kind: 'busy', retryAfterMs: state.lease_until! - Date.now() };
+      if (state.status === 'running') {
+        // Its lease ran out. Taken over only if nothing renews it while Storage answers: a holder cut
+        // off by the same outage renews within seconds of Storage's return.
+        await sleep(this.leaseTimes.takeoverQuietMs, signal);
+        if ((await this.jobs.get(id))?.etag !== etag) continue;
+      }
+      const running: JobState = { ...state, status: 'running', attempts: state.attempts + 1, lease_until: Date.now() + this.leaseTimes.leaseMs, lease_holder: holder };
       const written = await this.jobs.put(running, etag);
       if (written) return { kind: 'run', stored: { state: running, etag: written } };
     }
@@ -225,14 +262,11 @@ export class JobWorker {
   }
 
   /** A job that can never succeed: recorded, answered on image-results, and parked on the poison queue with its reason. */
-  private async park({ id, resultQueue }: Pick<Message, 'id' | 'resultQueue'>, err: unknown, message: unknown, delivery: QueueDelivery, stored?: StoredJob): Promise<void> {
+  private async park({ id, resultQueue }: Pick<Message, 'id' | 'resultQueue'>, err: unknown, message: unknown, delivery: QueueDelivery, lease?: JobLease): Promise<void> {
     const { status, body, retryAfterSeconds } = errorAnswer(err);
-    let ended: StoredJob | undefined;
-    if (stored) {
-      const failed: JobState = { ...stored.state, status: 'failed', lease_until: undefined, error: body.error, error_status: status, error_retry_after_seconds: retryAfterSeconds };
-      const etag = await this.jobs.put(failed, stored.etag);
-      if (etag) ended = { state: failed, etag };
-    }
+    const ended = await lease?.write((state) => ({ ...released(state), status: 'failed', error: body.error, error_status: status, error_retry_after_seconds: retryAfterSeconds }));
+    // Taken over meanwhile: the job is the other delivery's to end.
+    if (lease && !ended) return;
     if (ended) await this.notify(ended);
     else await this.queues.sendResult(resultQueue, { id, status: 'failed', error: body.error });
     const entry = { id, reason: body.error, dequeueCount: delivery.dequeueCount, message };
@@ -246,6 +280,9 @@ export class JobWorker {
 }
 
 const newPollToken = () => randomBytes(32).toString('base64url');
+
+/** The job let go of by its delivery: ready for the next one. */
+const released = (state: JobState): JobState => ({ ...state, status: 'notStarted', lease_until: undefined, lease_holder: undefined });
 
 /** How an ended job is announced: on its result queue and to its webhooks. */
 function jobEventOf({ id, status, result, error }: JobState): JobEvent {

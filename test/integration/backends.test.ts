@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator, type ThrottleHeader } from '../../dev/emulator/index.js';
+import { errorAnswer } from '../../src/lib/azureErrors.js';
 import { BackendState } from '../../src/lib/backendState.js';
 import { BackendPool, createBackendPool } from '../../src/lib/backends.js';
 import { ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/errors.js';
@@ -217,6 +218,36 @@ describe('sending elsewhere, and never paying twice', () => {
     for (let i = 0; i < 4; i++) expect(served(await p.generate(target, {}))).toBe('acct-b');
     expect(Date.now() - started).toBeLessThan(3_000);
     expect((await healthOf(p, 'acct-b')).last_5_minutes.requests).toBe(4);
+  });
+
+  it('answers 429 with the soonest Retry-After, not a bare 502, when the last available backend refuses and the rest are throttled', async () => {
+    accounts[A].configure({ requestsPerMinute: 1, retryAfterSeconds: 20 });
+    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })]);
+    expect(served(await p.generate(target, {}))).toBe('acct-a');
+    await accounts[B].stop();
+    const before = Date.now();
+    // First acct-a's 429 then acct-b refused, then acct-a known throttled and acct-b refused.
+    for (let i = 0; i < 2; i++) {
+      const error = await p.generate(target, {}).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ServiceThrottledError);
+      expect((error as ServiceThrottledError).retryAfterMs).toBeGreaterThan(15_000);
+      expect((error as ServiceThrottledError).retryAfterMs).toBeLessThanOrEqual(20_000 - (Date.now() - before) + 200);
+      expect(errorAnswer(error)).toMatchObject({ status: 429, retryAfterSeconds: expect.any(Number) });
+    }
+  });
+
+  it('answers 502 for a connection the account drops mid-request, and sends it nowhere else: it may have been billed', async () => {
+    accounts[A].configure({ latencyMs: 1_500 });
+    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })]);
+    const before = { a: accounts[A].stats.requests, b: accounts[B].stats.requests };
+    const pending = p.generate(target, {}).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    await accounts[A].stop();
+    const error = await pending;
+    expect(error).toMatchObject({ code: 'UpstreamUnreachable', mayHaveGenerated: true });
+    expect(errorAnswer(error)).toMatchObject({ status: 502, body: { error: { message: expect.stringMatching(/may have been made and billed/) } } });
+    expect(accounts[A].stats.requests - before.a).toBe(1);
+    expect(accounts[B].stats.requests).toBe(before.b);
   });
 
   it('never sends a timed-out request elsewhere: it may have been made and billed', async () => {

@@ -13,7 +13,7 @@ import { ImageService } from '../../src/lib/service.js';
 import { localSettings } from '../support/settings.js';
 import { createStorageClients } from '../../src/lib/storage.js';
 import { Webhooks } from '../../src/lib/webhooks.js';
-import { JobWorker, LEASE_MS } from '../../src/lib/worker.js';
+import { JobWorker } from '../../src/lib/worker.js';
 import { uniqueName } from '../support/stack.js';
 
 // The worker's rules, called as the queue trigger calls it: what the host retries and when it
@@ -25,6 +25,7 @@ let emulator: OpenAIEmulator;
 let worker: JobWorker;
 let jobStore: JobStore;
 let queues: QueueServiceClient;
+const LEASE = { leaseMs: 1_000, renewEveryMs: 300, takeoverQuietMs: 1_000 };
 
 beforeAll(async () => {
   azurite = await startAzurite({ silent: true });
@@ -43,7 +44,8 @@ beforeAll(async () => {
   const webhooks = new Webhooks(createStorageClients(settings, () => {
     throw new Error('no credential locally');
   }).table(uniqueName('hooks').replaceAll('-', '')), { policy: 'local', secret: new StaticApiKey('a-signing-key-for-tests'), retryWindowMs: 60_000, retryBaseMs: 1_000 });
-  worker = new JobWorker(pipeline, jobStore, new ImageQueues(queues), webhooks);
+  // Short lease times, so that renewals and takeovers happen within a test.
+  worker = new JobWorker(pipeline, jobStore, new ImageQueues(queues), webhooks, LEASE);
 });
 afterAll(async () => {
   await emulator?.close();
@@ -133,11 +135,72 @@ describe('one job, delivered more than once', () => {
     const id = uniqueName('crashed');
     const created = (await jobStore.create(id, { request: { prompt: 'Again' } }))!;
     // A delivery took it, then its instance died: the lease ran out long ago.
-    await jobStore.put({ ...created.state, status: 'running', attempts: 1, lease_until: Date.now() - LEASE_MS }, created.etag);
+    await jobStore.put({ ...created.state, status: 'running', attempts: 1, lease_until: Date.now() - 60_000, lease_holder: 'gone/1' }, created.etag);
     const before = emulator.stats.generations;
+    const started = Date.now();
     await worker.process({ id }, { messageId: 'm', dequeueCount: 2 });
+    // Only after the lease stayed run out, untouched, while Storage answered.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(LEASE.takeoverQuietMs);
     expect(emulator.stats.generations - before).toBe(1);
     expect((await jobStore.get(id))!.state).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
+  it('the running delivery renews its lease: a delivery that comes after the first lease would have run out finds it busy', async () => {
+    emulator.configure({ latencyMs: 2_500 });
+    try {
+      const id = uniqueName('renewed');
+      const before = emulator.stats.generations;
+      const first = worker.process({ id, prompt: 'Long' }, { messageId: 'm1', dequeueCount: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      const leased = (await jobStore.get(id))!.state;
+      await new Promise((r) => setTimeout(r, 1_500));
+      const renewed = (await jobStore.get(id))!.state;
+      expect(renewed.lease_holder).toBe(leased.lease_holder);
+      expect(renewed.lease_until).toBeGreaterThan(leased.lease_until! + 1_000);
+      await worker.process({ id, prompt: 'Long' }, { messageId: 'm2', dequeueCount: 1 });
+      await first;
+      expect(emulator.stats.generations - before).toBe(1);
+      expect((await jobStore.get(id))!.state).toMatchObject({ status: 'succeeded', attempts: 1 });
+    } finally {
+      emulator.configure({ latencyMs: 0 });
+    }
+  });
+
+  it('a lease that ran out while Storage was away is not taken over when its holder renews it once Storage is back', async () => {
+    const id = uniqueName('cutoff');
+    const created = (await jobStore.create(id, { request: { prompt: 'Held' } }))!;
+    const holding = { ...created.state, status: 'running' as const, attempts: 1, lease_until: Date.now() - 5_000, lease_holder: 'elsewhere/1' };
+    const etag = (await jobStore.put(holding, created.etag)) as string;
+    const before = emulator.stats.generations;
+    const queuedBefore = await queued();
+    const redelivery = worker.process({ id }, { messageId: 'm3', dequeueCount: 1 });
+    // The holder, cut off with everyone else, renews within seconds of Storage's return.
+    await new Promise((r) => setTimeout(r, 300));
+    await jobStore.put({ ...holding, lease_until: Date.now() + 30_000 }, etag);
+    await redelivery;
+    expect(emulator.stats.generations - before).toBe(0);
+    expect((await jobStore.get(id))!.state).toMatchObject({ status: 'running', attempts: 1, lease_holder: 'elsewhere/1' });
+    expect((await queued()) - queuedBefore).toBe(1);
+  });
+
+  it('a delivery whose lease was taken over while the service worked keeps its paid images as the job\'s answer, unless the job ended', async () => {
+    emulator.configure({ latencyMs: 1_000 });
+    try {
+      const id = uniqueName('overtaken');
+      const before = emulator.stats.generations;
+      const first = worker.process({ id, prompt: 'Paid for' }, { messageId: 'm4', dequeueCount: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      // Another delivery takes the job over (as after the lease ran out unrenewed) and is still at work.
+      const stored = (await jobStore.get(id))!;
+      await jobStore.put({ ...stored.state, attempts: 2, lease_holder: 'taker/1', lease_until: Date.now() + 60_000 }, stored.etag);
+      await first;
+      const { state } = (await jobStore.get(id))!;
+      expect(emulator.stats.generations - before).toBe(1);
+      expect(state).toMatchObject({ status: 'succeeded', result: { data: [expect.objectContaining({ storage: expect.any(Object) })] } });
+      expect(state.lease_holder).toBeUndefined();
+    } finally {
+      emulator.configure({ latencyMs: 0 });
+    }
   });
 
   it('a message naming a job that does not exist, with no request, is parked', async () => {

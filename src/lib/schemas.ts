@@ -71,7 +71,7 @@ export const azureError = z
 
 export const jobId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1 to 64 letters, digits, - or _')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ., - or _, starting with a letter or digit')
   .describe('The job id; the same id is never generated twice.');
 
 export const jobStatus = z.enum(['notStarted', 'running', 'succeeded', 'failed']).describe("Where the job is: notStarted, running, succeeded or failed.");

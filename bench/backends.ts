@@ -1,6 +1,6 @@
-import { startAzurite, type Azurite } from '../dev/azurite.js';
-import { startOpenAIEmulator, type OpenAIEmulator } from '../dev/emulator/index.js';
-import { startHostProcess, type HostProcess } from '../dev/host/process.js';
+import { startAzurite, type Azurite } from '../dev/fakes/azurite.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from '../dev/fakes/emulator/index.js';
+import { startHostProcess, type HostProcess } from '../dev/fakes/host/process.js';
 import { drainQueue } from './drain.js';
 import { percentile, verdict } from './stats.js';
 

@@ -1,6 +1,6 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { QUEUES } from '../src/lib/queues.js';
+import { QUEUES } from '../src/lib/jobs/queues.js';
 
 // A queue drain, as bench/queue.ts and bench/backends.ts count it: jobs go onto image-requests at a
 // steady rate (ticks of 100 ms), image-results is read until every job is back (or nothing comes

@@ -1,11 +1,11 @@
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 import { gzipSync } from 'node:zlib';
-import { startAzurite } from '../dev/azurite.js';
-import { renderImage } from '../dev/emulator/images.js';
-import { startHostProcess } from '../dev/host/process.js';
-import { indexEntity, type GalleryItem } from '../src/lib/imageIndex.js';
-import { ImageStore, thumbnailBlobName } from '../src/lib/imageStore.js';
-import { makeThumbnail } from '../src/lib/thumbnails.js';
+import { startAzurite } from '../dev/fakes/azurite.js';
+import { renderImage } from '../dev/fakes/emulator/images.js';
+import { startHostProcess } from '../dev/fakes/host/process.js';
+import { indexEntity, type GalleryItem } from '../src/lib/gallery/imageIndex.js';
+import { ImageStore, thumbnailBlobName } from '../src/lib/images/store.js';
+import { makeThumbnail } from '../src/lib/gallery/thumbnails.js';
 import { percentile, verdict } from './stats.js';
 
 // The gallery with 10,000 images kept: a page of 50 as the studio asks for it, answered by the app

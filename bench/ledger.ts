@@ -1,6 +1,6 @@
-import { startAzurite } from '../dev/azurite.js';
-import { startOpenAIEmulator } from '../dev/emulator/index.js';
-import { startHostProcess, type HostProcess } from '../dev/host/process.js';
+import { startAzurite } from '../dev/fakes/azurite.js';
+import { startOpenAIEmulator } from '../dev/fakes/emulator/index.js';
+import { startHostProcess, type HostProcess } from '../dev/fakes/host/process.js';
 import { percentile, verdict } from './stats.js';
 
 // What the usage ledger adds to the synchronous path, side by side in one run: four instances of

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployFiles, filesUnder, productionPackages, stage, zip, type Staged } from '../dev/package.js';
+import { deployFiles, filesUnder, productionPackages, stage, zip, type Staged } from '../dev/build/package.js';
 
 // What deploys, unbundled against bundled, side by side in one run: package size, file count and
 // the time a fresh Node process takes to load the function modules (@azure/functions in test mode,

@@ -1,6 +1,6 @@
-import { startAzurite } from '../dev/azurite.js';
-import { startOpenAIEmulator } from '../dev/emulator/index.js';
-import { startHostProcess } from '../dev/host/process.js';
+import { startAzurite } from '../dev/fakes/azurite.js';
+import { startOpenAIEmulator } from '../dev/fakes/emulator/index.js';
+import { startHostProcess } from '../dev/fakes/host/process.js';
 import { drainQueue } from './drain.js';
 import { verdict } from './stats.js';
 

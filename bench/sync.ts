@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { startAzurite } from '../dev/azurite.js';
-import { devCertificate } from '../dev/certs.js';
-import { startOpenAIEmulator } from '../dev/emulator/index.js';
-import { startHostProcess } from '../dev/host/process.js';
-import { startIdentityEndpoint } from '../dev/identity/server.js';
-import { startKeyVault } from '../dev/keyvault/server.js';
+import { startAzurite } from '../dev/fakes/azurite.js';
+import { devCertificate } from '../dev/fakes/certs.js';
+import { startOpenAIEmulator } from '../dev/fakes/emulator/index.js';
+import { startHostProcess } from '../dev/fakes/host/process.js';
+import { startIdentityEndpoint } from '../dev/fakes/identity/server.js';
+import { startKeyVault } from '../dev/fakes/keyvault/server.js';
 import { percentile, verdict } from './stats.js';
 
 // The synchronous path against the least any app must do, side by side in one run: the app (HTTP →

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSettings } from '../src/lib/settings.js';
-import { startAzurite } from './azurite.js';
-import { optionsFromEnv, startOpenAIEmulator, type EmulatorConfig } from './emulator/index.js';
+import { loadSettings } from '../src/lib/platform/settings.js';
+import { startAzurite } from './fakes/azurite.js';
+import { optionsFromEnv, startOpenAIEmulator, type EmulatorConfig } from './fakes/emulator/index.js';
 
 // `npm start`: the whole app offline. Azurite (data kept in .dev/azurite), one Azure OpenAI emulator
 // per account the settings name (AZURE_OPENAI_ENDPOINT, or each endpoint of AZURE_OPENAI_BACKENDS),

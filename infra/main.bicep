@@ -137,7 +137,7 @@ param callerDailyBudgetUsd string = ''
 @description('USD the whole app may spend per UTC day (APP_DAILY_BUDGET_USD). Empty: no budget.')
 param appDailyBudgetUsd string = ''
 
-@description('A price table to replace the shipped one, as JSON (PRICE_TABLE; format: src/lib/prices.json). Empty: the shipped table.')
+@description('A price table to replace the shipped one, as JSON (PRICE_TABLE; format: src/lib/cost/prices.json). Empty: the shipped table.')
 param priceTable string = ''
 
 @description('USD held on the budgets per image of a model (or size) the price table has no price for (UNPRICED_IMAGE_ESTIMATE_USD, with ALLOW_UNPRICED_MODELS). Empty: such requests are refused with 403 PriceNotFound.')
@@ -181,7 +181,7 @@ var names = {
   alerts: 'alert-${resourceToken}'
 }
 var deploymentContainerName = 'app-package-${resourceToken}'
-// The names the code uses (src/lib/settings.ts defaults, src/lib/queues.ts).
+// The names the code uses (src/lib/platform/settings.ts defaults, src/lib/jobs/queues.ts).
 var imagesContainerName = 'images'
 var jobsContainerName = 'jobs'
 var queueNames = { requests: 'image-requests', results: 'image-results', poison: 'image-requests-poison', webhooks: 'image-webhooks', thumbnails: 'image-thumbnails' }
@@ -189,7 +189,7 @@ var tableNames = { backendState: 'backendstate', callerKeys: 'callerkeys', usage
 var keySecretName = 'azure-openai-api-key'
 var webhookSecretName = 'webhook-signing-key'
 
-// The models, each one a row of src/lib/models.ts (test/unit/infra.test.ts holds the two together).
+// The models, each one a row of src/lib/core/models.ts (test/build/infra.test.ts holds the two together).
 // gpt-image-2 always: it also serves requests that name a retired model.
 var successorDeployment = 'gpt-image-2'
 var modelDeployments modelDeployment[] = [
@@ -354,8 +354,8 @@ module developerRoles 'modules/roles.bicep' = if (grantDeveloperRoles && !empty(
   dependsOn: [storage, keyVault, openAi, monitoring]
 }
 
-// The settings src/lib/settings.ts reads that have no code default or that only the deployment
-// knows, and the ones the host reads (HOST_SETTING_NAMES); test/unit/infra.test.ts checks them on
+// The settings src/lib/platform/settings.ts reads that have no code default or that only the deployment
+// knows, and the ones the host reads (HOST_SETTING_NAMES); test/build/infra.test.ts checks them on
 // infra/main.json. Settings whose code default is right are left out (AZURE_OPENAI_API_VERSION,
 // the timeouts and TTLs). Never AZURE_OPENAI_API_KEY, never an AzureWebJobsStorage connection string.
 var appSettings = {

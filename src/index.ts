@@ -1,21 +1,21 @@
 import { app } from '@azure/functions';
 import { settingsProblems } from './lib/runtime.js';
-import './functions/auth.js';
-import './functions/files.js';
+import './functions/hostKeyCheck.js';
+import './functions/imageFiles.js';
 import './functions/gallery.js';
 import './functions/health.js';
-import './functions/imageQueue.js';
+import './functions/jobQueue.js';
 import './functions/images.js';
 import './functions/jobs.js';
-import './functions/keys.js';
-import './functions/models.js';
+import './functions/callers.js';
+import './functions/catalog.js';
 import './functions/openapi.js';
 import './functions/studio.js';
-import './functions/thumbnails.js';
+import './functions/thumbnailQueue.js';
 import './functions/usage.js';
 import './functions/webhooks.js';
 // The app's one entry point: esbuild bundles it, with everything it imports, into the file
-// package.json's `main` names (dev/bundle.ts), which `func start`, the local host (dev/host) and
+// package.json's `main` names (dev/build/bundle.ts), which `func start`, the local host (dev/host) and
 // Azure all load. Each import registers its functions; a new module of src/functions/ must be
 // imported here (test/unit/bundle.test.ts fails otherwise).
 

@@ -23,7 +23,7 @@ param openAiAccountIds string[]
 @description('Resource ID of the Log Analytics workspace that holds StorageQueueLogs.')
 param logAnalyticsWorkspaceId string
 
-@description('Name of the poison queue (src/lib/queues.ts QUEUES.poison).')
+@description('Name of the poison queue (src/lib/jobs/queues.ts QUEUES.poison).')
 param poisonQueueName string
 
 @description('Alert when Azure OpenAI refuses more than this many calls with 429 within 5 minutes.')

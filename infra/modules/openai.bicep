@@ -8,10 +8,10 @@ type modelDeployment = {
   @description('Deployment name: what AZURE_OPENAI_DEPLOYMENTS pairs with the model.')
   name: string
 
-  @description('Model name, one of the current models in src/lib/models.ts.')
+  @description('Model name, one of the current models in src/lib/core/models.ts.')
   model: string
 
-  @description('Model version, as src/lib/models.ts gives it.')
+  @description('Model version, as src/lib/core/models.ts gives it.')
   version: string
 
   @description('Deployment SKU: GlobalStandard for the image models.')

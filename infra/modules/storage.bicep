@@ -17,7 +17,7 @@ param tags object
 @description('Blob containers to create: the app\'s own and the deployment package\'s.')
 param containerNames string[]
 
-@description('Queues to create: the names in src/lib/queues.ts.')
+@description('Queues to create: the names in src/lib/jobs/queues.ts.')
 param queueNames string[]
 
 @description('Tables to create: backend state, caller keys, usage ledger, webhook subscriptions and the gallery index of kept images (the *_TABLE settings).')

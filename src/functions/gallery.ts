@@ -1,10 +1,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import type { Caller } from '../lib/caller.js';
-import { parseGalleryQuery } from '../lib/imageIndex.js';
-import { decodeJsonObject } from '../lib/request.js';
+import type { Caller } from '../lib/core/caller.js';
+import { parseGalleryQuery } from '../lib/gallery/imageIndex.js';
+import { decodeJsonObject } from '../lib/core/request.js';
 import { runtime } from '../lib/runtime.js';
-import { THUMBNAIL_CONTENT_TYPE } from '../lib/thumbnails.js';
-import { authenticated, blobParam, fileResponse, json, NO_STORE, readBody } from './shared/http.js';
+import { THUMBNAIL_CONTENT_TYPE } from '../lib/gallery/thumbnails.js';
+import { authenticated, blobParam, fileResponse, json, NO_STORE, readBody } from '../lib/http/answering.js';
 
 // The studio's data, for whoever the app authenticates (a caller key, a signed-in principal, the
 // function key): anonymous to the host, so that a caller key or App Service's sign-in reach them.

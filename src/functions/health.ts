@@ -1,8 +1,8 @@
 import { app } from '@azure/functions';
-import { errorAnswer } from '../lib/azureErrors.js';
-import { deploymentLifecycles, deploymentPrices } from '../lib/lifecycle.js';
+import { errorAnswer } from '../lib/core/errorAnswer.js';
+import { deploymentLifecycles, deploymentPrices } from '../lib/core/lifecycle.js';
 import { runtime, settingsProblems } from '../lib/runtime.js';
-import { answering } from './shared/http.js';
+import { answering } from '../lib/http/answering.js';
 
 // Readiness, anonymous, touching no dependency: 200 when the settings parsed, else 503 naming them.
 // With the function key, the detail: each deployment's model, when it retires and how it is priced, and, with several

@@ -1,13 +1,13 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import type { Caller } from '../lib/caller.js';
-import { deadline } from '../lib/deadline.js';
-import { InvalidRequestError } from '../lib/errors.js';
-import { estimateJson } from '../lib/pricing.js';
-import { decodeJsonObject } from '../lib/request.js';
+import type { Caller } from '../lib/core/caller.js';
+import { deadline } from '../lib/platform/deadline.js';
+import { InvalidRequestError } from '../lib/core/errors.js';
+import { estimateJson } from '../lib/cost/pricing.js';
+import { decodeJsonObject } from '../lib/core/request.js';
 import { runtime } from '../lib/runtime.js';
-import { POLL_AFTER_SECONDS } from '../lib/worker.js';
-import { DATED_API_VERSION } from '../lib/settings.js';
-import { answering, authenticated, eventStream, json, credentials, readBody, REPLAYED, servedHeaders } from './shared/http.js';
+import { POLL_AFTER_SECONDS } from '../lib/jobs/worker.js';
+import { DATED_API_VERSION } from '../lib/platform/settings.js';
+import { answering, authenticated, eventStream, json, credentials, readBody, REPLAYED, servedHeaders } from '../lib/http/answering.js';
 
 // POST /api/images/generations, and the same at Azure's two paths so the openai SDK works by changing
 // only the host: AzureOpenAI (endpoint `<app>/api`, the dated path) and OpenAI (baseURL

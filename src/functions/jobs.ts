@@ -1,8 +1,8 @@
 import { app, type HttpRequest } from '@azure/functions';
-import { NotFoundError, UnauthorizedError } from '../lib/errors.js';
+import { NotFoundError, UnauthorizedError } from '../lib/core/errors.js';
 import { runtime } from '../lib/runtime.js';
-import { POLL_AFTER_SECONDS } from '../lib/worker.js';
-import { answering, json, retryAfter, servedHeaders } from './shared/http.js';
+import { POLL_AFTER_SECONDS } from '../lib/jobs/worker.js';
+import { answering, json, retryAfter, servedHeaders } from '../lib/http/answering.js';
 
 // An asynchronous job, two ways:
 //   GET /api/images/jobs/{id}/status?token=…: the Location a 202 hands out, a valet key for that one

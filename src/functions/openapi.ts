@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { openApiDocument } from '../lib/openapi.js';
+import { openApiDocument } from '../lib/http/openapi.js';
 
 // GET /api/openapi.json: the API described from the zod schemas the validation uses.
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { STUDIO_DIR, StudioAssets, type StudioFile } from '../lib/studioAssets.js';
+import { STUDIO_DIR, StudioAssets, type StudioFile } from '../lib/http/studioAssets.js';
 
 // The studio page: GET /api/studio is its shell, GET /api/studio/assets/{file} its script and style
 // sheet. Anonymous: they hold no data (the page asks the gallery routes for it, with credentials).

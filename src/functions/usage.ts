@@ -1,8 +1,8 @@
 import { app, type HttpRequest } from '@azure/functions';
-import { NotFoundError } from '../lib/errors.js';
-import { usageCsv, usageQuery } from '../lib/ledger.js';
+import { NotFoundError } from '../lib/core/errors.js';
+import { usageCsv, usageQuery } from '../lib/cost/ledger.js';
 import { runtime } from '../lib/runtime.js';
-import { answering, json } from './shared/http.js';
+import { answering, json } from '../lib/http/answering.js';
 
 // GET /api/usage?caller=&from=&to=&groupBy= (function key): totals from the usage ledger, as JSON or,
 // with Accept: text/csv, as CSV.

@@ -1,11 +1,11 @@
 import { app, type HttpRequest } from '@azure/functions';
-import { ANONYMOUS } from '../lib/caller.js';
-import { InvalidRequestError } from '../lib/errors.js';
-import { decodeJsonObject } from '../lib/request.js';
+import { ANONYMOUS } from '../lib/core/caller.js';
+import { InvalidRequestError } from '../lib/core/errors.js';
+import { decodeJsonObject } from '../lib/core/request.js';
 import { runtime } from '../lib/runtime.js';
-import { QUEUES } from '../lib/queues.js';
-import type { Subscription } from '../lib/webhooks.js';
-import { answering, json, readBody } from './shared/http.js';
+import { QUEUES } from '../lib/jobs/queues.js';
+import type { Subscription } from '../lib/jobs/webhooks.js';
+import { answering, json, readBody } from '../lib/http/answering.js';
 
 // "When an image is ready": webhook subscriptions, as Power Automate's webhook trigger and Logic
 // Apps' HTTP Webhook action make them. POST subscribes (the callback in the body's callback_url, as

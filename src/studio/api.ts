@@ -13,7 +13,7 @@ export const keyStore = {
   forget: () => sessionStorage.removeItem(KEY),
 };
 
-/** An Entra ID access token (a JWT) pasted in place of a key: the app verifies it (src/lib/entra.ts). */
+/** An Entra ID access token (a JWT) pasted in place of a key: the app verifies it (src/lib/callers/entra.ts). */
 export const isAccessToken = (key: string): boolean => /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(key);
 
 /** A caller key goes as api-key (as the AzureOpenAI client sends it), an access token as Bearer; anything else is the function key. */

@@ -1,4 +1,4 @@
-import type { DeploymentInfo } from '../lib/catalog.js';
+import type { DeploymentInfo } from '../lib/core/catalog.js';
 
 // The playground's form as the images body, and that body as code: pure functions, no DOM, so the
 // unit tests hold them to the API.

@@ -1,5 +1,5 @@
-import type { DeploymentInfo } from '../lib/catalog.js';
-import type { GalleryItem, GalleryPage } from '../lib/imageIndex.js';
+import type { DeploymentInfo } from '../lib/core/catalog.js';
+import type { GalleryItem, GalleryPage } from '../lib/gallery/imageIndex.js';
 import { ApiError, getJson, objectUrl, post, saveAs } from './api.js';
 import { byId, h, say } from './dom.js';
 import { stateFromRecord } from './form.js';

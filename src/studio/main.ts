@@ -1,4 +1,4 @@
-import type { DeploymentInfo } from '../lib/catalog.js';
+import type { DeploymentInfo } from '../lib/core/catalog.js';
 import { ApiError, getJson, isAccessToken, isCallerKey, keyStore, platformSession } from './api.js';
 import { byId, say } from './dom.js';
 import { loadGallery, startGallery } from './gallery.js';

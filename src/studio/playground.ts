@@ -1,5 +1,5 @@
-import type { DeploymentInfo } from '../lib/catalog.js';
-import { checkGptImage2Size } from '../lib/models.js';
+import type { DeploymentInfo } from '../lib/core/catalog.js';
+import { checkGptImage2Size } from '../lib/core/models.js';
 import { ApiError, apiError, events, getJson, objectUrl, post } from './api.js';
 import { byId, h, say } from './dom.js';
 import { curlCode, logicAppsCode, requestBody, typescriptCode, type Body, type FormState } from './form.js';

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { startAzurite, type Azurite } from '../../dev/azurite.js';
-import { devCertificate } from '../../dev/certs.js';
+import { startAzurite, type Azurite } from '../../dev/fakes/azurite.js';
+import { devCertificate } from '../../dev/fakes/certs.js';
 
 // One Azurite for the whole run (each test file uses its own containers and queues), and the
 // development certificate the HTTPS stand-ins need.

@@ -1,4 +1,4 @@
-import { loadSettings, type Settings } from '../../src/lib/settings.js';
+import { loadSettings, type Settings } from '../../src/lib/platform/settings.js';
 
 /** Valid local settings (a static key, a storage connection string), with `changes` on top. */
 export function localSettings(changes: Record<string, string | undefined> = {}): Settings {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { inject } from 'vitest';
-import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/emulator/index.js';
-import { startHostProcess, type HostProcess } from '../../dev/host/process.js';
+import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/fakes/emulator/index.js';
+import { startHostProcess, type HostProcess } from '../../dev/fakes/host/process.js';
 
 // The offline stack for one test file: the shared Azurite, an emulator and a host of its own,
 // and containers no other file touches.

@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../dev/processes.js';
-import { Authenticator, HostKeyCheck, hostUrlOf, type Credentials } from '../../src/lib/auth.js';
-import type { Caller } from '../../src/lib/caller.js';
-import { DependencyUnavailableError, UnauthorizedError } from '../../src/lib/errors.js';
+import { Authenticator, HostKeyCheck, hostUrlOf, type Credentials } from '../../src/lib/callers/auth.js';
+import type { Caller } from '../../src/lib/core/caller.js';
+import { DependencyUnavailableError, UnauthorizedError } from '../../src/lib/core/errors.js';
 
 // Who a request is, in order: a caller key, an Entra ID token (test/unit/entra.test.ts), the function
 // key as the host judges it. x-ms-client-principal is never read.

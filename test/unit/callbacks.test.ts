@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callbackProblem, guardedLookup, isPublicAddress, type Resolver } from '../../src/lib/callbacks.js';
+import { callbackProblem, guardedLookup, isPublicAddress, type Resolver } from '../../src/lib/jobs/callbacks.js';
 
 // Where a webhook may go: checked on the address, at subscription and again at connect time.
 

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { deadline, sleep, withChildSignal, withDeadline } from '../../src/lib/deadline.js';
+import { deadline, sleep, withChildSignal, withDeadline } from '../../src/lib/platform/deadline.js';
 
 // Deadlines that hold nothing once the work is done: under load, every request's 220 s timer used
 // to keep memory until it fired, and retries stacked listeners on one signal.

@@ -1,8 +1,8 @@
 // The emulator's pure parts: its settings from EMULATOR_* variables, and the image renderer.
 
 import { describe, expect, it } from 'vitest';
-import { optionsFromEnv, parseDeployments } from '../../dev/emulator/index.js';
-import { clearRenderCache, renderImage, type RenderOptions } from '../../dev/emulator/images.js';
+import { optionsFromEnv, parseDeployments } from '../../dev/fakes/emulator/index.js';
+import { clearRenderCache, renderImage, type RenderOptions } from '../../dev/fakes/emulator/images.js';
 import { decodeImage, pixelAt } from '../support/images.js';
 
 describe('optionsFromEnv', () => {

@@ -1,10 +1,10 @@
 import { constants, createHmac, createSign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/identity/server.js';
-import { defaultSigningKey, newSigningKey, signJwt, V1_ISSUER } from '../../dev/identity/tokens.js';
-import { Authenticator, type Credentials } from '../../src/lib/auth.js';
-import { EntraTokenVerifier } from '../../src/lib/entra.js';
-import { DependencyUnavailableError, UnauthorizedError } from '../../src/lib/errors.js';
+import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/fakes/identity/server.js';
+import { defaultSigningKey, newSigningKey, signJwt, V1_ISSUER } from '../../dev/fakes/identity/tokens.js';
+import { Authenticator, type Credentials } from '../../src/lib/callers/auth.js';
+import { EntraTokenVerifier } from '../../src/lib/callers/entra.js';
+import { DependencyUnavailableError, UnauthorizedError } from '../../src/lib/core/errors.js';
 
 // Entra ID bearer tokens, verified by the app against the identity stand-in acting as the tenant's
 // authority: its OpenID configuration, its JWKS, tokens signed RS256 with its keys.

@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { errorAnswer } from '../../src/lib/azureErrors.js';
+import { errorAnswer } from '../../src/lib/core/errorAnswer.js';
 import {
   DependencyUnavailableError,
   DeploymentNotFoundError,
@@ -16,8 +16,8 @@ import {
   ServiceTimeoutError,
   TooManyRequestsError,
   UnauthorizedError,
-} from '../../src/lib/errors.js';
-import { fromServiceError, throttleDelayMs } from '../../src/lib/service.js';
+} from '../../src/lib/core/errors.js';
+import { fromServiceError, throttleDelayMs } from '../../src/lib/generation/azureOpenAI.js';
 
 // Typed errors meet HTTP in one table; the SDK's typed errors meet ours in one function.
 

@@ -1,15 +1,15 @@
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { renderImage } from '../../dev/emulator/images.js';
-import { checkZipBytes, parseZipRequest, zipStream, ZIP_MAX_BYTES, ZIP_MAX_IMAGES } from '../../src/lib/archive.js';
-import { InvalidRequestError } from '../../src/lib/errors.js';
-import { itemOf, keptAt, matchesSearch, parseGalleryQuery, rowKeyOf, tableFilter } from '../../src/lib/imageIndex.js';
-import { ImageStore, isImageBlobName, thumbnailBlobName, type KeptRecord } from '../../src/lib/imageStore.js';
-import { downscale, makeThumbnail, thumbnailSize } from '../../src/lib/thumbnails.js';
+import { renderImage } from '../../dev/fakes/emulator/images.js';
+import { checkZipBytes, parseZipRequest, zipStream, ZIP_MAX_BYTES, ZIP_MAX_IMAGES } from '../../src/lib/gallery/archive.js';
+import { InvalidRequestError } from '../../src/lib/core/errors.js';
+import { itemOf, keptAt, matchesSearch, parseGalleryQuery, rowKeyOf, tableFilter } from '../../src/lib/gallery/imageIndex.js';
+import { ImageStore, isImageBlobName, thumbnailBlobName, type KeptRecord } from '../../src/lib/images/store.js';
+import { downscale, makeThumbnail, thumbnailSize } from '../../src/lib/gallery/thumbnails.js';
 import { webpSize } from '../support/images.js';
 
 // The gallery's pure parts: thumbnail sizes and the shrinking, the index's keys, filters and query
-// parsing, and the ZIP's bounds. Against Azurite and through the app: test/integration/gallery.test.ts.
+// parsing, and the ZIP's bounds. Against Azurite and through the app: test/system/gallery.test.ts.
 
 describe('thumbnails', () => {
   it.each([

@@ -1,9 +1,9 @@
 import type { DequeuedMessageItem } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
-import { triggerMetadata } from '../../dev/host/queues.js';
-import { compileRoute, requestPath } from '../../dev/host/routes.js';
-import { sha256 } from '../../src/lib/json.js';
-import { queueDelivery } from '../../src/lib/worker.js';
+import { triggerMetadata } from '../../dev/fakes/host/queues.js';
+import { compileRoute, requestPath } from '../../dev/fakes/host/routes.js';
+import { sha256 } from '../../src/lib/core/json.js';
+import { queueDelivery } from '../../src/lib/jobs/worker.js';
 
 // The local host as the real Functions host behaves (ASP.NET Core's path decoding, the Storage
 // Queues trigger's binding data), and the app's reading of what it is given.

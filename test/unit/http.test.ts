@@ -3,11 +3,11 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvocationContext } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
-import { eventStream, jsonBytes } from '../../src/functions/shared/http.js';
-import { ServiceFailedError } from '../../src/lib/errors.js';
-import type { StreamFrame } from '../../src/lib/pipeline.js';
+import { eventStream, jsonBytes } from '../../src/lib/http/answering.js';
+import { ServiceFailedError } from '../../src/lib/core/errors.js';
+import type { StreamFrame } from '../../src/lib/images/pipeline.js';
 
-// Answers are written as bytes with each b64_json spliced in (src/functions/shared/http.ts).
+// Answers are written as bytes with each b64_json spliced in (src/lib/http/answering.ts).
 
 describe('jsonBytes', () => {
   const image = (size: number) => randomBytes(size).toString('base64');

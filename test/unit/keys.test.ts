@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DependencyUnavailableError } from '../../src/lib/errors.js';
-import { VaultApiKey } from '../../src/lib/keys.js';
+import { DependencyUnavailableError } from '../../src/lib/core/errors.js';
+import { VaultApiKey } from '../../src/lib/generation/apiKeys.js';
 
 // The caching rules alone, on a clock the test moves; test/keyvault.test.ts runs the real
 // SecretClient against the Key Vault stand-in.

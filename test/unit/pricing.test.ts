@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkGptImage2Size, type GenerationParams, type ModelName } from '../../src/lib/models.js';
-import { costJson, estimateJson, loadPriceTable, Prices, type Cost } from '../../src/lib/pricing.js';
+import { checkGptImage2Size, type GenerationParams, type ModelName } from '../../src/lib/core/models.js';
+import { costJson, estimateJson, loadPriceTable, Prices, type Cost } from '../../src/lib/cost/pricing.js';
 import { localSettings } from '../support/settings.js';
 
 // The shipped price table against figures worked out by hand (USD per 1M tokens × tokens, a

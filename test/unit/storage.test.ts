@@ -1,7 +1,7 @@
 import { RestError } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
-import { DependencyUnavailableError, IdempotencyKeyReusedError } from '../../src/lib/errors.js';
-import { usingStorage } from '../../src/lib/storage.js';
+import { DependencyUnavailableError, IdempotencyKeyReusedError } from '../../src/lib/core/errors.js';
+import { usingStorage } from '../../src/lib/platform/storage.js';
 
 describe('usingStorage', () => {
   it('turns Storage failing into a DependencyUnavailableError with a wait', async () => {

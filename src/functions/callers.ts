@@ -1,0 +1,33 @@
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { NotFoundError } from '../lib/core/errors.js';
+import { decodeJsonObject } from '../lib/core/request.js';
+import { runtime } from '../lib/runtime.js';
+import { answering, json, NO_STORE, readBody } from '../lib/http/answering.js';
+
+// Caller keys, with the function key (operators): POST /api/keys issues one (the answer is the only
+// place the key ever appears), GET /api/keys lists them without their keys, DELETE /api/keys/{id}
+// revokes one: within AUTH_CACHE_TTL_SECONDS on every instance.
+
+async function create(request: HttpRequest, context: InvocationContext) {
+  const issued = await runtime().callerKeys.create(decodeJsonObject(await readBody(request)));
+  context.log(`Issued caller key ${issued.id} for ${issued.name}.`);
+  // Nobody between here and the operator should keep an answer that holds a key.
+  return json(201, issued, NO_STORE);
+}
+
+async function list() {
+  return json(200, { data: await runtime().callerKeys.list() });
+}
+
+async function revoke(request: HttpRequest, context: InvocationContext) {
+  const revoked = await runtime().callerKeys.revoke(request.params.id);
+  if (!revoked) throw new NotFoundError(`There is no caller key '${request.params.id}'.`);
+  context.log(`Revoked caller key ${revoked.id} of ${revoked.name}.`);
+  return json(200, revoked);
+}
+
+app.http('createCallerKey', { methods: ['POST'], authLevel: 'function', route: 'keys', handler: answering(create) });
+
+app.http('listCallerKeys', { methods: ['GET'], authLevel: 'function', route: 'keys', handler: answering(list) });
+
+app.http('revokeCallerKey', { methods: ['DELETE'], authLevel: 'function', route: 'keys/{id}', handler: answering(revoke) });

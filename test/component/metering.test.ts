@@ -4,7 +4,8 @@ import type { Caller } from '../../src/lib/core/caller.js';
 import { BudgetExceededError, PriceNotFoundError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/core/errors.js';
 import { UsageLedger, utcDay } from '../../src/lib/cost/ledger.js';
 import { MeteredGenerator } from '../../src/lib/cost/metering.js';
-import { loadPriceTable, Prices } from '../../src/lib/cost/pricing.js';
+import { loadPriceTable } from '../../src/lib/core/priceTable.js';
+import { Prices } from '../../src/lib/cost/pricing.js';
 import type { Generation, ImageGenerator, StreamEvent, Target } from '../../src/lib/generation/azureOpenAI.js';
 import { uniqueName } from '../support/stack.js';
 

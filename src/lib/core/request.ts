@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { DeploymentNotFoundError, InvalidRequestError, RequestTooLargeError } from './errors.js';
 import { isJsonObject, type JsonObject } from './json.js';
-import { isModelName, isRetired, MODELS, sizeProblem, type GenerationParams, type ModelName, type ModelRules } from './models.js';
-import type { Deployments } from '../platform/settings.js';
+import { isModelName, isRetired, MODELS, sizeProblem, type Deployments, type GenerationParams, type ModelName, type ModelRules } from './models.js';
 import { serveOn } from './translate.js';
 
 // The images request: its wire schema (types and the OpenAPI document come from here), the choice

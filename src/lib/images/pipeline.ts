@@ -1,12 +1,11 @@
 import { checkModelAllowed, type Caller } from '../core/caller.js';
 import { ImageStore, type KeptImage } from './store.js';
 import type { JsonObject } from '../core/json.js';
-import { MODELS, type ModelName } from '../core/models.js';
+import { MODELS, type Deployments, type ModelName } from '../core/models.js';
 import { imageRecord, type ImageRecord, type RecordContext } from './record.js';
 import { resolveRequest, type ImageRequest } from '../core/request.js';
 import type { ImageData, ImagesResponse } from '../core/schemas.js';
 import { completedGeneration, type Generation, type ImageGenerator, type ServedBy, type ServedMeta, type ServiceImage, type StreamedGeneration, type StreamEvent } from '../generation/azureOpenAI.js';
-import type { Deployments } from '../platform/settings.js';
 
 // The pipeline every trigger calls: validate, generate (the key is the service's business), keep,
 // answer. Streamed generations keep each final image as it arrives and pass partial images through.

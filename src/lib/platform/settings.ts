@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ImagesError } from '../core/errors.js';
 import { CURRENT_MODELS, isModelName, isRetired, MODEL_NAMES, type ModelName } from '../core/models.js';
-import { loadPriceTable, PriceTableError } from '../cost/pricing.js';
+import { loadPriceTable, PriceTableError } from '../core/priceTable.js';
 
 // Every app setting the code reads, parsed once at start-up. infra/ sets them in Azure (test/unit/
 // infra.test.ts holds the two together), and local.settings.sample.json gives each a local value.
@@ -302,7 +302,4 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 
 /** One backend as the app calls it: its auth settled. */
 export type BackendSettings = NonNullable<Settings['AZURE_OPENAI_BACKENDS']>[number];
-
-/** The model behind each deployment, for those who need only that. */
-export type Deployments = Pick<Settings, 'AZURE_OPENAI_DEPLOYMENTS' | 'AZURE_OPENAI_DEFAULT_DEPLOYMENT' | 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'>;
 

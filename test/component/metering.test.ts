@@ -6,7 +6,7 @@ import { UsageLedger, utcDay } from '../../src/lib/cost/ledger.js';
 import { MeteredGenerator } from '../../src/lib/cost/metering.js';
 import { loadPriceTable } from '../../src/lib/core/priceTable.js';
 import { Prices } from '../../src/lib/cost/pricing.js';
-import type { Generation, ImageGenerator, StreamEvent, Target } from '../../src/lib/generation/azureOpenAI.js';
+import type { Generation, ImageGenerator, StreamEvent, Target } from '../../src/lib/generation/generator.js';
 import { uniqueName } from '../support/stack.js';
 
 // The metering decorator around a stand-in generator, on a real ledger (Azurite): what is held

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 
 // Errors typed where they arise. They say what went wrong in the app's own terms (a field, a
 // dependency, a wait in milliseconds) and nothing of HTTP: the edges turn them into answers
-// (azureErrors.ts), the HTTP triggers as statuses and Retry-After, the queue worker as a delay.
+// (errorAnswer.ts), the HTTP triggers as statuses and Retry-After, the queue worker as a delay.
 
 /** Azure's inner_error: the service's details, such as content filter results. */
 export type InnerError = Record<string, unknown>;

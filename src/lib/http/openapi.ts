@@ -1,11 +1,12 @@
 import { appPaths } from './openapi/app.js';
 import { callerPaths } from './openapi/callers.js';
 import { components } from './openapi/components.js';
-import { studioPaths } from './openapi/gallery.js';
+import { galleryPaths } from './openapi/gallery.js';
 import { generationPaths, imageFilePaths } from './openapi/images.js';
 import { jobPaths } from './openapi/jobs.js';
 import { modelPaths } from './openapi/models.js';
 import { tags } from './openapi/shared.js';
+import { studioPagePaths } from './openapi/studio.js';
 import { webhookPaths } from './openapi/webhooks.js';
 
 // The OpenAPI 3 document, generated from the same zod schemas the validation uses: there is no
@@ -32,7 +33,8 @@ export function openApiDocument() {
       ...jobPaths,
       ...imageFilePaths,
       ...webhookPaths,
-      ...studioPaths,
+      ...galleryPaths,
+      ...studioPagePaths,
       ...modelPaths,
       ...appPaths,
     },

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { zipRequest } from '../../gallery/archive.js';
 import { galleryItem, galleryPage, galleryQuery } from '../../gallery/imageIndex.js';
-import { binary, blobParameter, callerSecurity, errors, json, pathParameter, retryAfter, schema, tags } from './shared.js';
+import { binary, blobParameter, callerSecurity, errors, json, retryAfter, schema, tags } from './shared.js';
 
-// The Studio tag: the gallery's routes, then the studio page and its files.
+// The Studio tag's data: the gallery's routes, for whoever the app authenticates.
 
 /** The gallery's query parameters, from the schema that validates them. */
 const galleryParameters = Object.entries(galleryQuery.shape).map(([name, field]) => ({
@@ -17,7 +17,7 @@ const galleryParameters = Object.entries(galleryQuery.shape).map(([name, field])
 /** The studio's schemas are written inline: the connector, which carries every component, has none of its routes. */
 const inline = (s: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema: schema(s) } } });
 
-export const studioPaths = {
+export const galleryPaths = {
   '/gallery/images': {
     get: {
       operationId: 'ListGalleryImages',
@@ -72,27 +72,6 @@ export const studioPaths = {
       security: callerSecurity,
       requestBody: { required: true, ...inline(zipRequest, 'The images to put in the ZIP.') },
       responses: { '200': binary('The ZIP.', 'application/zip'), ...errors(400, 401, 404, 413, 503), '429': json('AzureError', 'This instance is writing as many ZIPs as it takes at once (TooManyRequests); retry after Retry-After seconds.', retryAfter) },
-    },
-  },
-  '/studio': {
-    get: {
-      operationId: 'GetStudio',
-      tags: [tags.studio],
-      summary: 'The studio page',
-      description: 'The studio page: a shell holding no data, so it loads without credentials; the page asks for a key or a sign-in.',
-      security: [],
-      responses: { '200': { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } } },
-    },
-  },
-  '/studio/assets/{file}': {
-    get: {
-      operationId: 'GetStudioAsset',
-      tags: [tags.studio],
-      summary: "A file of the studio's page",
-      description: "The studio page's script or style sheet, named by its content's hash and cached for a year.",
-      security: [],
-      parameters: [pathParameter('file', 'The file name, as the page names it.')],
-      responses: { '200': { description: 'The file.', content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } }, ...errors(404) },
     },
   },
 };

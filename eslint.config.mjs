@@ -23,28 +23,32 @@ const WINGS = {
 };
 const RULE = '@typescript-eslint/no-restricted-imports';
 const forbid = (regex, message, allowTypeImports = false) => ({ regex, message, allowTypeImports });
-/** One block per wing, and for what stands outside src/lib: each file matches one block, so its patterns are whole. */
+/** One block per wing and folder depth, and for what stands outside src/lib: each file matches one block, so its patterns are whole. */
 const importDirections = [
-  ...Object.entries(WINGS).map(([wing, below]) => {
+  ...Object.entries(WINGS).flatMap(([wing, below]) => {
     const others = Object.keys(WINGS).filter((w) => w !== wing && !below.includes(w));
-    return {
-      files: [`src/lib/${wing}/**/*.ts`],
-      rules: {
-        [RULE]: ['error', { patterns: [
-          ...(others.length ? [forbid(`^\\.\\./(${others.join('|')})/`, `src/lib/${wing} imports only ${below.join(', ') || 'itself'} (the table in eslint.config.mjs).`)] : []),
-          forbid('^\\.\\./\\.\\./(?!lib/)|^\\.\\./runtime\\.js$', `src/lib/${wing} imports nothing above src/lib's wings: not runtime.ts, src/functions, src/studio or dev/.`),
-        ] }],
-      },
-    };
+    // A file in a folder of its wing (http/openapi/) reaches the other wings one `../` further up.
+    return [0, 1].map((depth) => {
+      const up = '\\.\\./'.repeat(depth + 1);
+      return {
+        files: [`src/lib/${wing}/${'*/'.repeat(depth)}*.ts`],
+        rules: {
+          [RULE]: ['error', { patterns: [
+            ...(others.length ? [forbid(`^${up}(${others.join('|')})/`, `src/lib/${wing} imports only ${below.join(', ') || 'itself'} (the table in eslint.config.mjs).`)] : []),
+            forbid(`^${up}\\.\\./(?!lib/)|^${up}runtime\\.js$`, `src/lib/${wing} imports nothing above src/lib's wings: not runtime.ts, src/functions, src/studio or dev/.`),
+          ] }],
+        },
+      };
+    });
   }),
   { files: ['src/lib/runtime.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./', 'runtime.ts wires src/lib only: src/functions import it, not the other way round.')] }] } },
   { files: ['src/functions/**/*.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./(?!lib/)', 'A trigger imports src/lib only: not src/studio, dev/ or another trigger folder.')] }] } },
   {
-    // The studio runs in the browser: it takes the server's types and pure rules from core, and only types from the gallery.
+    // The studio runs in the browser: it takes the server's types and pure rules from core, and only types from the gallery and images.
     files: ['src/studio/**/*.ts'],
     rules: { [RULE]: ['error', { patterns: [
-      forbid('^\\.\\./(?!lib/(core|gallery)/)', 'The studio imports only src/lib/core (and types from src/lib/gallery).'),
-      forbid('^\\.\\./lib/gallery/', 'Only types from the gallery: its modules run on Node.', true),
+      forbid('^\\.\\./(?!lib/(core|gallery|images)/)', 'The studio imports only src/lib/core (and types from src/lib/gallery and src/lib/images).'),
+      forbid('^\\.\\./lib/(gallery|images)/', 'Only types from the gallery and images: their modules run on Node.', true),
       forbid('^\\.\\./lib/core/(json|priceTable)\\.js$', 'Only types from this module: it runs on Node (node:crypto, node:fs).', true),
       forbid('^node:', 'The studio runs in the browser: no Node modules.'),
     ] }] },

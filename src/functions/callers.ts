@@ -1,8 +1,8 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { NotFoundError } from '../lib/core/errors.js';
 import { decodeJsonObject } from '../lib/core/request.js';
 import { runtime } from '../lib/runtime.js';
-import { answering, json, NO_STORE, readBody } from '../lib/http/answering.js';
+import { byHost, json, NO_STORE, readBody, route } from '../lib/http/answering.js';
 
 // Caller keys, with the function key (operators): POST /api/keys issues one (the answer is the only
 // place the key ever appears), GET /api/keys lists them without their keys, DELETE /api/keys/{id}
@@ -26,8 +26,6 @@ async function revoke(request: HttpRequest, context: InvocationContext) {
   return json(200, revoked);
 }
 
-app.http('createCallerKey', { methods: ['POST'], authLevel: 'function', route: 'keys', handler: answering(create) });
-
-app.http('listCallerKeys', { methods: ['GET'], authLevel: 'function', route: 'keys', handler: answering(list) });
-
-app.http('revokeCallerKey', { methods: ['DELETE'], authLevel: 'function', route: 'keys/{id}', handler: answering(revoke) });
+route('createCallerKey', 'POST', 'keys', byHost(create));
+route('listCallerKeys', 'GET', 'keys', byHost(list));
+route('revokeCallerKey', 'DELETE', 'keys/{id}', byHost(revoke));

@@ -1,8 +1,8 @@
-import { app, type HttpRequest } from '@azure/functions';
+import type { HttpRequest } from '@azure/functions';
 import { deploymentBodySchema, deploymentCatalog } from '../lib/core/catalog.js';
 import { DeploymentNotFoundError } from '../lib/core/errors.js';
 import { runtime } from '../lib/runtime.js';
-import { authenticated, json } from '../lib/http/answering.js';
+import { byApp, json, route } from '../lib/http/answering.js';
 
 // What each deployment accepts: GET /api/models lists them (the connector's drop-down of
 // deployments, the studio's model picker), GET /api/models/{deployment}/schema is the body one takes
@@ -20,13 +20,6 @@ function find(request: HttpRequest) {
   return info;
 }
 
-app.http('listModels', { methods: ['GET'], authLevel: 'anonymous', route: 'models', handler: authenticated(auth, async () => json(200, { data: deployments() })) });
-
-app.http('getModel', { methods: ['GET'], authLevel: 'anonymous', route: 'models/{deployment}', handler: authenticated(auth, async (request) => json(200, find(request))) });
-
-app.http('getModelSchema', {
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  route: 'models/{deployment}/schema',
-  handler: authenticated(auth, async (request) => json(200, { schema: deploymentBodySchema(find(request)) })),
-});
+route('listModels', 'GET', 'models', byApp(auth, async () => json(200, { data: deployments() })));
+route('getModel', 'GET', 'models/{deployment}', byApp(auth, async (request) => json(200, find(request))));
+route('getModelSchema', 'GET', 'models/{deployment}/schema', byApp(auth, async (request) => json(200, { schema: deploymentBodySchema(find(request)) })));

@@ -1,30 +1,29 @@
-import { app } from '@azure/functions';
 import { errorAnswer } from '../lib/core/errorAnswer.js';
 import { deploymentLifecycles } from '../lib/core/lifecycle.js';
 import { deploymentPrices } from '../lib/cost/pricing.js';
 import { runtime, settingsProblems } from '../lib/runtime.js';
-import { answering } from '../lib/http/answering.js';
+import { byHandler, byHost, route } from '../lib/http/answering.js';
 
 // Readiness, anonymous, touching no dependency: 200 when the settings parsed, else 503 naming them.
 // With the function key, the detail: each deployment's model, when it retires and how it is priced, and, with several
 // backends, each backend's state and this instance's calls to it over the last five minutes; with
 // bad settings, each of them and what is wrong with it.
 
-app.http('health', {
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  route: 'health',
-  handler: answering(async () => ({
+route(
+  'health',
+  'GET',
+  'health',
+  byHandler(async () => ({
     status: 200,
     jsonBody: { status: 'healthy', deployments: [...runtime().settings.AZURE_OPENAI_DEPLOYMENTS.keys()] },
   })),
-});
+);
 
-app.http('healthDetail', {
-  methods: ['GET'],
-  authLevel: 'function',
-  route: 'health/detail',
-  handler: answering(async () => {
+route(
+  'healthDetail',
+  'GET',
+  'health/detail',
+  byHost(async () => {
     const refused = settingsProblems();
     if (refused) {
       const { status, body } = errorAnswer(refused);
@@ -39,4 +38,4 @@ app.http('healthDetail', {
       jsonBody: { status: 'healthy', deployments, prices, ...(backends && { backends }), warnings: [...deployments, ...prices].flatMap((d) => (d.warning ? [d.warning] : [])) },
     };
   }),
-});
+);

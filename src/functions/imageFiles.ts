@@ -1,8 +1,8 @@
-import { app, type HttpRequest } from '@azure/functions';
+import type { HttpRequest } from '@azure/functions';
 import { NotFoundError } from '../lib/core/errors.js';
 import { IMMUTABLE } from '../lib/images/store.js';
 import { runtime } from '../lib/runtime.js';
-import { answering, blobParam, fileResponse, NO_STORE } from '../lib/http/answering.js';
+import { blobParam, byHost, fileResponse, NO_STORE, route } from '../lib/http/answering.js';
 
 // Images that last where makers put them:
 //   GET /api/images/files/{blob}: the image itself, bytes and content type, for a "Create file" step.
@@ -24,6 +24,5 @@ async function link(request: HttpRequest) {
   return { status: 302, headers: { location: url, ...NO_STORE } };
 }
 
-app.http('getImageFile', { methods: ['GET'], authLevel: 'function', route: 'images/files/{*blob}', handler: answering(file) });
-
-app.http('getImageLink', { methods: ['GET'], authLevel: 'function', route: 'images/links/{*blob}', handler: answering(link) });
+route('getImageFile', 'GET', 'images/files/{*blob}', byHost(file));
+route('getImageLink', 'GET', 'images/links/{*blob}', byHost(link));

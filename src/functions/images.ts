@@ -1,4 +1,4 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Caller } from '../lib/core/caller.js';
 import { deadline } from '../lib/platform/deadline.js';
 import { InvalidRequestError } from '../lib/core/errors.js';
@@ -7,7 +7,7 @@ import { decodeJsonObject } from '../lib/core/request.js';
 import { runtime } from '../lib/runtime.js';
 import { POLL_AFTER_SECONDS } from '../lib/jobs/worker.js';
 import { DATED_API_VERSION } from '../lib/platform/settings.js';
-import { answering, authenticated, eventStream, json, credentials, readBody, REPLAYED, servedHeaders } from '../lib/http/answering.js';
+import { byApp, byHandler, eventStream, json, credentials, readBody, REPLAYED, route, servedHeaders } from '../lib/http/answering.js';
 
 // POST /api/images/generations, and the same at Azure's two paths so the openai SDK works by changing
 // only the host: AzureOpenAI (endpoint `<app>/api`, the dated path) and OpenAI (baseURL
@@ -92,30 +92,8 @@ function requireApiVersion(request: HttpRequest): void {
   if (!DATED_API_VERSION.test(apiVersion)) throw new InvalidRequestError(`Invalid value for 'api-version': '${apiVersion}'.`, 'api-version');
 }
 
-app.http('generateImages', {
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  route: 'images/generations',
-  handler: answering((request, context) => generateImages(request, context, 'app')),
-});
-
-app.http('generateImagesAzurePath', {
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  route: 'openai/deployments/{deployment}/images/generations',
-  handler: answering((request, context) => generateImages(request, context, 'dated')),
-});
-
-app.http('generateImagesV1', {
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  route: 'openai/v1/images/generations',
-  handler: answering((request, context) => generateImages(request, context, 'v1')),
-});
-
-app.http('estimateImages', {
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  route: 'images/estimate',
-  handler: authenticated(() => runtime().auth, estimate),
-});
+// A generation authenticates its caller itself, inside its deadline.
+route('generateImages', 'POST', 'images/generations', byHandler((request, context) => generateImages(request, context, 'app')));
+route('generateImagesAzurePath', 'POST', 'openai/deployments/{deployment}/images/generations', byHandler((request, context) => generateImages(request, context, 'dated')));
+route('generateImagesV1', 'POST', 'openai/v1/images/generations', byHandler((request, context) => generateImages(request, context, 'v1')));
+route('estimateImages', 'POST', 'images/estimate', byApp(() => runtime().auth, estimate));

@@ -1,8 +1,8 @@
-import { app, type HttpRequest } from '@azure/functions';
+import type { HttpRequest } from '@azure/functions';
 import { NotFoundError, UnauthorizedError } from '../lib/core/errors.js';
 import { runtime } from '../lib/runtime.js';
 import { POLL_AFTER_SECONDS } from '../lib/jobs/worker.js';
-import { answering, json, retryAfter, servedHeaders } from '../lib/http/answering.js';
+import { byHandler, byHost, json, retryAfter, route, servedHeaders } from '../lib/http/answering.js';
 
 // An asynchronous job, two ways:
 //   GET /api/images/jobs/{id}/status?token=…: the Location a 202 hands out, a valet key for that one
@@ -35,6 +35,6 @@ async function find(id: string, pollToken?: string) {
   return found;
 }
 
-app.http('getImageJob', { methods: ['GET'], authLevel: 'function', route: 'images/jobs/{id}', handler: answering(view) });
-
-app.http('pollImageJob', { methods: ['GET'], authLevel: 'anonymous', route: 'images/jobs/{id}/status', handler: answering(poll) });
+route('getImageJob', 'GET', 'images/jobs/{id}', byHost(view));
+// The poll token is its credential, checked by the job store.
+route('pollImageJob', 'GET', 'images/jobs/{id}/status', byHandler(poll));

@@ -1,13 +1,8 @@
-import { app } from '@azure/functions';
+import { byHost, route } from '../lib/http/answering.js';
 import { openApiDocument } from '../lib/http/openapi.js';
 
 // GET /api/openapi.json: the API described from the zod schemas the validation uses.
 
 const document = openApiDocument();
 
-app.http('openapi', {
-  methods: ['GET'],
-  authLevel: 'function',
-  route: 'openapi.json',
-  handler: async () => ({ status: 200, jsonBody: document }),
-});
+route('openapi', 'GET', 'openapi.json', byHost(async () => ({ status: 200, jsonBody: document })));

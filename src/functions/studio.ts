@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { byHandler, route } from '../lib/http/answering.js';
 import { STUDIO_DIR, StudioAssets, type StudioFile } from '../lib/http/studioAssets.js';
 
 // The studio page: GET /api/studio is its shell, GET /api/studio/assets/{file} its script and style
@@ -26,22 +27,17 @@ function send(request: HttpRequest, found: StudioFile, cacheControl: string, hea
 
 const notBuilt = (): HttpResponseInit => ({ status: 404, jsonBody: { error: { code: 'NotFound', message: 'The studio was not built with this app: npm run build builds it.' } } });
 
-app.http('studio', {
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  route: 'studio',
-  // Always revalidated: a new deployment's shell names new asset files at once.
-  handler: async (request) => (studio ? send(request, studio.shell, 'no-cache', SHELL_HEADERS) : notBuilt()),
-});
+// Always revalidated: a new deployment's shell names new asset files at once.
+route('studio', 'GET', 'studio', byHandler(async (request) => (studio ? send(request, studio.shell, 'no-cache', SHELL_HEADERS) : notBuilt())));
 
-app.http('studioAsset', {
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  route: 'studio/assets/{file}',
-  handler: async (request) => {
+route(
+  'studioAsset',
+  'GET',
+  'studio/assets/{file}',
+  byHandler(async (request) => {
     const found = studio?.asset(request.params.file);
     if (!found) return { status: 404, jsonBody: { error: { code: 'NotFound', message: `There is no studio asset '${request.params.file}'.` } } };
     // The name changes with the content: cached for a year, never revalidated.
     return send(request, found, 'public, max-age=31536000, immutable', { 'x-content-type-options': 'nosniff' });
-  },
-});
+  }),
+);

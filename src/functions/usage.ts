@@ -1,8 +1,8 @@
-import { app, type HttpRequest } from '@azure/functions';
+import type { HttpRequest } from '@azure/functions';
 import { NotFoundError } from '../lib/core/errors.js';
 import { usageCsv, usageQuery } from '../lib/http/usageReport.js';
 import { runtime } from '../lib/runtime.js';
-import { answering, json } from '../lib/http/answering.js';
+import { byHost, json, route } from '../lib/http/answering.js';
 
 // GET /api/usage?caller=&from=&to=&groupBy= (function key): totals from the usage ledger, as JSON or,
 // with Accept: text/csv, as CSV.
@@ -18,4 +18,4 @@ async function usage(request: HttpRequest) {
   return json(200, { from: query.from, to: query.to, ...(query.caller !== undefined && { caller: query.caller }), group_by: query.groupBy, data: rows });
 }
 
-app.http('getUsage', { methods: ['GET'], authLevel: 'function', route: 'usage', handler: answering(usage) });
+route('getUsage', 'GET', 'usage', byHost(usage));

@@ -5,7 +5,7 @@ import { decodeJsonObject } from '../lib/core/request.js';
 import { runtime } from '../lib/runtime.js';
 import { QUEUES } from '../lib/jobs/queues.js';
 import type { Subscription } from '../lib/jobs/webhooks.js';
-import { answering, json, readBody } from '../lib/http/answering.js';
+import { byHost, json, readBody, route } from '../lib/http/answering.js';
 
 // "When an image is ready": webhook subscriptions, as Power Automate's webhook trigger and Logic
 // Apps' HTTP Webhook action make them. POST subscribes (the callback in the body's callback_url, as
@@ -39,10 +39,10 @@ function view({ callback_url, ...rest }: Subscription) {
   return { ...rest, callback: `${url.origin}${url.pathname}` };
 }
 
-app.http('subscribeImageEvents', { methods: ['POST'], authLevel: 'function', route: 'images/subscriptions', handler: answering(subscribe) });
-app.http('unsubscribeImageEventsByCallback', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions', handler: answering((request) => unsubscribe(request, false)) });
-app.http('getImageSubscription', { methods: ['GET'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering(get) });
-app.http('unsubscribeImageEvents', { methods: ['DELETE'], authLevel: 'function', route: 'images/subscriptions/{id}', handler: answering((request) => unsubscribe(request, true)) });
+route('subscribeImageEvents', 'POST', 'images/subscriptions', byHost(subscribe));
+route('unsubscribeImageEventsByCallback', 'DELETE', 'images/subscriptions', byHost((request) => unsubscribe(request, false)));
+route('getImageSubscription', 'GET', 'images/subscriptions/{id}', byHost(get));
+route('unsubscribeImageEvents', 'DELETE', 'images/subscriptions/{id}', byHost((request) => unsubscribe(request, true)));
 
 app.storageQueue('deliverImageEvent', {
   queueName: QUEUES.webhooks,

@@ -76,7 +76,7 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
       endpoint: settings.AZURE_OPENAI_ENDPOINT!,
       apiVersion: settings.AZURE_OPENAI_API_VERSION,
       auth: settings.AZURE_OPENAI_AUTH === 'entra' ? { kind: 'entra', credential: identity() } : { kind: 'key', keys: openAiKey() },
-      timeoutMs: settings.AZURE_OPENAI_TIMEOUT_SECONDS * 1000,
+      timeoutMs: settings.ms.azureOpenAITimeout,
       maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,
     });
   const ledger = settings.LEDGER_ENABLED ? new UsageLedger(storage.table(settings.USAGE_TABLE)) : undefined;
@@ -98,12 +98,12 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
   const webhooks = new Webhooks(storage.table(settings.WEBHOOKS_TABLE), {
     policy: settings.WEBHOOK_CALLBACKS,
     secret: secret(settings.WEBHOOK_SIGNING_SECRET_NAME, settings.WEBHOOK_SIGNING_KEY),
-    retryWindowMs: settings.WEBHOOK_RETRY_WINDOW_SECONDS * 1000,
-    retryBaseMs: settings.WEBHOOK_RETRY_BASE_SECONDS * 1000,
+    retryWindowMs: settings.ms.webhookRetryWindow,
+    retryBaseMs: settings.ms.webhookRetryBase,
   });
   const jobs = new JobWorker(pipeline, new JobStore(jobsContainer), queues, webhooks);
-  const idempotency = new IdempotencyStore(jobsContainer, settings.IDEMPOTENCY_TTL_HOURS * 3600_000);
-  const authTtlMs = settings.AUTH_CACHE_TTL_SECONDS * 1000;
+  const idempotency = new IdempotencyStore(jobsContainer, settings.ms.idempotencyTtl);
+  const authTtlMs = settings.ms.authCacheTtl;
   const callerKeys = new CallerKeyStore(storage.table(settings.CALLER_KEYS_TABLE), authTtlMs);
   const auth = new Authenticator({
     ...(settings.CALLER_KEYS_ENABLED && { callerKeys }),
@@ -125,7 +125,7 @@ function secretSources(settings: Settings, identity: () => TokenCredential) {
       // A vault that is down should cost a request seconds, not the SDK's default minute of retries.
       retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
     });
-    return new VaultApiKey(vault, { secretName, ttlMs: settings.KEY_CACHE_TTL_SECONDS * 1000 });
+    return new VaultApiKey(vault, { secretName, ttlMs: settings.ms.keyCacheTtl });
   };
 }
 

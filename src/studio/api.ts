@@ -1,11 +1,11 @@
+import { isCallerKey } from '../lib/core/caller.js';
+
 // The studio's calls to its own app. The key (or Entra ID access token) the user pastes lives in
 // sessionStorage (this tab only) and travels in a header, never in a URL: images and thumbnails are
 // fetched with it and shown through object URLs. Where a platform's sign-in answers /.auth/me, its
 // session cookie goes too; the app itself trusts only keys and tokens it verifies.
 
 const KEY = 'image-studio-key';
-/** Caller keys say what they are (the app's callerKeys.ts, which the browser bundle leaves out). */
-export const isCallerKey = (key: string): boolean => key.startsWith('igk_');
 
 export const keyStore = {
   get: (): string | undefined => sessionStorage.getItem(KEY) ?? undefined,

@@ -4,7 +4,8 @@ import { ApiError, getJson, objectUrl, post, saveAs } from './api.js';
 import { byId, h, say } from './dom.js';
 import { stateFromRecord } from './form.js';
 import { fillPlayground, formState } from './playground.js';
-import { renderRecord, type KeptRecord } from './record.js';
+import type { KeptRecord } from '../lib/images/store.js';
+import { renderRecord } from './record.js';
 
 // The gallery: pages of thumbnails (never the originals), newest first, with filters and a prompt
 // search; a detail view with the full image and its record; several images as one ZIP.

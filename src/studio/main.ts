@@ -1,5 +1,6 @@
 import type { DeploymentInfo } from '../lib/core/catalog.js';
-import { ApiError, getJson, isAccessToken, isCallerKey, keyStore, platformSession } from './api.js';
+import { isCallerKey } from '../lib/core/caller.js';
+import { ApiError, getJson, isAccessToken, keyStore, platformSession } from './api.js';
 import { byId, say } from './dom.js';
 import { loadGallery, startGallery } from './gallery.js';
 import { startPlayground } from './playground.js';

@@ -3,7 +3,8 @@ import { checkGptImage2Size } from '../lib/core/models.js';
 import { ApiError, apiError, events, getJson, objectUrl, post } from './api.js';
 import { byId, h, say } from './dom.js';
 import { curlCode, logicAppsCode, requestBody, typescriptCode, type Body, type FormState } from './form.js';
-import { filterTable, renderRecord, type KeptRecord } from './record.js';
+import type { KeptRecord } from '../lib/images/store.js';
+import { filterTable, renderRecord } from './record.js';
 
 // The playground: the form offers what the chosen deployment's model takes, asks the app for an
 // estimate (which also checks the body by the app's own rules), then generates: streamed, with

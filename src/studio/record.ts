@@ -1,33 +1,20 @@
+import type { KeptRecord } from '../lib/images/store.js';
 import { h } from './dom.js';
 
 // A kept image's record, for people: requested against served model and parameters, what the
-// content filter said, what it cost, which backend made it and how long it took.
+// content filter said, what it cost, which backend made it and how long it took. The record's type
+// is the app's own (images/record.ts), imported as a type: nothing of the server reaches the page.
 
-export interface KeptRecord {
-  prompt: string;
-  requested_model: string;
-  served_model: string;
-  deployment: string;
-  requested: Record<string, unknown>;
-  served: Record<string, unknown>;
-  output?: Record<string, unknown>;
-  created: number;
-  duration_ms: number;
-  caller?: { name: string; kind: string };
-  content_filter_results?: Record<string, unknown>;
-  prompt_filter_results?: unknown;
-  backend?: { name: string; region: string };
-  cost?: { usd?: number; basis?: string; unpriced?: boolean; reason?: string; generation_usd?: number };
-  blob: string;
-  content_type: string;
-}
+/** A record's parameters by name, whichever model's they are. */
+const byName = (params: object | undefined): Record<string, unknown> => ({ ...params });
 
 const show = (value: unknown) => (value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value));
 
 export function costText(cost: KeptRecord['cost']): string {
   if (!cost) return '—';
-  if (cost.unpriced) return `unpriced (${cost.reason ?? 'no price'})`;
-  return `$${cost.usd?.toFixed(4) ?? '?'}${cost.basis ? ` (${cost.basis === 'usage' ? "from the service's usage" : 'from the price table'})` : ''}`;
+  if (cost.unpriced) return `unpriced (${typeof cost.reason === 'string' ? cost.reason : 'no price'})`;
+  const usd = typeof cost.usd === 'number' ? cost.usd.toFixed(4) : '?';
+  return `$${usd}${cost.basis ? ` (${cost.basis === 'usage' ? "from the service's usage" : 'from the price table'})` : ''}`;
 }
 
 /** Each content filter category: filtered or not, and its severity. */
@@ -45,7 +32,8 @@ export function filterTable(results: unknown, caption: string): HTMLTableElement
 }
 
 export function renderRecord(record: KeptRecord): HTMLElement {
-  const keys = [...new Set([...Object.keys(record.requested), ...Object.keys(record.served), ...Object.keys(record.output ?? {})])].sort();
+  const [requested, served, output] = [byName(record.requested), byName(record.served), byName(record.output)];
+  const keys = [...new Set([...Object.keys(requested), ...Object.keys(served), ...Object.keys(output)])].sort();
   const row = (label: string, value: string) => [h('dt', {}, label), h('dd', {}, value)];
   return h(
     'div',
@@ -67,7 +55,7 @@ export function renderRecord(record: KeptRecord): HTMLElement {
       {},
       h('caption', {}, 'Parameters: requested, served, made'),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Parameter'), h('th', { scope: 'col' }, `Requested (${record.requested_model})`), h('th', { scope: 'col' }, `Served (${record.served_model})`), h('th', { scope: 'col' }, 'Made'))),
-      h('tbody', {}, ...keys.map((k) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, show(record.requested[k])), h('td', {}, show(record.served[k])), h('td', {}, show(record.output?.[k]))))),
+      h('tbody', {}, ...keys.map((k) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, show(requested[k])), h('td', {}, show(served[k])), h('td', {}, show(output[k]))))),
     ),
     filterTable(record.content_filter_results, 'Content filter: the image') ?? h('p', { class: 'message' }, 'Content filter: the service sent no results for this image (a streamed image carries none).'),
   );

@@ -1,6 +1,7 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { errorAnswer } from '../../src/lib/core/errorAnswer.js';
+import { ERROR_STATUSES, errorAnswer } from '../../src/lib/core/errorAnswer.js';
+import * as errorClasses from '../../src/lib/core/errors.js';
 import {
   DependencyUnavailableError,
   DeploymentNotFoundError,
@@ -50,6 +51,13 @@ describe('errorAnswer: every documented status, from the error type alone', () =
     expect(errorAnswer(new DependencyUnavailableError('Storage', 'a', 5_000)).retryAfterSeconds).toBe(5);
     expect(errorAnswer(new TooManyRequestsError('Busy.', 10_000)).retryAfterSeconds).toBe(10);
     expect(errorAnswer(new ServiceTimeoutError()).retryAfterSeconds).toBeUndefined();
+  });
+
+  it('gives every error class of core/errors.ts a status, in one row of the table', () => {
+    const classes = Object.entries(errorClasses).filter(([, value]) => typeof value === 'function' && value.prototype instanceof errorClasses.ImagesError);
+    const rows = Object.values(ERROR_STATUSES).flatMap(({ errors }): unknown[] => errors);
+    expect(classes.length).toBeGreaterThan(15);
+    for (const [name, type] of classes) expect(rows.filter((row) => row === type), name).toHaveLength(1);
   });
 
   it('says nothing of what it did not foresee', () => {

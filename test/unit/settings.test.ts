@@ -35,6 +35,33 @@ describe('settings', () => {
     expect(loadSettings({ ...minimal, AZURE_OPENAI_API_VERSION: '2025-04-01-preview' }).AZURE_OPENAI_API_VERSION).toBe('2025-04-01-preview');
   });
 
+  it('hand the code its durations in milliseconds, each read in the unit its setting documents', () => {
+    const settings = loadSettings({
+      ...minimal,
+      AZURE_OPENAI_TIMEOUT_SECONDS: '7',
+      AZURE_OPENAI_MAX_RETRY_AFTER_SECONDS: '11',
+      AZURE_OPENAI_CIRCUIT_WINDOW_SECONDS: '13',
+      AZURE_OPENAI_CIRCUIT_OPEN_SECONDS: '17',
+      KEY_CACHE_TTL_SECONDS: '19',
+      IDEMPOTENCY_TTL_HOURS: '2',
+      WEBHOOK_RETRY_WINDOW_SECONDS: '23',
+      WEBHOOK_RETRY_BASE_SECONDS: '29',
+      AUTH_CACHE_TTL_SECONDS: '31',
+    });
+    expect(settings.ms).toEqual({
+      azureOpenAITimeout: 7000,
+      azureOpenAIMaxRetryAfter: 11_000,
+      circuitWindow: 13_000,
+      circuitOpen: 17_000,
+      keyCacheTtl: 19_000,
+      idempotencyTtl: 7_200_000,
+      webhookRetryWindow: 23_000,
+      webhookRetryBase: 29_000,
+      authCacheTtl: 31_000,
+    });
+    expect(settings.IDEMPOTENCY_TTL_HOURS).toBe(2);
+  });
+
   it('refuse a retired model, or a deployment named like one, saying why', () => {
     expect(() => loadSettings({ ...minimal, AZURE_OPENAI_DEPLOYMENTS: 'd3=dall-e-3' })).toThrow(/AZURE_OPENAI_DEPLOYMENTS: model "dall-e-3" of deployment "d3" is retired/);
     expect(() => loadSettings({ ...minimal, AZURE_OPENAI_DEPLOYMENTS: 'gpt-image-1=gpt-image-1' })).toThrow(/is retired/);

@@ -1,5 +1,4 @@
-import { ANONYMOUS, type Caller } from '../core/caller.js';
-import { isCallerKey } from './callerKeys.js';
+import { ANONYMOUS, isCallerKey, type Caller } from '../core/caller.js';
 import { withDeadline } from '../platform/deadline.js';
 import { DependencyUnavailableError, UnauthorizedError } from '../core/errors.js';
 import type { EntraTokenVerifier } from './entra.js';

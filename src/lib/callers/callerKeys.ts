@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { RESERVED_CALLER_NAMES, type Caller } from '../core/caller.js';
+import { CALLER_KEY_PREFIX, RESERVED_CALLER_NAMES, type Caller } from '../core/caller.js';
 import { fromZodIssues } from '../core/errors.js';
 import { isUuid, sha256 } from '../core/json.js';
 import { CURRENT_MODELS, type ModelName } from '../core/models.js';
@@ -13,8 +13,6 @@ import { TtlCache } from '../platform/ttlCache.js';
 // only its SHA-256. Lookups are cached per instance for AUTH_CACHE_TTL_SECONDS (at most a minute),
 // so a revocation holds on every instance within it.
 
-/** Caller keys say what they are: a client that sends one is never mistaken for sending something else. */
-export const CALLER_KEY_PREFIX = 'igk_';
 const PARTITION = 'callerkey';
 
 export const callerKeyRequest = z.strictObject({
@@ -46,8 +44,6 @@ interface Entity extends Omit<CallerKeyInfo, 'models'> {
   /** JSON: a table holds no arrays. */
   models?: string;
 }
-
-export const isCallerKey = (text: string): boolean => text.startsWith(CALLER_KEY_PREFIX);
 
 export class CallerKeyStore {
   private readonly cache: TtlCache<Caller | undefined>;

@@ -16,6 +16,11 @@ export interface Caller {
   models?: ModelName[];
 }
 
+/** Caller keys say what they are: a client that sends one is never mistaken for sending something else. */
+export const CALLER_KEY_PREFIX = 'igk_';
+
+export const isCallerKey = (text: string): boolean => text.startsWith(CALLER_KEY_PREFIX);
+
 /** Operators with the function key: the platform names nobody. */
 export const ANONYMOUS: Caller = { name: 'anonymous', kind: 'function_key' };
 

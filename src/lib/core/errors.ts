@@ -2,20 +2,45 @@ import type { z } from 'zod';
 
 // Errors typed where they arise. They say what went wrong in the app's own terms (a field, a
 // dependency, a wait in milliseconds) and nothing of HTTP: the edges turn them into answers
-// (azureErrors.ts), the HTTP triggers as statuses and Retry-After, the queue worker as a delay.
+// (errorAnswer.ts), the HTTP triggers as statuses and Retry-After, the queue worker as a delay.
 
 /** Azure's inner_error: the service's details, such as content filter results. */
 export type InnerError = Record<string, unknown>;
 
+/** What an error may say besides its message, as Azure's error body says it. */
+export interface ImagesErrorOptions {
+  cause?: unknown;
+  /** The field or header at fault. */
+  param?: string;
+  /** Azure's error type. */
+  type?: string;
+  /** The service's own details. */
+  innerError?: InnerError;
+  /** How long to wait before the same request could succeed. */
+  retryAfterMs?: number;
+}
+
+// The fields every error may carry live here, as openai-node keeps them on APIError: the edges read
+// them without knowing the class, so a new error is one class and one row of errorAnswer's table.
 export abstract class ImagesError extends Error {
   /** Azure's error code, as callers read it. */
   abstract readonly code: string;
   /** Whether the same request could succeed later; false when the caller must change it. */
   abstract readonly retryable: boolean;
+  declare readonly param?: string;
+  declare readonly type?: string;
+  declare readonly innerError?: InnerError;
+  declare readonly retryAfterMs?: number;
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options: ImagesErrorOptions = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.name = new.target.name;
+    const { param, type, innerError, retryAfterMs } = options;
+    // Set only where said, so an error holds no fields it does not carry.
+    if (param !== undefined) this.param = param;
+    if (type !== undefined) this.type = type;
+    if (innerError !== undefined) this.innerError = innerError;
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -26,10 +51,10 @@ export class InvalidRequestError extends ImagesError {
   readonly retryable = false;
   constructor(
     message: string,
-    readonly param?: string,
+    param?: string,
     readonly code = 'invalid_request_error',
   ) {
-    super(message);
+    super(message, { param, type: 'invalid_request_error' });
   }
 }
 
@@ -59,11 +84,8 @@ export class NotFoundError extends ImagesError {
 export class UnauthorizedError extends ImagesError {
   readonly code = 'Unauthorized';
   readonly retryable = false;
-  constructor(
-    message: string,
-    readonly param?: string,
-  ) {
-    super(message);
+  constructor(message: string, param?: string) {
+    super(message, { param });
   }
 }
 
@@ -88,11 +110,9 @@ export class ModelNotAllowedError extends ImagesError {
 export class PriceNotFoundError extends ImagesError {
   readonly code = 'PriceNotFound';
   readonly retryable = false;
-  constructor(
-    message: string,
-    readonly param: 'model' | 'size',
-  ) {
-    super(message);
+  declare readonly param: 'model' | 'size';
+  constructor(message: string, param: 'model' | 'size') {
+    super(message, { param });
   }
 }
 
@@ -104,11 +124,9 @@ export class BudgetExceededError extends ImagesError {
   readonly code = 'budget_exceeded';
   // Not worth a queue retry: the budget resets at midnight UTC, not within a redelivery.
   readonly retryable = false;
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-  ) {
-    super(message);
+  declare readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message, { retryAfterMs });
   }
 }
 
@@ -117,8 +135,9 @@ export class IdempotencyKeyInUseError extends ImagesError {
   readonly code = 'IdempotencyKeyInUse';
   readonly retryable = true;
   readonly param = 'Idempotency-Key';
-  constructor(readonly retryAfterMs: number) {
-    super("A request with this 'Idempotency-Key' is still running; retry after Retry-After.");
+  declare readonly retryAfterMs: number;
+  constructor(retryAfterMs: number) {
+    super("A request with this 'Idempotency-Key' is still running; retry after Retry-After.", { retryAfterMs });
   }
 }
 
@@ -136,11 +155,9 @@ export class IdempotencyKeyReusedError extends ImagesError {
 export class TooManyRequestsError extends ImagesError {
   readonly code = 'TooManyRequests';
   readonly retryable = true;
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-  ) {
-    super(message);
+  declare readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(message, { retryAfterMs });
   }
 }
 
@@ -155,7 +172,7 @@ export class ServiceRejectedError extends ImagesError {
     readonly details: { param?: string; type?: string; innerError?: InnerError } = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, { ...options, param: details.param, type: details.type ?? 'invalid_request_error', innerError: details.innerError });
   }
 }
 
@@ -163,12 +180,9 @@ export class ServiceRejectedError extends ImagesError {
 export class ServiceThrottledError extends ImagesError {
   readonly code = '429';
   readonly retryable = true;
-  constructor(
-    message: string,
-    readonly retryAfterMs: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  declare readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options?: { cause?: unknown }) {
+    super(message, { ...options, retryAfterMs });
   }
 }
 
@@ -212,26 +226,19 @@ export class ServiceFailedError extends ImagesError {
 /** Storage, Key Vault, the app's own Functions host or Entra ID's keys could not be used; worth trying again after `retryAfterMs`. */
 export class DependencyUnavailableError extends ImagesError {
   readonly retryable = true;
+  declare readonly retryAfterMs: number;
   constructor(
     readonly dependency: 'Storage' | 'KeyVault' | 'FunctionsHost' | 'EntraId',
     message: string,
-    readonly retryAfterMs: number,
+    retryAfterMs: number,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, { ...options, retryAfterMs });
   }
 
   get code(): string {
     return `${this.dependency}Unavailable`;
   }
-}
-
-/** How long to wait before trying again, where the error says. */
-export function retryAfterMs(err: unknown): number | undefined {
-  if (err instanceof ServiceThrottledError || err instanceof DependencyUnavailableError || err instanceof IdempotencyKeyInUseError || err instanceof BudgetExceededError || err instanceof TooManyRequestsError) {
-    return err.retryAfterMs;
-  }
-  return undefined;
 }
 
 // ---- The app's settings -----------------------------------------------------------------------

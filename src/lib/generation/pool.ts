@@ -313,7 +313,7 @@ export interface PoolDependencies {
 /** The pool AZURE_OPENAI_BACKENDS describes: one client per backend, one key cache per secret. */
 export function createBackendPool(settings: Settings, dependencies: PoolDependencies): BackendPool {
   const sources = new Map<string, ApiKeySource>();
-  const timeoutMs = settings.AZURE_OPENAI_TIMEOUT_SECONDS * 1000;
+  const timeoutMs = settings.ms.azureOpenAITimeout;
   const backends = settings.AZURE_OPENAI_BACKENDS!.map((backend) => {
     const secret = backend.keyVaultSecretName;
     const keys = secret === undefined ? undefined : (sources.get(secret) ?? sources.set(secret, dependencies.keys(secret)).get(secret)!);
@@ -331,11 +331,11 @@ export function createBackendPool(settings: Settings, dependencies: PoolDependen
     backends,
     deployments: settings.AZURE_OPENAI_DEPLOYMENTS,
     state: dependencies.state,
-    maxThrottleMs: settings.AZURE_OPENAI_MAX_RETRY_AFTER_SECONDS * 1000,
+    maxThrottleMs: settings.ms.azureOpenAIMaxRetryAfter,
     circuit: {
       failures: settings.AZURE_OPENAI_CIRCUIT_FAILURES,
-      windowMs: settings.AZURE_OPENAI_CIRCUIT_WINDOW_SECONDS * 1000,
-      openMs: settings.AZURE_OPENAI_CIRCUIT_OPEN_SECONDS * 1000,
+      windowMs: settings.ms.circuitWindow,
+      openMs: settings.ms.circuitOpen,
     },
     callTimeoutMs: timeoutMs,
     maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,

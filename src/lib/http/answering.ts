@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { app, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { Authenticator, Credentials } from '../callers/auth.js';
 import type { Caller } from '../core/caller.js';
 import { errorAnswer } from '../core/errorAnswer.js';
@@ -98,12 +98,34 @@ export function answering(handler: HttpHandler): HttpHandler {
   };
 }
 
+// Who checks the caller, said where each route is registered. Every route answers its failures
+// through `answering`, whoever checks.
+
+/** A route's handler, and the level the host checks it at. */
+interface Guarded {
+  authLevel: 'function' | 'anonymous';
+  handler: HttpHandler;
+}
+
+/** The host: it lets only the function key through (operators, makers' connectors). */
+export const byHost = (handler: HttpHandler): Guarded => ({ authLevel: 'function', handler: answering(handler) });
+
 /**
- * A route for whoever the app authenticates (a caller key, a signed-in principal, the function key),
- * anonymous to the host; the handler learns who is calling.
+ * The app: anonymous to the host, so that a caller key or a platform's sign-in reach it; the app
+ * authenticates whoever calls (a caller key, a signed-in principal, the function key), and the
+ * handler learns who.
  */
-export function authenticated(auth: () => Authenticator, handler: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>): HttpHandler {
-  return answering(async (request, context) => handler(request, await auth().authenticate(credentials(request)), context));
+export const byApp = (auth: () => Authenticator, handler: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>): Guarded => ({
+  authLevel: 'anonymous',
+  handler: answering(async (request, context) => handler(request, await auth().authenticate(credentials(request)), context)),
+});
+
+/** Nobody before the handler: it needs no credential, or checks its own (a poll token, a generation inside its deadline). */
+export const byHandler = (handler: HttpHandler): Guarded => ({ authLevel: 'anonymous', handler: answering(handler) });
+
+/** Registers an HTTP route with the Functions runtime; `guarded` says who checks the caller. */
+export function route(name: string, methods: HttpMethod | HttpMethod[], path: string, guarded: Guarded): void {
+  app.http(name, { methods: Array.isArray(methods) ? methods : [methods], route: path, ...guarded });
 }
 
 /** Any failure as an Azure error answer; what was our fault is logged, the caller's is not noise. */

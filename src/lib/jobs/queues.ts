@@ -2,6 +2,7 @@ import type { QueueServiceClient } from '@azure/storage-queue';
 import type { JsonObject } from '../core/json.js';
 import type { AzureErrorBody, JobEvent } from '../core/schemas.js';
 import { ensureCreated, usingStorage } from '../platform/storage.js';
+import { STORAGE_NAME } from '../platform/settings.js';
 import type { Delivery } from './webhooks.js';
 
 // The three queues of the event-driven path. Messages are plain JSON text (host.json sets
@@ -36,7 +37,7 @@ export interface PoisonEntry {
 
 /** A queue a result may go to: a valid queue name, and not one of the app's own inputs (a loop). */
 export function resultQueueProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string' || !/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(name)) return 'must be a queue name: 3 to 63 lowercase letters, digits and single hyphens';
+  if (typeof name !== 'string' || !STORAGE_NAME.test(name)) return 'must be a queue name: 3 to 63 lowercase letters, digits and single hyphens';
   if (name === QUEUES.requests || name === QUEUES.poison || name === QUEUES.webhooks || name === QUEUES.thumbnails) return `must not be ${name}, which the app reads or parks in`;
   return undefined;
 }

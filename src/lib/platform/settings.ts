@@ -6,9 +6,13 @@ import { loadPriceTable, PriceTableError } from '../core/priceTable.js';
 // Every app setting the code reads, parsed once at start-up. infra/ sets them in Azure (test/unit/
 // infra.test.ts holds the two together), and local.settings.sample.json gives each a local value.
 
+const SECOND_MS = 1000;
+const HOUR_MS = 3600 * SECOND_MS;
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const containerName = (fallback: string) =>
-  z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid container name').default(fallback);
+
+/** Storage's rule for container and queue names: 3 to 63 lowercase letters, digits and single hyphens, a letter or digit at each end. */
+export const STORAGE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
+const containerName = (fallback: string) => z.string().regex(STORAGE_NAME, 'must be a valid container name').default(fallback);
 
 const tableName = (fallback: string) => z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name').default(fallback);
 const dailyUsd = z.coerce.number().min(0).optional();
@@ -27,6 +31,14 @@ const priceTableSetting = z
     }
   });
 
+/** Refuses the value a transform reads: the problem, on the setting named (else the one transformed), and no value. */
+const refusal =
+  (ctx: z.RefinementCtx) =>
+  (message: string, setting?: string): never => {
+    ctx.addIssue({ code: 'custom', message, ...(setting !== undefined && { path: [setting] }) });
+    return z.NEVER;
+  };
+
 /** A dated api-version, as Azure's dated images path takes it. */
 export const DATED_API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 
@@ -38,10 +50,7 @@ const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 /** `deployment=model` pairs, comma separated: the Azure OpenAI deployments this app may call. */
 const deploymentsSetting = z.string().transform((text, ctx) => {
   const deployments = new Map<string, ModelName>();
-  const fail = (message: string) => {
-    ctx.addIssue({ code: 'custom', message });
-    return z.NEVER;
-  };
+  const fail = refusal(ctx);
   for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [deployment = '', model = deployment] = pair.split('=').map((p) => p.trim());
     if (!DEPLOYMENT_NAME.test(deployment)) return fail(`"${pair}" is not a deployment name`);
@@ -75,10 +84,7 @@ const backendEntry = z.strictObject({
 
 /** AZURE_OPENAI_BACKENDS: a JSON array of backends; a bad entry is named by its position and name. */
 const backendsSetting = z.string().transform((text, ctx) => {
-  const fail = (message: string) => {
-    ctx.addIssue({ code: 'custom', message });
-    return z.NEVER;
-  };
+  const fail = refusal(ctx);
   let list: unknown;
   try {
     list = JSON.parse(text);
@@ -193,44 +199,44 @@ export const settingsSchema = z
     APP_DAILY_BUDGET_USD: dailyUsd,
   })
   .superRefine((s, ctx) => {
-    const fail = (name: string, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+    const fail = refusal(ctx);
     for (const name of ['AZURE_OPENAI_DEFAULT_DEPLOYMENT', 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'] as const) {
-      if (s[name] !== undefined && !s.AZURE_OPENAI_DEPLOYMENTS.has(s[name])) fail(name, 'is not one of AZURE_OPENAI_DEPLOYMENTS');
+      if (s[name] !== undefined && !s.AZURE_OPENAI_DEPLOYMENTS.has(s[name])) fail('is not one of AZURE_OPENAI_DEPLOYMENTS', name);
     }
     const backends = s.AZURE_OPENAI_BACKENDS;
-    if (!backends && !s.AZURE_OPENAI_ENDPOINT) fail('AZURE_OPENAI_ENDPOINT', 'is required unless AZURE_OPENAI_BACKENDS lists the backends');
-    if (backends && s.AZURE_OPENAI_ENDPOINT) fail('AZURE_OPENAI_BACKENDS', 'replaces AZURE_OPENAI_ENDPOINT: set one of the two');
+    if (!backends && !s.AZURE_OPENAI_ENDPOINT) fail('is required unless AZURE_OPENAI_BACKENDS lists the backends', 'AZURE_OPENAI_ENDPOINT');
+    if (backends && s.AZURE_OPENAI_ENDPOINT) fail('replaces AZURE_OPENAI_ENDPOINT: set one of the two', 'AZURE_OPENAI_BACKENDS');
     if (backends) {
       for (const [deployment, model] of s.AZURE_OPENAI_DEPLOYMENTS) {
-        if (!backends.some((b) => b.model === model)) fail('AZURE_OPENAI_BACKENDS', `no entry serves model "${model}" of deployment "${deployment}"`);
+        if (!backends.some((b) => b.model === model)) fail(`no entry serves model "${model}" of deployment "${deployment}"`, 'AZURE_OPENAI_BACKENDS');
       }
       const served = new Set(s.AZURE_OPENAI_DEPLOYMENTS.values());
       for (const [index, b] of backends.entries()) {
-        if (!served.has(b.model as ModelName)) fail('AZURE_OPENAI_BACKENDS', `entry ${index} ("${b.name}"): model: "${b.model}" is the model of no deployment in AZURE_OPENAI_DEPLOYMENTS`);
+        if (!served.has(b.model as ModelName)) fail(`entry ${index} ("${b.name}"): model: "${b.model}" is the model of no deployment in AZURE_OPENAI_DEPLOYMENTS`, 'AZURE_OPENAI_BACKENDS');
       }
     }
     const needsKey = backends ? backends.some((b) => (b.auth ?? s.AZURE_OPENAI_AUTH) === 'key') : s.AZURE_OPENAI_AUTH === 'key';
     if (needsKey && !s.KEY_VAULT_URI && !s.AZURE_OPENAI_API_KEY) {
-      fail('KEY_VAULT_URI', 'is required (or AZURE_OPENAI_API_KEY for local runs) when AZURE_OPENAI_AUTH, or a backend\'s auth, is key');
+      fail('is required (or AZURE_OPENAI_API_KEY for local runs) when AZURE_OPENAI_AUTH, or a backend\'s auth, is key', 'KEY_VAULT_URI');
     }
     if (!s.KEY_VAULT_URI && !s.WEBHOOK_SIGNING_KEY) {
-      fail('WEBHOOK_SIGNING_KEY', 'is required unless KEY_VAULT_URI is set (the key is then the secret WEBHOOK_SIGNING_SECRET_NAME)');
+      fail('is required unless KEY_VAULT_URI is set (the key is then the secret WEBHOOK_SIGNING_SECRET_NAME)', 'WEBHOOK_SIGNING_KEY');
     }
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__blobServiceUri) {
-      fail('AzureWebJobsStorage', 'is required: a connection string, or AzureWebJobsStorage__blobServiceUri for identity-based access');
+      fail('is required: a connection string, or AzureWebJobsStorage__blobServiceUri for identity-based access', 'AzureWebJobsStorage');
     }
-    if (s.ENTRA_TENANT_ID !== undefined && s.ENTRA_AUDIENCE === undefined) fail('ENTRA_AUDIENCE', 'is required with ENTRA_TENANT_ID: the client ID or App ID URI tokens must be for');
-    if (s.ENTRA_AUDIENCE !== undefined && s.ENTRA_TENANT_ID === undefined) fail('ENTRA_TENANT_ID', 'is required with ENTRA_AUDIENCE: the tenant that issues the tokens');
+    if (s.ENTRA_TENANT_ID !== undefined && s.ENTRA_AUDIENCE === undefined) fail('is required with ENTRA_TENANT_ID: the client ID or App ID URI tokens must be for', 'ENTRA_AUDIENCE');
+    if (s.ENTRA_AUDIENCE !== undefined && s.ENTRA_TENANT_ID === undefined) fail('is required with ENTRA_AUDIENCE: the tenant that issues the tokens', 'ENTRA_TENANT_ID');
     for (const name of ['CALLER_DAILY_BUDGET_USD', 'APP_DAILY_BUDGET_USD'] as const) {
-      if (s[name] !== undefined && !s.LEDGER_ENABLED) fail(name, 'needs LEDGER_ENABLED: a budget is kept in the usage ledger');
+      if (s[name] !== undefined && !s.LEDGER_ENABLED) fail('needs LEDGER_ENABLED: a budget is kept in the usage ledger', name);
     }
     if (s.ALLOW_UNPRICED_MODELS && s.UNPRICED_IMAGE_ESTIMATE_USD === undefined) {
-      fail('UNPRICED_IMAGE_ESTIMATE_USD', 'is required with ALLOW_UNPRICED_MODELS: what the budgets hold for an image the price table cannot price');
+      fail('is required with ALLOW_UNPRICED_MODELS: what the budgets hold for an image the price table cannot price', 'UNPRICED_IMAGE_ESTIMATE_USD');
     }
-    if (!s.ALLOW_UNPRICED_MODELS && s.UNPRICED_IMAGE_ESTIMATE_USD !== undefined) fail('UNPRICED_IMAGE_ESTIMATE_USD', 'takes effect only with ALLOW_UNPRICED_MODELS=true');
+    if (!s.ALLOW_UNPRICED_MODELS && s.UNPRICED_IMAGE_ESTIMATE_USD !== undefined) fail('takes effect only with ALLOW_UNPRICED_MODELS=true', 'UNPRICED_IMAGE_ESTIMATE_USD');
     if (s.AzureWebJobsStorage__blobServiceUri) {
       for (const name of ['AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri'] as const) {
-        if (!s[name]) fail(name, 'is required with AzureWebJobsStorage__blobServiceUri');
+        if (!s[name]) fail('is required with AzureWebJobsStorage__blobServiceUri', name);
       }
     }
   })
@@ -248,6 +254,18 @@ export const settingsSchema = z
       AZURE_OPENAI_BACKENDS: backends,
       AZURE_OPENAI_DEFAULT_DEPLOYMENT: defaultDeployment,
       AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: s.AZURE_OPENAI_SUCCESSOR_DEPLOYMENT ?? defaultDeployment,
+      /** The durations in milliseconds, the unit the code counts in; each setting keeps the unit it is documented in. */
+      ms: {
+        azureOpenAITimeout: s.AZURE_OPENAI_TIMEOUT_SECONDS * SECOND_MS,
+        azureOpenAIMaxRetryAfter: s.AZURE_OPENAI_MAX_RETRY_AFTER_SECONDS * SECOND_MS,
+        circuitWindow: s.AZURE_OPENAI_CIRCUIT_WINDOW_SECONDS * SECOND_MS,
+        circuitOpen: s.AZURE_OPENAI_CIRCUIT_OPEN_SECONDS * SECOND_MS,
+        keyCacheTtl: s.KEY_CACHE_TTL_SECONDS * SECOND_MS,
+        idempotencyTtl: s.IDEMPOTENCY_TTL_HOURS * HOUR_MS,
+        webhookRetryWindow: s.WEBHOOK_RETRY_WINDOW_SECONDS * SECOND_MS,
+        webhookRetryBase: s.WEBHOOK_RETRY_BASE_SECONDS * SECOND_MS,
+        authCacheTtl: s.AUTH_CACHE_TTL_SECONDS * SECOND_MS,
+      },
     };
   });
 

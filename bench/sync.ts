@@ -15,6 +15,8 @@ import { percentile, verdict } from './stats.js';
 // The two alternate in rounds so that a noisy neighbour hurts both alike.
 //
 // BENCH_SYNC_C1 and BENCH_SYNC_C32: requests at concurrency 1 and 32 (default 200 and 1024).
+// BENCH_SYNC_THUMBNAILS=off: the host runs without its thumbnail queue trigger (the real host's
+// AzureWebJobs.makeThumbnail.Disabled setting), so no decoding shares the cores with the answers.
 
 const API_KEY = 'bench-sync-key';
 const SECRET = 'azure-openai-api-key';
@@ -27,6 +29,8 @@ interface Sample {
   seconds: number;
   /** CPU time of every process in the run (bench with emulator, host, Azurite), in ms. */
   cpuMs: number;
+  /** Requests that failed: counted and told, not timed (one failure does not end the run). */
+  errors: string[];
 }
 
 /** User plus system CPU time of processes, from /proc, in ms. */
@@ -41,6 +45,7 @@ let processes: number[] = [];
 
 async function measure(call: (i: number) => Promise<void>, total: number, concurrency: number, offset: number): Promise<Sample> {
   const latencies: number[] = [];
+  const errors: string[] = [];
   let next = 0;
   const cpuBefore = cpuMs(processes);
   const started = performance.now();
@@ -49,18 +54,23 @@ async function measure(call: (i: number) => Promise<void>, total: number, concur
       while (next < total) {
         const i = offset + next++;
         const t = performance.now();
-        await call(i);
-        latencies.push(performance.now() - t);
+        try {
+          await call(i);
+          latencies.push(performance.now() - t);
+        } catch (err) {
+          errors.push((err as Error).message.split('\n')[0]);
+        }
       }
     }),
   );
-  return { latencies, seconds: (performance.now() - started) / 1000, cpuMs: cpuMs(processes) - cpuBefore };
+  return { latencies, seconds: (performance.now() - started) / 1000, cpuMs: cpuMs(processes) - cpuBefore, errors };
 }
 
 const merge = (samples: Sample[]): Sample => ({
   latencies: samples.flatMap((s) => s.latencies),
   seconds: samples.reduce((sum, s) => sum + s.seconds, 0),
   cpuMs: samples.reduce((sum, s) => sum + s.cpuMs, 0),
+  errors: samples.flatMap((s) => s.errors),
 });
 
 /** The host's peak resident set, from the kernel's high-water mark. */
@@ -74,7 +84,8 @@ export async function runSyncBench(): Promise<void> {
     { concurrency: 1, total: Number(process.env.BENCH_SYNC_C1 ?? 200) },
     { concurrency: 32, total: Number(process.env.BENCH_SYNC_C32 ?? 1024) },
   ];
-  console.log('\n== Synchronous path: app vs direct (emulator at zero latency, 1024x1024 PNG, Azurite) ==');
+  const thumbnails = process.env.BENCH_SYNC_THUMBNAILS !== 'off';
+  console.log(`\n== Synchronous path: app vs direct (emulator at zero latency, 1024x1024 PNG, Azurite; thumbnails ${thumbnails ? 'made by the host' : 'off'}) ==`);
 
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], realisticSize: true });
@@ -89,6 +100,7 @@ export async function runSyncBench(): Promise<void> {
       KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true',
       KEY_VAULT_SECRET_NAME: SECRET,
       IMAGES_CONTAINER: 'bench-app',
+      ...(!thumbnails && { 'AzureWebJobs.makeThumbnail.Disabled': 'true' }),
       ...identity.env,
     },
     // BENCH_PROF=<folder> writes the host's CPU profile there.
@@ -127,7 +139,7 @@ export async function runSyncBench(): Promise<void> {
     }
 
     const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(12) : c.padStart(12))).join(''));
-    row(['path', 'concurrency', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req']);
+    row(['path', 'concurrency', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'errors']);
     const verdicts: string[] = [];
     let appRequests = 128;
     for (const { concurrency, total } of levels) {
@@ -143,7 +155,8 @@ export async function runSyncBench(): Promise<void> {
       const d = merge(plain);
       const rate = (s: Sample) => s.latencies.length / s.seconds;
       for (const [name, s] of [['direct', d], ['app', a]] as const) {
-        row([name, String(concurrency), String(s.latencies.length), rate(s).toFixed(1), percentile(s.latencies, 50).toFixed(1), percentile(s.latencies, 99).toFixed(1), (s.cpuMs / s.latencies.length).toFixed(1)]);
+        row([name, String(concurrency), String(s.latencies.length), rate(s).toFixed(1), percentile(s.latencies, 50).toFixed(1), percentile(s.latencies, 99).toFixed(1), (s.cpuMs / s.latencies.length).toFixed(1), String(s.errors.length)]);
+        if (s.errors.length) console.log(`  first ${name} error: ${s.errors[0].slice(0, 300)}`);
       }
       const ratio = rate(a) / rate(d);
       const added = percentile(a.latencies, 50) - percentile(d.latencies, 50);

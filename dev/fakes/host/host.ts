@@ -82,11 +82,21 @@ export function mainFiles(root: string): string[] {
  */
 export function loadFunctions(root: string, log: Log): Registrations {
   const registrations: Registrations = { http: [], queues: [] };
+  // The real host's switch: an app setting AzureWebJobs.<name>.Disabled=true leaves that function out.
+  const disabled = (name: string) => /^(true|1)$/i.test(process.env[`AzureWebJobs.${name}.Disabled`] ?? '');
   functions.app.http = (name: string, options: HttpFunctionOptions) => {
+    if (disabled(name)) {
+      log(`Function '${name}' is disabled.`);
+      return;
+    }
     const methods = (options.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase());
     registrations.http.push({ name, options, methods, route: compileRoute(options.route ?? name) });
   };
   functions.app.storageQueue = <T>(name: string, options: StorageQueueFunctionOptions<T>) => {
+    if (disabled(name)) {
+      log(`Function '${name}' is disabled.`);
+      return;
+    }
     registrations.queues.push({ name, options: options as StorageQueueFunctionOptions });
   };
   for (const file of mainFiles(root)) {

@@ -41,6 +41,8 @@ export interface Hold {
   day: string;
   /** The budget rows it is held on. */
   rows: string[];
+  /** When it lapses (ms since the epoch). */
+  until: number;
 }
 
 export interface Budget {
@@ -130,7 +132,7 @@ export class UsageLedger {
     if (budget.appNanoUsd !== undefined) limits.set(APP_BUDGET, budget.appNanoUsd);
     if (limits.size === 0) return undefined;
     const day = utcDay(this.now());
-    const hold: Hold = { id: randomUUID(), day, rows: [...limits.keys()] };
+    const hold: Hold = { id: randomUUID(), day, rows: [...limits.keys()], until: 0 };
     await this.change(day, hold.rows, (rows, fresh) => {
       const now = this.now();
       for (const [row, limit] of limits) {
@@ -141,17 +143,26 @@ export class UsageLedger {
         if (!fresh) return 'stale';
         throw refusal(row, budget.caller, limit, committed, nanoUsd, now);
       }
-      for (const row of hold.rows) rows.get(row)!.holds[hold.id] = [nanoUsd, now + HOLD_MS];
+      hold.until = now + HOLD_MS;
+      for (const row of hold.rows) rows.get(row)!.holds[hold.id] = [nanoUsd, hold.until];
       return 'write';
     });
     return hold;
   }
 
-  /** The request is done: its hold becomes what it spent, and the day's totals grow by it. */
-  async settle(hold: Hold | undefined, spend: Spend): Promise<void> {
+  /**
+   * The request is done: its hold becomes what it spent, and the day's totals grow by it. `again`:
+   * a settlement tried anew after a failure that may have reached Storage; a hold that has not
+   * lapsed yet and that no row holds any more was settled then, and is not counted twice.
+   */
+  async settle(hold: Hold | undefined, spend: Spend, again = false): Promise<void> {
     const day = hold?.day ?? utcDay(this.now());
     const usage = usageRow(spend.caller, spend.model);
-    await this.change(day, [usage, ...(hold?.rows ?? [])], (rows) => {
+    await this.change(day, [usage, ...(hold?.rows ?? [])], (rows, fresh) => {
+      if (again && hold && this.now() < hold.until) {
+        if (!fresh) return 'stale';
+        if (hold.rows.every((row) => !(hold.id in rows.get(row)!.holds))) return 'write';
+      }
       const totals = rows.get(usage)! as Totals;
       totals.requests += 1;
       totals.images += spend.images;

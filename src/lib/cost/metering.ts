@@ -1,8 +1,9 @@
 import { ANONYMOUS, type Caller } from '../core/caller.js';
-import { PriceNotFoundError, ServiceFailedError, ServiceTimeoutError } from '../core/errors.js';
+import { DependencyUnavailableError, PriceNotFoundError, ServiceFailedError, ServiceTimeoutError } from '../core/errors.js';
 import { isJsonObject } from '../core/json.js';
 import type { Hold, Spend, UsageLedger } from './ledger.js';
 import type { ModelName } from '../core/models.js';
+import { patiently } from '../jobs/jobStore.js';
 import { usdText, type Cost, type DefaultEstimate, type Estimate, type Prices } from './pricing.js';
 import type { CallContext, Generation, ImageGenerator, StreamedGeneration, StreamEvent, Target } from '../generation/generator.js';
 
@@ -46,6 +47,8 @@ interface Metered {
 }
 
 export class MeteredGenerator implements ImageGenerator {
+  private readonly settling = new Set<Promise<void>>();
+
   constructor(
     private readonly inner: ImageGenerator,
     private readonly options: MeteringOptions,
@@ -154,9 +157,32 @@ export class MeteredGenerator implements ImageGenerator {
     }
   }
 
-  /** The images are made and paid for whatever the ledger does: a failure here is logged (never thrown), and the hold lapses in time. */
+  /**
+   * The images are made and paid for whatever the ledger does: a failure here is logged, never
+   * thrown. During a Storage outage the settlement is tried again until Storage answers (the queue
+   * worker's patience), after the answer: the spend is counted, the hold keeping the budget meanwhile.
+   */
   private async settle(metered: Metered, spend: Spend): Promise<void> {
-    await this.options.ledger?.settle(metered.hold, spend).catch((err: unknown) => this.warn(`Could not settle ${usdText(spend.nanoUsd)} for ${spend.caller} in the usage ledger: ${(err as Error).message}`));
+    const ledger = this.options.ledger;
+    if (!ledger) return;
+    const told = (err: unknown, next: string) => this.warn(`Could not settle ${usdText(spend.nanoUsd)} for ${spend.caller} in the usage ledger: ${(err as Error).message}${next}`);
+    try {
+      await ledger.settle(metered.hold, spend);
+    } catch (err) {
+      if (!(err instanceof DependencyUnavailableError && err.dependency === 'Storage')) return told(err, '');
+      told(err, ' Trying again until Storage answers.');
+      const again = patiently(() => ledger.settle(metered.hold, spend, true)).then(
+        () => this.warn(`Settled ${usdText(spend.nanoUsd)} for ${spend.caller} in the usage ledger once Storage answered.`),
+        (last: unknown) => told(last, ' Gave up: the hold lapses, and this spend is not counted.'),
+      );
+      this.settling.add(again);
+      void again.finally(() => this.settling.delete(again));
+    }
+  }
+
+  /** Settlements still being tried again after a Storage outage: ended when each is counted or given up. */
+  async settlements(): Promise<void> {
+    await Promise.all([...this.settling]);
   }
 
   private async release(metered: Metered): Promise<void> {

@@ -5,11 +5,13 @@ import { sniffImageFormat } from '../images/format.js';
 import type { ImageRecord } from '../images/record.js';
 import { makeThumbnail } from './thumbnails.js';
 
-// What follows an image being kept, for the gallery: its index entry at once, and its thumbnail
-// through the image-thumbnails queue, so that making it (tens of milliseconds of decoding) costs the
-// generation nothing; the queue trigger makes it and rewrites the entry to name it. The record stays
-// the source of truth: whatever fails here is told and left to the backfill, never the caller's
-// failure, since the image is paid for and kept.
+// What follows an image being kept, for the gallery: one durable message on the image-thumbnails
+// queue, whose trigger makes the thumbnail (tens of milliseconds of decoding) and writes the index
+// entry naming it. The answer waits for the message alone: once it is on the queue, the entry cannot
+// be lost (the host retries, then parks it), so no Table write holds up the caller. When the message
+// cannot be sent, the entry is written at once instead (the repair) and the message tried once more.
+// The record stays the source of truth: whatever still fails is told and left to the backfill, never
+// the caller's failure, since the image is paid for and kept.
 
 export type Log = (message: string) => void;
 
@@ -22,15 +24,21 @@ export class GalleryIndexer {
     private readonly queues: { sendThumbnail(blob: string): Promise<void> },
   ) {}
 
-  /** Indexes a kept image and asks for its thumbnail; a failure of either is logged. */
+  /** Asks for a kept image's thumbnail and index entry; where that fails, indexes it now. A failure is logged. */
   async kept(kept: KeptImage, record: ImageRecord, log: Log = console.warn): Promise<void> {
-    // Both at once: the queue may make the thumbnail (and write the entry naming it) before this entry lands.
+    let failed: unknown;
+    try {
+      return await this.queues.sendThumbnail(kept.blob);
+    } catch (err) {
+      failed = err;
+    }
+    // The entry now (Merge: the queue may yet name a thumbnail first), and the message once more.
     const [indexed, asked] = await Promise.allSettled([
       this.index.put(itemOf({ ...record, blob: kept.blob, content_type: kept.contentType }), 'Merge'),
       this.queues.sendThumbnail(kept.blob),
     ]);
     if (indexed.status === 'rejected') log(`The gallery index has no entry for ${kept.blob}: ${(indexed.reason as Error).message}. npm run backfill writes it.`);
-    if (asked.status === 'rejected') log(`No thumbnail was asked for ${kept.blob}: ${(asked.reason as Error).message}. npm run backfill makes it.`);
+    if (asked.status === 'rejected') log(`No thumbnail was asked for ${kept.blob}: ${(failed as Error).message}. npm run backfill makes it.`);
   }
 
   /**
@@ -42,11 +50,17 @@ export class GalleryIndexer {
     if (!record) return 'gone';
     let outcome: ThumbnailOutcome = 'existed';
     if (!(options.onlyIfMissing && (await this.store.hasThumbnail(blob)))) {
-      const image = await this.store.read(blob);
-      if (!image) return 'gone';
-      const format = sniffImageFormat(image.bytes);
-      if (!format) throw new Error(`${blob} is not a PNG, JPEG or WebP image`);
-      await this.store.putThumbnail(blob, (await makeThumbnail(image.bytes, format)).bytes);
+      try {
+        const image = await this.store.read(blob);
+        if (!image) return 'gone';
+        const format = sniffImageFormat(image.bytes);
+        if (!format) throw new Error(`${blob} is not a PNG, JPEG or WebP image`);
+        await this.store.putThumbnail(blob, (await makeThumbnail(image.bytes, format)).bytes);
+      } catch (err) {
+        // No thumbnail (yet): the image is still listed, without one, while the queue retries.
+        await this.index.put(itemOf(record), 'Merge');
+        throw err;
+      }
       outcome = 'made';
     }
     await this.index.put(itemOf(record, thumbnailBlobName(blob)));

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     console.log(`Azure OpenAI emulator: ${emulator.url} (deployments ${Object.keys(emulator.settings.deployments).join(', ')}; ${quota ? `${quota} requests a minute each` : 'no quota'})`);
   }
 
-  const host: ChildProcess = spawn(process.execPath, [join(root, 'dist', 'dev', 'host', 'main.js')], {
+  const host: ChildProcess = spawn(process.execPath, [join(root, 'dist', 'dev', 'fakes', 'host', 'main.js')], {
     cwd: root,
     env: { ...process.env, FUNCTIONS_HTTP_PORT: String(process.env.FUNCTIONS_HTTP_PORT ?? 7071) },
     stdio: 'inherit',

@@ -24,7 +24,7 @@ export async function startHostProcess(settings: Record<string, string | undefin
   env.FUNCTIONS_HTTP_PORT = String(port);
   env.LOCAL_SETTINGS_FILE = 'none';
   if (options.extraCaCerts) env.NODE_EXTRA_CA_CERTS = options.extraCaCerts;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(root, 'dist', 'dev', 'host', 'main.js')], { cwd: options.appRoot ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(root, 'dist', 'dev', 'fakes', 'host', 'main.js')], { cwd: options.appRoot ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {

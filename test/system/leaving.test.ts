@@ -63,7 +63,7 @@ async function settled(name: string, images: number) {
   const usage = await until(async () => {
     const row = (await stack.get(`/api/usage?caller=${name}&groupBy=caller`)).json.data[0];
     return row?.images === images ? row : undefined;
-  }, 20_000);
+  }, 60_000);
   const table = TableClient.fromConnectionString(inject('azurite').connectionString, stack.settings.USAGE_TABLE, { allowInsecureConnection: true });
   const budget = await table.getEntity<{ spent: number; holds: string }>(utcDay(Date.now()), `budget|caller|${name}`);
   return { usage, budget: { spent: Number(budget.spent) / 1e9, holds: JSON.parse(budget.holds) } };

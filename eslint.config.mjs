@@ -2,6 +2,60 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Which wing of src/lib may import which: each only from the floors below it, so no arrow climbs back
+// up (dpdm, in `npm run lint`, finds cycles; this finds direction). From the bottom: core is the
+// vocabulary every wing speaks (models, requests, errors, the price table's format), so it imports
+// none; platform (settings, storage, deadlines) only core; generation (Azure OpenAI) and callers (who
+// calls) are the two outside parties on that base; cost meters generation; images, the pipeline,
+// spends through cost; jobs and gallery follow a kept image. http, runtime.ts (the composition root)
+// and the triggers in src/functions sit on top and may import every wing. Measured on the import graph
+// (`npx dpdm -T "src/**/*.ts"`): a wing lists what it imports today, not all it could.
+const WINGS = {
+  core: [],
+  platform: ['core'],
+  generation: ['core', 'platform'],
+  callers: ['core', 'platform'],
+  cost: ['core', 'platform', 'generation'],
+  images: ['core', 'platform', 'generation', 'cost'],
+  jobs: ['core', 'platform', 'generation', 'images'],
+  gallery: ['core', 'platform', 'images'],
+  http: ['core', 'platform', 'generation', 'callers', 'cost', 'images', 'jobs', 'gallery'],
+};
+const RULE = '@typescript-eslint/no-restricted-imports';
+const forbid = (regex, message, allowTypeImports = false) => ({ regex, message, allowTypeImports });
+/** One block per wing, and for what stands outside src/lib: each file matches one block, so its patterns are whole. */
+const importDirections = [
+  ...Object.entries(WINGS).map(([wing, below]) => {
+    const others = Object.keys(WINGS).filter((w) => w !== wing && !below.includes(w));
+    return {
+      files: [`src/lib/${wing}/**/*.ts`],
+      rules: {
+        [RULE]: ['error', { patterns: [
+          ...(others.length ? [forbid(`^\\.\\./(${others.join('|')})/`, `src/lib/${wing} imports only ${below.join(', ') || 'itself'} (the table in eslint.config.mjs).`)] : []),
+          forbid('^\\.\\./\\.\\./(?!lib/)|^\\.\\./runtime\\.js$', `src/lib/${wing} imports nothing above src/lib's wings: not runtime.ts, src/functions, src/studio or dev/.`),
+        ] }],
+      },
+    };
+  }),
+  { files: ['src/lib/runtime.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./', 'runtime.ts wires src/lib only: src/functions import it, not the other way round.')] }] } },
+  { files: ['src/functions/**/*.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./(?!lib/)', 'A trigger imports src/lib only: not src/studio, dev/ or another trigger folder.')] }] } },
+  {
+    // The studio runs in the browser: it takes the server's types and pure rules from core, and only types from the gallery.
+    files: ['src/studio/**/*.ts'],
+    rules: { [RULE]: ['error', { patterns: [
+      forbid('^\\.\\./(?!lib/(core|gallery)/)', 'The studio imports only src/lib/core (and types from src/lib/gallery).'),
+      forbid('^\\.\\./lib/gallery/', 'Only types from the gallery: its modules run on Node.', true),
+      forbid('^\\.\\./lib/core/(json|priceTable)\\.js$', 'Only types from this module: it runs on Node (node:crypto, node:fs).', true),
+      forbid('^node:', 'The studio runs in the browser: no Node modules.'),
+    ] }] },
+  },
+  // dev/: the stand-ins never import the app they stand in for; build steps and operator tools take what they build or run.
+  { files: ['dev/fakes/**/*.ts', 'dev/processes.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^(\\.\\./)+src(/|$)', 'A stand-in never imports src/: it must behave as Azure does, not as the app thinks it does.')] }] } },
+  { files: ['dev/build/**/*.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./\\.\\./src/(?!lib/(core|gallery|http)/)', 'A build step imports only what it builds from: src/lib core, gallery (the wasm codecs) and http.')] }] } },
+  { files: ['dev/ops/**/*.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./\\.\\./src/(?!lib/(platform|images|gallery)/)', 'An operator tool imports only the wings it runs: platform, images, gallery.')] }] } },
+  { files: ['dev/start.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./src/(?!lib/platform/)', '`npm start` reads the settings only.')] }] } },
+];
+
 export default tseslint.config(
   { ignores: ['vitest.config.mts', 'dist/**', 'node_modules/**', 'coverage/**', '.dev/**', 'examples/**', 'infra/**', 'connector/**'] },
   js.configs.recommended,
@@ -29,5 +83,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  ...importDirections,
   { files: ['**/*.mjs', '**/*.mts', '**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -137,7 +137,7 @@ param callerDailyBudgetUsd string = ''
 @description('USD the whole app may spend per UTC day (APP_DAILY_BUDGET_USD). Empty: no budget.')
 param appDailyBudgetUsd string = ''
 
-@description('A price table to replace the shipped one, as JSON (PRICE_TABLE; format: src/lib/cost/prices.json). Empty: the shipped table.')
+@description('A price table to replace the shipped one, as JSON (PRICE_TABLE; format: src/lib/core/prices.json). Empty: the shipped table.')
 param priceTable string = ''
 
 @description('USD held on the budgets per image of a model (or size) the price table has no price for (UNPRICED_IMAGE_ESTIMATE_USD, with ALLOW_UNPRICED_MODELS). Empty: such requests are refused with 403 PriceNotFound.')

@@ -3,7 +3,7 @@ import type { Caller } from '../lib/core/caller.js';
 import { parseGalleryQuery } from '../lib/gallery/imageIndex.js';
 import { decodeJsonObject } from '../lib/core/request.js';
 import { runtime } from '../lib/runtime.js';
-import { THUMBNAIL_CONTENT_TYPE } from '../lib/gallery/thumbnails.js';
+import { THUMBNAIL_CONTENT_TYPE } from '../lib/images/format.js';
 import { authenticated, blobParam, fileResponse, json, NO_STORE, readBody } from '../lib/http/answering.js';
 
 // The studio's data, for whoever the app authenticates (a caller key, a signed-in principal, the

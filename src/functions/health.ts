@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import { errorAnswer } from '../lib/core/errorAnswer.js';
-import { deploymentLifecycles, deploymentPrices } from '../lib/core/lifecycle.js';
+import { deploymentLifecycles } from '../lib/core/lifecycle.js';
+import { deploymentPrices } from '../lib/cost/pricing.js';
 import { runtime, settingsProblems } from '../lib/runtime.js';
 import { answering } from '../lib/http/answering.js';
 

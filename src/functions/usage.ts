@@ -1,6 +1,6 @@
 import { app, type HttpRequest } from '@azure/functions';
 import { NotFoundError } from '../lib/core/errors.js';
-import { usageCsv, usageQuery } from '../lib/cost/ledger.js';
+import { usageCsv, usageQuery } from '../lib/http/usageReport.js';
 import { runtime } from '../lib/runtime.js';
 import { answering, json } from '../lib/http/answering.js';
 

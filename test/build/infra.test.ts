@@ -299,7 +299,7 @@ describe('infra/main.json: roles', () => {
     expect(new Set(developer({}).map((g) => g.principal))).toEqual(new Set([`developer:${DEPLOYER}`]));
   });
 
-  it('matches the README\'s table of roles: each row a role the template assigns, each role the template assigns a row', () => {
+  it('matches the table of roles in docs/deploy.md: each row a role the template assigns, each role the template assigns a row', () => {
     const WHO: Record<string, string> = { app: "the app's identity", developer: 'the developer' };
     const ON: Record<string, string> = {
       'Microsoft.Storage/storageAccounts': 'the storage account',
@@ -311,10 +311,10 @@ describe('infra/main.json: roles', () => {
     const fromTemplate = new Set(
       SCENARIOS.flatMap(([, parameters]) => grants(deploy(parameters))).map((g) => `${WHO[g.principal.split(':')[0]]} | ${g.role} | ${ON[g.scope]}`),
     );
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const table = readme.slice(readme.indexOf('| who | role | on |'));
+    const doc = readFileSync(join(root, 'docs', 'deploy.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('| who | role | on |'));
     const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
-    expect(rows.length, "the README's table of roles").toBeGreaterThan(0);
+    expect(rows.length, "docs/deploy.md's table of roles").toBeGreaterThan(0);
     const fromReadme = new Set(
       rows.map((row) => {
         const [who, role, on] = row.split('|').slice(1, 4).map((cell) => cell.trim());
@@ -392,7 +392,7 @@ describe('infra/main.json: models', () => {
     { model: 'gpt-image-1-mini', parameter: 'deployGptImage1Mini' },
   ];
 
-  it.each(LIMITED)('labels $model "needs an approved access application" in the parameter, the form and the README, and leaves it off by default', ({ model, parameter }) => {
+  it.each(LIMITED)('labels $model "needs an approved access application" in the parameter, the form and docs/deploy.md, and leaves it off by default', ({ model, parameter }) => {
     const p = template.parameters![parameter];
     expect(p.defaultValue).toBe(false);
     expect(deployments(deploy()).map((d) => d.model)).not.toContain(model);
@@ -403,9 +403,9 @@ describe('infra/main.json: models', () => {
       .find((e) => e.name === parameter);
     expect(control?.label, `the form's ${parameter}`).toContain(NEEDS_ACCESS);
     expect(control?.defaultValue ?? false).toBe(false);
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const row = readme.split('\n').find((line) => line.startsWith(`| \`${parameter}\` |`));
-    expect(row, `the README's row of ${parameter}`).toContain(NEEDS_ACCESS);
+    const doc = readFileSync(join(root, 'docs', 'deploy.md'), 'utf8');
+    const row = doc.split('\n').find((line) => line.startsWith(`| \`${parameter}\` |`));
+    expect(row, `docs/deploy.md's row of ${parameter}`).toContain(NEEDS_ACCESS);
   });
 
   it('does not label gpt-image-2 as needing an access application (it needs none)', () => {
@@ -740,9 +740,9 @@ describe('infra: azd and the portal', () => {
     expect(scripts.package).toBe('node dist/dev/build/package.js');
   });
 
-  it('has a Deploy to Azure button in the README for this repository\'s infra/main.json and its form (package.json `repository`), and documents every parameter', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const link = /\[!\[Deploy to Azure\]\([^)]+\)\]\((https:\/\/portal\.azure\.com\/#create\/Microsoft\.Template\/uri\/[^)]+)\)/.exec(readme)?.[1];
+  it('has a Deploy to Azure button in docs/deploy.md for this repository\'s infra/main.json and its form (package.json `repository`), and documents every parameter', () => {
+    const doc = readFileSync(join(root, 'docs', 'deploy.md'), 'utf8');
+    const link = /\[!\[Deploy to Azure\]\([^)]+\)\]\((https:\/\/portal\.azure\.com\/#create\/Microsoft\.Template\/uri\/[^)]+)\)/.exec(doc)?.[1];
     expect(link, 'a Deploy to Azure button').toBeDefined();
     const [, template, form] = /\/uri\/([^/]+)\/createUIDefinitionUri\/([^/]+)$/.exec(link!) ?? [];
     // The repository's address is package.json's `repository`: the one place a fork changes.
@@ -755,8 +755,8 @@ describe('infra: azd and the portal', () => {
     expect(decodeURIComponent(template), `the button's template; the link is ${expected}`).toBe(raw('main.json'));
     expect(decodeURIComponent(form), `the button's form; the link is ${expected}`).toBe(raw('createUiDefinition.json'));
     expect(link).toBe(expected);
-    const table = readme.slice(readme.indexOf('### Parameters'), readme.indexOf('### Clean-up and monitoring'));
-    for (const name of Object.keys(parameters)) expect(table, `README's parameter table names ${name}`).toContain(`| \`${name}\` |`);
+    const table = doc.slice(doc.indexOf('## Parameters'), doc.indexOf('## Clean-up'));
+    for (const name of Object.keys(parameters)) expect(table, `docs/deploy.md's parameter table names ${name}`).toContain(`| \`${name}\` |`);
   });
 
   it('runs the app on Node 22 or 24 (Node 20 left support on 2026-04-30), 22 by default, as package.json\'s engines say', () => {
@@ -792,9 +792,9 @@ describe('infra: azd and the portal', () => {
     const yaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
     expect(yaml).toMatch(/^requiredVersions:\n {2}azd: '>= \d+\.\d+\.\d+'$/m);
     const azd = /^ {2}azd: '>= (\d+\.\d+\.\d+)'$/m.exec(yaml)![1];
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const deploy = readme.slice(readme.indexOf('## Deploy'), readme.indexOf('### With azd'));
-    expect(deploy, 'the README names the azd version').toContain(azd);
+    const doc = readFileSync(join(root, 'docs', 'deploy.md'), 'utf8');
+    const deploy = doc.slice(doc.indexOf('# Deploy'), doc.indexOf('## With azd'));
+    expect(deploy, 'docs/deploy.md names the azd version').toContain(azd);
     // azd downloads a Bicep of its own; AZD_BICEP_TOOL_PATH replaces it (azure-dev cli/azd/pkg/tools/bicep).
     expect(deploy).toContain('AZD_BICEP_TOOL_PATH');
     expect(deploy).toContain(`Bicep ${BICEP_VERSION}`);
@@ -816,8 +816,8 @@ describe('infra: azd and the portal', () => {
     const secrets = ofType(deploy({ keyVaultNameSuffix: '-2' }), 'Microsoft.KeyVault/vaults/secrets');
     for (const secret of secrets) expect(String(secret.name).split('/')[0], secret.id).toBe(`${plain}-2`);
     expect(at(one(deploy({ keyVaultNameSuffix: '-2' }), 'Microsoft.KeyVault/vaults').body, 'properties.enablePurgeProtection')).toBe(true);
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    expect(readme).toContain('azd env set KEY_VAULT_NAME_SUFFIX');
+    const doc = readFileSync(join(root, 'docs', 'deploy.md'), 'utf8');
+    expect(doc).toContain('azd env set KEY_VAULT_NAME_SUFFIX');
   });
 
   describe('createUiDefinition.json (the Deploy to Azure form)', () => {

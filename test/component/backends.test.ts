@@ -5,7 +5,7 @@ import { BackendState } from '../../src/lib/generation/poolState.js';
 import { BackendPool, createBackendPool } from '../../src/lib/generation/pool.js';
 import { ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/core/errors.js';
 import { StaticApiKey } from '../../src/lib/generation/apiKeys.js';
-import type { Generation, ImageGenerator } from '../../src/lib/generation/azureOpenAI.js';
+import type { Generation, ImageGenerator } from '../../src/lib/generation/generator.js';
 import { loadSettings } from '../../src/lib/platform/settings.js';
 import { createStorageClients } from '../../src/lib/platform/storage.js';
 import { ImageStore } from '../../src/lib/images/store.js';

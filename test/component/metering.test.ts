@@ -4,8 +4,9 @@ import type { Caller } from '../../src/lib/core/caller.js';
 import { BudgetExceededError, PriceNotFoundError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/core/errors.js';
 import { UsageLedger, utcDay } from '../../src/lib/cost/ledger.js';
 import { MeteredGenerator } from '../../src/lib/cost/metering.js';
-import { loadPriceTable, Prices } from '../../src/lib/cost/pricing.js';
-import type { Generation, ImageGenerator, StreamEvent, Target } from '../../src/lib/generation/azureOpenAI.js';
+import { loadPriceTable } from '../../src/lib/core/priceTable.js';
+import { Prices } from '../../src/lib/cost/pricing.js';
+import type { Generation, ImageGenerator, StreamEvent, Target } from '../../src/lib/generation/generator.js';
 import { uniqueName } from '../support/stack.js';
 
 // The metering decorator around a stand-in generator, on a real ledger (Azurite): what is held
@@ -88,7 +89,7 @@ describe('MeteredGenerator', () => {
     const { metered, caller, today } = setup([], HELD_USD * 2.5);
     const streamed = await metered.stream({ ...target, params: { ...target.params, n: 2, stream: true } }, { caller });
     const costs: unknown[] = [];
-    for await (const event of streamed.events) costs.push(streamed.costOf!(event));
+    for await (const event of streamed.events) costs.push(streamed.costOf(event));
     expect(costs).toEqual([undefined, { basis: 'usage', nanoUsd: 2_180_000, tableVersion: '2026-12-02' }, { basis: 'usage', nanoUsd: 2_176_000, tableVersion: '2026-12-02' }]);
     expect(await today()).toEqual({ requests: 1, images: 2, usd: 0.004356, unpriced_images: 0 });
   });

@@ -132,7 +132,7 @@ describe('an answer without usage', () => {
 });
 
 describe('a model the price table has no price for', () => {
-  const shipped = JSON.parse(readFileSync(join(__dirname, '..', '..', 'src', 'lib', 'cost', 'prices.json'), 'utf8'));
+  const shipped = JSON.parse(readFileSync(join(__dirname, '..', '..', 'src', 'lib', 'core', 'prices.json'), 'utf8'));
   delete shipped.models['gpt-image-2'];
   const PRICE_TABLE = JSON.stringify({ ...shipped, version: 'no-gpt-image-2' });
   const body = { model: 'gpt-image-2', prompt: 'A cat', size: '1024x1024', quality: 'low' };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentLifecycles, deploymentPrices, RETIREMENT_NOTICE_DAYS } from '../../src/lib/core/lifecycle.js';
-import { loadPriceTable } from '../../src/lib/cost/pricing.js';
+import { deploymentLifecycles, RETIREMENT_NOTICE_DAYS } from '../../src/lib/core/lifecycle.js';
+import { loadPriceTable } from '../../src/lib/core/priceTable.js';
+import { deploymentPrices } from '../../src/lib/cost/pricing.js';
 import { CURRENT_MODELS, daysUntilRetirement, isRetired, MODELS } from '../../src/lib/core/models.js';
 import { localSettings } from '../support/settings.js';
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkGptImage2Size, type GenerationParams, type ModelName } from '../../src/lib/core/models.js';
-import { costJson, estimateJson, loadPriceTable, Prices, type Cost } from '../../src/lib/cost/pricing.js';
+import { loadPriceTable } from '../../src/lib/core/priceTable.js';
+import { costJson, estimateJson, Prices, type Cost } from '../../src/lib/cost/pricing.js';
 import { localSettings } from '../support/settings.js';
 
 // The shipped price table against figures worked out by hand (USD per 1M tokens × tokens, a

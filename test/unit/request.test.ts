@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DeploymentNotFoundError, InvalidRequestError, RequestTooLargeError } from '../../src/lib/core/errors.js';
 import { sniffImageFormat } from '../../src/lib/images/format.js';
-import { checkGptImage2Size, MODELS, type ModelName } from '../../src/lib/core/models.js';
+import { checkGptImage2Size, MODELS, type Deployments, type ModelName } from '../../src/lib/core/models.js';
 import { decodeJsonObject, imageGenerationBody, MAX_BODY_BYTES, resolveRequest } from '../../src/lib/core/request.js';
-import type { Deployments } from '../../src/lib/platform/settings.js';
 import { localSettings } from '../support/settings.js';
 
 const config: Deployments = localSettings({

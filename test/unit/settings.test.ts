@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSettings, SETTING_NAMES, SettingsError } from '../../src/lib/platform/settings.js';
+import { SettingsError } from '../../src/lib/core/errors.js';
+import { loadSettings, SETTING_NAMES } from '../../src/lib/platform/settings.js';
 
 const minimal = {
   AZURE_OPENAI_ENDPOINT: 'https://example.openai.azure.com',

@@ -15,7 +15,7 @@ import { compileRoute, requestPath, type RouteMatcher } from './routes.js';
 // `app.http` and `app.storageQueue`, and serves them with the host's routing and limits.
 // On a machine with Core Tools, `func start` serves the very same modules.
 //
-// Modelled on the real host (4.x, measured with the project's suite; README "The local Functions host"):
+// Modelled on the real host (4.x, measured with the project's suite; docs/local-host.md):
 // - Paths are decoded as Kestrel decodes them, except %2F: a catch-all `{*blob}` gets `2026%2F12%2F…`
 //   for a name encoded once, and `%25` is decoded, so `%252F` arrives as `%2F` (routes.ts).
 // - A queue trigger's triggerMetadata holds the message's own id, dequeueCount, popReceipt, times and

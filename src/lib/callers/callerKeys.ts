@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { RESERVED_CALLER_NAMES, type Caller } from '../core/caller.js';
+import { fromZodIssues } from '../core/errors.js';
 import { isUuid, sha256 } from '../core/json.js';
 import { CURRENT_MODELS, type ModelName } from '../core/models.js';
-import { fromZodIssues } from '../core/request.js';
 import { ensureTable, unless404, usingStorage } from '../platform/storage.js';
 import { TtlCache } from '../platform/ttlCache.js';
 

@@ -1,6 +1,5 @@
-import { MODELS, retirementDate, type ModelName } from './models.js';
+import { MODELS, retirementDate, type Deployments, type ModelName } from './models.js';
 import { modelBodySchema } from './request.js';
-import type { Settings } from '../platform/settings.js';
 
 // What each deployment of this app accepts, for callers that build forms: the Power Platform
 // connector offers only the sizes, qualities and counts the chosen deployment's model takes.
@@ -23,7 +22,7 @@ export interface DeploymentInfo {
   partial_images_max: number;
 }
 
-export function deploymentCatalog(settings: Pick<Settings, 'AZURE_OPENAI_DEPLOYMENTS'>): DeploymentInfo[] {
+export function deploymentCatalog(settings: Pick<Deployments, 'AZURE_OPENAI_DEPLOYMENTS'>): DeploymentInfo[] {
   return [...settings.AZURE_OPENAI_DEPLOYMENTS].map(([deployment, model]) => {
     const { rules, version } = MODELS[model];
     return {

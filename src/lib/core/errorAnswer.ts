@@ -16,11 +16,11 @@ import {
   ServiceRejectedError,
   ServiceThrottledError,
   ServiceTimeoutError,
+  SettingsError,
   TooManyRequestsError,
   UnauthorizedError,
 } from './errors.js';
 import type { AzureErrorBody } from './schemas.js';
-import { SettingsError } from '../platform/settings.js';
 
 // The one translation from typed errors to Azure's error answer, {"error": {"code", "message", ...}}
 // with a status. The HTTP triggers send it; the queue worker and the job store keep it, so a job's

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 // Errors typed where they arise. They say what went wrong in the app's own terms (a field, a
 // dependency, a wait in milliseconds) and nothing of HTTP: the edges turn them into answers
 // (azureErrors.ts), the HTTP triggers as statuses and Retry-After, the queue worker as a delay.
@@ -230,4 +232,40 @@ export function retryAfterMs(err: unknown): number | undefined {
     return err.retryAfterMs;
   }
   return undefined;
+}
+
+// ---- The app's settings -----------------------------------------------------------------------
+
+/** What is wrong with one app setting. */
+export interface SettingProblem {
+  setting: string;
+  problem: string;
+}
+
+/**
+ * App settings the app cannot run on, each named with what is wrong. The app stays registered and
+ * answers it (503) until they are fixed: the host would otherwise serve nothing but 404s.
+ */
+export class SettingsError extends ImagesError {
+  readonly code = 'InvalidAppSettings';
+  /** The request could succeed once an operator fixes the settings. */
+  readonly retryable = true;
+  constructor(readonly problems: SettingProblem[]) {
+    super(`Invalid app settings. ${problems.map((p) => `${p.setting}: ${p.problem}`).join('; ')}`);
+  }
+}
+
+// ---- zod's findings ----------------------------------------------------------------------------
+
+/** zod's issues as one 400 that names the first field at fault; `model` says whose rules they were. */
+export function fromZodIssues(issues: z.core.$ZodIssue[], model?: string): InvalidRequestError {
+  const described = issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return { param: issue.keys[0], text: `Unknown field '${issue.keys.join("', '")}'${model ? ` for ${model}` : ''}.` };
+    }
+    const field = issue.path.map(String).join('.') || 'body';
+    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    return { param: field, text: `Invalid value for '${field}': ${message}${model ? ` (model ${model})` : ''}.` };
+  });
+  return new InvalidRequestError(described.map((d) => d.text).join(' '), described[0].param);
 }

@@ -156,3 +156,14 @@ export function sizeProblem(rules: ModelRules, size: string): string | undefined
   if (rules.size.kind === 'rule') return rules.size.check(size);
   return rules.size.values.includes(size) ? undefined : `must be one of ${rules.size.values.join(', ')}`;
 }
+
+/**
+ * The model behind each deployment, and which deployment serves a request that names none or names
+ * a retired model. Settings produce it (AZURE_OPENAI_DEPLOYMENTS and the two defaults); the contract
+ * modules read only this.
+ */
+export interface Deployments {
+  AZURE_OPENAI_DEPLOYMENTS: ReadonlyMap<string, ModelName>;
+  AZURE_OPENAI_DEFAULT_DEPLOYMENT: string;
+  AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: string;
+}

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { DeploymentNotFoundError, InvalidRequestError, RequestTooLargeError } from './errors.js';
+import { DeploymentNotFoundError, fromZodIssues, InvalidRequestError, RequestTooLargeError } from './errors.js';
 import { isJsonObject, type JsonObject } from './json.js';
-import { isModelName, isRetired, MODELS, sizeProblem, type GenerationParams, type ModelName, type ModelRules } from './models.js';
-import type { Deployments } from '../platform/settings.js';
+import { isModelName, isRetired, MODELS, sizeProblem, type Deployments, type GenerationParams, type ModelName, type ModelRules } from './models.js';
 import { serveOn } from './translate.js';
 
 // The images request: its wire schema (types and the OpenAPI document come from here), the choice
@@ -147,16 +146,3 @@ const schemas = Object.fromEntries(Object.entries(MODELS).map(([name, m]) => [na
 
 /** The body one model accepts, as JSON Schema: what a connector offers for a chosen deployment. */
 export const modelBodySchema = (model: ModelName) => z.toJSONSchema(schemas[model], { target: 'draft-7', unrepresentable: 'any', io: 'input' });
-
-/** zod's issues as one 400 that names the first field at fault; `model` says whose rules they were. */
-export function fromZodIssues(issues: z.core.$ZodIssue[], model?: ModelName): InvalidRequestError {
-  const described = issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') {
-      return { param: issue.keys[0], text: `Unknown field '${issue.keys.join("', '")}'${model ? ` for ${model}` : ''}.` };
-    }
-    const field = issue.path.map(String).join('.') || 'body';
-    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-    return { param: field, text: `Invalid value for '${field}': ${message}${model ? ` (model ${model})` : ''}.` };
-  });
-  return new InvalidRequestError(described.map((d) => d.text).join(' '), described[0].param);
-}

@@ -1,7 +1,7 @@
 import { MODELS, sizeProblem, type GenerationParams, type ModelName } from './models.js';
 
 // A request written for a retired model (DALL·E 3, gpt-image-1), restated for the current model
-// that serves it. The README's translation table describes these rules; each has a test.
+// that serves it. The translation table in docs/api.md describes these rules; each has a test.
 
 /** DALL·E 3's qualities in gpt-image terms. */
 const QUALITY: Record<string, string> = { standard: 'medium', hd: 'high' };

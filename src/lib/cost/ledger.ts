@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient, type TableEntity, type TableTransaction } from '@azure/data-tables';
 import { sleep } from '../platform/deadline.js';
-import { BudgetExceededError, DependencyUnavailableError, InvalidRequestError } from '../core/errors.js';
+import { BudgetExceededError, DependencyUnavailableError } from '../core/errors.js';
 import { usd, usdText } from './pricing.js';
 import { ensureTable, hasStatus, unless404, usingStorage } from '../platform/storage.js';
 
@@ -350,46 +350,4 @@ function refusal(row: string, caller: string, limit: number, committed: number, 
     `This request (at most ${usdText(nanoUsd)}) would pass the daily budget of caller '${caller}' (${usdText(limit)}; ${usdText(committed)} spent or held today). It resets at 00:00 UTC.`,
     wait,
   );
-}
-
-const DIMENSIONS: readonly UsageDimension[] = ['day', 'caller', 'model'];
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-/** A year and a day: a query reads one partition per day. */
-const MAX_DAYS = 366;
-
-/**
- * GET /api/usage's query: `from` and `to` (YYYY-MM-DD, UTC, both included; today by default),
- * `caller`, and `groupBy` (a comma-separated list of day, caller and model; all three by default,
- * empty for one total). A bad one is an InvalidRequestError naming it.
- */
-export function usageQuery(param: (name: string) => string | undefined, now = Date.now()): UsageQuery {
-  const day = (name: string, fallback: string) => {
-    const value = param(name) ?? fallback;
-    if (!DAY.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
-      throw new InvalidRequestError(`Invalid value for '${name}': expected a day as YYYY-MM-DD.`, name);
-    }
-    return value;
-  };
-  const to = day('to', utcDay(now));
-  const from = day('from', to);
-  if (from > to) throw new InvalidRequestError("Invalid value for 'from': it is after 'to'.", 'from');
-  if ((Date.parse(to) - Date.parse(from)) / 86_400_000 >= MAX_DAYS) throw new InvalidRequestError(`Invalid value for 'from': at most ${MAX_DAYS} days can be asked at once.`, 'from');
-  const groupText = param('groupBy');
-  const groupBy = groupText === undefined ? [...DIMENSIONS] : groupText.split(',').map((d) => d.trim()).filter(Boolean);
-  for (const d of groupBy) if (!DIMENSIONS.includes(d as UsageDimension)) throw new InvalidRequestError(`Invalid value for 'groupBy': '${d}' is not one of ${DIMENSIONS.join(', ')}.`, 'groupBy');
-  if (new Set(groupBy).size !== groupBy.length) throw new InvalidRequestError("Invalid value for 'groupBy': a dimension is named twice.", 'groupBy');
-  const caller = param('caller');
-  return { from, to, groupBy: groupBy as UsageDimension[], ...(caller !== undefined && caller !== '' && { caller }) };
-}
-
-/** Usage rows as CSV (RFC 4180): the grouped dimensions, then the totals. */
-export function usageCsv(rows: UsageRow[], groupBy: UsageDimension[]): string {
-  const columns: (keyof UsageRow)[] = [...groupBy, 'requests', 'images', 'usd', 'unpriced_images'];
-  const cell = (value: string | number | undefined) => {
-    const text = String(value ?? '');
-    // A spreadsheet runs a cell that starts like a formula: caller names come from outside.
-    const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-    return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-  };
-  return [columns.join(','), ...rows.map((row) => columns.map((c) => cell(row[c])).join(','))].join('\r\n') + '\r\n';
 }

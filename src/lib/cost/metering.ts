@@ -4,7 +4,7 @@ import { isJsonObject } from '../core/json.js';
 import type { Hold, Spend, UsageLedger } from './ledger.js';
 import type { ModelName } from '../core/models.js';
 import { usdText, type Cost, type DefaultEstimate, type Estimate, type Prices } from './pricing.js';
-import type { CallContext, Generation, ImageGenerator, StreamedGeneration, StreamEvent, Target } from '../generation/azureOpenAI.js';
+import type { CallContext, Generation, ImageGenerator, StreamedGeneration, StreamEvent, Target } from '../generation/generator.js';
 
 // Metering wraps whatever generates (one account, or several): before the call it holds the
 // request's estimate on the caller's and the app's daily budgets (refused there, nothing is spent);
@@ -25,6 +25,17 @@ export interface MeteringOptions {
   unpricedImageEstimateUsd?: number;
   /** Where a ledger failure after the images were made is told: the caller still gets them. */
   warn?: (message: string) => void;
+}
+
+/** What metering adds to a generation: what it cost, and when the usage ledger has settled it (the answer waits for that). */
+export interface GenerationCost {
+  cost: Cost;
+  settled: Promise<void>;
+}
+
+/** What metering adds to a stream: what each completed event's image cost, as it arrives. */
+export interface StreamCosts {
+  costOf(event: StreamEvent): Cost | undefined;
 }
 
 interface Metered {
@@ -50,18 +61,18 @@ export class MeteredGenerator implements ImageGenerator {
     this.estimate(target);
   }
 
-  async generate(target: Target, context: CallContext): Promise<Generation> {
+  async generate(target: Target, context: CallContext): Promise<Generation & GenerationCost> {
     const metered = await this.reserve(target, context);
     const generation = await this.held(metered, () => this.inner.generate(target, context));
     const images = generation.images.length;
     const cost = this.options.prices.cost(metered.model, { usage: generation.usage, output: generation.output, params: target.params, images });
     // The ledger is written while the images are kept: the answer waits for both, not one after the other.
-    const settled = Promise.all([generation.settled, this.settle(metered, spendOf(metered, images, cost))]).then(() => undefined);
+    const settled = this.settle(metered, spendOf(metered, images, cost));
     return { ...generation, cost, settled };
   }
 
   /** Each completed image is costed as it arrives; the hold settles once the stream has ended. */
-  async stream(target: Target, context: CallContext): Promise<StreamedGeneration> {
+  async stream(target: Target, context: CallContext): Promise<StreamedGeneration & StreamCosts> {
     const metered = await this.reserve(target, context);
     const streamed = await this.held(metered, () => this.inner.stream(target, context));
     const costs = new WeakMap<StreamEvent, Cost>();

@@ -1,114 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import type { JsonObject } from '../core/json.js';
-import { CURRENT_MODELS, isModelName, isRetired, type GenerationParams, type ModelName } from '../core/models.js';
-import shipped from './prices.json';
+import { MODELS, type GenerationParams, type ModelName } from '../core/models.js';
+import { QUALITIES, SIZE, type ModelPrice, type PriceTable, type Quality } from '../core/priceTable.js';
+import type { Settings } from '../platform/settings.js';
 
-// What an image costs. The price table is configuration (prices.json, or PRICE_TABLE), each model
-// billed one of two ways: per token (USD per 1M tokens by kind; an image's output tokens from a table
-// by size and quality, or from a named formula), or per image (USD by size and quality, DALL·E
-// style). Before a call the estimate is the most the request can cost; after it, the cost comes from
-// the service's `usage`, or from the table where the answer has none. Amounts are whole nano-USD, so
-// that sums are exact.
-
-const QUALITIES = ['low', 'medium', 'high'] as const;
-type Quality = (typeof QUALITIES)[number];
-const SIZE = /^([1-9]\d{0,4})x([1-9]\d{0,4})$/;
-
-const tokens = z.int().positive();
-const size = z.string().regex(SIZE, 'must be WIDTHxHEIGHT');
-const byQuality = <T extends z.ZodType>(value: T) => z.strictObject({ low: value, medium: value, high: value });
-const bySize = <T extends z.ZodType>(row: T) => z.record(size, row).refine((sizes) => Object.keys(sizes).length > 0, 'must list at least one size');
-
-/** Output tokens by the formula behind OpenAI's price calculator (gpt-image-2): any size, no table. */
-const tokenFormula = z.strictObject({
-  name: z.literal(['openai-image-calculator']),
-  /** q per quality: s = round(q × short edge / long edge); tokens = ceil(q × s × (2,000,000 + W × H) / 4,000,000). */
-  quality_factor: byQuality(z.number().positive()),
-});
-
-const described = {
-  /** Where each figure comes from, for whoever checks it. */
-  source: z.string().min(1),
-  date: z.iso.date(),
-  /** The sizes `auto` may become: it is estimated at the dearest. Default: every size listed. */
-  auto_sizes: z.array(size).min(1).optional(),
-};
-
-const perToken = z
-  .strictObject({
-    ...described,
-    billing: z.literal('per_token'),
-    usd_per_million_tokens: z.strictObject({ text_input: z.number().min(0), image_input: z.number().min(0), image_output: z.number().positive() }),
-    output_tokens: bySize(byQuality(tokens)).optional(),
-    output_tokens_formula: tokenFormula.optional(),
-    scale_other_sizes_from: z.undefined({ error: 'is no longer taken: scaling by pixel area overestimates gpt-image-2 2 to 4 times; give output_tokens_formula instead' }).optional(),
-  })
-  .superRefine((price, ctx) => {
-    const ways = [price.output_tokens, price.output_tokens_formula].filter((w) => w !== undefined).length;
-    if (ways !== 1) ctx.addIssue({ code: 'custom', path: ['output_tokens'], message: 'give either output_tokens (a table by size) or output_tokens_formula, exactly one' });
-    if (price.output_tokens_formula && !price.auto_sizes) ctx.addIssue({ code: 'custom', path: ['auto_sizes'], message: "must list the sizes 'auto' may become when output tokens come from a formula" });
-  });
-
-const perImage = z.strictObject({
-  ...described,
-  billing: z.literal('per_image'),
-  usd_per_image: bySize(byQuality(z.number().positive())),
-});
-
-/** `billing` defaults to per_token: tables written before it existed still load. */
-const modelPrice = z.preprocess(
-  (value) => (typeof value === 'object' && value !== null && !Array.isArray(value) && !('billing' in value) ? { ...value, billing: 'per_token' } : value),
-  z.discriminatedUnion('billing', [perToken, perImage]),
-);
-
-const priceTableSchema = z.strictObject({
-  version: z.string().min(1),
-  description: z.string().optional(),
-  models: z.record(z.string(), modelPrice).superRefine((models, ctx) => {
-    for (const name of Object.keys(models)) {
-      if (!isModelName(name) || isRetired(name)) ctx.addIssue({ code: 'custom', path: [name], message: `is not a model this app serves (${CURRENT_MODELS.join(', ')})` });
-    }
-  }),
-});
-
-type ModelPrice = z.infer<typeof perToken> | z.infer<typeof perImage>;
-export type PriceTable = Omit<z.infer<typeof priceTableSchema>, 'models'> & { models: Partial<Record<ModelName, ModelPrice>> };
-
-export class PriceTableError extends Error {
-  override name = 'PriceTableError';
-}
-
-/**
- * The price table a PRICE_TABLE setting names: its JSON, or the path of a JSON file; the shipped
- * table when unset. A malformed table throws a PriceTableError naming the entry at fault.
- */
-export function loadPriceTable(setting: string | undefined): PriceTable {
-  if (setting === undefined) return parsePriceTable(shipped);
-  let text = setting;
-  if (!setting.startsWith('{')) {
-    try {
-      text = readFileSync(setting, 'utf8');
-    } catch (err) {
-      throw new PriceTableError(`cannot read the file ${setting}: ${(err as Error).message}`);
-    }
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new PriceTableError(`is not valid JSON: ${(err as Error).message}`);
-  }
-  return parsePriceTable(json);
-}
-
-function parsePriceTable(json: unknown): PriceTable {
-  const parsed = priceTableSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const entry = issue.path.map(String).join('.') || 'the table';
-  throw new PriceTableError(`${entry}: ${issue.message}`);
-}
+// What an image costs, by the price table (core/priceTable.ts: its format, prices.json or
+// PRICE_TABLE). Before a call the estimate is the most the request can cost; after it, the cost
+// comes from the service's `usage`, or from the table where the answer has none. Amounts are whole
+// nano-USD, so that sums are exact.
 
 /** Why a request or image has no price: never counted as free. */
 export interface Unpriced {
@@ -277,4 +175,41 @@ export function estimateJson(estimate: Estimate | Unpriced | DefaultEstimate, ta
     ...(estimate.outputTokensPerImage !== undefined && { output_tokens_per_image: estimate.outputTokensPerImage }),
     prompt_tokens_at_most: estimate.promptTokensAtMost,
   };
+}
+
+export interface DeploymentPrice {
+  deployment: string;
+  model: string;
+  table_version: string;
+  /** per_token or per_image; absent when the table has no price for the model. */
+  billing?: string;
+  warning?: string;
+}
+
+/**
+ * Whether the price table prices what each deployment can make. A gap is a warning, not a refused
+ * setting: the requests it concerns are refused one by one (403 PriceNotFound), or held at the
+ * operator's default, while every other deployment keeps serving.
+ */
+export function deploymentPrices(settings: Pick<Settings, 'AZURE_OPENAI_DEPLOYMENTS' | 'PRICE_TABLE' | 'ALLOW_UNPRICED_MODELS' | 'UNPRICED_IMAGE_ESTIMATE_USD'>): DeploymentPrice[] {
+  const table = settings.PRICE_TABLE;
+  const prices = new Prices(table);
+  const then = settings.ALLOW_UNPRICED_MODELS
+    ? `served (ALLOW_UNPRICED_MODELS), holding ${usdText(Math.round((settings.UNPRICED_IMAGE_ESTIMATE_USD ?? 0) * 1e9))} per image on the budgets, and recorded as unpriced`
+    : 'refused with 403 PriceNotFound before Azure OpenAI is called (ALLOW_UNPRICED_MODELS is off)';
+  return [...settings.AZURE_OPENAI_DEPLOYMENTS].map(([deployment, model]) => {
+    const price = table.models[model];
+    const entry: DeploymentPrice = { deployment, model, table_version: table.version, ...(price && { billing: price.billing }) };
+    const size = MODELS[model].rules.size;
+    let gap: string | undefined;
+    if (!price) gap = `model ${model} has no price in the price table ${table.version}`;
+    else if (size.kind === 'list') {
+      const missing = size.values.filter((s) => s !== 'auto' && 'unpriced' in prices.estimate(model, { prompt: '', n: 1, size: s }));
+      if (missing.length > 0) gap = `the price table ${table.version} has no price for ${model} at ${missing.join(', ')}`;
+    } else if (price.billing === 'per_image' || !price.output_tokens_formula) {
+      gap = `the price table ${table.version} prices ${model} only at the sizes it lists, not every size the model takes`;
+    }
+    if (gap) entry.warning = `Deployment ${deployment}: ${gap}; such requests are ${then}.`;
+    return entry;
+  });
 }

@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { z } from 'zod';
-import { InvalidRequestError } from '../core/errors.js';
-import { fromZodIssues } from '../core/request.js';
+import { fromZodIssues, InvalidRequestError } from '../core/errors.js';
 
 // Several kept images as one ZIP, written to the caller as each image is read (fflate's streaming
 // Zip: sizes and CRCs go in data descriptors after each entry), so a ZIP holds one image's chunks in

@@ -1,10 +1,9 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { InvalidRequestError } from '../core/errors.js';
+import { fromZodIssues, InvalidRequestError } from '../core/errors.js';
 import { isJsonObject } from '../core/json.js';
 import { MODEL_NAMES } from '../core/models.js';
 import type { ImageRecord } from '../images/record.js';
-import { fromZodIssues } from '../core/request.js';
 import { ensureTable, usingStorage } from '../platform/storage.js';
 
 // An index of the kept images in Table Storage, one entity per image, so that the gallery lists and

@@ -11,7 +11,6 @@ import type { ImageFormat } from '../images/format.js';
 // The codecs load on the first thumbnail, not at start-up, on a worker thread in the deployed app.
 
 export const THUMBNAIL_MAX_EDGE = 256;
-export const THUMBNAIL_CONTENT_TYPE = 'image/webp';
 /** WebP quality 0-100: a grid of small pictures, not an archive. */
 const WEBP_QUALITY = 75;
 

@@ -3,18 +3,8 @@ import type { BackendMark, BackendState, MarkChange } from './poolState.js';
 import { ServiceAuthError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../core/errors.js';
 import type { ApiKeySource } from './apiKeys.js';
 import type { ModelName } from '../core/models.js';
-import {
-  backoff,
-  ImageService,
-  type BackendAttempt,
-  type CallContext,
-  type Generation,
-  type ImageGenerator,
-  type ServedMeta,
-  type StreamedGeneration,
-  type StreamEvent,
-  type Target,
-} from './azureOpenAI.js';
+import { backoff, ImageService } from './azureOpenAI.js';
+import type { BackendAttempt, CallContext, Generation, ImageGenerator, ServedMeta, StreamedGeneration, StreamEvent, Target } from './generator.js';
 import type { BackendSettings, Settings } from '../platform/settings.js';
 
 // Several Azure OpenAI deployments, on accounts in several regions, behind the one generator the

@@ -4,6 +4,8 @@ export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
 export const CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 export const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp' };
+/** Every thumbnail is a WebP (gallery/thumbnails.ts makes them; the store keeps and serves them). */
+export const THUMBNAIL_CONTENT_TYPE = CONTENT_TYPES.webp;
 
 /** The format an image's first bytes (12 are enough) say it has. */
 export function sniffImageFormat(head: Uint8Array): ImageFormat | undefined {

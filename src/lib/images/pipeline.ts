@@ -1,12 +1,13 @@
 import { checkModelAllowed, type Caller } from '../core/caller.js';
 import { ImageStore, type KeptImage } from './store.js';
 import type { JsonObject } from '../core/json.js';
-import { MODELS, type ModelName } from '../core/models.js';
+import { MODELS, type Deployments, type ModelName } from '../core/models.js';
 import { imageRecord, type ImageRecord, type RecordContext } from './record.js';
 import { resolveRequest, type ImageRequest } from '../core/request.js';
 import type { ImageData, ImagesResponse } from '../core/schemas.js';
-import { completedGeneration, type Generation, type ImageGenerator, type ServedBy, type ServedMeta, type ServiceImage, type StreamedGeneration, type StreamEvent } from '../generation/azureOpenAI.js';
-import type { Deployments } from '../platform/settings.js';
+import type { GenerationCost, StreamCosts } from '../cost/metering.js';
+import { completedGeneration } from '../generation/azureOpenAI.js';
+import type { CallContext, Generation, ImageGenerator, ServedBy, ServedMeta, ServiceImage, StreamedGeneration, StreamEvent, Target } from '../generation/generator.js';
 
 // The pipeline every trigger calls: validate, generate (the key is the service's business), keep,
 // answer. Streamed generations keep each final image as it arrives and pass partial images through.
@@ -38,10 +39,16 @@ export interface StreamFrame {
   data: JsonObject;
 }
 
+/** Any generator; a metered one (cost/metering.ts) also says what each image cost, and when its ledger has settled. */
+interface MaybeMetered extends ImageGenerator {
+  generate(target: Target, context: CallContext): Promise<Generation & Partial<GenerationCost>>;
+  stream(target: Target, context: CallContext): Promise<StreamedGeneration & Partial<StreamCosts>>;
+}
+
 export interface PipelineOptions {
   deployments: Deployments;
   apiVersion: string;
-  generator: ImageGenerator;
+  generator: MaybeMetered;
   store: ImageStore;
   /** What follows each kept image for the gallery (its index entry, its thumbnail); never fails a generation. */
   gallery?: { kept(kept: KeptImage, record: ImageRecord, log?: (message: string) => void): Promise<void> };
@@ -117,7 +124,7 @@ export class ImagePipeline {
     return { apiVersion: this.options.apiVersion, startedAt: Date.now(), ...(options.jobId !== undefined && { jobId: options.jobId }), ...(options.caller && { caller: options.caller }) };
   }
 
-  private async *relay(request: ImageRequest, events: AsyncIterable<StreamEvent>, context: RecordContext & Omit<StreamedGeneration, 'events'>, options: GenerateOptions): AsyncIterable<StreamFrame> {
+  private async *relay(request: ImageRequest, events: AsyncIterable<StreamEvent>, context: RecordContext & Omit<StreamedGeneration & Partial<StreamCosts>, 'events'>, options: GenerateOptions): AsyncIterable<StreamFrame> {
     let index = 0;
     for await (const event of events) {
       if (event.type !== 'image_generation.completed') {
@@ -136,7 +143,7 @@ export class ImagePipeline {
   }
 
   /** Keeps every image or none: when one fails, those already kept are taken away. */
-  private async keepAll(request: ImageRequest, generation: Generation, context: RecordContext, signal?: AbortSignal): Promise<({ image: KeptImage; record: ImageRecord } | undefined)[]> {
+  private async keepAll(request: ImageRequest, generation: Generation & Partial<GenerationCost>, context: RecordContext, signal?: AbortSignal): Promise<({ image: KeptImage; record: ImageRecord } | undefined)[]> {
     const now = new Date();
     const results = await Promise.allSettled(
       generation.images.map(async (image, index) => {

@@ -1,9 +1,9 @@
 import type { Caller } from '../core/caller.js';
 import type { JsonObject } from '../core/json.js';
 import type { GenerationParams, ModelName } from '../core/models.js';
-import { costJson } from '../cost/pricing.js';
+import { costJson, type Cost } from '../cost/pricing.js';
 import type { ImageRequest } from '../core/request.js';
-import type { BackendAttempt, Generation, ServedBy, ServiceOutput } from '../generation/azureOpenAI.js';
+import type { BackendAttempt, Generation, ServedBy, ServiceOutput } from '../generation/generator.js';
 
 // The JSON record kept beside every image: how it was made, in full. The blob is the source of
 // truth for what an image is; nothing else holds these fields.
@@ -55,7 +55,7 @@ export interface RecordContext {
 const withoutPrompt = ({ prompt: _prompt, ...params }: GenerationParams): Params => params;
 
 /** The record of one image of a generation. */
-export function imageRecord(request: ImageRequest, generation: Generation, index: number, context: RecordContext): ImageRecord {
+export function imageRecord(request: ImageRequest, generation: Generation & { cost?: Cost }, index: number, context: RecordContext): ImageRecord {
   const image = generation.images[index];
   const { requested, served } = request;
   return {

@@ -3,10 +3,9 @@ import { buffer } from 'node:stream/consumers';
 import { BlobSASPermissions, StorageSharedKeyCredential, type BlobServiceClient, type ContainerClient, type UserDelegationKey } from '@azure/storage-blob';
 import { withDeadline } from '../platform/deadline.js';
 import { ServiceFailedError, ServiceTimeoutError } from '../core/errors.js';
-import { CONTENT_TYPES, EXTENSIONS, sniffImageFormat } from './format.js';
+import { CONTENT_TYPES, EXTENSIONS, sniffImageFormat, THUMBNAIL_CONTENT_TYPE } from './format.js';
 import type { ImageRecord } from './record.js';
 import { ensureCreated, readBlobText, unless404, usingStorage } from '../platform/storage.js';
-import { THUMBNAIL_CONTENT_TYPE } from '../gallery/thumbnails.js';
 
 // Keeps each image in a blob container beside a JSON record of how it was made (and, once the
 // thumbnail queue has made it, a WebP thumbnail), and hands out read-only SAS URLs for one blob each.

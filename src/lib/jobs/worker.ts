@@ -3,12 +3,11 @@ import { hostname } from 'node:os';
 import { errorAnswer } from '../core/errorAnswer.js';
 import { sleep } from '../platform/deadline.js';
 import { QUEUE_CALLER, type Caller } from '../core/caller.js';
-import { ImagesError, InvalidRequestError, NotFoundError, ServiceThrottledError } from '../core/errors.js';
+import { fromZodIssues, ImagesError, InvalidRequestError, NotFoundError, ServiceThrottledError } from '../core/errors.js';
 import { isJsonObject, sameDigest, sha256, type JsonObject } from '../core/json.js';
 import { JobLease, LEASE_TIMES, patiently, type JobState, type JobStore, type LeaseTimes, type StoredJob } from './jobStore.js';
 import type { Answer, ImagePipeline } from '../images/pipeline.js';
 import { MAX_DEQUEUE_COUNT, MAX_MESSAGE_BYTES, messageBytes, QUEUES, resultQueueProblem, type ImageQueues } from './queues.js';
-import { fromZodIssues } from '../core/request.js';
 import { jobId, subscriptionRequest, type ImagesResponse, type Job, type JobEvent } from '../core/schemas.js';
 import { delivery as deliveryMessage, type Subscription, type Webhooks } from './webhooks.js';
 

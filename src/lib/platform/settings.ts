@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ImagesError } from '../core/errors.js';
+import { SettingsError } from '../core/errors.js';
 import { CURRENT_MODELS, isModelName, isRetired, MODEL_NAMES, type ModelName } from '../core/models.js';
-import { loadPriceTable, PriceTableError } from '../cost/pricing.js';
+import { loadPriceTable, PriceTableError } from '../core/priceTable.js';
 
 // Every app setting the code reads, parsed once at start-up. infra/ sets them in Azure (test/unit/
 // infra.test.ts holds the two together), and local.settings.sample.json gives each a local value.
@@ -269,25 +269,6 @@ export const HOST_SETTING_NAMES = [
   'AzureWebJobsStorage__clientId',
 ] as const;
 
-/** What is wrong with one app setting. */
-export interface SettingProblem {
-  setting: string;
-  problem: string;
-}
-
-/**
- * App settings the app cannot run on, each named with what is wrong. The app stays registered and
- * answers it (503) until they are fixed: the host would otherwise serve nothing but 404s.
- */
-export class SettingsError extends ImagesError {
-  readonly code = 'InvalidAppSettings';
-  /** The request could succeed once an operator fixes the settings. */
-  readonly retryable = true;
-  constructor(readonly problems: SettingProblem[]) {
-    super(`Invalid app settings. ${problems.map((p) => `${p.setting}: ${p.problem}`).join('; ')}`);
-  }
-}
-
 /** Parses app settings; throws a SettingsError that names every bad setting. Empty values count as unset. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const present = Object.fromEntries(
@@ -302,7 +283,4 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 
 /** One backend as the app calls it: its auth settled. */
 export type BackendSettings = NonNullable<Settings['AZURE_OPENAI_BACKENDS']>[number];
-
-/** The model behind each deployment, for those who need only that. */
-export type Deployments = Pick<Settings, 'AZURE_OPENAI_DEPLOYMENTS' | 'AZURE_OPENAI_DEFAULT_DEPLOYMENT' | 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'>;
 

@@ -4,11 +4,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlin
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import ignore from 'ignore';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { bundle, bundledPackages, externals, type BundleResult } from '../../dev/build/bundle.js';
 import { deployFiles, stage, zip, type Staged } from '../../dev/build/package.js';
 import { renderImage } from '../../dev/fakes/emulator/images.js';
 import { THUMBNAIL_WORKER, ThumbnailThread, WASM_FILES } from '../../src/lib/gallery/thumbnails.js';
+import { quietFor, untilHolds } from '../support/until.js';
 
 // The deployed package: src/index.ts is the one entry point and imports every function module;
 // esbuild bundles it, leaving out exactly package.json's dependencies; what `npm run package` stages
@@ -130,19 +131,26 @@ describe('the bundle and the deployed package', () => {
   });
 
   it('starts the thumbnail thread on the first thumbnail and ends it once idle, starting again when needed', async () => {
-    const thread = new ThumbnailThread(join(staged.dir, 'dist', 'app', THUMBNAIL_WORKER), 300);
-    const png = renderImage({ prompt: 'idle', width: 512, height: 512, format: 'png' });
-    expect(thread.running).toBe(false);
-    const [first, second] = await Promise.all([thread.make(png, 'png'), thread.make(png, 'png')]);
-    expect([first.width, second.width]).toEqual([256, 256]);
-    expect(thread.running).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    // Idle for less than its 300 ms: still there.
-    expect(thread.running).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(thread.running).toBe(false);
-    expect((await thread.make(png, 'png')).height).toBe(256);
-    expect(thread.running).toBe(true);
+    // The idle timer on a clock the test moves; the thread's messages and its exit go on as ever.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const thread = new ThumbnailThread(join(staged.dir, 'dist', 'app', THUMBNAIL_WORKER), 300);
+      const png = renderImage({ prompt: 'idle', width: 512, height: 512, format: 'png' });
+      expect(thread.running).toBe(false);
+      const [first, second] = await Promise.all([thread.make(png, 'png'), thread.make(png, 'png')]);
+      expect([first.width, second.width]).toEqual([256, 256]);
+      expect(thread.running).toBe(true);
+      // Idle for less than its 300 ms: still there.
+      vi.advanceTimersByTime(299);
+      await quietFor(100, 'a thread told to end too soon would have exited by now');
+      expect(thread.running).toBe(true);
+      vi.advanceTimersByTime(1);
+      await untilHolds(() => !thread.running);
+      expect((await thread.make(png, 'png')).height).toBe(256);
+      expect(thread.running).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('.funcignore admits from the project root exactly what dist/deploy holds besides node_modules', () => {

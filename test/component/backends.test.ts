@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator, type ThrottleHeader } from '../../dev/fakes/emulator/index.js';
 import { errorAnswer } from '../../src/lib/core/errorAnswer.js';
 import { BackendState } from '../../src/lib/generation/poolState.js';
@@ -15,6 +15,7 @@ import { ImageQueues } from '../../src/lib/jobs/queues.js';
 import { Webhooks } from '../../src/lib/jobs/webhooks.js';
 import { JobWorker } from '../../src/lib/jobs/worker.js';
 import { uniqueName } from '../support/stack.js';
+import { untilHolds } from '../support/until.js';
 
 // The pool of backends in-process, against real emulated accounts and the shared state in Azurite:
 // priority and weights, each Retry-After form and its cap, the circuit and its one trial request,
@@ -174,7 +175,13 @@ describe('Retry-After', () => {
 });
 
 describe('the circuit', () => {
+  // On a clock the test moves: Date alone is faked, and still runs on its own, so that timers,
+  // sockets and Azurite go on as ever while the circuit's second passes at once.
+  afterEach(() => void vi.useRealTimers());
+  const passes = (ms: number) => vi.setSystemTime(Date.now() + ms);
+
   it('opens after repeated 5xx (each sent on at once), then lets exactly one trial request decide', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
     accounts[A].configure({ failureRate: 1, failureStatuses: [500] });
     const { pool: p, logs } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], {
       AZURE_OPENAI_CIRCUIT_FAILURES: '3',
@@ -191,7 +198,7 @@ describe('the circuit', () => {
     expect(requests()[A]).toBe(asked[A]);
 
     // Half-open: of five requests at once, one is the trial. It fails, and the circuit opens again.
-    await new Promise((r) => setTimeout(r, 1_100));
+    passes(1_100);
     const trial = await Promise.all(Array.from({ length: 5 }, () => p.generate(target, {})));
     expect(trial.map(served)).toEqual(Array(5).fill('acct-b'));
     expect(requests()[A] - asked[A]).toBe(1);
@@ -199,11 +206,12 @@ describe('the circuit', () => {
 
     // Healthy again: the next trial succeeds and closes the circuit; priority 1 takes the traffic back.
     accounts[A].configure({ failureRate: 0 });
-    await new Promise((r) => setTimeout(r, 1_100));
+    passes(1_100);
     expect((await healthOf(p, 'acct-a')).circuit).toBe('half-open');
     const again = await Promise.all(Array.from({ length: 3 }, () => p.generate(target, {})));
     expect(again.map(served).filter((name) => name === 'acct-a')).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 50));
+    // The trial's success closes the circuit a moment after it answers.
+    await untilHolds(async () => (await healthOf(p, 'acct-a')).circuit === 'closed');
     expect(await healthOf(p, 'acct-a')).toMatchObject({ circuit: 'closed', available: true });
     expect(served(await p.generate(target, {}))).toBe('acct-a');
     expect(logs.join('\n')).toMatch(/acct-a \(region-a\): circuit open for 1 s after 3 failures[\s\S]*trial request failed[\s\S]*circuit closed/);
@@ -240,8 +248,10 @@ describe('sending elsewhere, and never paying twice', () => {
     accounts[A].configure({ latencyMs: 1_500 });
     const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })]);
     const before = { a: accounts[A].stats.requests, b: accounts[B].stats.requests };
+    const billed = accounts[A].stats.generations;
     const pending = p.generate(target, {}).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 300));
+    // Dropped once the account has it (and has started, and billed).
+    await untilHolds(() => accounts[A].stats.generations - billed === 1);
     await accounts[A].stop();
     const error = await pending;
     expect(error).toMatchObject({ code: 'UpstreamUnreachable', mayHaveGenerated: true });
@@ -257,8 +267,8 @@ describe('sending elsewhere, and never paying twice', () => {
     const error = await p.generate(target, {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceTimeoutError);
     expect(accounts[B].stats.requests).toBe(before.b);
-    await new Promise((r) => setTimeout(r, 800));
     // The first account went on and billed it: exactly why it went nowhere else.
+    await untilHolds(() => accounts[A].stats.generations - before.a >= 1);
     expect(accounts[A].stats.generations - before.a).toBe(1);
     expect((await healthOf(p, 'acct-a')).last_5_minutes.failures).toBe(1);
   });

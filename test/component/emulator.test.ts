@@ -6,6 +6,7 @@ import OpenAI, { APIConnectionError, AzureOpenAI, RateLimitError } from 'openai'
 import { DEFAULT_SETTINGS, startOpenAIEmulator, type OpenAIEmulator, type ThrottleHeader } from '../../dev/fakes/emulator/index.js';
 import { mintToken } from '../../dev/fakes/identity/tokens.js';
 import { decodeImage, pixelAt } from '../support/images.js';
+import { untilHolds } from '../support/until.js';
 
 const KEY = 'emulator-key';
 const API_VERSION = '2025-04-01-preview';
@@ -676,7 +677,8 @@ describe('faults', () => {
     const { url, port } = emulator;
     emulator.configure({ latencyMs: 5_000 });
     const inFlight = generate('gpt-image-2', { prompt: 'cut off' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Stopped once the service has started on it (billed), waiting out its latency.
+    await untilHolds(() => emulator.stats.generations === 1);
     await emulator.stop();
     try {
       expect(emulator.listening).toBe(false);
@@ -712,7 +714,7 @@ describe('faults', () => {
       headers: { 'api-key': KEY, 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: 'never answered' }),
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilHolds(() => other.stats.generations === 1);
     const started = performance.now();
     await other.close();
     expect(performance.now() - started).toBeLessThan(1000);

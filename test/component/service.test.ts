@@ -4,6 +4,7 @@ import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/fakes/emulat
 import { ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/core/errors.js';
 import { StaticApiKey } from '../../src/lib/generation/apiKeys.js';
 import { ImageService } from '../../src/lib/generation/azureOpenAI.js';
+import { untilHolds } from '../support/until.js';
 
 // One Azure OpenAI account through the official client, against the emulator: what is sent again,
 // and what never is.
@@ -56,8 +57,8 @@ describe('ImageService', () => {
       const error = await service({ timeoutMs: 500, maxRetries: 3 }).generate(target, {}).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceTimeoutError);
       expect(emulator.stats.requests - before.requests).toBe(1);
-      await new Promise((r) => setTimeout(r, 1_200));
       // The service went on and billed it: exactly why it is not sent again.
+      await untilHolds(() => emulator.stats.generations - before.generations >= 1);
       expect(emulator.stats.generations - before.generations).toBe(1);
     } finally {
       emulator.configure({ latencyMs: 0 });

@@ -15,6 +15,7 @@ import type { ImageRecord } from '../../src/lib/images/record.js';
 import { ImageService } from '../../src/lib/generation/azureOpenAI.js';
 import { localSettings } from '../support/settings.js';
 import { uniqueName } from '../support/stack.js';
+import { quietFor } from '../support/until.js';
 
 // Keeping fails: the caller gets an error, and no record points at a missing image. The real
 // storage client against Azurite, with a failure put into its HTTP client for chosen blobs.
@@ -176,7 +177,7 @@ describe('ImagePipeline', () => {
     });
     let answered = false;
     const answer = pipeline.generate(pipeline.resolve({ prompt: 'one' }), { caller: { name: 'team', kind: 'key' } }).then((a) => ((answered = true), a));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await quietFor(300, 'no answer while the ledger is still at work');
     expect(answered).toBe(false);
     settle();
     const { body } = await answer;

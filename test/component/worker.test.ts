@@ -15,6 +15,7 @@ import { createStorageClients } from '../../src/lib/platform/storage.js';
 import { Webhooks } from '../../src/lib/jobs/webhooks.js';
 import { JobWorker } from '../../src/lib/jobs/worker.js';
 import { uniqueName } from '../support/stack.js';
+import { until, untilHolds } from '../support/until.js';
 
 // The worker's rules, called as the queue trigger calls it: what the host retries and when it
 // stops, and that however many deliveries of one job race, one image set is generated.
@@ -23,9 +24,19 @@ import { uniqueName } from '../support/stack.js';
 let azurite: Azurite;
 let emulator: OpenAIEmulator;
 let worker: JobWorker;
-let jobStore: JobStore;
+let jobStore: ReadCountingJobStore;
 let queues: QueueServiceClient;
 const LEASE = { leaseMs: 1_000, renewEveryMs: 300, takeoverQuietMs: 1_000 };
+
+/** The job store, counting the finished reads of each job: a test can tell when a delivery has looked. */
+class ReadCountingJobStore extends JobStore {
+  readonly reads = new Map<string, number>();
+  override async get(id: string) {
+    const stored = await super.get(id);
+    this.reads.set(id, (this.reads.get(id) ?? 0) + 1);
+    return stored;
+  }
+}
 
 beforeAll(async () => {
   azurite = await startAzurite({ silent: true });
@@ -40,7 +51,7 @@ beforeAll(async () => {
     generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
     store,
   });
-  jobStore = new JobStore(blobs.getContainerClient(uniqueName('jobs')));
+  jobStore = new ReadCountingJobStore(blobs.getContainerClient(uniqueName('jobs')));
   const webhooks = new Webhooks(createStorageClients(settings, () => {
     throw new Error('no credential locally');
   }).table(uniqueName('hooks').replaceAll('-', '')), { policy: 'local', secret: new StaticApiKey('a-signing-key-for-tests'), retryWindowMs: 60_000, retryBaseMs: 1_000 });
@@ -120,7 +131,8 @@ describe('one job, delivered more than once', () => {
       const id = uniqueName('slow');
       const before = emulator.stats.generations;
       const first = worker.process({ id, prompt: 'Slow' }, { messageId: 'm', dequeueCount: 1 });
-      await new Promise((r) => setTimeout(r, 300));
+      // The first delivery holds the job and the service is at work on it.
+      await untilHolds(() => emulator.stats.generations - before === 1);
       await worker.process({ id, prompt: 'Slow' }, { messageId: 'm', dequeueCount: 2 });
       expect((await jobStore.get(id))!.state.status).toBe('running');
       await first;
@@ -151,10 +163,15 @@ describe('one job, delivered more than once', () => {
       const id = uniqueName('renewed');
       const before = emulator.stats.generations;
       const first = worker.process({ id, prompt: 'Long' }, { messageId: 'm1', dequeueCount: 1 });
-      await new Promise((r) => setTimeout(r, 300));
-      const leased = (await jobStore.get(id))!.state;
-      await new Promise((r) => setTimeout(r, 1_500));
-      const renewed = (await jobStore.get(id))!.state;
+      const leased = await until(async () => {
+        const stored = await jobStore.get(id);
+        return stored?.state.status === 'running' ? stored.state : undefined;
+      });
+      // A renewal made after the first lease would have run out (so past it by a lease's length).
+      const renewed = await until(async () => {
+        const { state } = (await jobStore.get(id))!;
+        return state.lease_until! > leased.lease_until! + 1_000 ? state : undefined;
+      });
       expect(renewed.lease_holder).toBe(leased.lease_holder);
       expect(renewed.lease_until).toBeGreaterThan(leased.lease_until! + 1_000);
       await worker.process({ id, prompt: 'Long' }, { messageId: 'm2', dequeueCount: 1 });
@@ -173,9 +190,11 @@ describe('one job, delivered more than once', () => {
     const etag = (await jobStore.put(holding, created.etag)) as string;
     const before = emulator.stats.generations;
     const queuedBefore = await queued();
+    const reads = jobStore.reads.get(id) ?? 0;
     const redelivery = worker.process({ id }, { messageId: 'm3', dequeueCount: 1 });
-    // The holder, cut off with everyone else, renews within seconds of Storage's return.
-    await new Promise((r) => setTimeout(r, 300));
+    // The holder, cut off with everyone else, renews within seconds of Storage's return: here, while
+    // the redelivery, having found the lease run out, watches it for its quiet time.
+    await untilHolds(() => jobStore.reads.get(id)! > reads);
     await jobStore.put({ ...holding, lease_until: Date.now() + 30_000 }, etag);
     await redelivery;
     expect(emulator.stats.generations - before).toBe(0);
@@ -189,7 +208,8 @@ describe('one job, delivered more than once', () => {
       const id = uniqueName('overtaken');
       const before = emulator.stats.generations;
       const first = worker.process({ id, prompt: 'Paid for' }, { messageId: 'm4', dequeueCount: 1 });
-      await new Promise((r) => setTimeout(r, 300));
+      // The first delivery holds the job and the service is at work on it.
+      await untilHolds(() => emulator.stats.generations - before === 1);
       // Another delivery takes the job over (as after the lease ran out unrenewed) and is still at work.
       const stored = (await jobStore.get(id))!;
       await jobStore.put({ ...stored.state, attempts: 2, lease_holder: 'taker/1', lease_until: Date.now() + 60_000 }, stored.etag);

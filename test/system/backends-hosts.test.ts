@@ -7,6 +7,7 @@ import { startHostProcess, type HostProcess } from '../../dev/fakes/host/process
 import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/fakes/identity/server.js';
 import { startKeyVault, type KeyVaultStandIn } from '../../dev/fakes/keyvault/server.js';
 import { uniqueName } from '../support/stack.js';
+import { quietFor, untilHolds } from '../support/until.js';
 
 // Two instances of the app (two host processes) in front of two emulated accounts, as Azure scales
 // it out: one storage account between them (an Azurite of this file's own: the host's queue
@@ -65,6 +66,12 @@ async function post(host: HostProcess, body: unknown, headers: Record<string, st
 
 const backendOf = (answer: { headers: Headers }) => [answer.headers.get('x-served-backend'), answer.headers.get('x-served-region')];
 
+/** Whether an instance's health detail shows each of `names` unavailable (throttled, or its circuit open). */
+async function seesUnavailable(host: HostProcess, ...names: string[]): Promise<boolean> {
+  const { backends } = (await (await fetch(`${host.url}/api/health/detail`)).json()) as { backends: { name: string; available: boolean }[] };
+  return names.every((name) => backends.find((b) => b.name === name)?.available === false);
+}
+
 describe('two instances, two accounts', () => {
   it('share a throttle mark: one instance meets the 429, the other honours it within a second', async () => {
     a.configure({ requestsPerMinute: 2 });
@@ -77,7 +84,9 @@ describe('two instances, two accounts', () => {
     expect(backendOf(spilled)).toEqual(['east', 'eastus2']);
     expect(a.stats.rateLimited).toBe(1);
 
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Each instance reads the shared marks again when its copy is 750 ms old: a second, with a
+    // second's margin for a loaded machine.
+    await untilHolds(() => seesUnavailable(two, 'sweden'), 2_000);
     const asked = a.stats.requests;
     expect(backendOf(await post(two, { prompt: 'fourth' }))).toEqual(['east', 'eastus2']);
     expect(a.stats.requests).toBe(asked);
@@ -103,8 +112,10 @@ describe('two instances, two accounts', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(7);
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(8);
     expect(refused.json.error).toMatchObject({ code: '429' });
+    const refusedAt = Date.now();
 
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The other instance has the mark, and a second has passed: its wait is computed from the mark, not east's own 8 s.
+    await untilHolds(async () => Date.now() - refusedAt >= 1_000 && (await seesUnavailable(two, 'sweden', 'east')));
     const asked = [a.stats.requests, b.stats.requests];
     const computed = await post(two, { prompt: 'still none' });
     expect(computed.status).toBe(429);
@@ -142,7 +153,7 @@ describe('two instances, two accounts', () => {
     const accepted = await post(hosts[0], { prompt: 'later' }, { prefer: 'respond-async' });
     expect(accepted.status).toBe(202);
     const location = accepted.headers.get('location')!;
-    await new Promise((r) => setTimeout(r, 2_000));
+    await quietFor(2_000, 'the job waits while both backends are marked throttled');
     expect((await fetch(location)).status).toBe(202);
     const done = await vi.waitUntil(
       async () => {

@@ -3,7 +3,7 @@ import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { utcDay } from '../../src/lib/cost/ledger.js';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
-import { until } from '../support/until.js';
+import { quietFor, until } from '../support/until.js';
 
 // A caller who leaves: the generation is paid for at the service, so it runs to the end, each image
 // is kept with its record, and the hold settles to what it cost, once. Each case is a real client
@@ -63,7 +63,7 @@ async function settled(name: string, images: number) {
   const usage = await until(async () => {
     const row = (await stack.get(`/api/usage?caller=${name}&groupBy=caller`)).json.data[0];
     return row?.images === images ? row : undefined;
-  }, 20_000);
+  }, 60_000);
   const table = TableClient.fromConnectionString(inject('azurite').connectionString, stack.settings.USAGE_TABLE, { allowInsecureConnection: true });
   const budget = await table.getEntity<{ spent: number; holds: string }>(utcDay(Date.now()), `budget|caller|${name}`);
   return { usage, budget: { spent: Number(budget.spent) / 1e9, holds: JSON.parse(budget.holds) } };
@@ -94,7 +94,7 @@ async function expectKeptAndSettled(name: string, generationsBefore: number, ima
   expect(budget.holds).toEqual({});
   expect(budget.spent).toBeCloseTo(usage.usd, 8);
   // Nothing more comes later: a second settlement would double the counts.
-  await new Promise((r) => setTimeout(r, 500));
+  await quietFor(500, 'no second settlement');
   expect((await settled(name, images)).usage).toEqual(usage);
   expect(stack.emulator.stats.generations - generationsBefore).toBe(1);
 }

@@ -10,7 +10,7 @@ import { JobStore } from '../../src/lib/jobs/jobStore.js';
 import { QUEUES } from '../../src/lib/jobs/queues.js';
 import { nameForms, rawRequest, refusedNames } from '../support/paths.js';
 import { startStack, uniqueName, WEBHOOK_KEY, type Stack } from '../support/stack.js';
-import { until as waitFor } from '../support/until.js';
+import { quietFor, until as waitFor } from '../support/until.js';
 
 // What Power Automate, Logic Apps and pipelines do with the app, as they do it: polls that end with
 // the answer, webhooks, images that last, reply queues, base64 messages.
@@ -131,7 +131,7 @@ describe('webhooks', () => {
     // The job spends as the function key that subscribed, as a synchronous call with it would.
     const { storage } = event.data[0];
     expect(JSON.parse((await stack.readBlob(storage.record, storage.container)).toString()).caller).toEqual({ name: 'anonymous', kind: 'function_key' });
-    await new Promise((r) => setTimeout(r, 1_500));
+    await quietFor(1_500, 'no second delivery of the end');
     expect(deliveriesOf(subscribed.json.job_id)).toHaveLength(1);
     expect((await stack.get(`/api/images/subscriptions/${subscribed.json.id}`)).status).toBe(404);
   });
@@ -156,7 +156,7 @@ describe('webhooks', () => {
     const after = uniqueName('hook');
     await queues.getQueueClient(QUEUES.requests).sendMessage(JSON.stringify({ id: after, prompt: 'Nobody listens', quality: 'low' }));
     await until(async () => ((await stack.get(`/api/images/jobs/${after}`)).json?.status === 'succeeded' ? true : undefined));
-    await new Promise((r) => setTimeout(r, 1_500));
+    await quietFor(1_500, 'no delivery to the subscription that ended');
     expect(deliveriesOf(after)).toHaveLength(0);
   });
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAzurite, type Azurite } from '../../dev/fakes/azurite.js';
 import { QUEUES } from '../../src/lib/jobs/queues.js';
 import { startStack, uniqueName, type Answer, type Stack } from '../support/stack.js';
+import { quietFor, untilHolds } from '../support/until.js';
 
 // Storage going away and coming back, for real: Azurite stopped in mid-flight and started again on
 // the same ports with the same data. Nothing waits for the 220 s deadline, every route answers 503
@@ -55,8 +56,10 @@ describe('a Storage outage of a few seconds', () => {
 
     stack.emulator.configure({ latencyMs: 1000 });
     try {
+      const billed = stack.emulator.stats.generations;
       const inFlight = Array.from({ length: 12 }, (_, i) => timed(() => stack.post(GENERATE, { prompt: `In flight ${i}`, quality: 'low' })));
-      await new Promise((r) => setTimeout(r, 300));
+      // Storage goes while all twelve are at the service.
+      await untilHolds(() => stack.emulator.stats.generations - billed === 12);
       await azurite.stop();
       const stoppedAt = Date.now();
 
@@ -73,7 +76,7 @@ describe('a Storage outage of a few seconds', () => {
       }
 
       // Back after a few seconds, with the same data.
-      await new Promise((r) => setTimeout(r, Math.max(0, 3_000 - (Date.now() - stoppedAt))));
+      await quietFor(Math.max(0, 3_000 - (Date.now() - stoppedAt)), 'Storage stays away for 3 s');
       azurite = await startAzurite({ location, silent: true, ...ports });
       const restartedAt = Date.now();
 
@@ -119,7 +122,7 @@ describe('queue jobs through a Storage outage', () => {
       await vi.waitUntil(async () => (await ended()) >= 10, { timeout: 60_000, interval: 250 });
       const endedBefore = await ended();
       await azurite.stop();
-      await new Promise((r) => setTimeout(r, 4_000));
+      await quietFor(4_000, 'Storage stays away for 4 s');
       azurite = await startAzurite({ location, silent: true, ...ports });
       const restartedAt = Date.now();
       await vi.waitUntil(async () => (await ended()) === ids.length, { timeout: 150_000, interval: 1_000 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostProcess } from '../../dev/fakes/host/process.js';
 import { ImageStore } from '../../src/lib/images/store.js';
 import { startStack, uniqueName, type Stack } from '../support/stack.js';
+import { until, untilHolds } from '../support/until.js';
 
 // POST /api/gallery/zip under load: ZIPs are written as they are read, so 10 at once of ~90 MB from
 // one caller key keep the host's peak RSS (VmHWM) under 600 MB; a real reader (unzip -t) checks each
@@ -123,15 +124,13 @@ describe('POST /api/gallery/zip, streamed', () => {
     expect((await refused.json()).error).toMatchObject({ code: 'TooManyRequests', message: expect.stringMatching(/ZIPs/) });
     for (const c of controllers) c.abort();
     await expect(Promise.all(open.map(drain))).rejects.toThrow();
-    const again = await (async () => {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        const response = await zip(big.slice(0, 1), host);
-        if (response.status !== 429) return response;
-        await response.arrayBuffer();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error('the slots were never given back');
-    })();
+    // The slots are given back once the aborted downloads have ended.
+    const again = await until(async () => {
+      const response = await zip(big.slice(0, 1), host);
+      if (response.status !== 429) return response;
+      await response.arrayBuffer();
+      return undefined;
+    }, 5_000);
     expect(again.status).toBe(200);
     expect(await drain(again)).toBeGreaterThan(IMAGE_BYTES);
   });
@@ -145,7 +144,7 @@ describe('POST /api/gallery/zip, streamed', () => {
     // The second image goes while the first is still being written: its read fails mid-ZIP.
     await stack.blobs.getContainerClient(stack.container).getBlobClient(second).delete();
     await expect(drain(response)).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 200));
+    await untilHolds(() => /The ZIP was cut short/.test(stack.host.output().slice(logged)));
     const output = stack.host.output().slice(logged);
     expect(output).toMatch(/The ZIP was cut short/);
     expect(output).not.toMatch(/ 500 |Failed with 500/);

@@ -1,12 +1,11 @@
-import { createServer } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../../dev/processes.js';
-import { Authenticator, HostKeyCheck, hostUrlOf, type Credentials } from '../../src/lib/callers/auth.js';
+import { describe, expect, it } from 'vitest';
+import { Authenticator, hostUrlOf, type Credentials } from '../../src/lib/callers/auth.js';
 import type { Caller } from '../../src/lib/core/caller.js';
-import { DependencyUnavailableError, UnauthorizedError } from '../../src/lib/core/errors.js';
+import { UnauthorizedError } from '../../src/lib/core/errors.js';
 
-// Who a request is, in order: a caller key, an Entra ID token (test/unit/entra.test.ts), the function
-// key as the host judges it. x-ms-client-principal is never read.
+// Who a request is, in order: a caller key, an Entra ID token (test/component/entra.test.ts), the
+// function key as the host judges it (test/component/hostKeyCheck.test.ts). x-ms-client-principal is
+// never read.
 
 const KEY = `igk_${'k'.repeat(43)}`;
 const TEAM: Caller = { name: 'team', kind: 'key' };
@@ -59,48 +58,7 @@ describe('Authenticator', () => {
   });
 });
 
-describe('HostKeyCheck', () => {
-  let url: string;
-  let close: () => void;
-  const seen: (string | undefined)[] = [];
-  let status = (key: string | undefined): number => (key === 'good' || key === undefined ? 204 : 401);
-
-  beforeAll(async () => {
-    const server = createServer((req, res) => {
-      const key = req.headers['x-functions-key'] as string | undefined;
-      seen.push(req.url === '/api/auth/check' ? key : `wrong path ${req.url}`);
-      res.writeHead(status(key)).end();
-    });
-    url = `http://127.0.0.1:${await listen(server)}`;
-    close = () => server.close();
-  });
-  afterAll(() => close());
-
-  it('asks the host once per key and lifetime: the key’s hash is the cache’s key', async () => {
-    const check = new HostKeyCheck(url, 60_000);
-    expect(await check.accepts('good')).toBe(true);
-    expect(await check.accepts('good')).toBe(true);
-    expect(await check.accepts('bad')).toBe(false);
-    expect(await check.accepts('bad')).toBe(false);
-    expect(await check.accepts(undefined)).toBe(true);
-    expect(seen.splice(0)).toEqual(['good', 'bad', undefined]);
-  });
-
-  it('asks again once the lifetime has passed', async () => {
-    const check = new HostKeyCheck(url, 1);
-    await check.accepts('good');
-    await new Promise((r) => setTimeout(r, 5));
-    await check.accepts('good');
-    expect(seen.splice(0)).toEqual(['good', 'good']);
-  });
-
-  it('a host that fails or is missing is a 503 with a wait, never a yes', async () => {
-    status = () => 500;
-    await expect(new HostKeyCheck(url, 1).accepts('good')).rejects.toBeInstanceOf(DependencyUnavailableError);
-    await expect(new HostKeyCheck(undefined, 1).accepts('good')).rejects.toThrow(/WEBSITE_HOSTNAME is not set/);
-    await expect(new HostKeyCheck('http://127.0.0.1:9', 1).accepts('good')).rejects.toMatchObject({ dependency: 'FunctionsHost', retryAfterMs: 5000 });
-  });
-
+describe('hostUrlOf', () => {
   it('finds the host from WEBSITE_HOSTNAME: HTTPS in Azure, HTTP locally', () => {
     expect(hostUrlOf('func-api-x.azurewebsites.net')).toBe('https://func-api-x.azurewebsites.net');
     expect(hostUrlOf('localhost:7071')).toBe('http://localhost:7071');

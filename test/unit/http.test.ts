@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { eventStream, jsonBytes } from '../../src/lib/http/answering.js';
 import { ServiceFailedError } from '../../src/lib/core/errors.js';
 import type { StreamFrame } from '../../src/lib/images/pipeline.js';
+import { untilHolds } from '../support/until.js';
 
 // Answers are written as bytes with each b64_json spliced in (src/lib/http/answering.ts).
 
@@ -41,12 +42,12 @@ describe('jsonBytes', () => {
 });
 
 describe('eventStream', () => {
-  /** Four frames, a tick apart, counting how many were read; `fail` throws in place of the third. */
+  /** Four frames, a turn of the event loop apart, counting how many were read; `fail` throws in place of the third. */
   function source(fail = false) {
     const read = { frames: 0 };
     async function* frames(): AsyncIterable<StreamFrame> {
       for (let i = 0; i < 4; i++) {
-        await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setImmediate(r));
         if (fail && i === 2) throw new ServiceFailedError('The service went away.', 'UpstreamError', true);
         read.frames++;
         yield { event: 'image_generation.partial_image', data: { i } };
@@ -69,7 +70,7 @@ describe('eventStream', () => {
     // A consumer that goes away after one frame, as a closed socket does.
     const leaving = new Writable({ write: (_chunk, _encoding, callback) => callback(++chunks === 1 ? undefined : new Error('socket closed')) });
     await expect(pipeline(answer.body as Readable, leaving)).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 100));
+    await untilHolds(() => read.frames === 4 && done > 0);
     expect(read.frames).toBe(4);
     expect(done).toBe(1);
     expect(lines.filter((l) => l.startsWith('error'))).toEqual([]);
@@ -81,7 +82,7 @@ describe('eventStream', () => {
     let done = 0;
     const answer = eventStream(frames, {}, logged().context, () => done++);
     (answer.body as Readable).destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await untilHolds(() => read.frames === 4 && done > 0);
     expect(read.frames).toBe(4);
     expect(done).toBe(1);
   });

@@ -10,7 +10,7 @@ function vault(values: string[]) {
   const client = {
     getSecret: async () => {
       state.calls++;
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setImmediate(r)); // a turn of the event loop: the reads overlap
       if (state.down) throw new Error('ECONNREFUSED');
       return { value: state.values[Math.min(state.calls - 1, state.values.length - 1)], name: 's', properties: {} as never };
     },

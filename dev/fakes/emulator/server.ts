@@ -122,7 +122,11 @@ class Emulator implements OpenAIEmulator {
     private readonly host: string,
     public port: number,
   ) {
+    // Idle connections kept for a minute, as the service's front door keeps them: with Node's 5 s, a
+    // client (undici lets go after 4 s, on a timer with a 1 s tick) sometimes sends on a socket the
+    // emulator is closing that instant, and reads ECONNRESET.
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 60_000;
   }
 
   get settings(): Readonly<EmulatorSettings> {

@@ -1,5 +1,5 @@
 import { constants, createHmac, createSign } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startIdentityEndpoint, type IdentityEndpoint } from '../../dev/fakes/identity/server.js';
 import { defaultSigningKey, newSigningKey, signJwt, V1_ISSUER } from '../../dev/fakes/identity/tokens.js';
 import { Authenticator, type Credentials } from '../../src/lib/callers/auth.js';
@@ -84,17 +84,23 @@ describe('EntraTokenVerifier', () => {
   });
 
   it("after the tenant's keys rotate, refetches them for an unknown kid, at most once per cooldown", async () => {
-    const entra = verifier({ keysCooldownMs: 1_000 });
-    const stranger = newSigningKey(); // made ahead: generating a key takes a while
-    expect(await entra.verify(identity.signIn({ aud: CLIENT_ID }))).toBeDefined();
-    const fetched = identity.keyFetches();
-    identity.rotateKeys();
-    await new Promise((r) => setTimeout(r, 1_100));
-    expect(await entra.verify(identity.signIn({ aud: CLIENT_ID }))).toBeDefined();
-    expect(identity.keyFetches()).toBe(fetched + 1);
-    // A kid nobody publishes, right after: refused, and the keys are not fetched again for it.
-    await refused(entra, signJwt({ aud: CLIENT_ID, iss: identity.issuer, exp: now() + 3600, oid: 'x' }, stranger), /no applicable key|matching/i);
-    expect(identity.keyFetches()).toBe(fetched + 1);
+    // The cooldown on a clock the test moves: Date alone is faked, and still runs on its own.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    try {
+      const entra = verifier({ keysCooldownMs: 1_000 });
+      const stranger = newSigningKey(); // made ahead: generating a key takes a while
+      expect(await entra.verify(identity.signIn({ aud: CLIENT_ID }))).toBeDefined();
+      const fetched = identity.keyFetches();
+      identity.rotateKeys();
+      vi.setSystemTime(Date.now() + 1_100);
+      expect(await entra.verify(identity.signIn({ aud: CLIENT_ID }))).toBeDefined();
+      expect(identity.keyFetches()).toBe(fetched + 1);
+      // A kid nobody publishes, right after: refused, and the keys are not fetched again for it.
+      await refused(entra, signJwt({ aud: CLIENT_ID, iss: identity.issuer, exp: now() + 3600, oid: 'x' }, stranger), /no applicable key|matching/i);
+      expect(identity.keyFetches()).toBe(fetched + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('answers 503-worthy when the authority cannot be asked, and tries again later', async () => {

@@ -7,8 +7,9 @@ import { startAzurite, type Azurite } from '../../dev/fakes/azurite.js';
 import { BudgetExceededError } from '../../src/lib/core/errors.js';
 import { UsageLedger, utcDay } from '../../src/lib/cost/ledger.js';
 import { MeteredGenerator } from '../../src/lib/cost/metering.js';
-import { loadPriceTable, Prices } from '../../src/lib/cost/pricing.js';
-import type { Generation, ImageGenerator } from '../../src/lib/generation/azureOpenAI.js';
+import { loadPriceTable } from '../../src/lib/core/priceTable.js';
+import { Prices } from '../../src/lib/cost/pricing.js';
+import type { Generation, ImageGenerator } from '../../src/lib/generation/generator.js';
 import { uniqueName } from '../support/stack.js';
 
 // Every paid image is counted: a settlement that meets a Storage outage is tried again until Storage

@@ -3,7 +3,7 @@ import { DependencyUnavailableError, PriceNotFoundError, ServiceFailedError, Ser
 import { isJsonObject } from '../core/json.js';
 import type { Hold, Spend, UsageLedger } from './ledger.js';
 import type { ModelName } from '../core/models.js';
-import { patiently } from '../jobs/jobStore.js';
+import { patiently } from '../platform/storage.js';
 import { usdText, type Cost, type DefaultEstimate, type Estimate, type Prices } from './pricing.js';
 import type { CallContext, Generation, ImageGenerator, StreamedGeneration, StreamEvent, Target } from '../generation/generator.js';
 

@@ -2,10 +2,8 @@ import type { BlobRequestConditions, ContainerClient } from '@azure/storage-blob
 import type { Caller } from '../core/caller.js';
 import type { JsonObject } from '../core/json.js';
 import type { Answer } from '../images/pipeline.js';
-import { sleep } from '../platform/deadline.js';
-import { DependencyUnavailableError } from '../core/errors.js';
 import type { AzureErrorBody, ImagesResponse, JobStatus } from '../core/schemas.js';
-import { ensureCreated, hasStatus, readBlobText, usingStorage } from '../platform/storage.js';
+import { ensureCreated, hasStatus, patiently, readBlobText, usingStorage } from '../platform/storage.js';
 
 // Asynchronous jobs' state, one JSON blob per job in the jobs container: no service beyond Storage.
 // Every change is conditional on the ETag read, so two deliveries of one job never both run it.
@@ -129,31 +127,6 @@ export interface LeaseTimes {
 
 export const LEASE_TIMES: LeaseTimes = { leaseMs: 30_000, renewEveryMs: 10_000, takeoverQuietMs: 15_000 };
 const RENEW_RETRY_MS = 2_000;
-
-/** How long a delivery waits Storage out before it gives up: well inside the queue run's 9 minutes. */
-const STORAGE_PATIENCE_MS = 5 * 60_000;
-
-const isStorageOutage = (err: unknown): boolean => err instanceof DependencyUnavailableError && err.dependency === 'Storage';
-
-/**
- * Runs a Storage step again while Storage is unavailable (1, 2, 4, then every 5 s), until it answers,
- * `signal` aborts or the patience runs out. A delivery that gave up during an outage could not even
- * put its message back (it would lie invisible for the host's 10 minutes), and what it holds may be
- * paid for. `retryIf` can stop it early (a step that is no longer safe to repeat).
- */
-export async function patiently<T>(step: () => Promise<T>, signal?: AbortSignal, retryIf: () => boolean = () => true): Promise<T> {
-  const until = Date.now() + STORAGE_PATIENCE_MS;
-  for (let wait = 1_000; ; wait = Math.min(wait * 2, 5_000)) {
-    try {
-      return await step();
-    } catch (err) {
-      if (!isStorageOutage(err) || !retryIf() || signal?.aborted || Date.now() + wait > until) throw err;
-      await sleep(wait, signal).catch(() => {
-        throw err;
-      });
-    }
-  }
-}
 
 /**
  * A running delivery's hold on its job: renewed while it works, so that a delivery that stopped

@@ -4,6 +4,7 @@ import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type BlobClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { DependencyUnavailableError, ImagesError } from '../core/errors.js';
+import { sleep } from './deadline.js';
 import type { Settings } from './settings.js';
 
 // Storage clients on the same connection the Functions host uses: a connection string locally,
@@ -105,3 +106,28 @@ export async function usingStorage<T>(what: string, work: () => Promise<T>): Pro
 /** The storage SDK's errors and the network's; not ours (ImagesError), not a bug's. */
 const isStorageFailure = (err: unknown) =>
   err instanceof Error && !(err instanceof ImagesError) && (['RestError', 'AbortError', 'TimeoutError'].includes(err.name) || typeof (err as { code?: unknown }).code === 'string');
+
+/** How long a step waits Storage out before it gives up: well inside the queue run's 9 minutes. */
+const STORAGE_PATIENCE_MS = 5 * 60_000;
+
+const isStorageOutage = (err: unknown): boolean => err instanceof DependencyUnavailableError && err.dependency === 'Storage';
+
+/**
+ * Runs a Storage step again while Storage is unavailable (1, 2, 4, then every 5 s), until it answers,
+ * `signal` aborts or the patience runs out. A delivery that gave up during an outage could not even
+ * put its message back (it would lie invisible for the host's 10 minutes), and what it holds may be
+ * paid for. `retryIf` can stop it early (a step that is no longer safe to repeat).
+ */
+export async function patiently<T>(step: () => Promise<T>, signal?: AbortSignal, retryIf: () => boolean = () => true): Promise<T> {
+  const until = Date.now() + STORAGE_PATIENCE_MS;
+  for (let wait = 1_000; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isStorageOutage(err) || !retryIf() || signal?.aborted || Date.now() + wait > until) throw err;
+      await sleep(wait, signal).catch(() => {
+        throw err;
+      });
+    }
+  }
+}

@@ -33,35 +33,159 @@ const importDirections = [
       return {
         files: [`src/lib/${wing}/${'*/'.repeat(depth)}*.ts`],
         rules: {
-          [RULE]: ['error', { patterns: [
-            ...(others.length ? [forbid(`^${up}(${others.join('|')})/`, `src/lib/${wing} imports only ${below.join(', ') || 'itself'} (the table in eslint.config.mjs).`)] : []),
-            forbid(`^${up}\\.\\./(?!lib/)|^${up}runtime\\.js$`, `src/lib/${wing} imports nothing above src/lib's wings: not runtime.ts, src/functions, src/studio or dev/.`),
-          ] }],
+          [RULE]: [
+            'error',
+            {
+              patterns: [
+                ...(others.length
+                  ? [
+                      forbid(
+                        `^${up}(${others.join('|')})/`,
+                        `src/lib/${wing} imports only ${below.join(', ') || 'itself'} (the table in eslint.config.mjs).`,
+                      ),
+                    ]
+                  : []),
+                forbid(
+                  `^${up}\\.\\./(?!lib/)|^${up}runtime\\.js$`,
+                  `src/lib/${wing} imports nothing above src/lib's wings: not runtime.ts, src/functions, src/studio or dev/.`,
+                ),
+              ],
+            },
+          ],
         },
       };
     });
   }),
-  { files: ['src/lib/runtime.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./', 'runtime.ts wires src/lib only: src/functions import it, not the other way round.')] }] } },
-  { files: ['src/functions/**/*.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./(?!lib/)', 'A trigger imports src/lib only: not src/studio, dev/ or another trigger folder.')] }] } },
+  {
+    files: ['src/lib/runtime.ts'],
+    rules: {
+      [RULE]: [
+        'error',
+        {
+          patterns: [
+            forbid('^\\.\\./', 'runtime.ts wires src/lib only: src/functions import it, not the other way round.'),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/functions/**/*.ts'],
+    rules: {
+      [RULE]: [
+        'error',
+        {
+          patterns: [
+            forbid(
+              '^\\.\\./(?!lib/)',
+              'A trigger imports src/lib only: not src/studio, dev/ or another trigger folder.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
   {
     // The studio runs in the browser: it takes the server's types and pure rules from core, and only types from the gallery and images.
     files: ['src/studio/**/*.ts'],
-    rules: { [RULE]: ['error', { patterns: [
-      forbid('^\\.\\./(?!lib/(core|gallery|images)/)', 'The studio imports only src/lib/core (and types from src/lib/gallery and src/lib/images).'),
-      forbid('^\\.\\./lib/(gallery|images)/', 'Only types from the gallery and images: their modules run on Node.', true),
-      forbid('^\\.\\./lib/core/(json|priceTable)\\.js$', 'Only types from this module: it runs on Node (node:crypto, node:fs).', true),
-      forbid('^node:', 'The studio runs in the browser: no Node modules.'),
-    ] }] },
+    rules: {
+      [RULE]: [
+        'error',
+        {
+          patterns: [
+            forbid(
+              '^\\.\\./(?!lib/(core|gallery|images)/)',
+              'The studio imports only src/lib/core (and types from src/lib/gallery and src/lib/images).',
+            ),
+            forbid(
+              '^\\.\\./lib/(gallery|images)/',
+              'Only types from the gallery and images: their modules run on Node.',
+              true,
+            ),
+            forbid(
+              '^\\.\\./lib/core/(json|priceTable)\\.js$',
+              'Only types from this module: it runs on Node (node:crypto, node:fs).',
+              true,
+            ),
+            forbid('^node:', 'The studio runs in the browser: no Node modules.'),
+          ],
+        },
+      ],
+    },
   },
   // dev/: the stand-ins never import the app they stand in for; build steps and operator tools take what they build or run.
-  { files: ['dev/fakes/**/*.ts', 'dev/processes.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^(\\.\\./)+src(/|$)', 'A stand-in never imports src/: it must behave as Azure does, not as the app thinks it does.')] }] } },
-  { files: ['dev/build/**/*.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./\\.\\./src/(?!lib/(core|gallery|http)/)', 'A build step imports only what it builds from: src/lib core, gallery (the wasm codecs) and http.')] }] } },
-  { files: ['dev/ops/**/*.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./\\.\\./src/(?!lib/(platform|images|gallery)/)', 'An operator tool imports only the wings it runs: platform, images, gallery.')] }] } },
-  { files: ['dev/start.ts'], rules: { [RULE]: ['error', { patterns: [forbid('^\\.\\./src/(?!lib/platform/)', '`npm start` reads the settings only.')] }] } },
+  {
+    files: ['dev/fakes/**/*.ts', 'dev/processes.ts'],
+    rules: {
+      [RULE]: [
+        'error',
+        {
+          patterns: [
+            forbid(
+              '^(\\.\\./)+src(/|$)',
+              'A stand-in never imports src/: it must behave as Azure does, not as the app thinks it does.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['dev/build/**/*.ts'],
+    rules: {
+      [RULE]: [
+        'error',
+        {
+          patterns: [
+            forbid(
+              '^\\.\\./\\.\\./src/(?!lib/(core|gallery|http)/)',
+              'A build step imports only what it builds from: src/lib core, gallery (the wasm codecs) and http.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['dev/ops/**/*.ts'],
+    rules: {
+      [RULE]: [
+        'error',
+        {
+          patterns: [
+            forbid(
+              '^\\.\\./\\.\\./src/(?!lib/(platform|images|gallery)/)',
+              'An operator tool imports only the wings it runs: platform, images, gallery.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['dev/start.ts'],
+    rules: {
+      [RULE]: [
+        'error',
+        { patterns: [forbid('^\\.\\./src/(?!lib/platform/)', '`npm start` reads the settings only.')] },
+      ],
+    },
+  },
 ];
 
 export default tseslint.config(
-  { ignores: ['vitest.config.mts', 'dist/**', 'node_modules/**', 'coverage/**', '.dev/**', 'examples/**', 'infra/**', 'connector/**'] },
+  {
+    ignores: [
+      'vitest.config.mts',
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.dev/**',
+      'examples/**',
+      'infra/**',
+      'connector/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -69,7 +193,10 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       // Floating promises lose errors; every one must be awaited or marked void.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/require-await': 'off',

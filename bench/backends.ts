@@ -24,7 +24,12 @@ interface Lab {
 }
 
 /** A host whose backends are the accounts, with these priorities; a state table and an images container of its own. */
-async function startApp(lab: Lab, run: string, priorities: number[], only?: number[]): Promise<{ host: HostProcess; images: string }> {
+async function startApp(
+  lab: Lab,
+  run: string,
+  priorities: number[],
+  only?: number[],
+): Promise<{ host: HostProcess; images: string }> {
   const members = (only ?? priorities.map((_, i) => i)).map((i) => ({
     name: ACCOUNTS[i],
     endpoint: lab.accounts[i].url,
@@ -45,7 +50,10 @@ async function startApp(lab: Lab, run: string, priorities: number[], only?: numb
   return { host, images };
 }
 
-async function generate(host: HostProcess, prompt: string): Promise<{ status: number; backend: string | null; ms: number }> {
+async function generate(
+  host: HostProcess,
+  prompt: string,
+): Promise<{ status: number; backend: string | null; ms: number }> {
   const started = performance.now();
   const answer = await fetch(`${host.url}/api/images/generations`, {
     method: 'POST',
@@ -74,11 +82,28 @@ async function queuePath(lab: Lab, rpm: number, seconds: number): Promise<Row[]>
   const quota = 3 * rpm;
   const total = Math.round((10 * quota * seconds) / 60);
   try {
-    const d = await drainQueue({ connectionString: lab.azurite.connectionString, container: images, total, perMinute: 10 * quota, quotaPerMinute: quota, idPrefix: `backends-${Date.now()}` });
+    const d = await drainQueue({
+      connectionString: lab.azurite.connectionString,
+      container: images,
+      total,
+      perMinute: 10 * quota,
+      quotaPerMinute: quota,
+      idPrefix: `backends-${Date.now()}`,
+    });
     const byAccount = lab.accounts.map((a, i) => `${ACCOUNTS[i]} ${a.stats.generations}`).join(', ');
     return [
-      ['1. queue at 10 × 3R: sustained rate', `${(d.share * 100).toFixed(1)} % of 3R`, '≥ 95 %', verdict(d.share >= 0.95)],
-      ['   jobs, finished, failed', `${total}, ${d.finished.size}, ${d.failed.size}`, '', `drained in ${d.drainSeconds.toFixed(1)} s; generated: ${byAccount}`],
+      [
+        '1. queue at 10 × 3R: sustained rate',
+        `${(d.share * 100).toFixed(1)} % of 3R`,
+        '≥ 95 %',
+        verdict(d.share >= 0.95),
+      ],
+      [
+        '   jobs, finished, failed',
+        `${total}, ${d.finished.size}, ${d.failed.size}`,
+        '',
+        `drained in ${d.drainSeconds.toFixed(1)} s; generated: ${byAccount}`,
+      ],
       ['   lost', String(d.lost), '0', verdict(d.lost === 0)],
       ['   generated twice', String(d.generatedTwice), '0', verdict(d.generatedTwice === 0)],
     ];
@@ -123,11 +148,22 @@ async function accountStopped(lab: Lab): Promise<Row[]> {
   const after = answers.filter((a) => a.started >= stopped);
   const inFlight = answers.filter((a) => a.started < stopping && a.ended > stopping);
   const errors = after.filter((a) => a.status !== 200).length;
-  const statuses = (list: typeof answers) => [...new Set(list.map((a) => a.status))].map((s) => `${s}×${list.filter((a) => a.status === s).length}`).join(' ');
+  const statuses = (list: typeof answers) =>
+    [...new Set(list.map((a) => a.status))].map((s) => `${s}×${list.filter((a) => a.status === s).length}`).join(' ');
   return [
     ['2. one account stopped mid-run: errors after', `${errors} of ${after.length}`, '0', verdict(errors === 0)],
-    ['   requests after the stop, by backend', ACCOUNTS.map((n) => `${n} ${after.filter((a) => a.backend === n).length}`).join(', '), '', `statuses ${statuses(after)}`],
-    ['   in flight at the stop', String(inFlight.length), '', `statuses ${statuses(inFlight)}: one at the stopped account may have been billed, so it is not resent`],
+    [
+      '   requests after the stop, by backend',
+      ACCOUNTS.map((n) => `${n} ${after.filter((a) => a.backend === n).length}`).join(', '),
+      '',
+      `statuses ${statuses(after)}`,
+    ],
+    [
+      '   in flight at the stop',
+      String(inFlight.length),
+      '',
+      `statuses ${statuses(inFlight)}: one at the stopped account may have been billed, so it is not resent`,
+    ],
   ];
 }
 
@@ -136,7 +172,12 @@ async function failoverLatency(lab: Lab): Promise<Row[]> {
   configureAll(lab, { requestsPerMinute: undefined, latencyMs: 0 });
   // Sweden answers every request with a 429 that asks for no wait: each request meets it, then goes on.
   // (A quota of 1 a minute did the same until the run took longer than a minute on a busy machine.)
-  lab.accounts[0].configure({ failureRate: 1, failureStatuses: [429], retryAfterSeconds: 0, throttleHeaders: ['retry-after-ms'] });
+  lab.accounts[0].configure({
+    failureRate: 1,
+    failureStatuses: [429],
+    retryAfterSeconds: 0,
+    throttleHeaders: ['retry-after-ms'],
+  });
   const { host: withFailover } = await startApp(lab, 'failover', [1, 2, 2], [0, 1]);
   const { host: direct } = await startApp(lab, 'direct', [1, 2, 2], [1]);
   const rounds = 4;
@@ -150,7 +191,8 @@ async function failoverLatency(lab: Lab): Promise<Row[]> {
       for (let i = 0; i < per; i++) {
         const a = await generate(direct, `Latency ${i % 4}`);
         const b = await generate(withFailover, `Latency ${i % 4}`);
-        if (a.status !== 200 || b.status !== 200 || b.backend !== 'east') throw new Error(`unexpected answers ${a.status} ${b.status} ${b.backend}`);
+        if (a.status !== 200 || b.status !== 200 || b.backend !== 'east')
+          throw new Error(`unexpected answers ${a.status} ${b.status} ${b.backend}`);
         samples.direct.push(a.ms);
         samples.failover.push(b.ms);
         samples.paired.push(b.ms - a.ms);
@@ -159,7 +201,12 @@ async function failoverLatency(lab: Lab): Promise<Row[]> {
     failovers = lab.accounts[0].stats.failed - before;
   } finally {
     await Promise.all([withFailover.stop(), direct.stop()]);
-    lab.accounts[0].configure({ failureRate: 0, failureStatuses: [500, 503], retryAfterSeconds: undefined, throttleHeaders: ['retry-after', 'retry-after-ms'] });
+    lab.accounts[0].configure({
+      failureRate: 0,
+      failureStatuses: [500, 503],
+      retryAfterSeconds: undefined,
+      throttleHeaders: ['retry-after', 'retry-after-ms'],
+    });
   }
   const p50 = { failover: percentile(samples.failover, 50), direct: percentile(samples.direct, 50) };
   const added = p50.failover - p50.direct;
@@ -167,8 +214,18 @@ async function failoverLatency(lab: Lab): Promise<Row[]> {
   const paired = [25, 50, 75].map((p) => percentile(samples.paired, p).toFixed(1));
   return [
     ['3. failover: p50 added', `${added.toFixed(1)} ms`, '≤ 20 ms', verdict(added <= 20)],
-    ['   p50 without / with a failover', `${p50.direct.toFixed(1)} / ${p50.failover.toFixed(1)} ms`, '', `${samples.failover.length} requests each, alternating; 429s met on the way: ${failovers}`],
-    ['   added, pair by pair: p25 / p50 / p75', `${paired.join(' / ')} ms`, '', 'each failover request minus the direct one just before it'],
+    [
+      '   p50 without / with a failover',
+      `${p50.direct.toFixed(1)} / ${p50.failover.toFixed(1)} ms`,
+      '',
+      `${samples.failover.length} requests each, alternating; 429s met on the way: ${failovers}`,
+    ],
+    [
+      '   added, pair by pair: p25 / p50 / p75',
+      `${paired.join(' / ')} ms`,
+      '',
+      'each failover request minus the direct one just before it',
+    ],
   ];
 }
 
@@ -187,7 +244,12 @@ async function priorityShare(lab: Lab, rpm: number): Promise<Row[]> {
   const share = before.filter((b) => b === ACCOUNTS[0]).length / Math.max(1, before.length);
   const counts = ACCOUNTS.map((name) => `${name} ${served.filter((b) => b === name).length}`).join(', ');
   return [
-    ['4. priority 1 until throttled: its share', `${(share * 100).toFixed(1)} %`, '100 %', verdict(share === 1 && before.length === rpm)],
+    [
+      '4. priority 1 until throttled: its share',
+      `${(share * 100).toFixed(1)} %`,
+      '100 %',
+      verdict(share === 1 && before.length === rpm),
+    ],
     ['   all requests', `${served.length}`, '', `${counts} (quota ${rpm} each)`],
   ];
 }
@@ -197,7 +259,9 @@ export async function runBackendsBench(): Promise<void> {
   const seconds = Number(process.env.BENCH_BACKENDS_SECONDS ?? 12);
   console.log(`\n== Several backends: three emulated accounts, quota R = ${rpm}/min each ==`);
   const azurite = await startAzurite({ silent: true });
-  const accounts = await Promise.all(ACCOUNTS.map(() => startOpenAIEmulator({ apiKeys: [API_KEY], deployments: { 'gpt-image-2': 'gpt-image-2' } })));
+  const accounts = await Promise.all(
+    ACCOUNTS.map(() => startOpenAIEmulator({ apiKeys: [API_KEY], deployments: { 'gpt-image-2': 'gpt-image-2' } })),
+  );
   const lab = { azurite, accounts };
   try {
     const rows: Row[] = [
@@ -208,7 +272,8 @@ export async function runBackendsBench(): Promise<void> {
     ];
     const widths = [48, 22, 12];
     console.log(['measurement', 'figure', 'target'].map((h, i) => h.padEnd(widths[i])).join('') + 'verdict');
-    for (const [measurement, figure, target, result] of rows) console.log(`${measurement.padEnd(widths[0])}${figure.padEnd(widths[1])}${target.padEnd(widths[2])}${result}`);
+    for (const [measurement, figure, target, result] of rows)
+      console.log(`${measurement.padEnd(widths[0])}${figure.padEnd(widths[1])}${target.padEnd(widths[2])}${result}`);
   } finally {
     await Promise.all(accounts.map((a) => a.close()));
     await azurite.stop();

@@ -25,7 +25,14 @@ export interface Drain {
   share: number;
 }
 
-export async function drainQueue(options: { connectionString: string; container: string; total: number; perMinute: number; quotaPerMinute: number; idPrefix: string }): Promise<Drain> {
+export async function drainQueue(options: {
+  connectionString: string;
+  container: string;
+  total: number;
+  perMinute: number;
+  quotaPerMinute: number;
+  idPrefix: string;
+}): Promise<Drain> {
   const { connectionString, total, perMinute, quotaPerMinute, idPrefix } = options;
   const service = QueueServiceClient.fromConnectionString(connectionString);
   const requests = service.getQueueClient(QUEUES.requests);
@@ -43,7 +50,10 @@ export async function drainQueue(options: { connectionString: string; container:
     for (let tick = 1; sent < total; tick++) {
       const due = Math.min(total, Math.round(tick * perTick));
       const batch: Promise<unknown>[] = [];
-      for (; sent < due; sent++) batch.push(requests.sendMessage(JSON.stringify({ id: `${idPrefix}-${sent}`, prompt: `Queued picture ${sent % 16}` })));
+      for (; sent < due; sent++)
+        batch.push(
+          requests.sendMessage(JSON.stringify({ id: `${idPrefix}-${sent}`, prompt: `Queued picture ${sent % 16}` })),
+        );
       await Promise.all(batch);
       const wait = started + tick * 100 - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -73,7 +83,9 @@ export async function drainQueue(options: { connectionString: string; container:
   const container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(options.container);
   for await (const blob of container.listBlobsFlat()) {
     if (!blob.name.endsWith('.json')) continue;
-    const record = JSON.parse((await container.getBlobClient(blob.name).downloadToBuffer()).toString()) as { job_id: string };
+    const record = JSON.parse((await container.getBlobClient(blob.name).downloadToBuffer()).toString()) as {
+      job_id: string;
+    };
     perJob.set(record.job_id, (perJob.get(record.job_id) ?? 0) + 1);
   }
 

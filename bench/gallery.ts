@@ -17,7 +17,18 @@ import { percentile, verdict } from './stats.js';
 
 const CONTAINER = 'benchgallery';
 const TABLE = 'benchgalleryindex';
-const SUBJECTS = ['a lighthouse at dusk', 'three kites in a storm', 'a comet over the sea', 'a paper boat', 'a fox in the snow', 'a city at night', 'a bowl of fruit', 'an old map', 'a robot gardener', 'a quiet library'];
+const SUBJECTS = [
+  'a lighthouse at dusk',
+  'three kites in a storm',
+  'a comet over the sea',
+  'a paper boat',
+  'a fox in the snow',
+  'a city at night',
+  'a bowl of fruit',
+  'an old map',
+  'a robot gardener',
+  'a quiet library',
+];
 const MODELS = ['gpt-image-2', 'gpt-image-1.5', 'gpt-image-1-mini'];
 const TARGET_P50_MS = 300;
 
@@ -49,7 +60,13 @@ async function seed(table: TableClient, count: number): Promise<void> {
   await table.createTable();
   const start = Date.UTC(2026, 5, 1);
   const batches: TransactionAction[][] = [];
-  for (let i = 0; i < count; i += 100) batches.push(Array.from({ length: Math.min(100, count - i) }, (_, k) => ['upsert', indexEntity(CONTAINER, item(i + k, start))] satisfies TransactionAction));
+  for (let i = 0; i < count; i += 100)
+    batches.push(
+      Array.from(
+        { length: Math.min(100, count - i) },
+        (_, k) => ['upsert', indexEntity(CONTAINER, item(i + k, start))] satisfies TransactionAction,
+      ),
+    );
   let next = 0;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
@@ -67,12 +84,19 @@ interface Page {
 export async function runGalleryBench(): Promise<void> {
   const count = Number(process.env.BENCH_GALLERY_IMAGES ?? 10_000);
   const requests = Number(process.env.BENCH_GALLERY_REQUESTS ?? 40);
-  console.log(`\n== Gallery: a page of 50 with ${count.toLocaleString('en-US')} images indexed (the app on Azurite, over loopback) ==`);
+  console.log(
+    `\n== Gallery: a page of 50 with ${count.toLocaleString('en-US')} images indexed (the app on Azurite, over loopback) ==`,
+  );
   const azurite = await startAzurite({ silent: true });
   try {
     const seeded = Date.now();
-    await seed(TableClient.fromConnectionString(azurite.connectionString, TABLE, { allowInsecureConnection: true }), count);
-    console.log(`seeded ${count} index entities in ${((Date.now() - seeded) / 1000).toFixed(1)} s (transactions of 100)`);
+    await seed(
+      TableClient.fromConnectionString(azurite.connectionString, TABLE, { allowInsecureConnection: true }),
+      count,
+    );
+    console.log(
+      `seeded ${count} index entities in ${((Date.now() - seeded) / 1000).toFixed(1)} s (transactions of 100)`,
+    );
     const host = await startHostProcess({
       AzureWebJobsStorage: azurite.connectionString,
       // Never called: listing reads the index alone.
@@ -92,7 +116,8 @@ export async function runGalleryBench(): Promise<void> {
       };
       // The 20th page's continuation: a page deep in the table.
       let continuation: string | undefined;
-      for (let i = 0; i < 19; i++) continuation = (await page(continuation ? `?continuation=${continuation}` : '')).page.continuation;
+      for (let i = 0; i < 19; i++)
+        continuation = (await page(continuation ? `?continuation=${continuation}` : '')).page.continuation;
       const cases: [string, string][] = [
         ['first page', ''],
         ['model filter', '?model=gpt-image-1.5'],
@@ -100,7 +125,9 @@ export async function runGalleryBench(): Promise<void> {
         ['rare search', '?q=zanzibar'],
         ['page 20 (continuation)', `?continuation=${continuation}`],
       ];
-      console.log(`${'case'.padEnd(24)}${'requests'.padStart(10)}${'images'.padStart(8)}${'scanned'.padStart(9)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}  verdict`);
+      console.log(
+        `${'case'.padEnd(24)}${'requests'.padStart(10)}${'images'.padStart(8)}${'scanned'.padStart(9)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}  verdict`,
+      );
       for (const [name, query] of cases) {
         for (let i = 0; i < 3; i++) await page(query); // warm
         const times: number[] = [];
@@ -123,11 +150,20 @@ export async function runGalleryBench(): Promise<void> {
         return { path, text: raw.toString(), raw: raw.length, gzipped: gzipSync(raw, { level: 9 }).length };
       };
       const shell = await weigh('/api/studio');
-      const files = [shell, ...(await Promise.all([...shell.text.matchAll(/(?:src|href)="(\/api\/studio\/assets\/[^"]+)"/g)].map((m) => weigh(m[1]))))];
+      const files = [
+        shell,
+        ...(await Promise.all(
+          [...shell.text.matchAll(/(?:src|href)="(\/api\/studio\/assets\/[^"]+)"/g)].map((m) => weigh(m[1])),
+        )),
+      ];
       const total = files.reduce((a, f) => a + f.gzipped, 0);
       const assets = files.slice(1).reduce((a, f) => a + f.gzipped, 0);
-      console.log(`studio page: ${files.map((f) => `${f.path.split('/').pop()} ${(f.raw / 1024).toFixed(1)} KB (${(f.gzipped / 1024).toFixed(1)} KB gzipped)`).join(', ')}`);
-      console.log(`studio page transferred: ${(total / 1024).toFixed(1)} KB gzipped; JS + CSS ${(assets / 1024).toFixed(1)} KB ${verdict(assets <= 100 * 1024)} (target ≤ 100 KB)`);
+      console.log(
+        `studio page: ${files.map((f) => `${f.path.split('/').pop()} ${(f.raw / 1024).toFixed(1)} KB (${(f.gzipped / 1024).toFixed(1)} KB gzipped)`).join(', ')}`,
+      );
+      console.log(
+        `studio page transferred: ${(total / 1024).toFixed(1)} KB gzipped; JS + CSS ${(assets / 1024).toFixed(1)} KB ${verdict(assets <= 100 * 1024)} (target ≤ 100 KB)`,
+      );
     } finally {
       await host.stop();
     }
@@ -152,6 +188,8 @@ export async function runGalleryBench(): Promise<void> {
       size = (await makeThumbnail(bytes, format)).bytes.length;
       times.push(performance.now() - started);
     }
-    console.log(`thumbnail of a ${name} (${(bytes.length / 1024 / 1024).toFixed(1)} MB): median ${percentile(times, 50).toFixed(0)} ms, ${size} bytes of WebP`);
+    console.log(
+      `thumbnail of a ${name} (${(bytes.length / 1024 / 1024).toFixed(1)} MB): median ${percentile(times, 50).toFixed(0)} ms, ${size} bytes of WebP`,
+    );
   }
 }

@@ -16,10 +16,18 @@ export async function runMemoryBench(): Promise<void> {
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY] });
   const host = await startHostProcess(
-    { AzureWebJobsStorage: azurite.connectionString, WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key', AZURE_OPENAI_ENDPOINT: emulator.url, AZURE_OPENAI_API_KEY: API_KEY, IMAGES_CONTAINER: 'bench-memory', LOCAL_HOST_DIAGNOSTICS: 'true' },
+    {
+      AzureWebJobsStorage: azurite.connectionString,
+      WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key',
+      AZURE_OPENAI_ENDPOINT: emulator.url,
+      AZURE_OPENAI_API_KEY: API_KEY,
+      IMAGES_CONTAINER: 'bench-memory',
+      LOCAL_HOST_DIAGNOSTICS: 'true',
+    },
     { nodeArgs: ['--expose-gc'] },
   );
-  const sample = async () => (await (await fetch(`${host.url}/admin/host/memory`)).json()) as { rssMb: number; heapUsedMb: number };
+  const sample = async () =>
+    (await (await fetch(`${host.url}/admin/host/memory`)).json()) as { rssMb: number; heapUsedMb: number };
   const call = async (i: number) => {
     const answer = await fetch(`${host.url}/api/images/generations`, {
       method: 'POST',
@@ -34,18 +42,29 @@ export async function runMemoryBench(): Promise<void> {
     const baseline = await sample();
     let next = 0;
     const started = performance.now();
-    await Promise.all(Array.from({ length: 32 }, async () => { while (next < total) await call(next++); }));
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < total) await call(next++);
+      }),
+    );
     const seconds = (performance.now() - started) / 1000;
     const after = await sample();
     await new Promise((r) => setTimeout(r, 10_000));
     const later = await sample();
-    const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(28) : c.padStart(14))).join(''));
+    const row = (cells: string[]) =>
+      console.log(cells.map((c, i) => (i === 0 ? c.padEnd(28) : c.padStart(14))).join(''));
     row(['', 'RSS MB', 'live heap MB']);
-    for (const [name, m] of [['baseline', baseline], [`after ${total} (${(total / seconds).toFixed(0)} req/s)`, after], ['10 s after the load', later]] as const) {
+    for (const [name, m] of [
+      ['baseline', baseline],
+      [`after ${total} (${(total / seconds).toFixed(0)} req/s)`, after],
+      ['10 s after the load', later],
+    ] as const) {
       row([name, m.rssMb.toFixed(1), m.heapUsedMb.toFixed(1)]);
     }
     const heapBack = later.heapUsedMb - baseline.heapUsedMb;
-    console.log(`live heap 10 s after the load: ${heapBack >= 0 ? '+' : ''}${heapBack.toFixed(1)} MB over baseline ${verdict(heapBack <= 10)} (target: back within 10 MB)`);
+    console.log(
+      `live heap 10 s after the load: ${heapBack >= 0 ? '+' : ''}${heapBack.toFixed(1)} MB over baseline ${verdict(heapBack <= 10)} (target: back within 10 MB)`,
+    );
     const warned = host.output().includes('MaxListenersExceededWarning');
     console.log(`listener warnings in the host's log: ${warned ? 'some' : 'none'} ${verdict(!warned)}`);
   } finally {

@@ -46,7 +46,12 @@ interface Side {
   loads: { ms: number; rssMb: number }[];
 }
 
-const packages = (staged: Staged) => new Set(staged.files.filter((f) => f.startsWith('node_modules/')).map((f) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)![1])).size;
+const packages = (staged: Staged) =>
+  new Set(
+    staged.files
+      .filter((f) => f.startsWith('node_modules/'))
+      .map((f) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)![1]),
+  ).size;
 
 /** The packages the tsc output requires (not relative, not built in). */
 function requiredPackages(dir: string): string[] {
@@ -71,22 +76,47 @@ function stageUnbundled(work: string): Side {
     ...productionPackages(required, root).flatMap((dir) => filesUnder(join(root, dir), root)),
   ];
   const main = 'dist/src/functions/*.js';
-  const staged = stage(root, join(work, 'unbundled'), files, { name: pkg.name, version: pkg.version, main, dependencies: Object.fromEntries(required.map((r) => [r, '*'])) });
+  const staged = stage(root, join(work, 'unbundled'), files, {
+    name: pkg.name,
+    version: pkg.version,
+    main,
+    dependencies: Object.fromEntries(required.map((r) => [r, '*'])),
+  });
   const functionsDir = join(staged.dir, 'dist', 'src', 'functions');
-  const entries = readdirSync(functionsDir).filter((f) => f.endsWith('.js')).sort().map((f) => join(functionsDir, f));
-  return { name: 'unbundled (tsc + node_modules)', staged, zipBytes: zip(staged, join(work, 'unbundled.zip')), entries, loads: [] };
+  const entries = readdirSync(functionsDir)
+    .filter((f) => f.endsWith('.js'))
+    .sort()
+    .map((f) => join(functionsDir, f));
+  return {
+    name: 'unbundled (tsc + node_modules)',
+    staged,
+    zipBytes: zip(staged, join(work, 'unbundled.zip')),
+    entries,
+    loads: [],
+  };
 }
 
 function stageBundled(work: string): Side {
   const { files, packageJson } = deployFiles(root);
   const staged = stage(root, join(work, 'bundled'), files, packageJson);
   const main = (packageJson as { main: string }).main;
-  return { name: 'bundled (esbuild + externals)', staged, zipBytes: zip(staged, join(work, 'bundled.zip')), entries: [join(staged.dir, main)], loads: [] };
+  return {
+    name: 'bundled (esbuild + externals)',
+    staged,
+    zipBytes: zip(staged, join(work, 'bundled.zip')),
+    entries: [join(staged.dir, main)],
+    loads: [],
+  };
 }
 
 function load(side: Side): { ms: number; rssMb: number } {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...AZURE_SETTINGS };
-  const out = execFileSync(process.execPath, ['-e', PROBE, JSON.stringify(side.entries)], { cwd: side.staged.dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(process.execPath, ['-e', PROBE, JSON.stringify(side.entries)], {
+    cwd: side.staged.dir,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   // The app may print too (test mode says "HTTP streaming enabled."): the probe's line is marked.
   const line = out.split('\n').find((l) => l.startsWith('probe '));
   if (!line) throw new Error(`${side.name}: the probe printed no result:\n${out}`);
@@ -94,7 +124,8 @@ function load(side: Side): { ms: number; rssMb: number } {
 }
 
 /** Disk use in 4 KiB blocks, as `du` counts it: thousands of small files cost far more than their bytes. */
-const onDisk = (staged: Staged) => staged.files.reduce((sum, f) => sum + Math.ceil(statSync(join(staged.dir, f)).size / 4096) * 4096, 0);
+const onDisk = (staged: Staged) =>
+  staged.files.reduce((sum, f) => sum + Math.ceil(statSync(join(staged.dir, f)).size / 4096) * 4096, 0);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(2);
@@ -109,20 +140,30 @@ export async function runPackageBench(): Promise<void> {
     for (let i = 0; i < runs; i++) for (const side of sides) side.loads.push(load(side));
 
     console.log(`\nPackage (${runs} loads each, median; Node ${process.versions.node}, ${process.arch})`);
-    console.log(`${'package'.padEnd(32)}${'files'.padStart(8)}${'packages'.padStart(10)}${'unpacked MB'.padStart(13)}${'on disk MB'.padStart(12)}${'zip MB'.padStart(9)}${'load ms'.padStart(10)}${'RSS MB'.padStart(9)}`);
+    console.log(
+      `${'package'.padEnd(32)}${'files'.padStart(8)}${'packages'.padStart(10)}${'unpacked MB'.padStart(13)}${'on disk MB'.padStart(12)}${'zip MB'.padStart(9)}${'load ms'.padStart(10)}${'RSS MB'.padStart(9)}`,
+    );
     for (const s of sides) {
       console.log(
         `${s.name.padEnd(32)}${String(s.staged.files.length).padStart(8)}${String(packages(s.staged)).padStart(10)}${mb(s.staged.bytes).padStart(13)}${mb(onDisk(s.staged)).padStart(12)}` +
-          `${mb(s.zipBytes).padStart(9)}${median(s.loads.map((l) => l.ms)).toFixed(1).padStart(10)}${median(s.loads.map((l) => l.rssMb)).toFixed(1).padStart(9)}`,
+          `${mb(s.zipBytes).padStart(9)}${median(s.loads.map((l) => l.ms))
+            .toFixed(1)
+            .padStart(10)}${median(s.loads.map((l) => l.rssMb))
+            .toFixed(1)
+            .padStart(9)}`,
       );
     }
     const [unbundled, bundled] = sides as [Side, Side];
     const loadMs = median(bundled.loads.map((l) => l.ms));
     const spread = bundled.loads.map((l) => l.ms.toFixed(0)).join(', ');
-    console.log(`bundled zip ${mb(bundled.zipBytes)} MB ${bundled.zipBytes <= LIMITS.zipBytes ? 'PASS' : 'FAIL'} (target ≤ 5 MB); ` +
-      `load ${loadMs.toFixed(1)} ms ${loadMs <= LIMITS.loadMs ? 'PASS' : 'FAIL'} (target ≤ ${LIMITS.loadMs} ms; runs: ${spread})`);
-    console.log(`bundled/unbundled: zip ${(bundled.zipBytes / unbundled.zipBytes).toFixed(3)}, files ${(bundled.staged.files.length / unbundled.staged.files.length).toFixed(4)}, ` +
-      `load ${(loadMs / median(unbundled.loads.map((l) => l.ms))).toFixed(2)}`);
+    console.log(
+      `bundled zip ${mb(bundled.zipBytes)} MB ${bundled.zipBytes <= LIMITS.zipBytes ? 'PASS' : 'FAIL'} (target ≤ 5 MB); ` +
+        `load ${loadMs.toFixed(1)} ms ${loadMs <= LIMITS.loadMs ? 'PASS' : 'FAIL'} (target ≤ ${LIMITS.loadMs} ms; runs: ${spread})`,
+    );
+    console.log(
+      `bundled/unbundled: zip ${(bundled.zipBytes / unbundled.zipBytes).toFixed(3)}, files ${(bundled.staged.files.length / unbundled.staged.files.length).toFixed(4)}, ` +
+        `load ${(loadMs / median(unbundled.loads.map((l) => l.ms))).toFixed(2)}`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -32,10 +32,18 @@ export async function runQueueBench(): Promise<void> {
   });
 
   try {
-    const d = await drainQueue({ connectionString: azurite.connectionString, container: images, total, perMinute: 10 * rpm, quotaPerMinute: rpm, idPrefix: 'bench' });
+    const d = await drainQueue({
+      connectionString: azurite.connectionString,
+      container: images,
+      total,
+      perMinute: 10 * rpm,
+      quotaPerMinute: rpm,
+      idPrefix: 'bench',
+    });
     const floorSeconds = 60 * Math.floor((total - 1) / rpm);
 
-    const row = (label: string, value: string, note = '') => console.log(`${label.padEnd(34)}${value.padStart(14)}  ${note}`);
+    const row = (label: string, value: string, note = '') =>
+      console.log(`${label.padEnd(34)}${value.padStart(14)}  ${note}`);
     row('jobs put on', String(total), `in ${d.producedSeconds.toFixed(1)} s`);
     row('finished', String(d.finished.size), `in ${d.drainSeconds.toFixed(1)} s`);
     row('failed', String(d.failed.size));
@@ -43,8 +51,16 @@ export async function runQueueBench(): Promise<void> {
     row('generated twice', String(d.generatedTwice), `${verdict(d.generatedTwice === 0)} (target 0)`);
     row('duplicate result messages', String(d.duplicateResults));
     row('429s answered by the service', String(emulator.stats.rateLimited));
-    row('drain time', `${d.drainSeconds.toFixed(1)} s`, `the quota allows no less than ${floorSeconds} s plus one burst`);
-    row('sustained rate', `${d.sustained.toFixed(1)}/min`, `${(d.share * 100).toFixed(1)} % of R over ${d.quotaMinutes} quota minute(s) ${verdict(d.share >= 0.95)} (target ≥ 95 %)`);
+    row(
+      'drain time',
+      `${d.drainSeconds.toFixed(1)} s`,
+      `the quota allows no less than ${floorSeconds} s plus one burst`,
+    );
+    row(
+      'sustained rate',
+      `${d.sustained.toFixed(1)}/min`,
+      `${(d.share * 100).toFixed(1)} % of R over ${d.quotaMinutes} quota minute(s) ${verdict(d.share >= 0.95)} (target ≥ 95 %)`,
+    );
   } finally {
     await host.stop();
     await emulator.close();

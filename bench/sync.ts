@@ -43,7 +43,12 @@ function cpuMs(pids: number[]): number {
 
 let processes: number[] = [];
 
-async function measure(call: (i: number) => Promise<void>, total: number, concurrency: number, offset: number): Promise<Sample> {
+async function measure(
+  call: (i: number) => Promise<void>,
+  total: number,
+  concurrency: number,
+  offset: number,
+): Promise<Sample> {
   const latencies: number[] = [];
   const errors: string[] = [];
   let next = 0;
@@ -85,7 +90,9 @@ export async function runSyncBench(): Promise<void> {
     { concurrency: 32, total: Number(process.env.BENCH_SYNC_C32 ?? 1024) },
   ];
   const thumbnails = process.env.BENCH_SYNC_THUMBNAILS !== 'off';
-  console.log(`\n== Synchronous path: app vs direct (emulator at zero latency, 1024x1024 PNG, Azurite; thumbnails ${thumbnails ? 'made by the host' : 'off'}) ==`);
+  console.log(
+    `\n== Synchronous path: app vs direct (emulator at zero latency, 1024x1024 PNG, Azurite; thumbnails ${thumbnails ? 'made by the host' : 'off'}) ==`,
+  );
 
   const azurite = await startAzurite({ silent: true });
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], realisticSize: true });
@@ -104,9 +111,14 @@ export async function runSyncBench(): Promise<void> {
       ...identity.env,
     },
     // BENCH_PROF=<folder> writes the host's CPU profile there.
-    { extraCaCerts: cert.certPath, nodeArgs: process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [] },
+    {
+      extraCaCerts: cert.certPath,
+      nodeArgs: process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [],
+    },
   );
-  const direct: ContainerClient = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('bench-direct');
+  const direct: ContainerClient = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+    'bench-direct',
+  );
   await direct.createIfNotExists();
   processes = [process.pid, host.process.pid!, azurite.process.pid!];
 
@@ -119,7 +131,9 @@ export async function runSyncBench(): Promise<void> {
     if (answer.status !== 200) throw new Error(`emulator answered ${answer.status}`);
     const { data } = (await answer.json()) as { data: { b64_json: string }[] };
     const bytes = Buffer.from(data[0].b64_json, 'base64');
-    await direct.getBlockBlobClient(`${i}.png`).uploadData(bytes, { blobHTTPHeaders: { blobContentType: 'image/png' } });
+    await direct
+      .getBlockBlobClient(`${i}.png`)
+      .uploadData(bytes, { blobHTTPHeaders: { blobContentType: 'image/png' } });
   };
   const callApp = async (i: number) => {
     const answer = await fetch(`${host.url}/api/images/generations`, {
@@ -138,7 +152,8 @@ export async function runSyncBench(): Promise<void> {
       await measure(callApp, 64, 32, 2_000_000);
     }
 
-    const row = (cells: string[]) => console.log(cells.map((c, i) => (i === 0 ? c.padEnd(12) : c.padStart(12))).join(''));
+    const row = (cells: string[]) =>
+      console.log(cells.map((c, i) => (i === 0 ? c.padEnd(12) : c.padStart(12))).join(''));
     row(['path', 'concurrency', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'errors']);
     const verdicts: string[] = [];
     let appRequests = 128;
@@ -154,19 +169,35 @@ export async function runSyncBench(): Promise<void> {
       const a = merge(app);
       const d = merge(plain);
       const rate = (s: Sample) => s.latencies.length / s.seconds;
-      for (const [name, s] of [['direct', d], ['app', a]] as const) {
-        row([name, String(concurrency), String(s.latencies.length), rate(s).toFixed(1), percentile(s.latencies, 50).toFixed(1), percentile(s.latencies, 99).toFixed(1), (s.cpuMs / s.latencies.length).toFixed(1), String(s.errors.length)]);
+      for (const [name, s] of [
+        ['direct', d],
+        ['app', a],
+      ] as const) {
+        row([
+          name,
+          String(concurrency),
+          String(s.latencies.length),
+          rate(s).toFixed(1),
+          percentile(s.latencies, 50).toFixed(1),
+          percentile(s.latencies, 99).toFixed(1),
+          (s.cpuMs / s.latencies.length).toFixed(1),
+          String(s.errors.length),
+        ]);
         if (s.errors.length) console.log(`  first ${name} error: ${s.errors[0].slice(0, 300)}`);
       }
       const ratio = rate(a) / rate(d);
       const added = percentile(a.latencies, 50) - percentile(d.latencies, 50);
-      verdicts.push(`c=${concurrency}: throughput app/direct ${ratio.toFixed(2)}${concurrency === 32 ? ` ${verdict(ratio >= 0.9)} (target ≥ 0.9)` : ''}; p50 added ${added.toFixed(1)} ms${concurrency === 1 ? ` ${verdict(added <= 10)} (target ≤ 10 ms)` : ''}`);
+      verdicts.push(
+        `c=${concurrency}: throughput app/direct ${ratio.toFixed(2)}${concurrency === 32 ? ` ${verdict(ratio >= 0.9)} (target ≥ 0.9)` : ''}; p50 added ${added.toFixed(1)} ms${concurrency === 1 ? ` ${verdict(added <= 10)} (target ≤ 10 ms)` : ''}`,
+      );
     }
     for (const line of verdicts) console.log(line);
     const rss = peakRssMb(host.process.pid!);
     console.log(`host peak RSS ${rss.toFixed(0)} MB with 32 in flight ${verdict(rss <= 300)} (target ≤ 300 MB)`);
     const perThousand = (vault.reads * 1000) / appRequests;
-    console.log(`Key Vault reads ${vault.reads} in ${appRequests} requests: ${perThousand.toFixed(2)} per 1,000 ${verdict(perThousand <= 1)} (target ≤ 1)`);
+    console.log(
+      `Key Vault reads ${vault.reads} in ${appRequests} requests: ${perThousand.toFixed(2)} per 1,000 ${verdict(perThousand <= 1)} (target ≤ 1)`,
+    );
   } finally {
     await host.stop();
     await Promise.all([emulator.close(), vault.close(), identity.close()]);

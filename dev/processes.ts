@@ -8,7 +8,9 @@ import { join } from 'node:path';
 // process stopped.
 
 /** The project's root: above dev/ when run from source, above dist/dev/ when built. */
-export const PROJECT_ROOT = [join(__dirname, '..'), join(__dirname, '..', '..')].find((dir) => existsSync(join(dir, 'host.json')))!;
+export const PROJECT_ROOT = [join(__dirname, '..'), join(__dirname, '..', '..')].find((dir) =>
+  existsSync(join(dir, 'host.json')),
+)!;
 
 /** A port free on 127.0.0.1 now. */
 export async function freePort(): Promise<number> {
@@ -23,7 +25,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Listens on 127.0.0.1 (port 0: a free one) and answers the port it got. */
-export async function listen(server: Pick<Server, 'listen' | 'address' | 'once' | 'off'>, port = 0, host = '127.0.0.1'): Promise<number> {
+export async function listen(
+  server: Pick<Server, 'listen' | 'address' | 'once' | 'off'>,
+  port = 0,
+  host = '127.0.0.1',
+): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -33,17 +33,27 @@ async function main(): Promise<void> {
   // of Emulators; the port, deployments and key come from the app's settings, because the app calls
   // what they name.
   const accounts = new Map<string, Record<string, string>>();
-  if (app.AZURE_OPENAI_BACKENDS) for (const b of app.AZURE_OPENAI_BACKENDS) accounts.set(b.endpoint, { ...accounts.get(b.endpoint), [b.deployment]: b.model });
+  if (app.AZURE_OPENAI_BACKENDS)
+    for (const b of app.AZURE_OPENAI_BACKENDS)
+      accounts.set(b.endpoint, { ...accounts.get(b.endpoint), [b.deployment]: b.model });
   else accounts.set(app.AZURE_OPENAI_ENDPOINT!, Object.fromEntries(app.AZURE_OPENAI_DEPLOYMENTS));
   const fromEnv = optionsFromEnv(process.env);
   const emulators = await Promise.all(
     [...accounts].map(([endpoint, deployments]) =>
-      startOpenAIEmulator({ ...fromEnv, ...perAccount[endpoint], port: Number(new URL(endpoint).port || 8090), deployments, apiKeys: [app.AZURE_OPENAI_API_KEY ?? 'emulator-key'] }),
+      startOpenAIEmulator({
+        ...fromEnv,
+        ...perAccount[endpoint],
+        port: Number(new URL(endpoint).port || 8090),
+        deployments,
+        apiKeys: [app.AZURE_OPENAI_API_KEY ?? 'emulator-key'],
+      }),
     ),
   );
   for (const emulator of emulators) {
     const quota = emulator.settings.requestsPerMinute;
-    console.log(`Azure OpenAI emulator: ${emulator.url} (deployments ${Object.keys(emulator.settings.deployments).join(', ')}; ${quota ? `${quota} requests a minute each` : 'no quota'})`);
+    console.log(
+      `Azure OpenAI emulator: ${emulator.url} (deployments ${Object.keys(emulator.settings.deployments).join(', ')}; ${quota ? `${quota} requests a minute each` : 'no quota'})`,
+    );
   }
 
   const host: ChildProcess = spawn(process.execPath, [join(root, 'dist', 'dev', 'fakes', 'host', 'main.js')], {

@@ -66,7 +66,8 @@ export function findBicep(env: NodeJS.ProcessEnv = process.env): BicepCli | unde
     }
     const found = version(path);
     if (found) return { path, source, version: found };
-    if (source === 'BICEP_PATH') throw new Error(`BICEP_PATH=${path} does not answer \`--version\` as the Bicep CLI does`);
+    if (source === 'BICEP_PATH')
+      throw new Error(`BICEP_PATH=${path} does not answer \`--version\` as the Bicep CLI does`);
   }
   return undefined;
 }
@@ -74,7 +75,8 @@ export function findBicep(env: NodeJS.ProcessEnv = process.env): BicepCli | unde
 export const hasDotnet = () => spawnSync('dotnet', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** The .NET SDK's major version (10 for 10.0.401): the project targets the SDK's own framework. */
-const dotnetMajor = () => Number(/^(\d+)\./.exec(execFileSync('dotnet', ['--version'], { encoding: 'utf8' }))?.[1] ?? 8);
+const dotnetMajor = () =>
+  Number(/^(\d+)\./.exec(execFileSync('dotnet', ['--version'], { encoding: 'utf8' }))?.[1] ?? 8);
 
 /** Restores the CLI's NuGet package into .dev/bicep with the .NET SDK; returns the CLI. */
 export function installBicep(log: (line: string) => void = () => {}): BicepCli {
@@ -95,10 +97,14 @@ export function installBicep(log: (line: string) => void = () => {}): BicepCli {
 `,
   );
   log(`dotnet restore ${relative(root, project)}: ${bicepPackage()} ${BICEP_VERSION}`);
-  execFileSync('dotnet', ['restore', project, '--packages', join(BICEP_DIR, 'packages'), '--nologo', '--verbosity', 'quiet'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
-  });
+  execFileSync(
+    'dotnet',
+    ['restore', project, '--packages', join(BICEP_DIR, 'packages'), '--nologo', '--verbosity', 'quiet'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+    },
+  );
   const path = nugetBinary();
   // NuGet keeps the executable bit on Linux today; set it anyway, it costs nothing.
   if (process.platform !== 'win32') chmodSync(path, 0o755);
@@ -120,7 +126,9 @@ export function ensureBicep(log?: (line: string) => void): { cli: BicepCli } | {
   try {
     return { cli: installBicep(log) };
   } catch (err) {
-    return { reason: `restoring ${bicepPackage()} ${BICEP_VERSION} with dotnet failed (${(err as Error).message}): ${INSTALL_HINT}` };
+    return {
+      reason: `restoring ${bicepPackage()} ${BICEP_VERSION} with dotnet failed (${(err as Error).message}): ${INSTALL_HINT}`,
+    };
   }
 }
 
@@ -133,10 +141,16 @@ export interface Diagnostic {
 }
 
 /** Runs the CLI; its diagnostics parsed from `path(line,col) : Level code: message`. */
-export function runBicep(cli: BicepCli, args: string[], cwd = root): { status: number | null; stdout: string; diagnostics: Diagnostic[]; output: string } {
+export function runBicep(
+  cli: BicepCli,
+  args: string[],
+  cwd = root,
+): { status: number | null; stdout: string; diagnostics: Diagnostic[]; output: string } {
   const run = spawnSync(cli.path, args, { cwd, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`;
-  const diagnostics = [...(run.stderr ?? '').matchAll(/^(.+?)\((\d+),\d+\) : (Error|Warning|Info) ([\w-]+): (.*)$/gm)].map((m) => ({
+  const diagnostics = [
+    ...(run.stderr ?? '').matchAll(/^(.+?)\((\d+),\d+\) : (Error|Warning|Info) ([\w-]+): (.*)$/gm),
+  ].map((m) => ({
     file: relative(root, m[1]),
     line: Number(m[2]),
     level: m[3] as Diagnostic['level'],
@@ -150,11 +164,14 @@ export function runBicep(cli: BicepCli, args: string[], cwd = root): { status: n
 function buildInfra(cli: BicepCli): number {
   const lint = runBicep(cli, ['lint', '--pattern', 'infra/**/*.bicep']);
   const build = runBicep(cli, ['build', 'infra/main.bicep', '--outfile', 'infra/main.json']);
-  for (const d of [...lint.diagnostics, ...build.diagnostics]) console.log(`${d.file}:${d.line} ${d.level} ${d.code}: ${d.message}`);
+  for (const d of [...lint.diagnostics, ...build.diagnostics])
+    console.log(`${d.file}:${d.line} ${d.level} ${d.code}: ${d.message}`);
   const problems = lint.diagnostics.length + build.diagnostics.length;
   if (lint.status !== 0 || build.status !== 0 || problems > 0) {
     if (problems === 0) console.log(lint.output + build.output);
-    console.log(`infra: ${problems} diagnostics; infra/main.json ${build.status === 0 ? 'written anyway' : 'not written'}`);
+    console.log(
+      `infra: ${problems} diagnostics; infra/main.json ${build.status === 0 ? 'written anyway' : 'not written'}`,
+    );
     return 1;
   }
   console.log(`infra: lint and build clean with Bicep ${cli.version}; infra/main.json written`);
@@ -182,4 +199,5 @@ export function main(args: string[]): number {
   return 1;
 }
 
-if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) process.exit(main(process.argv.slice(2)));
+if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module)
+  process.exit(main(process.argv.slice(2)));

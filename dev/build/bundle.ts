@@ -19,13 +19,13 @@ import { buildStudio } from './studio.js';
 // Beside the bundle: the thumbnails' WebAssembly codecs (wasm/) and the studio page (studio/), which
 // the app reads from its own folder; the package ships the folder whole.
 
-
 interface PackageJson {
   main: string;
   dependencies?: Record<string, string>;
 }
 
-export const packageJson = (dir = root): PackageJson => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
+export const packageJson = (dir = root): PackageJson =>
+  JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
 
 /** The packages the bundle leaves to node_modules: package.json's dependencies. */
 export const externals = (dir = root): string[] => Object.keys(packageJson(dir).dependencies ?? {});
@@ -68,7 +68,11 @@ export async function bundle(outfile = join(root, packageJson().main)): Promise<
   });
   if (result.warnings.length > 0) throw new Error(`esbuild warned: ${result.warnings.map((w) => w.text).join('; ')}`);
   // The thumbnail worker thread's own bundle, and the codecs it loads, beside the app's.
-  const worker = await build({ ...NODE_BUNDLE, entryPoints: [THUMBNAIL_WORKER_ENTRY], outfile: join(dirname(outfile), THUMBNAIL_WORKER) });
+  const worker = await build({
+    ...NODE_BUNDLE,
+    entryPoints: [THUMBNAIL_WORKER_ENTRY],
+    outfile: join(dirname(outfile), THUMBNAIL_WORKER),
+  });
   if (worker.warnings.length > 0) throw new Error(`esbuild warned: ${worker.warnings.map((w) => w.text).join('; ')}`);
   copyCodecs(join(dirname(outfile), WASM_DIR));
   await buildStudio(root, join(dirname(outfile), STUDIO_DIR));

@@ -58,7 +58,10 @@ interface OpenApi {
   info: { title: string; version: string; description: string };
   servers: { url: string }[];
   paths: Record<string, Record<string, OpenApiOperation>>;
-  components: { schemas: Record<string, JsonObject>; securitySchemes: Record<string, { type: string; in?: string; name?: string }> };
+  components: {
+    schemas: Record<string, JsonObject>;
+    securitySchemes: Record<string, { type: string; in?: string; name?: string }>;
+  };
 }
 
 export const HOST_PLACEHOLDER = 'your-function-app.azurewebsites.net';
@@ -121,7 +124,11 @@ const OPERATIONS: OperationView[] = [
     description:
       'Generates images in one call that waits for them. It is subject to the 120-second limit of a connector call, after which the platform may send it again: prefer Generate images.',
     visibility: 'advanced',
-    parameters: { Prefer: { drop: true }, 'Idempotency-Key': { visibility: 'advanced' }, 'x-result-queue': { drop: true } },
+    parameters: {
+      Prefer: { drop: true },
+      'Idempotency-Key': { visibility: 'advanced' },
+      'x-result-queue': { drop: true },
+    },
   },
   {
     from: 'GetImageJob',
@@ -134,13 +141,15 @@ const OPERATIONS: OperationView[] = [
     from: 'GetImageFile',
     operationId: 'GetImageFile',
     summary: 'Get an image file',
-    description: 'Returns a kept image itself, to save it with a Create file step: in SharePoint, OneDrive or Teams it lasts, where a link expires.',
+    description:
+      'Returns a kept image itself, to save it with a Create file step: in SharePoint, OneDrive or Teams it lasts, where a link expires.',
   },
   {
     from: 'SubscribeImageEvents',
     operationId: 'WhenAnImageIsReady',
     summary: 'When an image is ready',
-    description: 'Triggers when an image job ends, with its images or its error: jobs from Generate images, from other flows and from queues.',
+    description:
+      'Triggers when an image job ends, with its images or its error: jobs from Generate images, from other flows and from queues.',
     // Power Platform puts its callback URL in a body property (below), never in a header.
     parameters: { 'x-ms-notification-url': { drop: true } },
     trigger: { options: ['model', 'status'], notification: 'JobEvent' },
@@ -156,7 +165,8 @@ const OPERATIONS: OperationView[] = [
     from: 'PollImageJob',
     operationId: 'PollImageJob',
     summary: 'Poll an image job',
-    description: "Follows an image job to its end: the Location of Generate images' 202 answer, which the platform polls by itself.",
+    description:
+      "Follows an image job to its end: the Location of Generate images' 202 answer, which the platform polls by itself.",
     visibility: 'internal',
   },
   {
@@ -170,7 +180,8 @@ const OPERATIONS: OperationView[] = [
     from: 'GetModelSchema',
     operationId: 'GetDeploymentSchema',
     summary: 'Get the fields a deployment takes',
-    description: "Answers the body one deployment takes, so the designer offers only that deployment's sizes, qualities and counts.",
+    description:
+      "Answers the body one deployment takes, so the designer offers only that deployment's sizes, qualities and counts.",
     visibility: 'internal',
   },
 ];
@@ -223,14 +234,16 @@ const PROPERTY_VISIBILITY: Record<string, Visibility> = {
   partial_images: 'internal',
 };
 
-export const title = (name: string): string => TITLES[name] ?? (name.charAt(0).toUpperCase() + name.slice(1)).replace(/[_-]+/g, ' ');
+export const title = (name: string): string =>
+  TITLES[name] ?? (name.charAt(0).toUpperCase() + name.slice(1)).replace(/[_-]+/g, ' ');
 
 const definitionRef = (ref: string) => ref.replace(/^#\/components\/schemas\//, '#/definitions/');
 
 /** One OpenAPI 3.0 schema object → Swagger 2.0, with x-ms-summary / x-ms-visibility on its properties. */
 export function swaggerSchema(schema: JsonObject): JsonObject {
   if (typeof schema.$ref === 'string') return { $ref: definitionRef(schema.$ref) };
-  if (schema.oneOf !== undefined || schema.anyOf !== undefined) throw new Error('oneOf and anyOf have no Swagger 2.0 form; keep the schemas free of them.');
+  if (schema.oneOf !== undefined || schema.anyOf !== undefined)
+    throw new Error('oneOf and anyOf have no Swagger 2.0 form; keep the schemas free of them.');
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) {
     switch (key) {
@@ -281,7 +294,8 @@ function swaggerProperties(properties: JsonObject): JsonObject {
 
 const jsonSchemaOf = (content: Record<string, OpenApiMedia> | undefined) => content?.['application/json']?.schema;
 /** Content that is an image: the designer offers it as a file. */
-const isImage = (content: Record<string, OpenApiMedia> | undefined) => Object.keys(content ?? {}).some((type) => type.startsWith('image/'));
+const isImage = (content: Record<string, OpenApiMedia> | undefined) =>
+  Object.keys(content ?? {}).some((type) => type.startsWith('image/'));
 
 function swaggerParameter(parameter: OpenApiParameter, view: ParameterView = {}): JsonObject {
   const { example: _example, ...schema } = parameter.schema ?? { type: 'string' };
@@ -297,7 +311,12 @@ function swaggerParameter(parameter: OpenApiParameter, view: ParameterView = {})
   if (view.default !== undefined) out.default = view.default;
   if (view.visibility) out['x-ms-visibility'] = view.visibility;
   if (view.deployments) {
-    out['x-ms-dynamic-values'] = { operationId: 'ListDeployments', 'value-collection': 'data', 'value-path': 'deployment', 'value-title': 'deployment' };
+    out['x-ms-dynamic-values'] = {
+      operationId: 'ListDeployments',
+      'value-collection': 'data',
+      'value-path': 'deployment',
+      'value-title': 'deployment',
+    };
   }
   return out;
 }
@@ -306,7 +325,8 @@ function swaggerResponse(response: OpenApiResponse): JsonObject {
   const out: JsonObject = { description: response.description };
   if (response.headers) {
     const headers: JsonObject = {};
-    for (const [name, header] of Object.entries(response.headers)) headers[name] = { description: header.description ?? '', ...swaggerSchema(header.schema ?? { type: 'string' }) };
+    for (const [name, header] of Object.entries(response.headers))
+      headers[name] = { description: header.description ?? '', ...swaggerSchema(header.schema ?? { type: 'string' }) };
     out.headers = headers;
   }
   const media = response.content ?? {};
@@ -319,23 +339,51 @@ function swaggerResponse(response: OpenApiResponse): JsonObject {
   return out;
 }
 
-function swaggerOperation(view: OperationView, operation: OpenApiOperation, schemas: OpenApi['components']['schemas']): JsonObject {
-  const parameters: Json[] = (operation.parameters ?? []).filter((p) => !view.parameters?.[p.name]?.drop).map((p) => swaggerParameter(p, view.parameters?.[p.name]));
+function swaggerOperation(
+  view: OperationView,
+  operation: OpenApiOperation,
+  schemas: OpenApi['components']['schemas'],
+): JsonObject {
+  const parameters: Json[] = (operation.parameters ?? [])
+    .filter((p) => !view.parameters?.[p.name]?.drop)
+    .map((p) => swaggerParameter(p, view.parameters?.[p.name]));
   const bodySchema = jsonSchemaOf(operation.requestBody?.content);
   if (operation.requestBody && bodySchema) {
     let schema: JsonObject = swaggerSchema(bodySchema);
     if (view.dynamicBody) {
-      schema = { type: 'object', 'x-ms-dynamic-schema': { operationId: 'GetDeploymentSchema', parameters: { deployment: { parameter: 'deployment' } }, 'value-path': 'schema' } };
+      schema = {
+        type: 'object',
+        'x-ms-dynamic-schema': {
+          operationId: 'GetDeploymentSchema',
+          parameters: { deployment: { parameter: 'deployment' } },
+          'value-path': 'schema',
+        },
+      };
     } else if (view.trigger) {
       const full = schemas.SubscriptionRequest as unknown as { properties: JsonObject };
       // As Microsoft's connectors lay a webhook trigger out: the platform fills the body property marked
       // x-ms-notification-url with the flow's callback URL; the maker never sees it.
-      const callback: JsonObject = { ...swaggerSchema(full.properties.callback_url as JsonObject), 'x-ms-summary': 'Callback URL', 'x-ms-notification-url': true, 'x-ms-visibility': 'internal' };
+      const callback: JsonObject = {
+        ...swaggerSchema(full.properties.callback_url as JsonObject),
+        'x-ms-summary': 'Callback URL',
+        'x-ms-notification-url': true,
+        'x-ms-visibility': 'internal',
+      };
       const options = Object.fromEntries(view.trigger.options.map((name) => [name, full.properties[name]!]));
-      schema = { ...swaggerSchema({ type: 'object', description: 'Which image jobs trigger the flow.', properties: options }), required: ['callback_url'] };
+      schema = {
+        ...swaggerSchema({ type: 'object', description: 'Which image jobs trigger the flow.', properties: options }),
+        required: ['callback_url'],
+      };
       schema.properties = { callback_url: callback, ...(schema.properties as JsonObject) };
     }
-    parameters.push({ name: 'body', in: 'body', required: operation.requestBody.required === true || view.trigger !== undefined, description: operation.requestBody.description ?? 'The request body.', 'x-ms-summary': 'Request', schema });
+    parameters.push({
+      name: 'body',
+      in: 'body',
+      required: operation.requestBody.required === true || view.trigger !== undefined,
+      description: operation.requestBody.description ?? 'The request body.',
+      'x-ms-summary': 'Request',
+      schema,
+    });
   }
   const responses: JsonObject = {};
   for (const [status, response] of Object.entries(operation.responses)) responses[status] = swaggerResponse(response);
@@ -365,7 +413,9 @@ export interface ConnectorOptions {
 export function connectorDefinition(options: ConnectorOptions = {}): JsonObject {
   const document = structuredClone(openApiDocument()) as unknown as OpenApi;
   const byId = new Map<string, { path: string; method: string; operation: OpenApiOperation }>();
-  for (const [path, item] of Object.entries(document.paths)) for (const [method, operation] of Object.entries(item)) byId.set(operation.operationId, { path, method, operation });
+  for (const [path, item] of Object.entries(document.paths))
+    for (const [method, operation] of Object.entries(item))
+      byId.set(operation.operationId, { path, method, operation });
 
   const paths: Record<string, JsonObject> = {};
   for (const view of OPERATIONS) {
@@ -373,15 +423,28 @@ export function connectorDefinition(options: ConnectorOptions = {}): JsonObject 
     if (!found) throw new Error(`The OpenAPI document has no operation ${view.from}.`);
     // The dynamic host URL policy replaces the host and drops basePath: the paths carry /api.
     const path = `${document.servers[0].url}${found.path}`;
-    paths[path] = { ...paths[path], [found.method]: swaggerOperation(view, found.operation, document.components.schemas) };
+    paths[path] = {
+      ...paths[path],
+      [found.method]: swaggerOperation(view, found.operation, document.components.schemas),
+    };
     // What a trigger delivers belongs to the path item, beside its operations, not inside one.
-    if (view.trigger) paths[path]['x-ms-notification-content'] = { description: 'The image job that ended.', schema: { $ref: `#/definitions/${view.trigger.notification}` } };
+    if (view.trigger)
+      paths[path]['x-ms-notification-content'] = {
+        description: 'The image job that ended.',
+        schema: { $ref: `#/definitions/${view.trigger.notification}` },
+      };
   }
 
   const definitions: JsonObject = {};
   for (const [name, schema] of Object.entries(document.components.schemas)) definitions[name] = swaggerSchema(schema);
 
-  const tags = [...new Set(Object.values(paths).flatMap((item) => Object.values(item).flatMap((op) => ((op as JsonObject).tags as string[]) ?? [])))].sort();
+  const tags = [
+    ...new Set(
+      Object.values(paths).flatMap((item) =>
+        Object.values(item).flatMap((op) => ((op as JsonObject).tags as string[]) ?? []),
+      ),
+    ),
+  ].sort();
   return {
     swagger: '2.0',
     info: {
@@ -399,7 +462,13 @@ export function connectorDefinition(options: ConnectorOptions = {}): JsonObject 
     definitions,
     parameters: {},
     responses: {},
-    securityDefinitions: { [API_KEY]: { type: 'apiKey', in: 'header', name: document.components.securitySchemes.functionKey.name ?? 'x-functions-key' } },
+    securityDefinitions: {
+      [API_KEY]: {
+        type: 'apiKey',
+        in: 'header',
+        name: document.components.securitySchemes.functionKey.name ?? 'x-functions-key',
+      },
+    },
     security: [{ [API_KEY]: [] }],
     tags: tags.map((name) => ({ name })),
     'x-ms-connector-metadata': [
@@ -419,7 +488,8 @@ export function connectorProperties(): JsonObject {
           type: 'string',
           uiDefinition: {
             displayName: 'Function App host',
-            description: "The host name of the image generation Function App, such as func-api-abc123.azurewebsites.net: the AZURE_FUNCTION_APP_URL output of the deployment, without https://.",
+            description:
+              'The host name of the image generation Function App, such as func-api-abc123.azurewebsites.net: the AZURE_FUNCTION_APP_URL output of the deployment, without https://.',
             tooltip: 'The Function App that generates the images.',
             constraints: { tabIndex: 2, required: 'true' },
           },
@@ -428,14 +498,19 @@ export function connectorProperties(): JsonObject {
           type: 'securestring',
           uiDefinition: {
             displayName: 'Function key',
-            description: 'A function key (or the host key) of the Function App, sent as the x-functions-key header: Azure portal > the Function App > App keys, or az functionapp keys list.',
+            description:
+              'A function key (or the host key) of the Function App, sent as the x-functions-key header: Azure portal > the Function App > App keys, or az functionapp keys list.',
             tooltip: 'The key of the Function App that generates the images.',
             constraints: { tabIndex: 3, clearText: false, required: 'true' },
           },
         },
       },
       policyTemplateInstances: [
-        { templateId: 'dynamichosturl', title: 'The Function App host', parameters: { 'x-ms-apimTemplateParameter.urlTemplate': `https://@connectionParameters('${HOST}')` } },
+        {
+          templateId: 'dynamichosturl',
+          title: 'The Function App host',
+          parameters: { 'x-ms-apimTemplateParameter.urlTemplate': `https://@connectionParameters('${HOST}')` },
+        },
       ],
       iconBrandColor: BRAND_COLOR,
       capabilities: [],

@@ -1,4 +1,13 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { zipSync } from 'fflate';
 import { PROJECT_ROOT as root } from '../processes.js';
@@ -9,7 +18,6 @@ import { PROJECT_ROOT as root } from '../processes.js';
 // `npm install --omit=dev` would lay them out. No source map, no TypeScript, no dev tool.
 // azd deploys the folder (azure.yaml `dist: dist/deploy`), `az functionapp deployment source
 // config-zip` the zip, and `func azure functionapp publish` run inside dist/deploy the same files.
-
 
 export const DEPLOY_DIR = join(root, 'dist', 'deploy');
 export const DEPLOY_ZIP = join(root, 'dist', 'deploy.zip');
@@ -54,7 +62,8 @@ export function productionPackages(names: string[], top = root): string[] {
     const pkg = readJson<PackageJson>(join(dir, 'package.json'));
     for (const dep of Object.keys(pkg.dependencies ?? {})) queue.push([dep, dir, false]);
     for (const dep of Object.keys(pkg.optionalDependencies ?? {})) queue.push([dep, dir, true]);
-    for (const dep of Object.keys(pkg.peerDependencies ?? {})) queue.push([dep, dir, pkg.peerDependenciesMeta?.[dep]?.optional ?? false]);
+    for (const dep of Object.keys(pkg.peerDependencies ?? {}))
+      queue.push([dep, dir, pkg.peerDependenciesMeta?.[dep]?.optional ?? false]);
   }
   return [...found].map((dir) => relative(top, dir).split(sep).join('/')).sort();
 }
@@ -107,7 +116,8 @@ const runsOrLicence = (path: string) => !/\.(map|ts|mts|cts|md)$/i.test(path);
 export function deployFiles(top = root): { files: string[]; packageJson: object } {
   const pkg = readJson<PackageJson>(join(top, 'package.json'));
   const bundleDir = dirname(pkg.main);
-  if (pkg.main.includes('*') || !existsSync(join(top, pkg.main))) throw new Error(`${pkg.main} (package.json main) is missing: run npm run build`);
+  if (pkg.main.includes('*') || !existsSync(join(top, pkg.main)))
+    throw new Error(`${pkg.main} (package.json main) is missing: run npm run build`);
   const externals = Object.keys(pkg.dependencies ?? {});
   const files = [
     'host.json',
@@ -116,7 +126,13 @@ export function deployFiles(top = root): { files: string[]; packageJson: object 
     ...productionPackages(externals, top).flatMap((dir) => filesUnder(join(top, dir), top, runsOrLicence)),
   ];
   // Only what the deployed app reads of package.json: its main, and what is installed beside it.
-  const packageJson = { name: pkg.name, version: pkg.version, private: true, main: pkg.main, dependencies: pkg.dependencies ?? {} };
+  const packageJson = {
+    name: pkg.name,
+    version: pkg.version,
+    private: true,
+    main: pkg.main,
+    dependencies: pkg.dependencies ?? {},
+  };
   return { files, packageJson };
 }
 
@@ -131,7 +147,9 @@ if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.m
   try {
     const staged = packageApp();
     const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
-    console.log(`package: ${relative(root, staged.dir)} ${staged.files.length} files, ${mb(staged.bytes)}; ${relative(root, DEPLOY_ZIP)} ${mb(staged.zipBytes)}`);
+    console.log(
+      `package: ${relative(root, staged.dir)} ${staged.files.length} files, ${mb(staged.bytes)}; ${relative(root, DEPLOY_ZIP)} ${mb(staged.zipBytes)}`,
+    );
   } catch (err) {
     console.error(`package: ${(err as Error).message}`);
     process.exit(1);

@@ -37,7 +37,9 @@ export async function buildStudio(root: string, outdir: string): Promise<StudioB
   const js = outputs.find((f) => f.endsWith('.js'));
   const css = outputs.find((f) => f.endsWith('.css'));
   if (!js || !css) throw new Error(`the studio build made ${outputs.join(', ')}: one .js and one .css expected`);
-  const shell = readFileSync(join(root, 'src', 'studio', 'index.html'), 'utf8').replaceAll('{{js}}', `${STUDIO_ASSET_PATH}${js}`).replaceAll('{{css}}', `${STUDIO_ASSET_PATH}${css}`);
+  const shell = readFileSync(join(root, 'src', 'studio', 'index.html'), 'utf8')
+    .replaceAll('{{js}}', `${STUDIO_ASSET_PATH}${js}`)
+    .replaceAll('{{css}}', `${STUDIO_ASSET_PATH}${css}`);
   writeFileSync(join(outdir, STUDIO_SHELL), shell);
   return { dir: outdir, files: [STUDIO_SHELL, `assets/${js}`, `assets/${css}`] };
 }

@@ -7,7 +7,8 @@ import { freePort, stopChild } from '../processes.js';
 
 export const DEV_ACCOUNT = 'devstoreaccount1';
 /** Azurite's published well-known development key: not a secret. */
-export const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEV_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface AzuriteOptions {
   /** Keeps data across restarts; in memory when absent. */
@@ -37,9 +38,18 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const tablePort = options.tablePort || (await freePort());
   const args = [
     require.resolve('azurite/dist/src/azurite.js'),
-    '--blobHost', '127.0.0.1', '--blobPort', String(blobPort),
-    '--queueHost', '127.0.0.1', '--queuePort', String(queuePort),
-    '--tableHost', '127.0.0.1', '--tablePort', String(tablePort),
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(blobPort),
+    '--queueHost',
+    '127.0.0.1',
+    '--queuePort',
+    String(queuePort),
+    '--tableHost',
+    '127.0.0.1',
+    '--tablePort',
+    String(tablePort),
     '--skipApiVersionCheck',
     '--disableTelemetry',
     '--loose',

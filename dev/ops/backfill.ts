@@ -15,8 +15,10 @@ import { createStorageClients } from '../../src/lib/platform/storage.js';
 
 async function main(): Promise<void> {
   const file = join(process.cwd(), 'local.settings.json');
-  const local = existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, string> }).Values ?? {}) : {};
-  const value = (name: string) => (process.env[name]?.trim() || local[name]?.trim()) || undefined;
+  const local = existsSync(file)
+    ? ((JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, string> }).Values ?? {})
+    : {};
+  const value = (name: string) => process.env[name]?.trim() || local[name]?.trim() || undefined;
   const shape = settingsSchema.in.shape;
   const settings = {
     AzureWebJobsStorage: value('AzureWebJobsStorage'),
@@ -26,10 +28,18 @@ async function main(): Promise<void> {
     IMAGES_CONTAINER: shape.IMAGES_CONTAINER.parse(value('IMAGES_CONTAINER')),
     IMAGE_INDEX_TABLE: shape.IMAGE_INDEX_TABLE.parse(value('IMAGE_INDEX_TABLE')),
   };
-  if (!settings.AzureWebJobsStorage && !(settings.AzureWebJobsStorage__blobServiceUri && settings.AzureWebJobsStorage__tableServiceUri)) {
-    throw new Error('set AzureWebJobsStorage, or AzureWebJobsStorage__blobServiceUri and AzureWebJobsStorage__tableServiceUri');
+  if (
+    !settings.AzureWebJobsStorage &&
+    !(settings.AzureWebJobsStorage__blobServiceUri && settings.AzureWebJobsStorage__tableServiceUri)
+  ) {
+    throw new Error(
+      'set AzureWebJobsStorage, or AzureWebJobsStorage__blobServiceUri and AzureWebJobsStorage__tableServiceUri',
+    );
   }
-  const storage = createStorageClients(settings, () => new DefaultAzureCredential({ managedIdentityClientId: value('AZURE_CLIENT_ID') }));
+  const storage = createStorageClients(
+    settings,
+    () => new DefaultAzureCredential({ managedIdentityClientId: value('AZURE_CLIENT_ID') }),
+  );
   const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: 60 });
   const index = new ImageIndex(storage.table(settings.IMAGE_INDEX_TABLE), settings.IMAGES_CONTAINER);
   // Thumbnails are made here, not asked of the queue.

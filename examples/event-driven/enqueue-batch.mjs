@@ -15,7 +15,11 @@ import { randomBytes } from 'node:crypto';
 import { QueueServiceClient } from '@azure/storage-queue';
 
 const REQUESTS = 'image-requests';
-const DEFAULT_PROMPTS = ['A lighthouse at dusk, watercolour', 'A paper boat on a puddle, macro photograph', 'A fox in the snow, woodcut print'];
+const DEFAULT_PROMPTS = [
+  'A lighthouse at dusk, watercolour',
+  'A paper boat on a puddle, macro photograph',
+  'A fox in the snow, woodcut print',
+];
 const POLL_INTERVAL_MS = 2000;
 
 function parseArgs(argv) {
@@ -26,7 +30,9 @@ function parseArgs(argv) {
     if (arg === '--model') body.model = argv[++i];
     else if (arg === '--body') Object.assign(body, JSON.parse(argv[++i]));
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: enqueue-batch.mjs [prompt ...] [--model <deployment>] [--body <json of more request fields>]');
+      console.log(
+        'usage: enqueue-batch.mjs [prompt ...] [--model <deployment>] [--body <json of more request fields>]',
+      );
       process.exit(0);
     } else prompts.push(arg);
   }
@@ -45,15 +51,20 @@ async function queueService() {
 
 function describe(result) {
   if (!result) return { status: 'pending', detail: 'no answer yet' };
-  if (result.status === 'succeeded') return { status: result.status, detail: (result.data ?? []).map((image) => image.url).join(' ') };
+  if (result.status === 'succeeded')
+    return { status: result.status, detail: (result.data ?? []).map((image) => image.url).join(' ') };
   const error = result.error ?? {};
   return { status: result.status, detail: `${error.code ?? 'error'}: ${error.message ?? ''}`.trim() };
 }
 
 function printTable(rows) {
   const header = { id: 'id', status: 'status', detail: 'url / error' };
-  const widths = { id: Math.max(2, ...rows.map((r) => r.id.length)), status: Math.max(6, ...rows.map((r) => r.status.length)) };
-  for (const row of [header, ...rows]) console.log(`${row.id.padEnd(widths.id)}  ${row.status.padEnd(widths.status)}  ${row.detail}`);
+  const widths = {
+    id: Math.max(2, ...rows.map((r) => r.id.length)),
+    status: Math.max(6, ...rows.map((r) => r.status.length)),
+  };
+  for (const row of [header, ...rows])
+    console.log(`${row.id.padEnd(widths.id)}  ${row.status.padEnd(widths.status)}  ${row.detail}`);
 }
 
 async function main() {
@@ -90,7 +101,8 @@ async function main() {
 
   const rows = ids.map((id) => ({ id, ...describe(answers.get(id)) }));
   printTable(rows);
-  if (answers.size < ids.length) console.error(`Timed out waiting for ${ids.length - answers.size} answer(s); they will arrive on ${replies.name}.`);
+  if (answers.size < ids.length)
+    console.error(`Timed out waiting for ${ids.length - answers.size} answer(s); they will arrive on ${replies.name}.`);
   process.exitCode = rows.every((r) => r.status === 'succeeded') ? 0 : 1;
 }
 

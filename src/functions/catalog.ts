@@ -20,6 +20,21 @@ function find(request: HttpRequest) {
   return info;
 }
 
-route('listModels', 'GET', 'models', byApp(auth, async () => json(200, { data: deployments() })));
-route('getModel', 'GET', 'models/{deployment}', byApp(auth, async (request) => json(200, find(request))));
-route('getModelSchema', 'GET', 'models/{deployment}/schema', byApp(auth, async (request) => json(200, { schema: deploymentBodySchema(find(request)) })));
+route(
+  'listModels',
+  'GET',
+  'models',
+  byApp(auth, async () => json(200, { data: deployments() })),
+);
+route(
+  'getModel',
+  'GET',
+  'models/{deployment}',
+  byApp(auth, async (request) => json(200, find(request))),
+);
+route(
+  'getModelSchema',
+  'GET',
+  'models/{deployment}/schema',
+  byApp(auth, async (request) => json(200, { schema: deploymentBodySchema(find(request)) })),
+);

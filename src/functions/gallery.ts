@@ -24,12 +24,22 @@ route(
   'GET',
   'gallery/images',
   byApp(auth, async (request, caller) => {
-    const query = parseGalleryQuery((name) => request.query.get(name) ?? undefined, [...request.query.keys()].filter((name) => !NOT_FILTERS.has(name)));
+    const query = parseGalleryQuery(
+      (name) => request.query.get(name) ?? undefined,
+      [...request.query.keys()].filter((name) => !NOT_FILTERS.has(name)),
+    );
     return json(200, await runtime().gallery.list(query, caller), NO_STORE);
   }),
 );
 
-route('getGalleryRecord', 'GET', 'gallery/records/{*blob}', byApp(auth, async (request, caller) => json(200, await runtime().gallery.detail(blobParam(request), caller), NO_STORE)));
+route(
+  'getGalleryRecord',
+  'GET',
+  'gallery/records/{*blob}',
+  byApp(auth, async (request, caller) =>
+    json(200, await runtime().gallery.detail(blobParam(request), caller), NO_STORE),
+  ),
+);
 
 route(
   'getGalleryThumbnail',
@@ -61,6 +71,14 @@ route(
     // Past the headers a failure can only cut the download short: logged, never a 500.
     zip.once('error', (err) => context.error(`The ZIP was cut short: ${err.message}`));
     const name = `images-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}.zip`;
-    return { status: 200, body: zip, headers: { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${name}"`, ...NO_STORE } };
+    return {
+      status: 200,
+      body: zip,
+      headers: {
+        'content-type': 'application/zip',
+        'content-disposition': `attachment; filename="${name}"`,
+        ...NO_STORE,
+      },
+    };
   }),
 );

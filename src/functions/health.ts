@@ -35,7 +35,13 @@ route(
     const backends = await rt.backends?.health();
     return {
       status: 200,
-      jsonBody: { status: 'healthy', deployments, prices, ...(backends && { backends }), warnings: [...deployments, ...prices].flatMap((d) => (d.warning ? [d.warning] : [])) },
+      jsonBody: {
+        status: 'healthy',
+        deployments,
+        prices,
+        ...(backends && { backends }),
+        warnings: [...deployments, ...prices].flatMap((d) => (d.warning ? [d.warning] : [])),
+      },
     };
   }),
 );

@@ -14,14 +14,22 @@ import { byHandler, byHost, json, retryAfter, route, servedHeaders } from '../li
 
 async function poll(request: HttpRequest) {
   const token = request.query.get('token');
-  if (!token) throw new UnauthorizedError("The query parameter 'token' is required: poll the Location the 202 answer gave.", 'token');
+  if (!token)
+    throw new UnauthorizedError(
+      "The query parameter 'token' is required: poll the Location the 202 answer gave.",
+      'token',
+    );
   const job = await find(request.params.id, token);
   const { state } = job;
   if (job.status === 'succeeded') return json(200, job.result, state.served && servedHeaders(state.served));
   if (job.status === 'failed') {
     return json(state.error_status ?? 502, { error: job.error }, retryAfter(state.error_retry_after_seconds));
   }
-  return json(202, { id: job.id, status: job.status }, { Location: request.url, 'Retry-After': String(POLL_AFTER_SECONDS) });
+  return json(
+    202,
+    { id: job.id, status: job.status },
+    { Location: request.url, 'Retry-After': String(POLL_AFTER_SECONDS) },
+  );
 }
 
 async function view(request: HttpRequest) {
@@ -31,7 +39,8 @@ async function view(request: HttpRequest) {
 
 async function find(id: string, pollToken?: string) {
   const found = await runtime().jobs.status(id, pollToken);
-  if (!found) throw new NotFoundError(`There is no image job '${id}'${pollToken === undefined ? '' : ' with this token'}.`);
+  if (!found)
+    throw new NotFoundError(`There is no image job '${id}'${pollToken === undefined ? '' : ' with this token'}.`);
   return found;
 }
 

@@ -5,4 +5,9 @@ import { openApiDocument } from '../lib/http/openapi.js';
 
 const document = openApiDocument();
 
-route('openapi', 'GET', 'openapi.json', byHost(async () => ({ status: 200, jsonBody: document })));
+route(
+  'openapi',
+  'GET',
+  'openapi.json',
+  byHost(async () => ({ status: 200, jsonBody: document })),
+);

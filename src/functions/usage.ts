@@ -15,7 +15,13 @@ async function usage(request: HttpRequest) {
   if (/\btext\/csv\b/i.test(request.headers.get('accept') ?? '')) {
     return { status: 200, body: usageCsv(rows, query.groupBy), headers: { 'content-type': 'text/csv; charset=utf-8' } };
   }
-  return json(200, { from: query.from, to: query.to, ...(query.caller !== undefined && { caller: query.caller }), group_by: query.groupBy, data: rows });
+  return json(200, {
+    from: query.from,
+    to: query.to,
+    ...(query.caller !== undefined && { caller: query.caller }),
+    group_by: query.groupBy,
+    data: rows,
+  });
 }
 
 route('getUsage', 'GET', 'usage', byHost(usage));

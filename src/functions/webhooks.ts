@@ -15,16 +15,25 @@ import { byHost, json, readBody, route } from '../lib/http/answering.js';
 async function subscribe(request: HttpRequest) {
   const bytes = await readBody(request);
   // The host let only the function key through: its job spends as a synchronous call with it would.
-  const answer = await runtime().jobs.subscribe(bytes.byteLength === 0 ? {} : decodeJsonObject(bytes), ANONYMOUS, request.headers.get('x-ms-notification-url') ?? undefined);
+  const answer = await runtime().jobs.subscribe(
+    bytes.byteLength === 0 ? {} : decodeJsonObject(bytes),
+    ANONYMOUS,
+    request.headers.get('x-ms-notification-url') ?? undefined,
+  );
   const location = new URL(`/api/images/subscriptions/${answer.subscription.id}`, request.url).toString();
-  return json(201, { ...view(answer.subscription), ...(answer.job && { job_id: answer.job.id }) }, { Location: location });
+  return json(
+    201,
+    { ...view(answer.subscription), ...(answer.job && { job_id: answer.job.id }) },
+    { Location: location },
+  );
 }
 
 async function unsubscribe(request: HttpRequest, byId: boolean) {
   // Only where the route has it: on Azure, params also hold the query's parameters.
   const id = byId ? request.params.id : undefined;
   const callbackUrl = request.query.get('callback_url');
-  if (!id && !callbackUrl) throw new InvalidRequestError("Name the subscription: its id in the path, or 'callback_url'.", 'callback_url');
+  if (!id && !callbackUrl)
+    throw new InvalidRequestError("Name the subscription: its id in the path, or 'callback_url'.", 'callback_url');
   const deleted = await runtime().webhooks.unsubscribe(id ? { id } : { callbackUrl: callbackUrl! });
   return json(200, { deleted });
 }
@@ -40,9 +49,19 @@ function view({ callback_url, ...rest }: Subscription) {
 }
 
 route('subscribeImageEvents', 'POST', 'images/subscriptions', byHost(subscribe));
-route('unsubscribeImageEventsByCallback', 'DELETE', 'images/subscriptions', byHost((request) => unsubscribe(request, false)));
+route(
+  'unsubscribeImageEventsByCallback',
+  'DELETE',
+  'images/subscriptions',
+  byHost((request) => unsubscribe(request, false)),
+);
 route('getImageSubscription', 'GET', 'images/subscriptions/{id}', byHost(get));
-route('unsubscribeImageEvents', 'DELETE', 'images/subscriptions/{id}', byHost((request) => unsubscribe(request, true)));
+route(
+  'unsubscribeImageEvents',
+  'DELETE',
+  'images/subscriptions/{id}',
+  byHost((request) => unsubscribe(request, true)),
+);
 
 app.storageQueue('deliverImageEvent', {
   queueName: QUEUES.webhooks,

@@ -57,7 +57,8 @@ export interface Platform {
 export function createRuntime(settings: Settings, platform: Platform = {}): Runtime {
   let credential: TokenCredential | undefined;
   // Created on first use: a local run on a connection string and a static key never needs one.
-  const identity = () => (credential ??= new DefaultAzureCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID }));
+  const identity = () =>
+    (credential ??= new DefaultAzureCredential({ managedIdentityClientId: settings.AZURE_CLIENT_ID }));
   const storage = createStorageClients(settings, identity);
   const secret = secretSources(settings, identity);
   const openAiKey = (secretName = settings.KEY_VAULT_SECRET_NAME) => secret(secretName, settings.AZURE_OPENAI_API_KEY);
@@ -75,7 +76,10 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     new ImageService({
       endpoint: settings.AZURE_OPENAI_ENDPOINT!,
       apiVersion: settings.AZURE_OPENAI_API_VERSION,
-      auth: settings.AZURE_OPENAI_AUTH === 'entra' ? { kind: 'entra', credential: identity() } : { kind: 'key', keys: openAiKey() },
+      auth:
+        settings.AZURE_OPENAI_AUTH === 'entra'
+          ? { kind: 'entra', credential: identity() }
+          : { kind: 'key', keys: openAiKey() },
       timeoutMs: settings.ms.azureOpenAITimeout,
       maxRetries: settings.AZURE_OPENAI_MAX_RETRIES,
     });
@@ -89,11 +93,20 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
     appDailyBudgetUsd: settings.APP_DAILY_BUDGET_USD,
     unpricedImageEstimateUsd: settings.ALLOW_UNPRICED_MODELS ? settings.UNPRICED_IMAGE_ESTIMATE_USD : undefined,
   });
-  const store = new ImageStore(storage.blobs, { container: settings.IMAGES_CONTAINER, urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES });
+  const store = new ImageStore(storage.blobs, {
+    container: settings.IMAGES_CONTAINER,
+    urlTtlMinutes: settings.IMAGE_URL_TTL_MINUTES,
+  });
   const index = new ImageIndex(storage.table(settings.IMAGE_INDEX_TABLE), settings.IMAGES_CONTAINER);
   const queues = new ImageQueues(storage.queues);
   const galleryIndexer = new GalleryIndexer(store, index, queues);
-  const pipeline = new ImagePipeline({ deployments: settings, apiVersion: settings.AZURE_OPENAI_API_VERSION, generator: meter, store, gallery: galleryIndexer });
+  const pipeline = new ImagePipeline({
+    deployments: settings,
+    apiVersion: settings.AZURE_OPENAI_API_VERSION,
+    generator: meter,
+    store,
+    gallery: galleryIndexer,
+  });
   const jobsContainer = storage.blobs.getContainerClient(settings.JOBS_CONTAINER);
   const webhooks = new Webhooks(storage.table(settings.WEBHOOKS_TABLE), {
     policy: settings.WEBHOOK_CALLBACKS,
@@ -108,11 +121,28 @@ export function createRuntime(settings: Settings, platform: Platform = {}): Runt
   const auth = new Authenticator({
     ...(settings.CALLER_KEYS_ENABLED && { callerKeys }),
     ...(settings.ENTRA_TENANT_ID && {
-      entra: new EntraTokenVerifier({ tenantId: settings.ENTRA_TENANT_ID, audiences: settings.ENTRA_AUDIENCE!, authorityHost: settings.ENTRA_AUTHORITY_HOST }),
+      entra: new EntraTokenVerifier({
+        tenantId: settings.ENTRA_TENANT_ID,
+        audiences: settings.ENTRA_AUDIENCE!,
+        authorityHost: settings.ENTRA_AUTHORITY_HOST,
+      }),
     }),
     hostKeys: new HostKeyCheck(hostUrlOf(platform.hostname), authTtlMs),
   });
-  return { settings, pipeline, jobs, idempotency, webhooks, auth, callerKeys, gallery: new Gallery(index, store, { maxZipsInFlight: settings.GALLERY_ZIP_MAX_IN_FLIGHT }), galleryIndexer, meter, ...(ledger && { ledger }), ...(backends && { backends }) };
+  return {
+    settings,
+    pipeline,
+    jobs,
+    idempotency,
+    webhooks,
+    auth,
+    callerKeys,
+    gallery: new Gallery(index, store, { maxZipsInFlight: settings.GALLERY_ZIP_MAX_IN_FLIGHT }),
+    galleryIndexer,
+    meter,
+    ...(ledger && { ledger }),
+    ...(backends && { backends }),
+  };
 }
 
 /** Secrets from the vault when there is one (cached, re-read on rotation), else from a setting (local runs). */
@@ -151,11 +181,22 @@ function start(): Runtime | SettingsError {
   } catch (err) {
     // A client that refuses a setting the schema let through (a malformed connection string): its
     // message is logged, never answered, in case it quotes the setting.
-    const refused = err instanceof SettingsError ? err : new SettingsError([{ setting: 'settings', problem: `the app could not be built from them (${(err as Error).name}; see the log)` }]);
-    console.error(`${refused.message}. Every function answers 503 (its queue messages are delivered again) until they are fixed.${err === refused ? '' : ` ${String(err)}`}`);
+    const refused =
+      err instanceof SettingsError
+        ? err
+        : new SettingsError([
+            {
+              setting: 'settings',
+              problem: `the app could not be built from them (${(err as Error).name}; see the log)`,
+            },
+          ]);
+    console.error(
+      `${refused.message}. Every function answers 503 (its queue messages are delivered again) until they are fixed.${err === refused ? '' : ` ${String(err)}`}`,
+    );
     return refused;
   }
-  for (const { warning } of [...deploymentLifecycles(rt.settings), ...deploymentPrices(rt.settings)]) if (warning) console.warn(warning);
+  for (const { warning } of [...deploymentLifecycles(rt.settings), ...deploymentPrices(rt.settings)])
+    if (warning) console.warn(warning);
   return rt;
 }
 

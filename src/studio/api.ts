@@ -47,12 +47,23 @@ export async function apiError(response: Response): Promise<ApiError> {
     // Not JSON: the status says it all.
   }
   const error = body.error ?? {};
-  return new ApiError(response.status, error.code ?? String(response.status), error.message ?? `The app answered ${response.status}.`, error.param, Number.isFinite(retry) && retry > 0 ? retry : undefined, error.inner_error);
+  return new ApiError(
+    response.status,
+    error.code ?? String(response.status),
+    error.message ?? `The app answered ${response.status}.`,
+    error.param,
+    Number.isFinite(retry) && retry > 0 ? retry : undefined,
+    error.inner_error,
+  );
 }
 
 /** A call with the user's credentials; an error answer throws an ApiError. */
 export async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  const response = await fetch(path, { ...init, credentials: 'same-origin', headers: { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) } });
+  const response = await fetch(path, {
+    ...init,
+    credentials: 'same-origin',
+    headers: { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) },
+  });
   if (!response.ok) throw await apiError(response);
   return response;
 }
@@ -60,7 +71,11 @@ export async function call(path: string, init: RequestInit = {}): Promise<Respon
 export const getJson = async <T>(path: string): Promise<T> => (await call(path)).json() as Promise<T>;
 
 export const post = (path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-  call(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  call(path, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 
 /** Bytes the page shows or saves: fetched with the credentials, handed out as an object URL. */
 export async function objectUrl(path: string): Promise<string> {

@@ -24,7 +24,8 @@ export function requestBody(state: FormState, info: DeploymentInfo): Body {
   if (state.size) body.size = state.size;
   if (state.quality) body.quality = state.quality;
   if (info.output_formats.length > 0 && state.output_format) body.output_format = state.output_format;
-  if (state.output_format === 'jpeg' && state.output_compression !== undefined) body.output_compression = state.output_compression;
+  if (state.output_format === 'jpeg' && state.output_compression !== undefined)
+    body.output_compression = state.output_compression;
   if (info.backgrounds.length > 0 && state.background) body.background = state.background;
   if (state.stream && info.partial_images_max > 0) {
     body.stream = true;
@@ -57,9 +58,17 @@ export function typescriptCode(origin: string, body: Body): string {
     `const client = new OpenAI({ baseURL: '${origin}/api/openai/v1', apiKey: process.env.CALLER_KEY });`,
   ];
   if (body.stream) {
-    lines.push(`const stream = await client.images.generate(${params});`, 'for await (const event of stream) {', '  console.log(event.type); // partial images, then image_generation.completed with the kept url', '}');
+    lines.push(
+      `const stream = await client.images.generate(${params});`,
+      'for await (const event of stream) {',
+      '  console.log(event.type); // partial images, then image_generation.completed with the kept url',
+      '}',
+    );
   } else {
-    lines.push(`const answer = await client.images.generate(${params});`, 'console.log(answer.data?.map((image) => image.url));');
+    lines.push(
+      `const answer = await client.images.generate(${params});`,
+      'console.log(answer.data?.map((image) => image.url));',
+    );
   }
   return lines.join('\n');
 }
@@ -82,7 +91,11 @@ export function logicAppsCode(origin: string, body: Body): string {
 }
 
 /** A kept image's settings back in the form: its deployment (where the app still has it) and what was sent to it. */
-export function stateFromRecord(record: { prompt: string; deployment: string; served: Record<string, unknown> }, catalog: DeploymentInfo[], current: FormState): FormState {
+export function stateFromRecord(
+  record: { prompt: string; deployment: string; served: Record<string, unknown> },
+  catalog: DeploymentInfo[],
+  current: FormState,
+): FormState {
   const served = record.served;
   const info = catalog.find((d) => d.deployment === record.deployment) ?? catalog[0];
   const text = (v: unknown) => (typeof v === 'string' ? v : undefined);

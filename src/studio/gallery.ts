@@ -28,7 +28,13 @@ let open: { record: KeptRecord; url: string } | undefined;
 
 function query(): URLSearchParams {
   const params = new URLSearchParams();
-  for (const [id, name] of [['f-q', 'q'], ['f-model', 'model'], ['f-caller', 'caller'], ['f-from', 'from'], ['f-to', 'to']]) {
+  for (const [id, name] of [
+    ['f-q', 'q'],
+    ['f-model', 'model'],
+    ['f-caller', 'caller'],
+    ['f-from', 'from'],
+    ['f-to', 'to'],
+  ]) {
     const value = field(id).value.trim();
     if (value) params.set(name, value);
   }
@@ -37,7 +43,15 @@ function query(): URLSearchParams {
 }
 
 function failed(err: unknown): void {
-  errorBox.replaceChildren(h('p', {}, err instanceof ApiError ? `${err.status} ${err.code}: ${err.message}` : `The gallery failed: ${(err as Error).message}`));
+  errorBox.replaceChildren(
+    h(
+      'p',
+      {},
+      err instanceof ApiError
+        ? `${err.status} ${err.code}: ${err.message}`
+        : `The gallery failed: ${(err as Error).message}`,
+    ),
+  );
 }
 
 /** The next page (or the first, after the filters changed). */
@@ -57,7 +71,10 @@ export async function loadGallery(reset: boolean): Promise<void> {
     continuation = page.continuation;
     for (const item of page.data) grid.append(card(item, loaded++));
     more.hidden = continuation === undefined;
-    say(status, `${loaded} image(s) shown${page.scanned !== undefined ? ` (${page.scanned} searched on this page)` : ''}${continuation ? '; more below' : ''}.`);
+    say(
+      status,
+      `${loaded} image(s) shown${page.scanned !== undefined ? ` (${page.scanned} searched on this page)` : ''}${continuation ? '; more below' : ''}.`,
+    );
   } catch (err) {
     say(status, '');
     failed(err);
@@ -68,7 +85,12 @@ function card(item: GalleryItem, index: number): HTMLLIElement {
   const label = item.prompt.length > 80 ? `${item.prompt.slice(0, 80)}…` : item.prompt;
   const picture = h('span', { class: 'placeholder' }, item.thumbnail ? 'Loading…' : 'Thumbnail on its way…');
   // Named by its content, not aria-label: what shows (the picture, or why there is none yet) stays part of the name.
-  const open = h('button', { type: 'button', class: 'thumb', onclick: () => void openDetail(item) }, picture, h('span', { class: 'visually-hidden' }, `Open image ${index + 1}: ${label}`));
+  const open = h(
+    'button',
+    { type: 'button', class: 'thumb', onclick: () => void openDetail(item) },
+    picture,
+    h('span', { class: 'visually-hidden' }, `Open image ${index + 1}: ${label}`),
+  );
   const id = `select-${index}`;
   const box = h('input', { type: 'checkbox', id, 'data-blob': item.blob });
   const li = h(
@@ -76,8 +98,18 @@ function card(item: GalleryItem, index: number): HTMLLIElement {
     { class: 'card' },
     open,
     h('p', {}, item.prompt),
-    h('span', { class: 'meta' }, `${item.served_model} · ${item.size ?? 'auto'} · ${item.created.slice(0, 16).replace('T', ' ')}${item.caller ? ` · ${item.caller}` : ''}`),
-    h('span', {}, box, ' ', h('label', { for: id }, 'Select', h('span', { class: 'visually-hidden' }, ` image ${index + 1}: ${label}`))),
+    h(
+      'span',
+      { class: 'meta' },
+      `${item.served_model} · ${item.size ?? 'auto'} · ${item.created.slice(0, 16).replace('T', ' ')}${item.caller ? ` · ${item.caller}` : ''}`,
+    ),
+    h(
+      'span',
+      {},
+      box,
+      ' ',
+      h('label', { for: id }, 'Select', h('span', { class: 'visually-hidden' }, ` image ${index + 1}: ${label}`)),
+    ),
   );
   box.addEventListener('change', () => {
     if (box.checked) selected.add(item.blob);
@@ -117,7 +149,10 @@ function updateSelection(): void {
 async function openDetail(item: GalleryItem): Promise<void> {
   errorBox.replaceChildren();
   try {
-    const [detail, url] = await Promise.all([getJson<{ kept_record: KeptRecord }>(`/api/gallery/records/${item.blob}`), objectUrl(`/api/gallery/files/${item.blob}`)]);
+    const [detail, url] = await Promise.all([
+      getJson<{ kept_record: KeptRecord }>(`/api/gallery/records/${item.blob}`),
+      objectUrl(`/api/gallery/files/${item.blob}`),
+    ]);
     if (open) URL.revokeObjectURL(open.url);
     open = { record: detail.kept_record, url };
     const image = byId<HTMLImageElement>('detail-image');
@@ -149,7 +184,8 @@ async function downloadZip(): Promise<void> {
 export function startGallery(deployments: DeploymentInfo[], showPlayground: () => void): void {
   catalog = deployments;
   const modelFilter = byId<HTMLSelectElement>('f-model');
-  for (const name of new Set([...catalog.map((d) => d.model), 'dall-e-3', 'gpt-image-1'])) modelFilter.append(h('option', { value: name }, name));
+  for (const name of new Set([...catalog.map((d) => d.model), 'dall-e-3', 'gpt-image-1']))
+    modelFilter.append(h('option', { value: name }, name));
   byId<HTMLFormElement>('filters').addEventListener('submit', (event) => {
     event.preventDefault();
     void loadGallery(true);

@@ -44,13 +44,26 @@ async function start(): Promise<void> {
       });
     }
     const key = keyStore.get();
-    say(accessStatus, key ? `Using ${isAccessToken(key) ? 'an Entra ID access token' : isCallerKey(key) ? 'a caller key' : 'a function key'} (this tab only).` : 'Signed in.');
+    say(
+      accessStatus,
+      key
+        ? `Using ${isAccessToken(key) ? 'an Entra ID access token' : isCallerKey(key) ? 'a caller key' : 'a function key'} (this tab only).`
+        : 'Signed in.',
+    );
     keyForm.hidden = true;
     forget.hidden = !key;
     show(viewOfHash());
   } catch (err) {
     const refused = err instanceof ApiError && err.status === 401;
-    say(accessStatus, refused ? (keyStore.get() ? 'The key was refused: paste another.' : 'Paste a key, or sign in, to use the studio.') : `The app did not answer: ${(err as Error).message}`, refused && keyStore.get() !== undefined);
+    say(
+      accessStatus,
+      refused
+        ? keyStore.get()
+          ? 'The key was refused: paste another.'
+          : 'Paste a key, or sign in, to use the studio.'
+        : `The app did not answer: ${(err as Error).message}`,
+      refused && keyStore.get() !== undefined,
+    );
     keyForm.hidden = false;
     forget.hidden = !keyStore.get();
   }

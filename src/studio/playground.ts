@@ -31,7 +31,10 @@ const shownUrls: string[] = [];
 const current = () => catalog.find((d) => d.deployment === model.value) ?? catalog[0];
 
 function options(select: HTMLSelectElement, values: string[], selected?: string, empty?: string): void {
-  select.replaceChildren(...(empty !== undefined ? [h('option', { value: '' }, empty)] : []), ...values.map((v) => h('option', { value: v }, v)));
+  select.replaceChildren(
+    ...(empty !== undefined ? [h('option', { value: '' }, empty)] : []),
+    ...values.map((v) => h('option', { value: v }, v)),
+  );
   if (selected !== undefined && [...select.options].some((o) => o.value === selected)) select.value = selected;
 }
 
@@ -43,14 +46,31 @@ function showParam(name: string, shown: boolean): void {
 function renderSize(info: DeploymentInfo, value?: string): void {
   if (info.size_rule) {
     const message = h('p', { id: 'size-message', class: 'message' }, `Any size within the rule: ${info.size_rule}.`);
-    const field = h('input', { id: 'size', type: 'text', list: 'size-suggestions', value: value ?? 'auto', 'aria-describedby': 'size-message', autocomplete: 'off', spellcheck: 'false' });
+    const field = h('input', {
+      id: 'size',
+      type: 'text',
+      list: 'size-suggestions',
+      value: value ?? 'auto',
+      'aria-describedby': 'size-message',
+      autocomplete: 'off',
+      spellcheck: 'false',
+    });
     const check = () => {
       const problem = checkGptImage2Size(field.value.trim());
       field.setAttribute('aria-invalid', String(problem !== undefined));
-      say(message, problem ? `Invalid size: ${problem}.` : `Any size within the rule: ${info.size_rule}.`, problem !== undefined);
+      say(
+        message,
+        problem ? `Invalid size: ${problem}.` : `Any size within the rule: ${info.size_rule}.`,
+        problem !== undefined,
+      );
     };
     field.addEventListener('input', check);
-    sizeField.replaceChildren(h('label', { for: 'size' }, 'Size'), field, h('datalist', { id: 'size-suggestions' }, ...info.sizes.map((s) => h('option', { value: s }))), message);
+    sizeField.replaceChildren(
+      h('label', { for: 'size' }, 'Size'),
+      field,
+      h('datalist', { id: 'size-suggestions' }, ...info.sizes.map((s) => h('option', { value: s }))),
+      message,
+    );
     check();
   } else {
     const select = h('select', { id: 'size' });
@@ -132,7 +152,11 @@ async function estimateNow(): Promise<void> {
     say(estimate, `Estimate: ${cost}; served by ${answer.served.model} (${answer.served.deployment}).`);
   } catch (err) {
     if (seq !== estimateSeq) return;
-    say(estimate, err instanceof ApiError ? `${err.param ? `${err.param}: ` : ''}${err.message}` : 'The estimate failed.', true);
+    say(
+      estimate,
+      err instanceof ApiError ? `${err.param ? `${err.param}: ` : ''}${err.message}` : 'The estimate failed.',
+      true,
+    );
   }
 }
 
@@ -160,7 +184,10 @@ function showError(err: unknown): void {
   const line = h('p', {}, `${err.status} ${err.code}: ${err.message}`);
   errorBox.replaceChildren(line);
   if (err.code === 'content_policy_violation') {
-    const table = filterTable(err.innerError?.content_filter_results, 'Content filter: the categories that refused the prompt');
+    const table = filterTable(
+      err.innerError?.content_filter_results,
+      'Content filter: the categories that refused the prompt',
+    );
     if (table) errorBox.append(table);
   }
   if (err.status === 429 && err.retryAfterSeconds !== undefined) {
@@ -181,7 +208,14 @@ async function showKept(blob: string, b64?: string, format = 'png'): Promise<voi
   const src = b64 ? `data:image/${format};base64,${b64}` : await objectUrl(`/api/gallery/files/${blob}`);
   if (!b64) shownUrls.push(src);
   const { kept_record: record } = await getJson<{ kept_record: KeptRecord }>(`/api/gallery/records/${blob}`);
-  results.append(h('article', { class: 'result', 'aria-label': `Kept image ${blob}` }, h('img', { src, alt: `The kept image: ${record.prompt.slice(0, 120)}`, 'data-blob': blob }), renderRecord(record)));
+  results.append(
+    h(
+      'article',
+      { class: 'result', 'aria-label': `Kept image ${blob}` },
+      h('img', { src, alt: `The kept image: ${record.prompt.slice(0, 120)}`, 'data-blob': blob }),
+      renderRecord(record),
+    ),
+  );
 }
 
 async function generateStreamed(b: Body): Promise<void> {
@@ -192,7 +226,13 @@ async function generateStreamed(b: Body): Promise<void> {
   for await (const { event, data } of events(response)) {
     if (event === 'image_generation.partial_image') {
       const index = Number(data.partial_image_index ?? partials.childElementCount);
-      partials.append(h('img', { src: `data:image/${format};base64,${String(data.b64_json)}`, alt: `Partial image ${index + 1}`, class: 'partial' }));
+      partials.append(
+        h('img', {
+          src: `data:image/${format};base64,${String(data.b64_json)}`,
+          alt: `Partial image ${index + 1}`,
+          class: 'partial',
+        }),
+      );
       say(status, `Partial image ${index + 1} of ${String(b.partial_images)} received.`);
     } else if (event === 'image_generation.completed') {
       finals++;
@@ -231,7 +271,8 @@ async function generateAsync(b: Body): Promise<void> {
     if (!answer.ok) throw await apiError(answer);
     const done = (await answer.json()) as { data: { storage?: { blob: string }; b64_json?: string }[] };
     say(status, `Job ${id} done after ${Math.round((Date.now() - started) / 1000)} s; reading the records…`);
-    for (const image of done.data) if (image.storage) await showKept(image.storage.blob, image.b64_json, String(b.output_format ?? 'png'));
+    for (const image of done.data)
+      if (image.storage) await showKept(image.storage.blob, image.b64_json, String(b.output_format ?? 'png'));
     working(`Done: ${done.data.length} image(s) kept.`, false);
     return;
   }
@@ -258,8 +299,12 @@ async function generate(): Promise<void> {
 
 export function startPlayground(deployments: DeploymentInfo[]): void {
   catalog = deployments;
-  options(model, catalog.map((d) => d.deployment));
-  for (const option of model.options) option.textContent = `${option.value} (${catalog.find((d) => d.deployment === option.value)?.model})`;
+  options(
+    model,
+    catalog.map((d) => d.deployment),
+  );
+  for (const option of model.options)
+    option.textContent = `${option.value} (${catalog.find((d) => d.deployment === option.value)?.model})`;
   model.addEventListener('change', () => renderModel());
   form.addEventListener('input', (event) => {
     if (event.target !== model) refresh();

@@ -8,7 +8,8 @@ import { h } from './dom.js';
 /** A record's parameters by name, whichever model's they are. */
 const byName = (params: object | undefined): Record<string, unknown> => ({ ...params });
 
-const show = (value: unknown) => (value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value));
+const show = (value: unknown) =>
+  value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value);
 
 export function costText(cost: KeptRecord['cost']): string {
   if (!cost) return '—';
@@ -22,13 +23,22 @@ export function filterRows(results: unknown): [string, string][] {
   if (typeof results !== 'object' || results === null) return [];
   return Object.entries(results as Record<string, { filtered?: boolean; severity?: string; detected?: boolean }>)
     .filter(([, v]) => typeof v === 'object' && v !== null)
-    .map(([category, v]) => [category, `${v.filtered ? 'filtered' : 'not filtered'}${v.severity ? `, severity ${v.severity}` : ''}${v.detected !== undefined ? `, ${v.detected ? 'detected' : 'not detected'}` : ''}`]);
+    .map(([category, v]) => [
+      category,
+      `${v.filtered ? 'filtered' : 'not filtered'}${v.severity ? `, severity ${v.severity}` : ''}${v.detected !== undefined ? `, ${v.detected ? 'detected' : 'not detected'}` : ''}`,
+    ]);
 }
 
 export function filterTable(results: unknown, caption: string): HTMLTableElement | null {
   const rows = filterRows(results);
   if (rows.length === 0) return null;
-  return h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Category'), h('th', { scope: 'col' }, 'Result'))), h('tbody', {}, ...rows.map(([c, r]) => h('tr', {}, h('th', { scope: 'row' }, c), h('td', {}, r)))));
+  return h(
+    'table',
+    {},
+    h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Category'), h('th', { scope: 'col' }, 'Result'))),
+    h('tbody', {}, ...rows.map(([c, r]) => h('tr', {}, h('th', { scope: 'row' }, c), h('td', {}, r)))),
+  );
 }
 
 export function renderRecord(record: KeptRecord): HTMLElement {
@@ -54,9 +64,38 @@ export function renderRecord(record: KeptRecord): HTMLElement {
       'table',
       {},
       h('caption', {}, 'Parameters: requested, served, made'),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Parameter'), h('th', { scope: 'col' }, `Requested (${record.requested_model})`), h('th', { scope: 'col' }, `Served (${record.served_model})`), h('th', { scope: 'col' }, 'Made'))),
-      h('tbody', {}, ...keys.map((k) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, show(requested[k])), h('td', {}, show(served[k])), h('td', {}, show(output[k]))))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Parameter'),
+          h('th', { scope: 'col' }, `Requested (${record.requested_model})`),
+          h('th', { scope: 'col' }, `Served (${record.served_model})`),
+          h('th', { scope: 'col' }, 'Made'),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        ...keys.map((k) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, k),
+            h('td', {}, show(requested[k])),
+            h('td', {}, show(served[k])),
+            h('td', {}, show(output[k])),
+          ),
+        ),
+      ),
     ),
-    filterTable(record.content_filter_results, 'Content filter: the image') ?? h('p', { class: 'message' }, 'Content filter: the service sent no results for this image (a streamed image carries none).'),
+    filterTable(record.content_filter_results, 'Content filter: the image') ??
+      h(
+        'p',
+        { class: 'message' },
+        'Content filter: the service sent no results for this image (a streamed image carries none).',
+      ),
   );
 }

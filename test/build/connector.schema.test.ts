@@ -10,14 +10,22 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const SCHEMAS = join(ROOT, '..', 'shared', 'power-platform');
-const present = existsSync(join(SCHEMAS, 'apiDefinition.swagger.schema.json')) && existsSync(join(SCHEMAS, 'paconn-apiProperties.schema.json'));
+const present =
+  existsSync(join(SCHEMAS, 'apiDefinition.swagger.schema.json')) &&
+  existsSync(join(SCHEMAS, 'paconn-apiProperties.schema.json'));
 // In CI the schemas must be there: a missing copy fails rather than passes unseen.
 const skip = !present && process.env.CI !== 'true';
-if (skip) console.warn(`connector.schema.test: skipped, Power Platform schemas not found at ${SCHEMAS} (CI=true makes this a failure).`);
+if (skip)
+  console.warn(
+    `connector.schema.test: skipped, Power Platform schemas not found at ${SCHEMAS} (CI=true makes this a failure).`,
+  );
 
 /** Microsoft's schema files carry `//` comments: JSON with them taken out, strings left whole. */
 function readJsonc(path: string): Record<string, unknown> {
-  const text = readFileSync(path, 'utf8').replace(/("(?:\\.|[^"\\])*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (_match, string?: string) => string ?? '');
+  const text = readFileSync(path, 'utf8').replace(
+    /("(?:\\.|[^"\\])*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g,
+    (_match, string?: string) => string ?? '',
+  );
   return JSON.parse(text) as Record<string, unknown>;
 }
 
@@ -25,7 +33,9 @@ const connectorFile = (name: string): unknown => JSON.parse(readFileSync(join(RO
 
 function errorsOf(ajv: Ajv, schema: Record<string, unknown>, document: unknown): string[] {
   const validate = ajv.compile(schema);
-  return validate(document) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+  return validate(document)
+    ? []
+    : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
 describe.skipIf(skip)("Microsoft's Power Platform connector schemas", () => {
@@ -36,7 +46,13 @@ describe.skipIf(skip)("Microsoft's Power Platform connector schemas", () => {
   it('accept apiDefinition.swagger.json (Swagger 2.0 with x-ms extensions, draft-04)', () => {
     const ajv = new Ajv04({ allErrors: true, strict: false, logger: false });
     addFormats(ajv);
-    expect(errorsOf(ajv, readJsonc(join(SCHEMAS, 'apiDefinition.swagger.schema.json')), connectorFile('apiDefinition.swagger.json'))).toEqual([]);
+    expect(
+      errorsOf(
+        ajv,
+        readJsonc(join(SCHEMAS, 'apiDefinition.swagger.schema.json')),
+        connectorFile('apiDefinition.swagger.json'),
+      ),
+    ).toEqual([]);
   });
 
   it('accept apiProperties.json (paconn, draft-07)', () => {

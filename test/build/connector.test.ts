@@ -20,7 +20,8 @@ const swagger = (): Doc => connectorDefinition();
 function operations(doc: Doc): Map<string, { method: string; path: string; op: Doc }> {
   const found = new Map<string, { method: string; path: string; op: Doc }>();
   for (const [path, item] of Object.entries<Doc>(doc.paths)) {
-    for (const [method, op] of Object.entries<Doc>(item)) if (METHODS.has(method)) found.set(op.operationId, { method, path, op });
+    for (const [method, op] of Object.entries<Doc>(item))
+      if (METHODS.has(method)) found.set(op.operationId, { method, path, op });
   }
   return found;
 }
@@ -43,7 +44,8 @@ function shape(doc: Doc, schema: Doc): Doc {
   const out: Doc = { type: s.type ?? null };
   if (s.enum) out.enum = s.enum;
   if (s.required) out.required = [...s.required].sort();
-  if (s.properties) out.properties = Object.fromEntries(Object.entries<Doc>(s.properties).map(([k, v]) => [k, shape(doc, v)]));
+  if (s.properties)
+    out.properties = Object.fromEntries(Object.entries<Doc>(s.properties).map(([k, v]) => [k, shape(doc, v)]));
   if (s.items) out.items = shape(doc, s.items);
   return out;
 }
@@ -77,12 +79,15 @@ describe('connector files', () => {
     const files = connectorFiles();
     expect(Object.keys(files).sort()).toEqual(['apiDefinition.swagger.json', 'apiProperties.json']);
     for (const [name, text] of Object.entries(files)) {
-      expect(readFileSync(join(CONNECTOR_DIR, name), 'utf8'), `connector/${name} is stale: run npm run connector`).toBe(text);
+      expect(readFileSync(join(CONNECTOR_DIR, name), 'utf8'), `connector/${name} is stale: run npm run connector`).toBe(
+        text,
+      );
     }
   });
 
   it('stay within the 1 MB a connector file may weigh', () => {
-    for (const name of ['apiDefinition.swagger.json', 'apiProperties.json']) expect(statSync(join(CONNECTOR_DIR, name)).size).toBeLessThan(1024 * 1024);
+    for (const name of ['apiDefinition.swagger.json', 'apiProperties.json'])
+      expect(statSync(join(CONNECTOR_DIR, name)).size).toBeLessThan(1024 * 1024);
   });
 });
 
@@ -92,7 +97,17 @@ describe('the definition is the API', () => {
     expect(doc.swagger).toBe('2.0');
     await expect(SwaggerParser.validate(structuredClone(doc), { resolve: { external: false } })).resolves.toBeTruthy();
     const text = JSON.stringify(doc);
-    for (const keyword of ['"nullable"', '"oneOf"', '"anyOf"', '"requestBody"', '"components"', '"openapi"', '"content"', '#/components/']) expect(text, keyword).not.toContain(keyword);
+    for (const keyword of [
+      '"nullable"',
+      '"oneOf"',
+      '"anyOf"',
+      '"requestBody"',
+      '"components"',
+      '"openapi"',
+      '"content"',
+      '#/components/',
+    ])
+      expect(text, keyword).not.toContain(keyword);
   });
 
   it('calls each operation at its method and path, with its parameters (less the few left out) and its responses', () => {
@@ -102,9 +117,20 @@ describe('the definition is the API', () => {
     for (const [id, { method, path, op }] of operations(doc)) {
       const theirs = source(api, method, path);
       const mine = (op.parameters ?? []).filter((p: Doc) => p.in !== 'body').map((p: Doc) => `${p.in} ${p.name}`);
-      const expected = (theirs.parameters ?? []).map((p: Doc) => `${p.in} ${p.name}`).filter((p: string) => !['header x-result-queue'].includes(p) && !(id === 'GenerateImagesAndWait' && p === 'header Prefer') && !(id === 'WhenAnImageIsReady' && p === 'header x-ms-notification-url'));
+      const expected = (theirs.parameters ?? [])
+        .map((p: Doc) => `${p.in} ${p.name}`)
+        .filter(
+          (p: string) =>
+            !['header x-result-queue'].includes(p) &&
+            !(id === 'GenerateImagesAndWait' && p === 'header Prefer') &&
+            !(id === 'WhenAnImageIsReady' && p === 'header x-ms-notification-url'),
+        );
       expect(mine.sort(), id).toEqual(expected.sort());
-      if (theirs.requestBody) expect(op.parameters.some((p: Doc) => p.in === 'body'), id).toBe(true);
+      if (theirs.requestBody)
+        expect(
+          op.parameters.some((p: Doc) => p.in === 'body'),
+          id,
+        ).toBe(true);
       expect(Object.keys(op.responses).sort(), id).toEqual(Object.keys(theirs.responses).sort());
       for (const [status, response] of Object.entries<Doc>(theirs.responses)) {
         const schema = response.content?.['application/json']?.schema;
@@ -119,13 +145,21 @@ describe('the definition is the API', () => {
     expect(`${generate.method} ${generate.path}`).toBe('post /api/openai/deployments/{deployment}/images/generations');
     const prefer = generate.op.parameters.find((p: Doc) => p.name === 'Prefer');
     expect(prefer).toMatchObject({ 'x-ms-visibility': 'internal', required: true, default: 'respond-async' });
-    expect(generate.op.parameters.find((p: Doc) => p.name === 'api-version')).toMatchObject({ 'x-ms-visibility': 'internal', default: '2024-10-21' });
+    expect(generate.op.parameters.find((p: Doc) => p.name === 'api-version')).toMatchObject({
+      'x-ms-visibility': 'internal',
+      default: '2024-10-21',
+    });
     expect(generate.op.responses['202'].headers).toHaveProperty('Location');
     const wait = ops.get('GenerateImagesAndWait')!;
     expect(wait.op['x-ms-visibility']).toBe('advanced');
     expect(wait.op.parameters.some((p: Doc) => p.name === 'Prefer')).toBe(false);
     for (const { op } of ops.values()) {
-      for (const p of op.parameters ?? []) if (p['x-ms-visibility'] === 'internal') expect(p.required && (p.default !== undefined || p['x-ms-notification-url']), `${op.operationId} ${p.name}`).toBeTruthy();
+      for (const p of op.parameters ?? [])
+        if (p['x-ms-visibility'] === 'internal')
+          expect(
+            p.required && (p.default !== undefined || p['x-ms-notification-url']),
+            `${op.operationId} ${p.name}`,
+          ).toBeTruthy();
     }
   });
 
@@ -133,12 +167,21 @@ describe('the definition is the API', () => {
     const ops = operations(swagger());
     const generate = ops.get('GenerateImages')!.op;
     const deployment = generate.parameters.find((p: Doc) => p.name === 'deployment');
-    expect(deployment['x-ms-dynamic-values']).toEqual({ operationId: 'ListDeployments', 'value-collection': 'data', 'value-path': 'deployment', 'value-title': 'deployment' });
+    expect(deployment['x-ms-dynamic-values']).toEqual({
+      operationId: 'ListDeployments',
+      'value-collection': 'data',
+      'value-path': 'deployment',
+      'value-title': 'deployment',
+    });
     const list = ops.get('ListDeployments')!;
     expect(`${list.method} ${list.path}`).toBe('get /api/models');
     expect(deref(swagger(), list.op.responses['200'].schema).properties.data.items).toBeDefined();
     const body = generate.parameters.find((p: Doc) => p.in === 'body');
-    expect(body.schema['x-ms-dynamic-schema']).toEqual({ operationId: 'GetDeploymentSchema', parameters: { deployment: { parameter: 'deployment' } }, 'value-path': 'schema' });
+    expect(body.schema['x-ms-dynamic-schema']).toEqual({
+      operationId: 'GetDeploymentSchema',
+      parameters: { deployment: { parameter: 'deployment' } },
+      'value-path': 'schema',
+    });
     const schema = ops.get('GetDeploymentSchema')!;
     expect(`${schema.method} ${schema.path}`).toBe('get /api/models/{deployment}/schema');
     expect(schema.op.responses['200'].schema.properties).toHaveProperty('schema');
@@ -153,12 +196,18 @@ describe('the definition is the API', () => {
     const body = trigger.op.parameters.find((p: Doc) => p.in === 'body');
     expect(body.required).toBe(true);
     expect(body.schema.required).toEqual(['callback_url']);
-    expect(body.schema.properties.callback_url).toMatchObject({ type: 'string', 'x-ms-notification-url': true, 'x-ms-visibility': 'internal' });
+    expect(body.schema.properties.callback_url).toMatchObject({
+      type: 'string',
+      'x-ms-notification-url': true,
+      'x-ms-visibility': 'internal',
+    });
     expect(Object.keys(body.schema.properties).sort()).toEqual(['callback_url', 'model', 'status']);
     expect(trigger.op.responses['201'].headers).toHaveProperty('Location');
     // What it delivers sits on the path item, beside post, not inside the operation.
     expect(trigger.op).not.toHaveProperty('x-ms-notification-content');
-    expect(swagger().paths[trigger.path]['x-ms-notification-content'].schema).toEqual({ $ref: '#/definitions/JobEvent' });
+    expect(swagger().paths[trigger.path]['x-ms-notification-content'].schema).toEqual({
+      $ref: '#/definitions/JobEvent',
+    });
     // The Location names a subscription; DELETE on it is an operation of the connector.
     const unsubscribe = ops.get('DeleteImageTrigger')!;
     expect(`${unsubscribe.method} ${unsubscribe.path}`).toBe('delete /api/images/subscriptions/{id}');
@@ -192,7 +241,8 @@ describe('certification rules', () => {
         expect(p.description, `${op.operationId} ${p.name}`).toMatch(/\.$/);
         expect(p['x-ms-summary'], `${op.operationId} ${p.name}`).toMatch(/\S/);
       }
-      for (const [status, response] of Object.entries<Doc>(op.responses)) expect(response.description, `${op.operationId} ${status}`).toMatch(/\.$/);
+      for (const [status, response] of Object.entries<Doc>(op.responses))
+        expect(response.description, `${op.operationId} ${status}`).toMatch(/\.$/);
     }
     const properties = allProperties(doc).filter(([, property]) => property.$ref === undefined);
     expect(properties.length).toBeGreaterThan(50);
@@ -207,7 +257,8 @@ describe('certification rules', () => {
     for (const id of ['GenerateImages', 'GenerateImagesAndWait']) {
       const op = operations(doc).get(id)!.op;
       expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '409', '429', '503']));
-      for (const status of ['409', '429', '503']) expect(op.responses[status].headers, `${id} ${status}`).toHaveProperty('Retry-After');
+      for (const status of ['409', '429', '503'])
+        expect(op.responses[status].headers, `${id} ${status}`).toHaveProperty('Retry-After');
       expect(op.responses['200'].examples['application/json'].data[0].url).toMatch(/^https:/);
     }
   });
@@ -220,7 +271,9 @@ describe('certification rules', () => {
       expect(op.tags.length, op.operationId).toBeGreaterThan(0);
       for (const tag of op.tags) expect(tags).toContain(tag);
     }
-    const metadata = Object.fromEntries(doc['x-ms-connector-metadata'].map((m: Doc) => [m.propertyName, m.propertyValue]));
+    const metadata = Object.fromEntries(
+      doc['x-ms-connector-metadata'].map((m: Doc) => [m.propertyName, m.propertyValue]),
+    );
     expect(metadata.Website).toMatch(/^https:/);
     expect(metadata['Privacy policy']).toMatch(/^https:/);
     expect(metadata.Categories.split(';')).toEqual(expect.arrayContaining(['AI', 'Content and Files']));
@@ -232,10 +285,15 @@ describe('certification rules', () => {
   it('asks, when connecting, for the app’s host and its key, and routes every call to that host', () => {
     const properties = (connectorProperties() as Doc).properties;
     expect(Object.keys(properties.connectionParameters).sort()).toEqual(['api_key', 'hostName']);
-    expect(properties.connectionParameters.api_key).toMatchObject({ type: 'securestring', uiDefinition: { constraints: { required: 'true', clearText: false } } });
+    expect(properties.connectionParameters.api_key).toMatchObject({
+      type: 'securestring',
+      uiDefinition: { constraints: { required: 'true', clearText: false } },
+    });
     const [policy] = properties.policyTemplateInstances;
     expect(policy.templateId).toBe('dynamichosturl');
-    expect(policy.parameters['x-ms-apimTemplateParameter.urlTemplate']).toBe("https://@connectionParameters('hostName')");
+    expect(policy.parameters['x-ms-apimTemplateParameter.urlTemplate']).toBe(
+      "https://@connectionParameters('hostName')",
+    );
     // The policy drops basePath: the paths carry /api themselves.
     expect(doc.basePath).toBe('/');
     for (const path of Object.keys(doc.paths)) expect(path).toMatch(/^\/api\//);
@@ -253,8 +311,16 @@ describe('schema conversion', () => {
   });
 
   it('rewrites $ref to #/definitions and titles properties', () => {
-    expect(swaggerSchema({ $ref: '#/components/schemas/Job', description: 'ignored beside $ref' })).toEqual({ $ref: '#/definitions/Job' });
-    const converted = swaggerSchema({ type: 'object', properties: { revised_prompt: { type: 'string' }, n: { type: 'integer' } } });
-    expect(converted.properties).toEqual({ revised_prompt: { type: 'string', 'x-ms-summary': 'Revised prompt' }, n: { type: 'integer', 'x-ms-summary': 'Number of images' } });
+    expect(swaggerSchema({ $ref: '#/components/schemas/Job', description: 'ignored beside $ref' })).toEqual({
+      $ref: '#/definitions/Job',
+    });
+    const converted = swaggerSchema({
+      type: 'object',
+      properties: { revised_prompt: { type: 'string' }, n: { type: 'integer' } },
+    });
+    expect(converted.properties).toEqual({
+      revised_prompt: { type: 'string', 'x-ms-summary': 'Revised prompt' },
+      n: { type: 'integer', 'x-ms-summary': 'Number of images' },
+    });
   });
 });

@@ -14,14 +14,18 @@ import type { Template } from '../support/bicep-arm.js';
 const root = join(__dirname, '..', '..');
 const infraDir = join(root, 'infra');
 const bicepFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? bicepFiles(join(dir, e.name)) : e.name.endsWith('.bicep') ? [join(dir, e.name)] : []));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? bicepFiles(join(dir, e.name)) : e.name.endsWith('.bicep') ? [join(dir, e.name)] : [],
+  );
 const files = bicepFiles(infraDir).map((path) => relative(root, path).split('\\').join('/'));
 
 const found = ensureBicep((line) => console.log(`[bicep] ${line}`));
 const cli: BicepCli | undefined = found.cli;
 const reason = 'reason' in found ? found.reason : '';
 const ci = process.env.CI === 'true';
-const title = cli ? `Bicep CLI ${cli.version} (${cli.source})` : `Bicep CLI: SKIPPED, none on this machine; to run these, ${INSTALL_HINT}`;
+const title = cli
+  ? `Bicep CLI ${cli.version} (${cli.source})`
+  : `Bicep CLI: SKIPPED, none on this machine; to run these, ${INSTALL_HINT}`;
 if (!cli) console.warn(`[bicep] ${reason}`);
 
 /** The rules infra/bicepconfig.json must hold at error level. */
@@ -42,7 +46,9 @@ const RULES_THAT_MATTER = [
 
 describe('infra/bicepconfig.json', () => {
   it('raises the rules that matter to errors', () => {
-    const config = JSON.parse(readFileSync(join(infraDir, 'bicepconfig.json'), 'utf8')) as { analyzers: { core: { enabled: boolean; rules: Record<string, { level: string }> } } };
+    const config = JSON.parse(readFileSync(join(infraDir, 'bicepconfig.json'), 'utf8')) as {
+      analyzers: { core: { enabled: boolean; rules: Record<string, { level: string }> } };
+    };
     expect(config.analyzers.core.enabled).toBe(true);
     for (const rule of RULES_THAT_MATTER) expect(config.analyzers.core.rules[rule]?.level, rule).toBe('error');
   });
@@ -70,10 +76,19 @@ const withCli = () => {
     const build = runBicep(cli!, ['build', 'infra/main.bicep', '--stdout']);
     expect(build.status, build.output).toBe(0);
     // The generator's version and hash say which CLI built it; everything Azure acts on must match.
-    const strip = (json: string) => JSON.stringify(JSON.parse(json, (key, value: unknown) => (key === '_generator' ? undefined : value)), null, 2);
+    const strip = (json: string) =>
+      JSON.stringify(
+        JSON.parse(json, (key, value: unknown) => (key === '_generator' ? undefined : value)),
+        null,
+        2,
+      );
     const committed = readFileSync(join(infraDir, 'main.json'), 'utf8');
-    const builtWith = (JSON.parse(committed) as { metadata: { _generator: { version: string } } }).metadata._generator.version;
-    expect(strip(build.stdout), `infra/main.json (built with Bicep ${builtWith}) differs from what Bicep ${cli!.version} builds now`).toBe(strip(committed));
+    const builtWith = (JSON.parse(committed) as { metadata: { _generator: { version: string } } }).metadata._generator
+      .version;
+    expect(
+      strip(build.stdout),
+      `infra/main.json (built with Bicep ${builtWith}) differs from what Bicep ${cli!.version} builds now`,
+    ).toBe(strip(committed));
   });
 
   it('fails a file that breaks the raised rules (self-test of the configuration)', () => {
@@ -97,18 +112,33 @@ const withCli = () => {
     );
     const lint = runBicep(cli!, ['lint', join(dir, 'broken.bicep'), '--config', join(infraDir, 'bicepconfig.json')]);
     const errors = new Set(lint.diagnostics.filter((d) => d.level === 'Error').map((d) => d.code));
-    for (const rule of ['no-unused-params', 'no-unused-vars', 'secure-parameter-default', 'no-hardcoded-env-urls', 'use-recent-api-versions', 'outputs-should-not-contain-secrets', 'no-hardcoded-location']) {
+    for (const rule of [
+      'no-unused-params',
+      'no-unused-vars',
+      'secure-parameter-default',
+      'no-hardcoded-env-urls',
+      'use-recent-api-versions',
+      'outputs-should-not-contain-secrets',
+      'no-hardcoded-location',
+    ]) {
       expect([...errors], rule).toContain(rule);
     }
     expect(lint.status).not.toBe(0);
   });
 
   it(`is the version infra/main.json was built with, or says so (${BICEP_VERSION} from NuGet)`, () => {
-    const committed = JSON.parse(readFileSync(join(infraDir, 'main.json'), 'utf8')) as { metadata: { _generator: { version: string } } };
+    const committed = JSON.parse(readFileSync(join(infraDir, 'main.json'), 'utf8')) as {
+      metadata: { _generator: { version: string } };
+    };
     if (!committed.metadata._generator.version.startsWith(cli!.version)) {
-      console.warn(`[bicep] infra/main.json was built with Bicep ${committed.metadata._generator.version}, this machine has ${cli!.version}`);
+      console.warn(
+        `[bicep] infra/main.json was built with Bicep ${committed.metadata._generator.version}, this machine has ${cli!.version}`,
+      );
     }
-    expect(committed.metadata._generator.version.startsWith(BICEP_VERSION), `rebuild infra/main.json with Bicep ${BICEP_VERSION}`).toBe(true);
+    expect(
+      committed.metadata._generator.version.startsWith(BICEP_VERSION),
+      `rebuild infra/main.json with Bicep ${BICEP_VERSION}`,
+    ).toBe(true);
   });
 };
 
@@ -124,23 +154,34 @@ else describe.skip(title, withCli);
 describe('infra/*.bicep against infra/main.json, without a compiler', () => {
   const templates = (t: Template): Template[] => {
     const resources = Array.isArray(t.resources) ? t.resources : Object.values(t.resources);
-    return [t, ...resources.flatMap((r) => {
-      const nested = (r.properties as unknown as { template?: Template } | undefined)?.template;
-      return nested ? templates(nested) : [];
-    })];
+    return [
+      t,
+      ...resources.flatMap((r) => {
+        const nested = (r.properties as unknown as { template?: Template } | undefined)?.template;
+        return nested ? templates(nested) : [];
+      }),
+    ];
   };
   const compiled = templates(JSON.parse(readFileSync(join(infraDir, 'main.json'), 'utf8')) as Template);
   const compiledParams = new Set(compiled.flatMap((t) => Object.keys(t.parameters ?? {})));
   const compiledTypes = new Set(
-    compiled.flatMap((t) => (Array.isArray(t.resources) ? t.resources : Object.values(t.resources)).filter((r) => r.type !== 'Microsoft.Resources/deployments').map((r) => `${r.type}@${r.apiVersion}`)),
+    compiled.flatMap((t) =>
+      (Array.isArray(t.resources) ? t.resources : Object.values(t.resources))
+        .filter((r) => r.type !== 'Microsoft.Resources/deployments')
+        .map((r) => `${r.type}@${r.apiVersion}`),
+    ),
   );
 
   it.each(files)('finds the parameters and resource types of %s in main.json', (file) => {
     const source = readFileSync(join(root, file), 'utf8');
     const params = [...source.matchAll(/^param (\w+)/gm)].map((m) => m[1]);
-    const resources = [...source.matchAll(/^resource \w+ '([^']+)'( existing)?/gm)].filter((m) => !m[2]).map((m) => m[1]);
+    const resources = [...source.matchAll(/^resource \w+ '([^']+)'( existing)?/gm)]
+      .filter((m) => !m[2])
+      .map((m) => m[1]);
     expect(params.length + resources.length, file).toBeGreaterThan(0);
-    for (const name of params) expect(compiledParams.has(name), `${file} param ${name} is in main.json: run \`npm run infra\``).toBe(true);
-    for (const type of resources) expect(compiledTypes.has(type), `${file} resource ${type} is in main.json: run \`npm run infra\``).toBe(true);
+    for (const name of params)
+      expect(compiledParams.has(name), `${file} param ${name} is in main.json: run \`npm run infra\``).toBe(true);
+    for (const type of resources)
+      expect(compiledTypes.has(type), `${file} resource ${type} is in main.json: run \`npm run infra\``).toBe(true);
   });
 });

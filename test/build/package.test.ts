@@ -26,7 +26,7 @@ describe('src/index.ts', () => {
   const index = readFileSync(join(root, 'src', 'index.ts'), 'utf8');
   const imported = [...index.matchAll(/^import '\.\/functions\/([\w.-]+)\.js';$/gm)].map((m) => `${m[1]}.ts`);
 
-  it('imports every module of src/functions/, so that each one\'s functions are registered', () => {
+  it("imports every module of src/functions/, so that each one's functions are registered", () => {
     expect(functionModules.length).toBeGreaterThan(0);
     expect(imported.sort()).toEqual([...functionModules].sort());
   });
@@ -56,14 +56,21 @@ describe('the bundle and the deployed package', () => {
     zipBytes = zip(staged, join(work, 'deploy.zip'));
   }, 120_000);
 
-  it('leaves out exactly package.json\'s dependencies (@azure/functions: the worker and the local host reach the app through it)', () => {
+  it("leaves out exactly package.json's dependencies (@azure/functions: the worker and the local host reach the app through it)", () => {
     expect(externals()).toEqual(['@azure/functions']);
-    const required = new Set(Object.values(built.metafile.inputs).flatMap((input) => input.imports).filter((i) => i.external).map((i) => i.path.replace(/^node:/, '')));
+    const required = new Set(
+      Object.values(built.metafile.inputs)
+        .flatMap((input) => input.imports)
+        .filter((i) => i.external)
+        .map((i) => i.path.replace(/^node:/, '')),
+    );
     const packages = [...required].filter((p) => !builtinModules.includes(p));
     expect(packages.sort()).toEqual(externals());
     // ...and holds the rest, @azure/functions never among them.
     expect(bundledPackages(built.metafile)).not.toContain('@azure/functions');
-    expect(bundledPackages(built.metafile)).toEqual(expect.arrayContaining(['openai', 'zod', '@azure/storage-blob', '@azure/identity']));
+    expect(bundledPackages(built.metafile)).toEqual(
+      expect.arrayContaining(['openai', 'zod', '@azure/storage-blob', '@azure/identity']),
+    );
   });
 
   it('stages only what runs: host.json, package.json, the bundle and the external packages, no source map', () => {
@@ -71,12 +78,34 @@ describe('the bundle and the deployed package', () => {
     // Beside the bundle: the thumbnails' codecs and the studio page, which the app reads from its own folder.
     const codecs = Object.values(WASM_FILES).map((f) => `dist/app/wasm/${basename(f)}`);
     const studio = outside.filter((f) => f.startsWith('dist/app/studio/'));
-    expect(studio.map((f) => f.replace(/-[A-Z0-9]{8}\./, '-HASH.')).sort()).toEqual(['dist/app/studio/assets/main-HASH.css', 'dist/app/studio/assets/main-HASH.js', 'dist/app/studio/index.html']);
-    expect(outside.sort()).toEqual(['dist/app/index.js', 'dist/app/index.js.LEGAL.txt', `dist/app/${THUMBNAIL_WORKER}`, ...studio, ...codecs, 'host.json', 'package.json'].sort());
-    const packages = new Set(staged.files.filter((f) => f.startsWith('node_modules/')).map((f) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)![1]));
+    expect(studio.map((f) => f.replace(/-[A-Z0-9]{8}\./, '-HASH.')).sort()).toEqual([
+      'dist/app/studio/assets/main-HASH.css',
+      'dist/app/studio/assets/main-HASH.js',
+      'dist/app/studio/index.html',
+    ]);
+    expect(outside.sort()).toEqual(
+      [
+        'dist/app/index.js',
+        'dist/app/index.js.LEGAL.txt',
+        `dist/app/${THUMBNAIL_WORKER}`,
+        ...studio,
+        ...codecs,
+        'host.json',
+        'package.json',
+      ].sort(),
+    );
+    const packages = new Set(
+      staged.files
+        .filter((f) => f.startsWith('node_modules/'))
+        .map((f) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)![1]),
+    );
     expect([...packages].sort()).toEqual(['@azure/functions', '@azure/functions-extensions-base', 'cookie']);
     expect(staged.files.filter((f) => /\.(map|ts)$/.test(f))).toEqual([]);
-    const deployed = JSON.parse(readFileSync(join(staged.dir, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string>; scripts?: unknown };
+    const deployed = JSON.parse(readFileSync(join(staged.dir, 'package.json'), 'utf8')) as {
+      main: string;
+      dependencies: Record<string, string>;
+      scripts?: unknown;
+    };
     expect(deployed.main).toBe('dist/app/index.js');
     expect(Object.keys(deployed.dependencies)).toEqual(externals());
     expect(deployed.scripts).toBeUndefined();
@@ -106,7 +135,12 @@ describe('the bundle and the deployed package', () => {
       AzureWebJobsStorage__tableServiceUri: 'https://stx.table.core.windows.net/',
     };
     const out = execFileSync(process.execPath, ['-e', probe], { cwd: staged.dir, env, encoding: 'utf8' });
-    const names = JSON.parse(out.split('\n').find((l) => l.startsWith('names '))!.slice('names '.length)) as string[];
+    const names = JSON.parse(
+      out
+        .split('\n')
+        .find((l) => l.startsWith('names '))!
+        .slice('names '.length),
+    ) as string[];
     // Every function module registers at least one function, each name once.
     expect(names.length).toBeGreaterThanOrEqual(functionModules.length);
     expect(new Set(names).size).toBe(names.length);
@@ -124,9 +158,18 @@ describe('the bundle and the deployed package', () => {
         process.exit(0);
       });
       worker.postMessage({ id: 1, bytes: new Uint8Array(Buffer.from('${png}', 'base64')), format: 'png' });`;
-    const out = execFileSync(process.execPath, ['-e', probe], { cwd: staged.dir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['-e', probe], {
+      cwd: staged.dir,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+    });
     expect(staged.files.some((f) => f.includes('@jsquash') || f.includes('pngjs'))).toBe(false);
-    const answer = JSON.parse(out.split('\n').find((l) => l.startsWith('thumbnail '))!.slice('thumbnail '.length));
+    const answer = JSON.parse(
+      out
+        .split('\n')
+        .find((l) => l.startsWith('thumbnail '))!
+        .slice('thumbnail '.length),
+    );
     expect(answer).toEqual({ riff: 'WEBP', width: 256, height: 192 });
   });
 
@@ -157,9 +200,18 @@ describe('the bundle and the deployed package', () => {
     const rules = ignore().add(readFileSync(join(root, '.funcignore'), 'utf8'));
     // The project tree after `npm run build && npm run package`, node_modules aside.
     const tree = [
-      ...readdirSync(root, { withFileTypes: true }).filter((e) => !['node_modules', 'dist', '.git'].includes(e.name)).map((e) => (e.isDirectory() ? `${e.name}/x` : e.name)),
-      ...staged.files.filter((f) => f.startsWith('dist/app/')), 'dist/app/index.js.map', 'dist/src/functions/health.js', 'dist/src/functions/health.js.map',
-      'dist/dev/fakes/host/main.js', 'dist/bench/run.js', 'dist/deploy/host.json', 'dist/deploy.zip', '.git/HEAD',
+      ...readdirSync(root, { withFileTypes: true })
+        .filter((e) => !['node_modules', 'dist', '.git'].includes(e.name))
+        .map((e) => (e.isDirectory() ? `${e.name}/x` : e.name)),
+      ...staged.files.filter((f) => f.startsWith('dist/app/')),
+      'dist/app/index.js.map',
+      'dist/src/functions/health.js',
+      'dist/src/functions/health.js.map',
+      'dist/dev/fakes/host/main.js',
+      'dist/bench/run.js',
+      'dist/deploy/host.json',
+      'dist/deploy.zip',
+      '.git/HEAD',
     ];
     const admitted = tree.filter((path) => !rules.ignores(path));
     expect(admitted.sort()).toEqual(staged.files.filter((f) => !f.startsWith('node_modules/')).sort());

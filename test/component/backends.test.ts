@@ -23,14 +23,19 @@ import { untilHolds } from '../support/until.js';
 
 const KEY = 'backends-test-key';
 const SIGNING_KEY = 'a-signing-key-for-tests';
-const target = { deployment: 'gpt-image-2', params: { prompt: 'A lighthouse', n: 1, size: '1024x1024', quality: 'low' } };
+const target = {
+  deployment: 'gpt-image-2',
+  params: { prompt: 'A lighthouse', n: 1, size: '1024x1024', quality: 'low' },
+};
 const noCredential = () => {
   throw new Error('no credential in this test');
 };
 
 let accounts: OpenAIEmulator[] = [];
 beforeAll(async () => {
-  accounts = await Promise.all(['a', 'b', 'c'].map(() => startOpenAIEmulator({ apiKeys: [KEY], deployments: { 'gpt-image-2': 'gpt-image-2' } })));
+  accounts = await Promise.all(
+    ['a', 'b', 'c'].map(() => startOpenAIEmulator({ apiKeys: [KEY], deployments: { 'gpt-image-2': 'gpt-image-2' } })),
+  );
 });
 afterAll(async () => {
   await Promise.all(accounts.map((a) => a.close()));
@@ -38,7 +43,13 @@ afterAll(async () => {
 afterEach(async () => {
   for (const account of accounts) {
     if (!account.listening) await account.start();
-    account.configure({ requestsPerMinute: undefined, retryAfterSeconds: undefined, throttleHeaders: ['retry-after', 'retry-after-ms'], failureRate: 0, latencyMs: 0 });
+    account.configure({
+      requestsPerMinute: undefined,
+      retryAfterSeconds: undefined,
+      throttleHeaders: ['retry-after', 'retry-after-ms'],
+      failureRate: 0,
+      latencyMs: 0,
+    });
   }
 });
 
@@ -53,7 +64,11 @@ const backend = (index: number, more: Record<string, unknown> = {}) => ({
 });
 
 /** A pool as the runtime builds one, with a state table of its own; `connection` another storage. */
-function pool(backends: object[], settings: Record<string, string> = {}, connection = inject('azurite').connectionString) {
+function pool(
+  backends: object[],
+  settings: Record<string, string> = {},
+  connection = inject('azurite').connectionString,
+) {
   const loaded = loadSettings({
     AZURE_OPENAI_BACKENDS: JSON.stringify(backends),
     AZURE_OPENAI_API_KEY: KEY,
@@ -67,7 +82,10 @@ function pool(backends: object[], settings: Record<string, string> = {}, connect
   const logs: string[] = [];
   const log = (line: string) => logs.push(line);
   const state = new BackendState(createStorageClients(loaded, noCredential).table(loaded.BACKEND_STATE_TABLE), { log });
-  return { pool: createBackendPool(loaded, { state, keys: () => new StaticApiKey(KEY), credential: noCredential, log }), logs };
+  return {
+    pool: createBackendPool(loaded, { state, keys: () => new StaticApiKey(KEY), credential: noCredential, log }),
+    logs,
+  };
 }
 
 const served = (generation: Generation) => generation.backend?.name;
@@ -106,12 +124,30 @@ describe('choosing a backend', () => {
         throw new Error('not streamed here');
       },
     });
-    const settings = (name: string, priority: number, weight: number) => ({ name, endpoint: 'http://127.0.0.1:1', deployment: 'd', model: 'gpt-image-2' as const, region: 'r', priority, weight, auth: 'entra' as const });
-    const table = createStorageClients(loadSettings({ AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:1', AZURE_OPENAI_API_KEY: KEY, WEBHOOK_SIGNING_KEY: SIGNING_KEY, AzureWebJobsStorage: inject('azurite').connectionString }), noCredential).table(
-      uniqueName('weights').replaceAll('-', ''),
-    );
+    const settings = (name: string, priority: number, weight: number) => ({
+      name,
+      endpoint: 'http://127.0.0.1:1',
+      deployment: 'd',
+      model: 'gpt-image-2' as const,
+      region: 'r',
+      priority,
+      weight,
+      auth: 'entra' as const,
+    });
+    const table = createStorageClients(
+      loadSettings({
+        AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:1',
+        AZURE_OPENAI_API_KEY: KEY,
+        WEBHOOK_SIGNING_KEY: SIGNING_KEY,
+        AzureWebJobsStorage: inject('azurite').connectionString,
+      }),
+      noCredential,
+    ).table(uniqueName('weights').replaceAll('-', ''));
     const p = new BackendPool({
-      backends: [...Object.entries(weights).map(([name, weight]) => settings(name, 1, weight)), settings('spare', 2, 1000)].map((s) => ({ settings: s, service: stub(s.name) })),
+      backends: [
+        ...Object.entries(weights).map(([name, weight]) => settings(name, 1, weight)),
+        settings('spare', 2, 1000),
+      ].map((s) => ({ settings: s, service: stub(s.name) })),
       deployments: new Map([['gpt-image-2', 'gpt-image-2']]),
       state: new BackendState(table),
       maxThrottleMs: 60_000,
@@ -156,8 +192,11 @@ describe('Retry-After', () => {
   });
 
   it('honours no more than AZURE_OPENAI_MAX_RETRY_AFTER_SECONDS (Azure has sent a day), and answers the soonest when every backend is throttled', async () => {
-    for (const account of [accounts[A], accounts[B]]) account.configure({ requestsPerMinute: 1, retryAfterSeconds: 86_400 });
-    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], { AZURE_OPENAI_MAX_RETRY_AFTER_SECONDS: '30' });
+    for (const account of [accounts[A], accounts[B]])
+      account.configure({ requestsPerMinute: 1, retryAfterSeconds: 86_400 });
+    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], {
+      AZURE_OPENAI_MAX_RETRY_AFTER_SECONDS: '30',
+    });
     await p.generate(target, {});
     await p.generate(target, {});
     const before = Date.now();
@@ -190,9 +229,16 @@ describe('the circuit', () => {
     });
     for (let i = 0; i < 3; i++) {
       const generation = await p.generate(target, {});
-      expect(generation.attempts).toMatchObject([{ backend: 'acct-a', outcome: 'failed', status: 500 }, { backend: 'acct-b', outcome: 'ok' }]);
+      expect(generation.attempts).toMatchObject([
+        { backend: 'acct-a', outcome: 'failed', status: 500 },
+        { backend: 'acct-b', outcome: 'ok' },
+      ]);
     }
-    expect(await healthOf(p, 'acct-a')).toMatchObject({ circuit: 'open', available: false, last_5_minutes: { requests: 3, failures: 3 } });
+    expect(await healthOf(p, 'acct-a')).toMatchObject({
+      circuit: 'open',
+      available: false,
+      last_5_minutes: { requests: 3, failures: 3 },
+    });
     const asked = requests();
     expect(served(await p.generate(target, {}))).toBe('acct-b');
     expect(requests()[A]).toBe(asked[A]);
@@ -214,14 +260,20 @@ describe('the circuit', () => {
     await untilHolds(async () => (await healthOf(p, 'acct-a')).circuit === 'closed');
     expect(await healthOf(p, 'acct-a')).toMatchObject({ circuit: 'closed', available: true });
     expect(served(await p.generate(target, {}))).toBe('acct-a');
-    expect(logs.join('\n')).toMatch(/acct-a \(region-a\): circuit open for 1 s after 3 failures[\s\S]*trial request failed[\s\S]*circuit closed/);
+    expect(logs.join('\n')).toMatch(
+      /acct-a \(region-a\): circuit open for 1 s after 3 failures[\s\S]*trial request failed[\s\S]*circuit closed/,
+    );
   });
 });
 
 describe('sending elsewhere, and never paying twice', () => {
   it('sends a request whose connection was refused to the next backend at once', async () => {
     await accounts[A].stop();
-    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 1 })], {}, inject('azurite').connectionString);
+    const { pool: p } = pool(
+      [backend(A, { priority: 1 }), backend(B, { priority: 1 })],
+      {},
+      inject('azurite').connectionString,
+    );
     const started = Date.now();
     for (let i = 0; i < 4; i++) expect(served(await p.generate(target, {}))).toBe('acct-b');
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -255,14 +307,19 @@ describe('sending elsewhere, and never paying twice', () => {
     await accounts[A].stop();
     const error = await pending;
     expect(error).toMatchObject({ code: 'UpstreamUnreachable', mayHaveGenerated: true });
-    expect(errorAnswer(error)).toMatchObject({ status: 502, body: { error: { message: expect.stringMatching(/may have been made and billed/) } } });
+    expect(errorAnswer(error)).toMatchObject({
+      status: 502,
+      body: { error: { message: expect.stringMatching(/may have been made and billed/) } },
+    });
     expect(accounts[A].stats.requests - before.a).toBe(1);
     expect(accounts[B].stats.requests).toBe(before.b);
   });
 
   it('never sends a timed-out request elsewhere: it may have been made and billed', async () => {
     accounts[A].configure({ latencyMs: 1_500 });
-    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], { AZURE_OPENAI_TIMEOUT_SECONDS: '1' });
+    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], {
+      AZURE_OPENAI_TIMEOUT_SECONDS: '1',
+    });
     const before = { a: accounts[A].stats.generations, b: accounts[B].stats.requests };
     const error = await p.generate(target, {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceTimeoutError);
@@ -273,20 +330,39 @@ describe('sending elsewhere, and never paying twice', () => {
     expect((await healthOf(p, 'acct-a')).last_5_minutes.failures).toBe(1);
   });
 
-  it('on the queue path, leaves a timed-out job to the host\'s own bounded attempts: nothing sent elsewhere', async () => {
+  it("on the queue path, leaves a timed-out job to the host's own bounded attempts: nothing sent elsewhere", async () => {
     accounts[A].configure({ latencyMs: 1_500 });
-    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], { AZURE_OPENAI_TIMEOUT_SECONDS: '1' });
+    const { pool: p } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], {
+      AZURE_OPENAI_TIMEOUT_SECONDS: '1',
+    });
     const connection = inject('azurite').connectionString;
-    const settings = loadSettings({ AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:1', AZURE_OPENAI_API_KEY: KEY, WEBHOOK_SIGNING_KEY: SIGNING_KEY, AzureWebJobsStorage: connection });
+    const settings = loadSettings({
+      AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:1',
+      AZURE_OPENAI_API_KEY: KEY,
+      WEBHOOK_SIGNING_KEY: SIGNING_KEY,
+      AzureWebJobsStorage: connection,
+    });
     const storage = createStorageClients(settings, noCredential);
-    const pipeline = new ImagePipeline({ deployments: settings, apiVersion: 'v1', generator: p, store: new ImageStore(storage.blobs, { container: uniqueName('images'), urlTtlMinutes: 60 }) });
+    const pipeline = new ImagePipeline({
+      deployments: settings,
+      apiVersion: 'v1',
+      generator: p,
+      store: new ImageStore(storage.blobs, { container: uniqueName('images'), urlTtlMinutes: 60 }),
+    });
     const jobs = new JobStore(storage.blobs.getContainerClient(uniqueName('jobs')));
-    const webhooks = new Webhooks(storage.table(uniqueName('hooks').replaceAll('-', '')), { policy: 'local', secret: new StaticApiKey(SIGNING_KEY), retryWindowMs: 60_000, retryBaseMs: 1_000 });
+    const webhooks = new Webhooks(storage.table(uniqueName('hooks').replaceAll('-', '')), {
+      policy: 'local',
+      secret: new StaticApiKey(SIGNING_KEY),
+      retryWindowMs: 60_000,
+      retryBaseMs: 1_000,
+    });
     const worker = new JobWorker(pipeline, jobs, new ImageQueues(storage.queues), webhooks);
     const id = uniqueName('slow');
     const asked = accounts[B].stats.requests;
     // Thrown: the host delivers the message again, and that delivery is one of its bounded attempts.
-    await expect(worker.process({ id, prompt: 'Slow' }, { messageId: 'm', dequeueCount: 1 })).rejects.toBeInstanceOf(ServiceTimeoutError);
+    await expect(worker.process({ id, prompt: 'Slow' }, { messageId: 'm', dequeueCount: 1 })).rejects.toBeInstanceOf(
+      ServiceTimeoutError,
+    );
     expect((await jobs.get(id))!.state).toMatchObject({ status: 'notStarted', attempts: 1, error_status: 504 });
     expect(accounts[B].stats.requests).toBe(asked);
   });
@@ -311,7 +387,8 @@ describe('sending elsewhere, and never paying twice', () => {
     const started = await q.stream(streaming, {});
     const asked = accounts[C].stats.requests;
     const broken = (async () => {
-      for await (const event of started.events) if (event.type === 'image_generation.partial_image') await accounts[B].stop();
+      for await (const event of started.events)
+        if (event.type === 'image_generation.partial_image') await accounts[B].stop();
     })();
     await expect(broken).rejects.toThrow();
     expect(accounts[C].stats.requests).toBe(asked);
@@ -320,7 +397,8 @@ describe('sending elsewhere, and never paying twice', () => {
 
   it('goes on with its own marks when the state table cannot be reached, and says so', async () => {
     accounts[A].configure({ requestsPerMinute: 1 });
-    const unreachable = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;';
+    const unreachable =
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;';
     const { pool: p, logs } = pool([backend(A, { priority: 1 }), backend(B, { priority: 2 })], {}, unreachable);
     expect(served(await p.generate(target, {}))).toBe('acct-a');
     expect(served(await p.generate(target, {}))).toBe('acct-b');

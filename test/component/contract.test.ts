@@ -53,7 +53,9 @@ const PROBES: [string, Record<string, unknown>][] = [
 type Verdict = 'accepted' | `refused ${string}`;
 
 /** The app's validation, loaded afresh: `change` may alter its model table before its schemas are built from it. */
-async function loadApp(change: (models: typeof import('../../src/lib/core/models.js')['MODELS']) => void = () => undefined) {
+async function loadApp(
+  change: (models: (typeof import('../../src/lib/core/models.js'))['MODELS']) => void = () => undefined,
+) {
   vi.resetModules();
   change((await import('../../src/lib/core/models.js')).MODELS);
   const { resolveRequest } = await import('../../src/lib/core/request.js');
@@ -89,7 +91,8 @@ async function disagreements(): Promise<string[]> {
   for (const [deployment, body] of PROBES) {
     const app = appVerdict(deployment, body);
     const service = await emulatorVerdict(deployment, body);
-    if (app !== service) found.push(`${deployment} ${JSON.stringify({ ...body, prompt: undefined })}: app ${app}, emulator ${service}`);
+    if (app !== service)
+      found.push(`${deployment} ${JSON.stringify({ ...body, prompt: undefined })}: app ${app}, emulator ${service}`);
   }
   return found;
 }
@@ -109,7 +112,9 @@ describe('the app and the emulator, each from the contract', () => {
       (models['gpt-image-1-mini'] as { rules: object }).rules = { ...models['gpt-image-1-mini'].rules, n: { max: 11 } };
     });
     try {
-      expect(await disagreements()).toEqual([expect.stringMatching(/^mini .*"n":11.*: app accepted, emulator refused n$/)]);
+      expect(await disagreements()).toEqual([
+        expect.stringMatching(/^mini .*"n":11.*: app accepted, emulator refused n$/),
+      ]);
     } finally {
       appVerdict = correct;
     }
@@ -120,7 +125,9 @@ describe('the app and the emulator, each from the contract', () => {
     const refuseSize = rules.refuseSize;
     rules.refuseSize = (w, h) => (w * h > 8_294_400 ? undefined : refuseSize(w, h));
     try {
-      expect(await disagreements()).toEqual([expect.stringMatching(/^gpt-image-2 .*3840x2176.*: app refused size, emulator accepted$/)]);
+      expect(await disagreements()).toEqual([
+        expect.stringMatching(/^gpt-image-2 .*3840x2176.*: app refused size, emulator accepted$/),
+      ]);
     } finally {
       rules.refuseSize = refuseSize;
     }

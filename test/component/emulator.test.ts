@@ -3,7 +3,12 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import OpenAI, { APIConnectionError, AzureOpenAI, RateLimitError } from 'openai';
-import { DEFAULT_SETTINGS, startOpenAIEmulator, type OpenAIEmulator, type ThrottleHeader } from '../../dev/fakes/emulator/index.js';
+import {
+  DEFAULT_SETTINGS,
+  startOpenAIEmulator,
+  type OpenAIEmulator,
+  type ThrottleHeader,
+} from '../../dev/fakes/emulator/index.js';
 import { mintToken } from '../../dev/fakes/identity/tokens.js';
 import { decodeImage, pixelAt } from '../support/images.js';
 import { untilHolds } from '../support/until.js';
@@ -31,8 +36,13 @@ beforeEach(() => {
 // --- helpers --------------------------------------------------------------------------------------
 
 /** The dated surface, as the seed and the AzureOpenAI client call it. */
-function azureClient(deployment: string, options: { apiKey?: string; azureADTokenProvider?: () => Promise<string> } = {}): AzureOpenAI {
-  const auth = options.azureADTokenProvider ? { azureADTokenProvider: options.azureADTokenProvider } : { apiKey: options.apiKey ?? KEY };
+function azureClient(
+  deployment: string,
+  options: { apiKey?: string; azureADTokenProvider?: () => Promise<string> } = {},
+): AzureOpenAI {
+  const auth = options.azureADTokenProvider
+    ? { azureADTokenProvider: options.azureADTokenProvider }
+    : { apiKey: options.apiKey ?? KEY };
   return new AzureOpenAI({ endpoint: emulator.url, apiVersion: API_VERSION, deployment, maxRetries: 0, ...auth });
 }
 
@@ -75,7 +85,11 @@ const dated = (deployment: string, apiVersion: string | null = API_VERSION) =>
   `/openai/deployments/${deployment}/images/generations${apiVersion === null ? '' : `?api-version=${apiVersion}`}`;
 const V1 = '/openai/v1/images/generations';
 
-async function post(path: string, body: unknown, headers: Record<string, string> = { 'api-key': KEY }): Promise<Answer> {
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = { 'api-key': KEY },
+): Promise<Answer> {
   const res = await fetch(emulator.url + path, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -102,14 +116,22 @@ function expectRefused(answer: Answer, param: string, message?: RegExp): void {
 
 describe('deployments', () => {
   it('runs the three current models by default', async () => {
-    expect(emulator.settings.deployments).toEqual({ 'gpt-image-2': 'gpt-image-2', 'gpt-image-1.5': 'gpt-image-1.5', 'gpt-image-1-mini': 'gpt-image-1-mini' });
+    expect(emulator.settings.deployments).toEqual({
+      'gpt-image-2': 'gpt-image-2',
+      'gpt-image-1.5': 'gpt-image-1.5',
+      'gpt-image-1-mini': 'gpt-image-1-mini',
+    });
     for (const model of MODELS) expect((await generate(model, { prompt: 'a lighthouse' })).status, model).toBe(200);
   });
 
   it('refuses to deploy a retired model, naming it and its retirement date', async () => {
     expect(() => emulator.configure({ deployments: { old: 'dall-e-3' } })).toThrow(RangeError);
-    expect(() => emulator.configure({ deployments: { old: 'dall-e-3' } })).toThrow(/dall-e-3 was retired on 2026-03-04/);
-    expect(() => emulator.configure({ deployments: { img: 'gpt-image-1' } })).toThrow(/gpt-image-1 was retired on 2026-10-23/);
+    expect(() => emulator.configure({ deployments: { old: 'dall-e-3' } })).toThrow(
+      /dall-e-3 was retired on 2026-03-04/,
+    );
+    expect(() => emulator.configure({ deployments: { img: 'gpt-image-1' } })).toThrow(
+      /gpt-image-1 was retired on 2026-10-23/,
+    );
     await expect(startOpenAIEmulator({ deployments: { img: 'gpt-image-1' } })).rejects.toThrow(RangeError);
     expect(() => emulator.configure({ deployments: { x: 'dall-e-2' } })).toThrow(/unknown model dall-e-2/);
     // A refused configure changes nothing.
@@ -155,7 +177,12 @@ describe('gpt-image-2 sizes', () => {
   }
 
   it('makes a 3840x1280 JPEG when asked for one', async () => {
-    const answer = await generate('gpt-image-2', { prompt: 'a panorama', size: '3840x1280', output_format: 'jpeg', output_compression: 70 });
+    const answer = await generate('gpt-image-2', {
+      prompt: 'a panorama',
+      size: '3840x1280',
+      output_format: 'jpeg',
+      output_compression: 70,
+    });
     expect(answer.body.output_format).toBe('jpeg');
     expect(imageOf(answer)).toMatchObject({ format: 'jpeg', width: 3840, height: 1280 });
   });
@@ -168,8 +195,10 @@ describe('gpt-image-2 sizes', () => {
 
   it('the other models take only their three sizes and auto', async () => {
     for (const model of ['gpt-image-1.5', 'gpt-image-1-mini']) {
-      for (const size of ['1024x1024', '1536x1024', '1024x1536', 'auto']) expect((await generate(model, { prompt: 'x', size, quality: 'low' })).status).toBe(200);
-      for (const size of ['3840x1280', '1792x1024', '1024x1040']) expectRefused(await generate(model, { prompt: 'x', size }), 'size', /'1536x1024'/);
+      for (const size of ['1024x1024', '1536x1024', '1024x1536', 'auto'])
+        expect((await generate(model, { prompt: 'x', size, quality: 'low' })).status).toBe(200);
+      for (const size of ['3840x1280', '1792x1024', '1024x1040'])
+        expectRefused(await generate(model, { prompt: 'x', size }), 'size', /'1536x1024'/);
     }
   });
 });
@@ -211,9 +240,22 @@ describe('limits of each model', () => {
       it('accepts the limits', async () => {
         expect((await generate(model, { prompt: 'a'.repeat(32_000), quality: 'low' })).status).toBe(200);
         expect((await generate(model, { prompt: '\u{1F600}'.repeat(16_000), quality: 'low' })).status).toBe(200);
-        const ten = await generate(model, { prompt: 'ten', n: 10, quality: 'low', output_format: 'jpeg', output_compression: 0 });
+        const ten = await generate(model, {
+          prompt: 'ten',
+          n: 10,
+          quality: 'low',
+          output_format: 'jpeg',
+          output_compression: 0,
+        });
         expect(ten.body.data).toHaveLength(10);
-        const transparent = await generate(model, { prompt: 'x', background: 'transparent', output_format: 'png', stream: false, partial_images: 2, user: 'u-1' });
+        const transparent = await generate(model, {
+          prompt: 'x',
+          background: 'transparent',
+          output_format: 'png',
+          stream: false,
+          partial_images: 2,
+          user: 'u-1',
+        });
         expect(transparent.status).toBe(200);
         expect(emulator.stats).toMatchObject({ generations: 4, images: 13, invalid: 0, streams: 0 });
       });
@@ -221,7 +263,8 @@ describe('limits of each model', () => {
   }
 
   it('quality auto: gpt-image-1.5 and mini take it and report what they made; gpt-image-2 refuses it', async () => {
-    for (const model of ['gpt-image-1.5', 'gpt-image-1-mini']) expect((await generate(model, { prompt: 'x', quality: 'auto' })).body.quality).toBe('medium');
+    for (const model of ['gpt-image-1.5', 'gpt-image-1-mini'])
+      expect((await generate(model, { prompt: 'x', quality: 'auto' })).body.quality).toBe('medium');
     expectRefused(await generate('gpt-image-2', { prompt: 'x', quality: 'auto' }), 'quality');
   });
 
@@ -229,13 +272,19 @@ describe('limits of each model', () => {
     for (const body of ['{"prompt":', '[1]', '"text"']) {
       const answer = await post(dated('gpt-image-2'), body);
       expect(answer.status).toBe(400);
-      expect(answer.body.error).toMatchObject({ code: 'invalid_request_error', param: null, type: 'invalid_request_error' });
+      expect(answer.body.error).toMatchObject({
+        code: 'invalid_request_error',
+        param: null,
+        type: 'invalid_request_error',
+      });
     }
     expect(emulator.stats).toMatchObject({ invalid: 3, generations: 0 });
   });
 
   it('ignores fields it does not know, as the service does', async () => {
-    expect((await generate('gpt-image-1.5', { prompt: 'x', moderation: 'low', future_field: { a: 1 } })).status).toBe(200);
+    expect((await generate('gpt-image-1.5', { prompt: 'x', moderation: 'low', future_field: { a: 1 } })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -243,10 +292,23 @@ describe('answers', () => {
   it('have the gpt-image shape: b64_json with filter results, what was made, usage; no revised_prompt', async () => {
     const answer = await generate('gpt-image-1.5', { prompt: 'a red bicycle' });
     expect(answer.headers.get('content-type')).toBe('application/json');
-    expect(Object.keys(answer.body).sort()).toEqual(['background', 'created', 'data', 'output_format', 'quality', 'size', 'usage']);
+    expect(Object.keys(answer.body).sort()).toEqual([
+      'background',
+      'created',
+      'data',
+      'output_format',
+      'quality',
+      'size',
+      'usage',
+    ]);
     expect(answer.body.created).toBeGreaterThan(1_700_000_000);
     // Nothing `auto` in what was made: the defaults are high quality, 1024x1024, opaque PNG.
-    expect(answer.body).toMatchObject({ background: 'opaque', output_format: 'png', quality: 'high', size: '1024x1024' });
+    expect(answer.body).toMatchObject({
+      background: 'opaque',
+      output_format: 'png',
+      quality: 'high',
+      size: '1024x1024',
+    });
     const item = answer.body.data[0];
     expect(Object.keys(item).sort()).toEqual(['b64_json', 'content_filter_results', 'prompt_filter_results']);
     expect(item.content_filter_results).toEqual({
@@ -255,7 +317,10 @@ describe('answers', () => {
       sexual: { filtered: false, severity: 'safe' },
       violence: { filtered: false, severity: 'safe' },
     });
-    expect(item.prompt_filter_results).toMatchObject({ profanity: { detected: false, filtered: false }, jailbreak: { detected: false, filtered: false } });
+    expect(item.prompt_filter_results).toMatchObject({
+      profanity: { detected: false, filtered: false },
+      jailbreak: { detected: false, filtered: false },
+    });
     expect(imageOf(answer)).toMatchObject({ format: 'png', channels: 3, width: 1024, height: 1024 });
   });
 
@@ -270,7 +335,12 @@ describe('answers', () => {
   });
 
   it('make a transparent PNG with an alpha channel: clear corners, opaque centre', async () => {
-    const answer = await generate('gpt-image-2', { prompt: 'a sticker', background: 'transparent', size: '1536x1024', quality: 'low' });
+    const answer = await generate('gpt-image-2', {
+      prompt: 'a sticker',
+      background: 'transparent',
+      size: '1536x1024',
+      quality: 'low',
+    });
     expect(answer.body.background).toBe('transparent');
     const image = imageOf(answer);
     expect(image.channels).toBe(4);
@@ -282,7 +352,12 @@ describe('answers', () => {
   it('use output_compression as the JPEG quality', async () => {
     const sizes = [];
     for (const output_compression of [100, 10]) {
-      const answer = await generate('gpt-image-1.5', { prompt: 'harbour', output_format: 'jpeg', output_compression, quality: 'low' });
+      const answer = await generate('gpt-image-1.5', {
+        prompt: 'harbour',
+        output_format: 'jpeg',
+        output_compression,
+        quality: 'low',
+      });
       expect(imageOf(answer)).toMatchObject({ format: 'jpeg', width: 1024, height: 1024 });
       sizes.push((answer.body.data[0].b64_json as string).length);
     }
@@ -305,14 +380,17 @@ describe('answers', () => {
           }
         }
         // auto size is 1024x1024, auto quality is medium.
-        expect((await generate(model, { prompt: 'tokens', size: 'auto', quality: 'auto' })).body.usage.output_tokens).toBe(1056);
+        expect(
+          (await generate(model, { prompt: 'tokens', size: 'auto', quality: 'auto' })).body.usage.output_tokens,
+        ).toBe(1056);
         const two = await generate(model, { prompt: 'tokens', n: 2, quality: 'low' });
         expect(two.body.usage.output_tokens).toBe(2 * 272);
       });
     }
 
-    it('gpt-image-2: output tokens by the price calculator\'s formula, every one of the contract\'s examples', async () => {
-      const tokens = async (size: string, quality: string) => (await generate('gpt-image-2', { prompt: 'tokens', size, quality })).body.usage.output_tokens;
+    it("gpt-image-2: output tokens by the price calculator's formula, every one of the contract's examples", async () => {
+      const tokens = async (size: string, quality: string) =>
+        (await generate('gpt-image-2', { prompt: 'tokens', size, quality })).body.usage.output_tokens;
       // docs/azure-openai-contract.md (2026-12-02): exact figures, not within a tolerance.
       const examples: [string, string, number][] = [
         ['1024x1024', 'low', 196],
@@ -328,14 +406,20 @@ describe('answers', () => {
         ['2048x2048', 'high', 14272],
         ['3840x2160', 'high', 13342],
       ];
-      for (const [size, quality, expected] of examples) expect(await tokens(size, quality), `${size} ${quality}`).toBe(expected);
+      for (const [size, quality, expected] of examples)
+        expect(await tokens(size, quality), `${size} ${quality}`).toBe(expected);
       const two = await generate('gpt-image-2', { prompt: 'tokens', n: 2, size: '1536x1024', quality: 'low' });
       expect(two.body.usage.output_tokens).toBe(2 * 158);
     });
 
     it('counts the prompt as input tokens and adds them up', async () => {
       const { body } = await generate('gpt-image-1.5', { prompt: 'p'.repeat(400), quality: 'low' });
-      expect(body.usage).toEqual({ input_tokens: 100, input_tokens_details: { image_tokens: 0, text_tokens: 100 }, output_tokens: 272, total_tokens: 372 });
+      expect(body.usage).toEqual({
+        input_tokens: 100,
+        input_tokens_details: { image_tokens: 0, text_tokens: 100 },
+        output_tokens: 272,
+        total_tokens: 372,
+      });
     });
   });
 });
@@ -352,7 +436,11 @@ describe('streaming', () => {
     });
     const events = [];
     for await (const event of stream) events.push(event);
-    expect(events.map((e) => e.type)).toEqual(['image_generation.partial_image', 'image_generation.partial_image', 'image_generation.completed']);
+    expect(events.map((e) => e.type)).toEqual([
+      'image_generation.partial_image',
+      'image_generation.partial_image',
+      'image_generation.completed',
+    ]);
     const images = events.map((e) => decodeImage(Buffer.from(e.b64_json, 'base64')));
     for (const image of images) expect(image).toMatchObject({ format: 'png', width: 1536, height: 1024 });
     // Partial images are coarser renderings: each differs from the next.
@@ -361,12 +449,18 @@ describe('streaming', () => {
       expect(event).toMatchObject({ size: '1536x1024', quality: 'medium', background: 'opaque', output_format: 'png' });
       expect(event.created_at).toBeGreaterThan(1_700_000_000);
     }
-    expect(events.slice(0, 2).map((e) => (e.type === 'image_generation.partial_image' ? e.partial_image_index : -1))).toEqual([0, 1]);
+    expect(
+      events.slice(0, 2).map((e) => (e.type === 'image_generation.partial_image' ? e.partial_image_index : -1)),
+    ).toEqual([0, 1]);
     const completed = events[2];
     if (completed.type !== 'image_generation.completed') throw new Error('expected the completed event last');
     expect(completed.usage.output_tokens).toBe(1568);
     // The finished image is the one a request that does not stream gets.
-    const plain = await generate('gpt-image-1.5', { prompt: 'a fox in the snow', size: '1536x1024', quality: 'medium' });
+    const plain = await generate('gpt-image-1.5', {
+      prompt: 'a fox in the snow',
+      size: '1536x1024',
+      quality: 'medium',
+    });
     expect(completed.b64_json).toBe(plain.body.data[0].b64_json);
     expect(completed.usage).toEqual(plain.body.usage);
     expect(emulator.stats).toMatchObject({ generations: 2, streams: 1, images: 2 });
@@ -385,7 +479,12 @@ describe('streaming', () => {
     const events = [];
     for await (const event of stream) events.push(event);
     expect(events.map((e) => e.type)).toEqual(['image_generation.partial_image', 'image_generation.completed']);
-    for (const event of events) expect(decodeImage(Buffer.from(event.b64_json, 'base64'))).toMatchObject({ format: 'jpeg', width: 3840, height: 1280 });
+    for (const event of events)
+      expect(decodeImage(Buffer.from(event.b64_json, 'base64'))).toMatchObject({
+        format: 'jpeg',
+        width: 3840,
+        height: 1280,
+      });
   });
 
   it('sends each image of n its own partials and completion; their usage adds up to the whole', async () => {
@@ -403,12 +502,24 @@ describe('streaming', () => {
       'event: image_generation.partial_image',
       'event: image_generation.completed',
     ]);
-    const data = frames.map((frame) => JSON.parse(frame.split('\n')[1].replace(/^data: /, '')) as { type: string; b64_json: string; usage?: Usage });
-    expect(data.map((d) => d.type)).toEqual(['image_generation.partial_image', 'image_generation.completed', 'image_generation.partial_image', 'image_generation.completed']);
+    const data = frames.map(
+      (frame) =>
+        JSON.parse(frame.split('\n')[1].replace(/^data: /, '')) as { type: string; b64_json: string; usage?: Usage },
+    );
+    expect(data.map((d) => d.type)).toEqual([
+      'image_generation.partial_image',
+      'image_generation.completed',
+      'image_generation.partial_image',
+      'image_generation.completed',
+    ]);
     expect(data[1].b64_json).not.toBe(data[3].b64_json);
     const plain = await generate('gpt-image-1-mini', { prompt: 'twins', n: 2, quality: 'low' });
     const sum = (key: 'input_tokens' | 'output_tokens' | 'total_tokens') => data[1].usage![key] + data[3].usage![key];
-    expect([sum('input_tokens'), sum('output_tokens'), sum('total_tokens')]).toEqual([plain.body.usage.input_tokens, plain.body.usage.output_tokens, plain.body.usage.total_tokens]);
+    expect([sum('input_tokens'), sum('output_tokens'), sum('total_tokens')]).toEqual([
+      plain.body.usage.input_tokens,
+      plain.body.usage.output_tokens,
+      plain.body.usage.total_tokens,
+    ]);
   });
 
   it('spreads latencyMs across the events and flushes each as it is made', async () => {
@@ -435,7 +546,13 @@ describe('streaming', () => {
   });
 
   it('answers only completed events with partial_images 0', async () => {
-    const stream = await azureClient('gpt-image-2').images.generate({ model: 'gpt-image-2', prompt: 'x', quality: 'low', stream: true, partial_images: 0 });
+    const stream = await azureClient('gpt-image-2').images.generate({
+      model: 'gpt-image-2',
+      prompt: 'x',
+      quality: 'low',
+      stream: true,
+      partial_images: 0,
+    });
     const types = [];
     for await (const event of stream) types.push(event.type);
     expect(types).toEqual(['image_generation.completed']);
@@ -471,9 +588,15 @@ describe('API surfaces and auth', () => {
   const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
 
   it('dated: the AzureOpenAI client with an api-key, or an Entra token for cognitiveservices', async () => {
-    const withKey = await azureClient('gpt-image-2').images.generate({ model: 'gpt-image-2', prompt: 'key', quality: 'low' });
+    const withKey = await azureClient('gpt-image-2').images.generate({
+      model: 'gpt-image-2',
+      prompt: 'key',
+      quality: 'low',
+    });
     expect(withKey.data).toHaveLength(1);
-    const withToken = await azureClient('gpt-image-2', { azureADTokenProvider: async () => token('https://cognitiveservices.azure.com') }).images.generate({
+    const withToken = await azureClient('gpt-image-2', {
+      azureADTokenProvider: async () => token('https://cognitiveservices.azure.com'),
+    }).images.generate({
       model: 'gpt-image-2',
       prompt: 'token',
       quality: 'low',
@@ -485,32 +608,56 @@ describe('API surfaces and auth', () => {
   it('dated: refuses a wrong key, the key as a bearer token, other audiences, expired tokens', async () => {
     const wrongKey = await post(dated('gpt-image-2'), { prompt: 'x' }, { 'api-key': 'wrong' });
     expect(wrongKey.status).toBe(401);
-    expect(wrongKey.body.error).toEqual({ code: '401', message: expect.stringMatching(/^Access denied due to invalid subscription key/) });
+    expect(wrongKey.body.error).toEqual({
+      code: '401',
+      message: expect.stringMatching(/^Access denied due to invalid subscription key/),
+    });
     expect((await post(dated('gpt-image-2'), { prompt: 'x' }, {})).status).toBe(401);
     expect((await post(dated('gpt-image-2'), { prompt: 'x' }, bearer(KEY))).status).toBe(401);
     const v1Audience = await post(dated('gpt-image-2'), { prompt: 'x' }, bearer(token('https://ai.azure.com')));
     expect(v1Audience.status).toBe(401);
     expect(v1Audience.body.error.message).toContain('audience is incorrect (https://cognitiveservices.azure.com)');
-    expect((await post(dated('gpt-image-2'), { prompt: 'x' }, bearer(token('https://cognitiveservices.azure.com', -60)))).status).toBe(401);
-    await expect(azureClient('gpt-image-2', { apiKey: 'wrong' }).images.generate({ model: 'gpt-image-2', prompt: 'x' })).rejects.toMatchObject({ status: 401 });
+    expect(
+      (await post(dated('gpt-image-2'), { prompt: 'x' }, bearer(token('https://cognitiveservices.azure.com', -60))))
+        .status,
+    ).toBe(401);
+    await expect(
+      azureClient('gpt-image-2', { apiKey: 'wrong' }).images.generate({ model: 'gpt-image-2', prompt: 'x' }),
+    ).rejects.toMatchObject({ status: 401 });
     expect(emulator.stats).toMatchObject({ unauthorized: 6, generations: 0 });
   });
 
   it('v1: the OpenAI client (key as bearer), an api-key header, Entra tokens for either audience', async () => {
     const viaSdk = await v1Client().images.generate({ model: 'gpt-image-1-mini', prompt: 'v1', quality: 'low' });
     expect(viaSdk.data).toHaveLength(1);
-    expect(emulator.lastRequest).toMatchObject({ method: 'POST', path: V1, headers: { authorization: `Bearer ${KEY}` }, body: { model: 'gpt-image-1-mini', prompt: 'v1' } });
+    expect(emulator.lastRequest).toMatchObject({
+      method: 'POST',
+      path: V1,
+      headers: { authorization: `Bearer ${KEY}` },
+      body: { model: 'gpt-image-1-mini', prompt: 'v1' },
+    });
     expect((await post(V1, { model: 'gpt-image-1-mini', prompt: 'x' })).status).toBe(200);
     expect((await post(`${V1}?api-version=preview`, { model: 'gpt-image-1-mini', prompt: 'x' })).status).toBe(200);
     for (const audience of ['https://ai.azure.com', 'https://cognitiveservices.azure.com']) {
-      expect((await post(V1, { model: 'gpt-image-1-mini', prompt: 'x' }, bearer(token(audience)))).status, audience).toBe(200);
+      expect(
+        (await post(V1, { model: 'gpt-image-1-mini', prompt: 'x' }, bearer(token(audience)))).status,
+        audience,
+      ).toBe(200);
     }
-    const other = await post(V1, { model: 'gpt-image-1-mini', prompt: 'x' }, bearer(token('https://management.azure.com')));
+    const other = await post(
+      V1,
+      { model: 'gpt-image-1-mini', prompt: 'x' },
+      bearer(token('https://management.azure.com')),
+    );
     expect(other.status).toBe(401);
     expect(other.body.error.message).toContain('https://ai.azure.com');
-    await expect(v1Client('wrong').images.generate({ model: 'gpt-image-1-mini', prompt: 'x' })).rejects.toMatchObject({ status: 401 });
+    await expect(v1Client('wrong').images.generate({ model: 'gpt-image-1-mini', prompt: 'x' })).rejects.toMatchObject({
+      status: 401,
+    });
     emulator.configure({ acceptEntraTokens: false });
-    expect((await post(V1, { model: 'gpt-image-1-mini', prompt: 'x' }, bearer(token('https://ai.azure.com')))).status).toBe(401);
+    expect(
+      (await post(V1, { model: 'gpt-image-1-mini', prompt: 'x' }, bearer(token('https://ai.azure.com')))).status,
+    ).toBe(401);
     expect((await post(V1, { model: 'gpt-image-1-mini', prompt: 'x' }, bearer(KEY))).status).toBe(200);
   });
 
@@ -532,12 +679,20 @@ describe('API surfaces and auth', () => {
       expect(answer.body.error).toMatchObject({ code: 'OperationNotSupported', param: 'api-version' });
       expect(answer.body.error.message).toContain(apiVersion);
     }
-    expect((await post(dated('gpt-image-1.5', '2025-04-01-preview'), { prompt: 'x', quality: 'low' })).status).toBe(200);
+    expect((await post(dated('gpt-image-1.5', '2025-04-01-preview'), { prompt: 'x', quality: 'low' })).status).toBe(
+      200,
+    );
     expect((await post(dated('gpt-image-1.5', '2025-07-01'), { prompt: 'x', quality: 'low' })).status).toBe(200);
   });
 
   it('answers 404 Resource not found for a missing or malformed api-version and unknown paths', async () => {
-    for (const path of [dated('gpt-image-2', null), dated('gpt-image-2', 'bogus'), dated('gpt-image-2', '2025-04'), '/openai/deployments/gpt-image-2/chat/completions?api-version=2025-04-01-preview', '/nope']) {
+    for (const path of [
+      dated('gpt-image-2', null),
+      dated('gpt-image-2', 'bogus'),
+      dated('gpt-image-2', '2025-04'),
+      '/openai/deployments/gpt-image-2/chat/completions?api-version=2025-04-01-preview',
+      '/nope',
+    ]) {
       const answer = await post(path, { prompt: 'x' });
       expect(answer.status, path).toBe(404);
       expect(answer.body).toEqual({ error: { code: '404', message: 'Resource not found' } });
@@ -553,12 +708,26 @@ describe('API surfaces and auth', () => {
   });
 
   it('puts request ids on every answer and records the last request', async () => {
-    for (const answer of [await post(dated('gpt-image-2'), { prompt: 'ids', quality: 'low' }), await post(dated('nope'), {}), await post('/nope', {})]) {
+    for (const answer of [
+      await post(dated('gpt-image-2'), { prompt: 'ids', quality: 'low' }),
+      await post(dated('nope'), {}),
+      await post('/nope', {}),
+    ]) {
       expect(answer.headers.get('apim-request-id')).toMatch(UUID);
       expect(answer.headers.get('x-request-id')).toMatch(UUID);
     }
-    await azureClient('gpt-image-2').images.generate({ model: 'gpt-image-2', prompt: 'recorded', user: 'user-42', quality: 'low' });
-    expect(emulator.lastRequest).toMatchObject({ method: 'POST', path: dated('gpt-image-2'), headers: { 'api-key': KEY }, body: { prompt: 'recorded', user: 'user-42' } });
+    await azureClient('gpt-image-2').images.generate({
+      model: 'gpt-image-2',
+      prompt: 'recorded',
+      user: 'user-42',
+      quality: 'low',
+    });
+    expect(emulator.lastRequest).toMatchObject({
+      method: 'POST',
+      path: dated('gpt-image-2'),
+      headers: { 'api-key': KEY },
+      body: { prompt: 'recorded', user: 'user-42' },
+    });
   });
 });
 
@@ -580,7 +749,9 @@ describe('quota and 429s', () => {
     expect(third.headers.get('x-ratelimit-reset-requests')).toBeNull();
     // Another deployment has its own window.
     expect((await generate('gpt-image-1.5', { prompt: 'q4', quality: 'low' })).status).toBe(200);
-    await expect(azureClient('gpt-image-2').images.generate({ model: 'gpt-image-2', prompt: 'q5' })).rejects.toBeInstanceOf(RateLimitError);
+    await expect(
+      azureClient('gpt-image-2').images.generate({ model: 'gpt-image-2', prompt: 'q5' }),
+    ).rejects.toBeInstanceOf(RateLimitError);
     expect(emulator.stats).toMatchObject({ rateLimited: 2, generations: 3 });
     emulator.configure({ requestsPerMinute: undefined });
     expect((await generate('gpt-image-2', { prompt: 'q6', quality: 'low' })).status).toBe(200);
@@ -588,11 +759,17 @@ describe('quota and 429s', () => {
 
   const forms: [ThrottleHeader[], Record<string, RegExp | null>][] = [
     [['retry-after'], { 'retry-after': /^(59|60)$/, 'retry-after-ms': null }],
-    [['retry-after-date'], { 'retry-after': /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/, 'retry-after-ms': null }],
+    [
+      ['retry-after-date'],
+      { 'retry-after': /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/, 'retry-after-ms': null },
+    ],
     [['retry-after-ms'], { 'retry-after-ms': /^\d{5}$/, 'retry-after': null }],
     [['x-ms-retry-after-ms'], { 'x-ms-retry-after-ms': /^\d{5}$/, 'retry-after': null, 'retry-after-ms': null }],
     [['x-ratelimit-reset-requests'], { 'x-ratelimit-reset-requests': /^(59|60)s$/, 'retry-after': null }],
-    [[], { 'retry-after': null, 'retry-after-ms': null, 'x-ms-retry-after-ms': null, 'x-ratelimit-reset-requests': null }],
+    [
+      [],
+      { 'retry-after': null, 'retry-after-ms': null, 'x-ms-retry-after-ms': null, 'x-ratelimit-reset-requests': null },
+    ],
   ];
   for (const [throttleHeaders, expected] of forms) {
     it(`sends ${throttleHeaders.join(', ') || 'no throttle headers'} when told to`, async () => {
@@ -613,7 +790,11 @@ describe('quota and 429s', () => {
   }
 
   it('announces a fixed Retry-After when one is set, a day say, in every form', async () => {
-    emulator.configure({ requestsPerMinute: 1, retryAfterSeconds: 86_400, throttleHeaders: ['retry-after', 'retry-after-ms', 'x-ms-retry-after-ms', 'x-ratelimit-reset-requests'] });
+    emulator.configure({
+      requestsPerMinute: 1,
+      retryAfterSeconds: 86_400,
+      throttleHeaders: ['retry-after', 'retry-after-ms', 'x-ms-retry-after-ms', 'x-ratelimit-reset-requests'],
+    });
     await generate('gpt-image-2', { prompt: 'fill', quality: 'low' });
     const limited = await generate('gpt-image-2', { prompt: 'over' });
     expect(limited.headers.get('retry-after')).toBe('86400');
@@ -628,7 +809,9 @@ describe('quota and 429s', () => {
 
   it('refuses two forms of Retry-After at once, and unknown forms', () => {
     expect(() => emulator.configure({ throttleHeaders: ['retry-after', 'retry-after-date'] })).toThrow(/pick one/);
-    expect(() => emulator.configure({ throttleHeaders: ['retry-after-seconds' as ThrottleHeader] })).toThrow(/unknown retry-after-seconds/);
+    expect(() => emulator.configure({ throttleHeaders: ['retry-after-seconds' as ThrottleHeader] })).toThrow(
+      /unknown retry-after-seconds/,
+    );
   });
 });
 
@@ -683,9 +866,13 @@ describe('faults', () => {
     try {
       expect(emulator.listening).toBe(false);
       await expect(inFlight).rejects.toThrow();
-      const refused = await fetch(url + dated('gpt-image-2'), { method: 'POST', body: '{}' }).catch((error: Error) => error);
+      const refused = await fetch(url + dated('gpt-image-2'), { method: 'POST', body: '{}' }).catch(
+        (error: Error) => error,
+      );
       expect((refused as Error & { cause?: { code?: string } }).cause?.code).toBe('ECONNREFUSED');
-      await expect(azureClient('gpt-image-2').images.generate({ model: 'gpt-image-2', prompt: 'x' })).rejects.toBeInstanceOf(APIConnectionError);
+      await expect(
+        azureClient('gpt-image-2').images.generate({ model: 'gpt-image-2', prompt: 'x' }),
+      ).rejects.toBeInstanceOf(APIConnectionError);
     } finally {
       await emulator.start();
     }
@@ -730,7 +917,7 @@ describe('configure', () => {
   });
 
   it('keeps the defaults out of reach of callers that mutate what they were given', () => {
-    expect(() => (DEFAULT_SETTINGS.apiKeys).push('sneaky')).toThrow(TypeError);
+    expect(() => DEFAULT_SETTINGS.apiKeys.push('sneaky')).toThrow(TypeError);
     expect(() => ((DEFAULT_SETTINGS.deployments as Record<string, string>).x = 'gpt-image-2')).toThrow(TypeError);
   });
 });
@@ -755,6 +942,13 @@ describe('stats', () => {
       invalid: 1,
     });
     emulator.resetStats();
-    expect(emulator.stats).toMatchObject({ requests: 0, generations: 0, generationsByDeployment: {}, images: 0, invalid: 0, unauthorized: 0 });
+    expect(emulator.stats).toMatchObject({
+      requests: 0,
+      generations: 0,
+      generationsByDeployment: {},
+      images: 0,
+      invalid: 0,
+      unauthorized: 0,
+    });
   });
 });

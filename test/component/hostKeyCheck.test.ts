@@ -54,6 +54,9 @@ describe('HostKeyCheck', () => {
     status = () => 500;
     await expect(new HostKeyCheck(url, 1).accepts('good')).rejects.toBeInstanceOf(DependencyUnavailableError);
     await expect(new HostKeyCheck(undefined, 1).accepts('good')).rejects.toThrow(/WEBSITE_HOSTNAME is not set/);
-    await expect(new HostKeyCheck('http://127.0.0.1:9', 1).accepts('good')).rejects.toMatchObject({ dependency: 'FunctionsHost', retryAfterMs: 5000 });
+    await expect(new HostKeyCheck('http://127.0.0.1:9', 1).accepts('good')).rejects.toMatchObject({
+      dependency: 'FunctionsHost',
+      retryAfterMs: 5000,
+    });
   });
 });

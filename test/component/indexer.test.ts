@@ -15,13 +15,29 @@ import { uniqueName } from '../support/stack.js';
 // always gets its entry: from the queue, from the repair when the message cannot be sent, and
 // without a thumbnail when none can be made. Azurite: blobs, a queue of the test's own, the table.
 
-const record = { prompt: 'a kept image', requested_model: 'gpt-image-2', served_model: 'gpt-image-2', deployment: 'gpt-image-2', n: 1, index: 0, created: 1 } as ImageRecord;
+const record = {
+  prompt: 'a kept image',
+  requested_model: 'gpt-image-2',
+  served_model: 'gpt-image-2',
+  deployment: 'gpt-image-2',
+  n: 1,
+  index: 0,
+  created: 1,
+} as ImageRecord;
 const png = renderImage({ prompt: 'p', width: 64, height: 64, format: 'png', realistic: false });
 
 async function setup(send?: (blob: string, real: (blob: string) => Promise<void>) => Promise<void>) {
   const { connectionString } = inject('azurite');
-  const store = new ImageStore(BlobServiceClient.fromConnectionString(connectionString), { container: uniqueName('indexer'), urlTtlMinutes: 60 });
-  const index = new ImageIndex(TableClient.fromConnectionString(connectionString, uniqueName('index').replaceAll('-', ''), { allowInsecureConnection: true }), 'images');
+  const store = new ImageStore(BlobServiceClient.fromConnectionString(connectionString), {
+    container: uniqueName('indexer'),
+    urlTtlMinutes: 60,
+  });
+  const index = new ImageIndex(
+    TableClient.fromConnectionString(connectionString, uniqueName('index').replaceAll('-', ''), {
+      allowInsecureConnection: true,
+    }),
+    'images',
+  );
   const queue = QueueServiceClient.fromConnectionString(connectionString).getQueueClient(uniqueName('thumbnails'));
   await queue.createIfNotExists();
   const real = async (blob: string) => void (await queue.sendMessage(JSON.stringify({ blob })));
@@ -46,13 +62,24 @@ describe('a kept image and the gallery', () => {
     // What the answer waited for wrote no entry: only the message.
     expect(await entry(kept.blob)).toBeUndefined();
     expect(await runQueue()).toEqual([{ blob: kept.blob }]);
-    expect(await entry(kept.blob)).toMatchObject({ blob: kept.blob, thumbnail: thumbnailBlobName(kept.blob), prompt: 'a kept image', content_type: 'image/png' });
+    expect(await entry(kept.blob)).toMatchObject({
+      blob: kept.blob,
+      thumbnail: thumbnailBlobName(kept.blob),
+      prompt: 'a kept image',
+      content_type: 'image/png',
+    });
     expect(logged).toEqual([]);
   });
 
   it('whose message cannot be sent is indexed at once, and the message is tried again', async () => {
     let calls = 0;
-    const { indexer, entry, runQueue, keep } = await setup((blob, real) => (++calls === 1 ? Promise.reject(new DependencyUnavailableError('Storage', 'Sending to image-thumbnails: Storage is unavailable.', 5000)) : real(blob)));
+    const { indexer, entry, runQueue, keep } = await setup((blob, real) =>
+      ++calls === 1
+        ? Promise.reject(
+            new DependencyUnavailableError('Storage', 'Sending to image-thumbnails: Storage is unavailable.', 5000),
+          )
+        : real(blob),
+    );
     const kept = await keep(png);
     const logged: string[] = [];
     await indexer.kept(kept, record, (m) => logged.push(m));

@@ -7,7 +7,10 @@ import { uniqueName } from '../support/stack.js';
 // The usage ledger on Azurite: holds, settlements and releases from many requests at once, on two
 // instances (two ledgers on one table), never lose an increment and never pass a budget.
 
-const newTable = () => TableClient.fromConnectionString(inject('azurite').connectionString, uniqueName('ledger').replaceAll('-', ''), { allowInsecureConnection: true });
+const newTable = () =>
+  TableClient.fromConnectionString(inject('azurite').connectionString, uniqueName('ledger').replaceAll('-', ''), {
+    allowInsecureConnection: true,
+  });
 const CENT = 10_000_000; // nano-USD
 
 describe('budgets under concurrency', () => {
@@ -15,7 +18,9 @@ describe('budgets under concurrency', () => {
     const table = newTable();
     const instances = [new UsageLedger(table), new UsageLedger(table)];
     const budget = { caller: 'team-a', callerNanoUsd: 10.5 * CENT };
-    const outcomes = await Promise.allSettled(Array.from({ length: 100 }, (_, i) => instances[i % 2].reserve(budget, CENT)));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 100 }, (_, i) => instances[i % 2].reserve(budget, CENT)),
+    );
     const held = outcomes.filter((o) => o.status === 'fulfilled');
     const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
     expect(held).toHaveLength(10);
@@ -26,12 +31,35 @@ describe('budgets under concurrency', () => {
       expect(wait).toBeGreaterThan(0);
       expect(wait).toBeLessThanOrEqual(untilMidnightMs(Date.now()) + 1000);
     }
-    expect((refused[0] as Error).message).toMatch(/daily budget of caller 'team-a' \(\$0\.105; \$0\.1 spent or held today\)/);
+    expect((refused[0] as Error).message).toMatch(
+      /daily budget of caller 'team-a' \(\$0\.105; \$0\.1 spent or held today\)/,
+    );
 
     // Each settles at what it cost: the totals count every one, once.
-    await Promise.all(held.map((h, i) => instances[i % 2].settle((h as PromiseFulfilledResult<any>).value, { caller: 'team-a', model: 'gpt-image-1-mini', images: 1, nanoUsd: CENT, unpricedImages: 0 })));
-    const [totals] = await instances[0].totals({ from: utcDay(Date.now()), to: utcDay(Date.now()), groupBy: ['caller', 'model'] });
-    expect(totals).toEqual({ caller: 'team-a', model: 'gpt-image-1-mini', requests: 10, images: 10, usd: 0.1, unpriced_images: 0 });
+    await Promise.all(
+      held.map((h, i) =>
+        instances[i % 2].settle((h as PromiseFulfilledResult<any>).value, {
+          caller: 'team-a',
+          model: 'gpt-image-1-mini',
+          images: 1,
+          nanoUsd: CENT,
+          unpricedImages: 0,
+        }),
+      ),
+    );
+    const [totals] = await instances[0].totals({
+      from: utcDay(Date.now()),
+      to: utcDay(Date.now()),
+      groupBy: ['caller', 'model'],
+    });
+    expect(totals).toEqual({
+      caller: 'team-a',
+      model: 'gpt-image-1-mini',
+      requests: 10,
+      images: 10,
+      usd: 0.1,
+      unpriced_images: 0,
+    });
     await expect(instances[1].reserve(budget, CENT)).rejects.toBeInstanceOf(BudgetExceededError);
   });
 
@@ -41,11 +69,26 @@ describe('budgets under concurrency', () => {
     // One at a time on each instance, so that each of its transactions races the other instance's.
     await Promise.all(
       instances.map(async (ledger) => {
-        for (let i = 0; i < 30; i++) await ledger.settle(undefined, { caller: `c${i % 3}`, model: 'gpt-image-2', images: 2, nanoUsd: 1_234, unpricedImages: 0 });
+        for (let i = 0; i < 30; i++)
+          await ledger.settle(undefined, {
+            caller: `c${i % 3}`,
+            model: 'gpt-image-2',
+            images: 2,
+            nanoUsd: 1_234,
+            unpricedImages: 0,
+          });
       }),
     );
     const rows = await instances[0].totals({ from: utcDay(Date.now()), to: utcDay(Date.now()), groupBy: ['caller'] });
-    expect(rows).toEqual(['c0', 'c1', 'c2'].map((caller) => ({ caller, requests: 20, images: 40, usd: (20 * 1234) / 1e9, unpriced_images: 0 })));
+    expect(rows).toEqual(
+      ['c0', 'c1', 'c2'].map((caller) => ({
+        caller,
+        requests: 20,
+        images: 40,
+        usd: (20 * 1234) / 1e9,
+        unpriced_images: 0,
+      })),
+    );
   });
 
   it('the app budget holds across callers', async () => {
@@ -87,13 +130,29 @@ describe('holds', () => {
     const table = newTable();
     const ledger = new UsageLedger(table);
     // Spent before any budget applied: no budget row, only totals.
-    await ledger.settle(undefined, { caller: 'late', model: 'gpt-image-2', images: 1, nanoUsd: 3 * CENT, unpricedImages: 0 });
-    await ledger.settle(undefined, { caller: 'other', model: 'gpt-image-2', images: 1, nanoUsd: 5 * CENT, unpricedImages: 0 });
-    await expect(ledger.reserve({ caller: 'late', callerNanoUsd: 4 * CENT }, 2 * CENT)).rejects.toBeInstanceOf(BudgetExceededError);
+    await ledger.settle(undefined, {
+      caller: 'late',
+      model: 'gpt-image-2',
+      images: 1,
+      nanoUsd: 3 * CENT,
+      unpricedImages: 0,
+    });
+    await ledger.settle(undefined, {
+      caller: 'other',
+      model: 'gpt-image-2',
+      images: 1,
+      nanoUsd: 5 * CENT,
+      unpricedImages: 0,
+    });
+    await expect(ledger.reserve({ caller: 'late', callerNanoUsd: 4 * CENT }, 2 * CENT)).rejects.toBeInstanceOf(
+      BudgetExceededError,
+    );
     await expect(ledger.reserve({ caller: 'late', callerNanoUsd: 4 * CENT }, CENT)).resolves.toBeDefined();
     // The app's starts from everyone's spend: 8 cents.
     const app = new UsageLedger(table);
-    await expect(app.reserve({ caller: 'x', appNanoUsd: 10 * CENT }, 3 * CENT)).rejects.toBeInstanceOf(BudgetExceededError);
+    await expect(app.reserve({ caller: 'x', appNanoUsd: 10 * CENT }, 3 * CENT)).rejects.toBeInstanceOf(
+      BudgetExceededError,
+    );
     await expect(app.reserve({ caller: 'x', appNanoUsd: 10 * CENT }, 2 * CENT)).resolves.toBeDefined();
   });
 
@@ -108,7 +167,14 @@ describe('totals', () => {
     let now = days[0];
     const table = newTable();
     const ledger = new UsageLedger(table, () => now);
-    const spend = (caller: string, model: string, nanoUsd: number) => ledger.settle(undefined, { caller, model, images: 1, nanoUsd, unpricedImages: model === 'gpt-image-1.5' ? 1 : 0 });
+    const spend = (caller: string, model: string, nanoUsd: number) =>
+      ledger.settle(undefined, {
+        caller,
+        model,
+        images: 1,
+        nanoUsd,
+        unpricedImages: model === 'gpt-image-1.5' ? 1 : 0,
+      });
     for (const day of days) {
       now = day;
       await spend('a|b/c', 'gpt-image-2', 100);

@@ -1,7 +1,14 @@
 import { TableClient } from '@azure/data-tables';
 import { describe, expect, inject, it } from 'vitest';
 import type { Caller } from '../../src/lib/core/caller.js';
-import { BudgetExceededError, PriceNotFoundError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/core/errors.js';
+import {
+  BudgetExceededError,
+  PriceNotFoundError,
+  ServiceFailedError,
+  ServiceRejectedError,
+  ServiceThrottledError,
+  ServiceTimeoutError,
+} from '../../src/lib/core/errors.js';
 import { UsageLedger, utcDay } from '../../src/lib/cost/ledger.js';
 import { MeteredGenerator } from '../../src/lib/cost/metering.js';
 import { loadPriceTable } from '../../src/lib/core/priceTable.js';
@@ -16,8 +23,19 @@ const prices = new Prices(loadPriceTable(undefined));
 const target: Target = { deployment: 'mini', params: { prompt: 'A cat', n: 1, size: '1024x1024', quality: 'low' } };
 // Held: 5 prompt bytes × $2 + 272 × $8 per 1M tokens = $0.002186. Spent per the usage below: $0.00218.
 const HELD_USD = 0.002186;
-const usage = { input_tokens: 2, input_tokens_details: { text_tokens: 2, image_tokens: 0 }, output_tokens: 272, total_tokens: 274 };
-const generation: Generation = { created: 1, images: [{ b64_json: 'eA==' }], output: { size: '1024x1024', quality: 'low' }, usage, extra: {} };
+const usage = {
+  input_tokens: 2,
+  input_tokens_details: { text_tokens: 2, image_tokens: 0 },
+  output_tokens: 272,
+  total_tokens: 274,
+};
+const generation: Generation = {
+  created: 1,
+  images: [{ b64_json: 'eA==' }],
+  output: { size: '1024x1024', quality: 'low' },
+  usage,
+  extra: {},
+};
 
 /** Answers as told, counting calls: a call that was refused never reaches it. */
 class StandIn implements ImageGenerator {
@@ -30,7 +48,17 @@ class StandIn implements ImageGenerator {
   }
   async stream() {
     this.calls++;
-    const completed = (i: number): StreamEvent => ({ type: 'image_generation.completed', b64_json: 'eA==', size: '1024x1024', quality: 'low', usage: { ...usage, input_tokens: i === 0 ? 2 : 0, input_tokens_details: { text_tokens: i === 0 ? 2 : 0, image_tokens: 0 } } });
+    const completed = (i: number): StreamEvent => ({
+      type: 'image_generation.completed',
+      b64_json: 'eA==',
+      size: '1024x1024',
+      quality: 'low',
+      usage: {
+        ...usage,
+        input_tokens: i === 0 ? 2 : 0,
+        input_tokens_details: { text_tokens: i === 0 ? 2 : 0, image_tokens: 0 },
+      },
+    });
     async function* events(): AsyncIterable<StreamEvent> {
       yield { type: 'image_generation.partial_image', b64_json: 'eA==' };
       yield completed(0);
@@ -41,9 +69,17 @@ class StandIn implements ImageGenerator {
 }
 
 function setup(answers: (() => Generation | Error)[], budgetUsd?: number) {
-  const ledger = new UsageLedger(TableClient.fromConnectionString(inject('azurite').connectionString, uniqueName('metering').replaceAll('-', ''), { allowInsecureConnection: true }));
+  const ledger = new UsageLedger(
+    TableClient.fromConnectionString(inject('azurite').connectionString, uniqueName('metering').replaceAll('-', ''), {
+      allowInsecureConnection: true,
+    }),
+  );
   const inner = new StandIn(answers);
-  const caller: Caller = { name: uniqueName('caller'), kind: 'key', ...(budgetUsd !== undefined && { daily_budget_usd: budgetUsd }) };
+  const caller: Caller = {
+    name: uniqueName('caller'),
+    kind: 'key',
+    ...(budgetUsd !== undefined && { daily_budget_usd: budgetUsd }),
+  };
   const metered = new MeteredGenerator(inner, { prices, models: new Map([['mini', 'gpt-image-1-mini']]), ledger });
   const today = async () => (await ledger.totals({ from: utcDay(Date.now()), to: utcDay(Date.now()), groupBy: [] }))[0];
   // The answer waits for `settled` (the pipeline does): so does each call here.
@@ -90,13 +126,20 @@ describe('MeteredGenerator', () => {
     const streamed = await metered.stream({ ...target, params: { ...target.params, n: 2, stream: true } }, { caller });
     const costs: unknown[] = [];
     for await (const event of streamed.events) costs.push(streamed.costOf(event));
-    expect(costs).toEqual([undefined, { basis: 'usage', nanoUsd: 2_180_000, tableVersion: '2026-12-02' }, { basis: 'usage', nanoUsd: 2_176_000, tableVersion: '2026-12-02' }]);
+    expect(costs).toEqual([
+      undefined,
+      { basis: 'usage', nanoUsd: 2_180_000, tableVersion: '2026-12-02' },
+      { basis: 'usage', nanoUsd: 2_176_000, tableVersion: '2026-12-02' },
+    ]);
     expect(await today()).toEqual({ requests: 1, images: 2, usd: 0.004356, unpriced_images: 0 });
   });
 
   it('hands over the images even when the ledger cannot be reached after they were made', async () => {
     const warnings: string[] = [];
-    const unreachable = new TableClient('http://127.0.0.1:9/devstoreaccount1', 'usage', { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+    const unreachable = new TableClient('http://127.0.0.1:9/devstoreaccount1', 'usage', {
+      allowInsecureConnection: true,
+      retryOptions: { maxRetries: 0 },
+    });
     const metered = new MeteredGenerator(new StandIn([() => generation]), {
       prices,
       models: new Map([['mini', 'gpt-image-1-mini']]),
@@ -106,7 +149,9 @@ describe('MeteredGenerator', () => {
     const made = await metered.generate(target, {});
     expect(made.cost).toMatchObject({ basis: 'usage', nanoUsd: 2_180_000 });
     await expect(made.settled).resolves.toBeUndefined();
-    expect(warnings).toEqual([expect.stringMatching(/^Could not settle \$0\.00218 for anonymous in the usage ledger: /)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^Could not settle \$0\.00218 for anonymous in the usage ledger: /),
+    ]);
   });
 });
 
@@ -116,16 +161,26 @@ describe('a model the price table has no price for', () => {
   const partial = new Prices({ version: 'no-mini', models: others });
 
   function unpricedSetup(unpricedImageEstimateUsd: number | undefined, budgetUsd: number) {
-    const ledger = new UsageLedger(TableClient.fromConnectionString(inject('azurite').connectionString, uniqueName('unpriced').replaceAll('-', ''), { allowInsecureConnection: true }));
+    const ledger = new UsageLedger(
+      TableClient.fromConnectionString(inject('azurite').connectionString, uniqueName('unpriced').replaceAll('-', ''), {
+        allowInsecureConnection: true,
+      }),
+    );
     const inner = new StandIn([() => generation, () => generation, () => generation]);
     const caller: Caller = { name: uniqueName('caller'), kind: 'key', daily_budget_usd: budgetUsd };
-    const metered = new MeteredGenerator(inner, { prices: partial, models: new Map([['mini', 'gpt-image-1-mini']]), ledger, unpricedImageEstimateUsd });
+    const metered = new MeteredGenerator(inner, {
+      prices: partial,
+      models: new Map([['mini', 'gpt-image-1-mini']]),
+      ledger,
+      unpricedImageEstimateUsd,
+    });
     const call = async () => {
       const made = await metered.generate(target, { caller });
       await made.settled;
       return made;
     };
-    const today = async () => (await ledger.totals({ from: utcDay(Date.now()), to: utcDay(Date.now()), caller: caller.name, groupBy: [] }))[0];
+    const today = async () =>
+      (await ledger.totals({ from: utcDay(Date.now()), to: utcDay(Date.now()), caller: caller.name, groupBy: [] }))[0];
     return { inner, metered, call, today };
   }
 
@@ -133,8 +188,16 @@ describe('a model the price table has no price for', () => {
     const { inner, metered, call, today } = unpricedSetup(undefined, 1000);
     const refusal = await call().catch((err: unknown) => err);
     expect(refusal).toBeInstanceOf(PriceNotFoundError);
-    expect(refusal).toMatchObject({ code: 'PriceNotFound', param: 'model', message: expect.stringMatching(/^The price table no-mini has no price for gpt-image-1-mini \(deployment 'mini'\)/) });
-    await expect(metered.stream({ ...target, params: { ...target.params, stream: true } }, {})).rejects.toBeInstanceOf(PriceNotFoundError);
+    expect(refusal).toMatchObject({
+      code: 'PriceNotFound',
+      param: 'model',
+      message: expect.stringMatching(
+        /^The price table no-mini has no price for gpt-image-1-mini \(deployment 'mini'\)/,
+      ),
+    });
+    await expect(metered.stream({ ...target, params: { ...target.params, stream: true } }, {})).rejects.toBeInstanceOf(
+      PriceNotFoundError,
+    );
     expect(() => metered.admit(target)).toThrow(PriceNotFoundError);
     expect(inner.calls).toBe(0);
     expect(await today()).toBeUndefined();
@@ -142,7 +205,11 @@ describe('a model the price table has no price for', () => {
 
   it('with ALLOW_UNPRICED_MODELS: holds the default estimate per image; a budget smaller than it is refused before the call', async () => {
     const { inner, metered, call } = unpricedSetup(0.05, 0.000001);
-    expect(metered.estimate({ ...target, params: { ...target.params, n: 3 } })).toMatchObject({ unpriced: true, nanoUsd: 150_000_000, images: 3 });
+    expect(metered.estimate({ ...target, params: { ...target.params, n: 3 } })).toMatchObject({
+      unpriced: true,
+      nanoUsd: 150_000_000,
+      images: 3,
+    });
     await expect(call()).rejects.toBeInstanceOf(BudgetExceededError);
     expect(inner.calls).toBe(0);
   });

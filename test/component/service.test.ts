@@ -1,7 +1,12 @@
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/fakes/emulator/index.js';
-import { ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../../src/lib/core/errors.js';
+import {
+  ServiceFailedError,
+  ServiceRejectedError,
+  ServiceThrottledError,
+  ServiceTimeoutError,
+} from '../../src/lib/core/errors.js';
 import { StaticApiKey } from '../../src/lib/generation/apiKeys.js';
 import { ImageService } from '../../src/lib/generation/azureOpenAI.js';
 import { untilHolds } from '../support/until.js';
@@ -12,7 +17,14 @@ import { untilHolds } from '../support/until.js';
 let emulator: OpenAIEmulator;
 const target = { deployment: 'gpt-image-2', params: { prompt: 'A lamp', n: 1, size: '1024x1024', quality: 'low' } };
 const service = (options: Partial<ConstructorParameters<typeof ImageService>[0]> = {}) =>
-  new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5_000, maxRetries: 2, ...options });
+  new ImageService({
+    endpoint: emulator.url,
+    apiVersion: 'v1',
+    auth: { kind: 'key', keys: new StaticApiKey('k') },
+    timeoutMs: 5_000,
+    maxRetries: 2,
+    ...options,
+  });
 
 beforeAll(async () => {
   emulator = await startOpenAIEmulator({ apiKeys: ['k'], deployments: { 'gpt-image-2': 'gpt-image-2' } });
@@ -27,7 +39,9 @@ describe('ImageService', () => {
     try {
       const caller = new AbortController();
       const before = emulator.stats.requests;
-      const error = await service().generate(target, { signal: caller.signal }).catch((e: unknown) => e);
+      const error = await service()
+        .generate(target, { signal: caller.signal })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceFailedError);
       expect(error).toMatchObject({ code: 'UpstreamError', mayHaveGenerated: false });
       expect(emulator.stats.requests - before).toBe(3);
@@ -41,7 +55,9 @@ describe('ImageService', () => {
     await emulator.stop();
     try {
       const started = Date.now();
-      const error = await service({ maxRetries: 1 }).generate(target, {}).catch((e: unknown) => e);
+      const error = await service({ maxRetries: 1 })
+        .generate(target, {})
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceFailedError);
       expect(error).toMatchObject({ code: 'UpstreamUnreachable', mayHaveGenerated: false });
       expect(Date.now() - started).toBeLessThan(3_000);
@@ -54,7 +70,9 @@ describe('ImageService', () => {
     emulator.configure({ latencyMs: 1_500 });
     try {
       const before = { requests: emulator.stats.requests, generations: emulator.stats.generations };
-      const error = await service({ timeoutMs: 500, maxRetries: 3 }).generate(target, {}).catch((e: unknown) => e);
+      const error = await service({ timeoutMs: 500, maxRetries: 3 })
+        .generate(target, {})
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceTimeoutError);
       expect(emulator.stats.requests - before.requests).toBe(1);
       // The service went on and billed it: exactly why it is not sent again.
@@ -70,14 +88,18 @@ describe('ImageService', () => {
     try {
       await service().generate(target, {});
       const before = emulator.stats.requests;
-      const throttled = await service().generate(target, {}).catch((e: unknown) => e);
+      const throttled = await service()
+        .generate(target, {})
+        .catch((e: unknown) => e);
       expect(throttled).toBeInstanceOf(ServiceThrottledError);
       expect((throttled as ServiceThrottledError).retryAfterMs).toBeGreaterThan(50_000);
       expect(emulator.stats.requests - before).toBe(1);
     } finally {
       emulator.configure({ requestsPerMinute: undefined });
     }
-    const refused = await service().generate({ ...target, params: { ...target.params, size: '1000x1000' } }, {}).catch((e: unknown) => e);
+    const refused = await service()
+      .generate({ ...target, params: { ...target.params, size: '1000x1000' } }, {})
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ServiceRejectedError);
     expect(refused).toMatchObject({ details: { param: 'size' } });
   });

@@ -51,10 +51,13 @@ async function storeFailingOn(failWhen: (method: string, path: string) => boolea
       res.writeHead(500, { 'x-ms-error-code': 'InternalError' }).end();
       return;
     }
-    const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     req.pipe(upstream);
   });
   const proxied = connectionString.replace(blobEndpoint, `${proxy}/devstoreaccount1`);
@@ -70,7 +73,15 @@ async function storeFailingOn(failWhen: (method: string, path: string) => boolea
   return { store, list, container };
 }
 
-const record = { prompt: 'p', requested_model: 'gpt-image-2', served_model: 'gpt-image-2', deployment: 'gpt-image-2', n: 1, index: 0, created: 1 } as ImageRecord;
+const record = {
+  prompt: 'p',
+  requested_model: 'gpt-image-2',
+  served_model: 'gpt-image-2',
+  deployment: 'gpt-image-2',
+  n: 1,
+  index: 0,
+  created: 1,
+} as ImageRecord;
 const png = renderImage({ prompt: 'p', width: 64, height: 64, format: 'png', realistic: false });
 const isBlobPut = (method: string, path: string) => method === 'PUT' && !path.includes('restype=container');
 
@@ -98,7 +109,10 @@ describe('ImageStore.keep', () => {
     expect(kept.blob).toBe('x/y.png');
     expect(await list()).toEqual(['x/y.png', 'x/y.png.json']);
     const { connectionString } = inject('azurite');
-    const stored = await BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container).getBlobClient(kept.blob).downloadToBuffer();
+    const stored = await BlobServiceClient.fromConnectionString(connectionString)
+      .getContainerClient(container)
+      .getBlobClient(kept.blob)
+      .downloadToBuffer();
     expect(stored.equals(png)).toBe(true);
   });
 
@@ -108,7 +122,9 @@ describe('ImageStore.keep', () => {
     const error = await store.keep({ url: `${gone}/x.png` }, 'x/gone', record).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceFailedError);
     expect(error).toMatchObject({ code: 'UpstreamImageUnavailable', message: expect.stringMatching(/answered 404/) });
-    const unreachable = await store.keep({ url: 'http://127.0.0.1:1/x.png' }, 'x/down', record).catch((e: unknown) => e);
+    const unreachable = await store
+      .keep({ url: 'http://127.0.0.1:1/x.png' }, 'x/down', record)
+      .catch((e: unknown) => e);
     expect(unreachable).toMatchObject({ code: 'UpstreamImageUnavailable' });
     const silent = await listen(() => undefined);
     const started = Date.now();
@@ -125,10 +141,18 @@ describe('ImagePipeline', () => {
     const pipeline = new ImagePipeline({
       deployments: localSettings({ AZURE_OPENAI_ENDPOINT: emulator.url }),
       apiVersion: 'v1',
-      generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
+      generator: new ImageService({
+        endpoint: emulator.url,
+        apiVersion: 'v1',
+        auth: { kind: 'key', keys: new StaticApiKey('k') },
+        timeoutMs: 5000,
+        maxRetries: 0,
+      }),
       store,
     });
-    const error = await pipeline.generate(pipeline.resolve({ prompt: 'three', n: 3, quality: 'low' })).catch((e: unknown) => e);
+    const error = await pipeline
+      .generate(pipeline.resolve({ prompt: 'three', n: 3, quality: 'low' }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DependencyUnavailableError);
     expect(await list()).toEqual([]);
     const ok = await pipeline.generate(pipeline.resolve({ prompt: 'one', quality: 'low' }));
@@ -139,25 +163,41 @@ describe('ImagePipeline', () => {
   it('answers the images when neither the gallery index nor the thumbnail queue can be written, and says so in the log', async () => {
     const { store, list } = await storeFailingOn(() => false);
     // A table nobody answers: every write fails at once.
-    const table = TableClient.fromConnectionString('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;', 'gone', {
-      allowInsecureConnection: true,
-      retryOptions: { maxRetries: 0 },
-    });
+    const table = TableClient.fromConnectionString(
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;',
+      'gone',
+      {
+        allowInsecureConnection: true,
+        retryOptions: { maxRetries: 0 },
+      },
+    );
     const queues = { sendThumbnail: () => Promise.reject(new Error('the queue is down')) };
     const pipeline = new ImagePipeline({
       deployments: localSettings({ AZURE_OPENAI_ENDPOINT: emulator.url }),
       apiVersion: 'v1',
-      generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
+      generator: new ImageService({
+        endpoint: emulator.url,
+        apiVersion: 'v1',
+        auth: { kind: 'key', keys: new StaticApiKey('k') },
+        timeoutMs: 5000,
+        maxRetries: 0,
+      }),
       store,
       gallery: new GalleryIndexer(store, new ImageIndex(table, 'images'), queues),
     });
     const logged: string[] = [];
-    const answer = await pipeline.generate(pipeline.resolve({ prompt: 'indexed or not', quality: 'low' }), { log: (m) => logged.push(m) });
+    const answer = await pipeline.generate(pipeline.resolve({ prompt: 'indexed or not', quality: 'low' }), {
+      log: (m) => logged.push(m),
+    });
     expect(answer.body.data).toHaveLength(1);
     expect(await list()).toHaveLength(2);
     const blob = answer.body.data[0].storage!.blob;
-    expect(logged.join('\n')).toMatch(new RegExp(`The gallery index has no entry for ${blob}: .*npm run backfill writes it`));
-    expect(logged.join('\n')).toContain(`No thumbnail was asked for ${blob}: the queue is down. npm run backfill makes it.`);
+    expect(logged.join('\n')).toMatch(
+      new RegExp(`The gallery index has no entry for ${blob}: .*npm run backfill writes it`),
+    );
+    expect(logged.join('\n')).toContain(
+      `No thumbnail was asked for ${blob}: the queue is down. npm run backfill makes it.`,
+    );
   });
 
   it('answers only once what a generator still does for the generation (the ledger) is done, and records its caller and cost', async () => {
@@ -166,7 +206,14 @@ describe('ImagePipeline', () => {
     const settled = new Promise<void>((resolve) => (settle = resolve));
     const cost = { basis: 'usage' as const, nanoUsd: 2_180_000, tableVersion: 'v' };
     const generator = {
-      generate: async () => ({ created: 1, images: [{ b64_json: png.toString('base64') }], output: {}, extra: {}, cost, settled }),
+      generate: async () => ({
+        created: 1,
+        images: [{ b64_json: png.toString('base64') }],
+        output: {},
+        extra: {},
+        cost,
+        settled,
+      }),
       stream: () => Promise.reject(new Error('not here')),
     };
     const pipeline = new ImagePipeline({
@@ -176,13 +223,20 @@ describe('ImagePipeline', () => {
       store,
     });
     let answered = false;
-    const answer = pipeline.generate(pipeline.resolve({ prompt: 'one' }), { caller: { name: 'team', kind: 'key' } }).then((a) => ((answered = true), a));
+    const answer = pipeline
+      .generate(pipeline.resolve({ prompt: 'one' }), { caller: { name: 'team', kind: 'key' } })
+      .then((a) => ((answered = true), a));
     await quietFor(300, 'no answer while the ledger is still at work');
     expect(answered).toBe(false);
     settle();
     const { body } = await answer;
-    const blobs = BlobServiceClient.fromConnectionString(inject('azurite').connectionString).getContainerClient(container);
+    const blobs = BlobServiceClient.fromConnectionString(inject('azurite').connectionString).getContainerClient(
+      container,
+    );
     const kept = JSON.parse((await blobs.getBlobClient(body.data[0].storage!.record).downloadToBuffer()).toString());
-    expect(kept).toMatchObject({ caller: { name: 'team', kind: 'key' }, cost: { usd: 0.00218, basis: 'usage', table_version: 'v' } });
+    expect(kept).toMatchObject({
+      caller: { name: 'team', kind: 'key' },
+      cost: { usd: 0.00218, basis: 'usage', table_version: 'v' },
+    });
   });
 });

@@ -16,7 +16,9 @@ describe('tables', () => {
     const read = await table.getEntity<{ count: number }>('p', 'r');
     await table.updateEntity({ partitionKey: 'p', rowKey: 'r', count: 2 }, 'Replace', { etag: read.etag });
     // A write on a stale ETag loses: the basis of every shared counter.
-    await expect(table.updateEntity({ partitionKey: 'p', rowKey: 'r', count: 3 }, 'Replace', { etag: read.etag })).rejects.toMatchObject({ statusCode: 412 });
+    await expect(
+      table.updateEntity({ partitionKey: 'p', rowKey: 'r', count: 3 }, 'Replace', { etag: read.etag }),
+    ).rejects.toMatchObject({ statusCode: 412 });
     expect((await table.getEntity<{ count: number }>('p', 'r')).count).toBe(2);
   });
 });

@@ -44,17 +44,29 @@ beforeAll(async () => {
   const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
   queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
   const store = new ImageStore(blobs, { container: uniqueName('images'), urlTtlMinutes: 60 });
-  const settings = localSettings({ AZURE_OPENAI_ENDPOINT: emulator.url, AzureWebJobsStorage: azurite.connectionString });
+  const settings = localSettings({
+    AZURE_OPENAI_ENDPOINT: emulator.url,
+    AzureWebJobsStorage: azurite.connectionString,
+  });
   const pipeline = new ImagePipeline({
     deployments: settings,
     apiVersion: 'v1',
-    generator: new ImageService({ endpoint: emulator.url, apiVersion: 'v1', auth: { kind: 'key', keys: new StaticApiKey('k') }, timeoutMs: 5000, maxRetries: 0 }),
+    generator: new ImageService({
+      endpoint: emulator.url,
+      apiVersion: 'v1',
+      auth: { kind: 'key', keys: new StaticApiKey('k') },
+      timeoutMs: 5000,
+      maxRetries: 0,
+    }),
     store,
   });
   jobStore = new ReadCountingJobStore(blobs.getContainerClient(uniqueName('jobs')));
-  const webhooks = new Webhooks(createStorageClients(settings, () => {
-    throw new Error('no credential locally');
-  }).table(uniqueName('hooks').replaceAll('-', '')), { policy: 'local', secret: new StaticApiKey('a-signing-key-for-tests'), retryWindowMs: 60_000, retryBaseMs: 1_000 });
+  const webhooks = new Webhooks(
+    createStorageClients(settings, () => {
+      throw new Error('no credential locally');
+    }).table(uniqueName('hooks').replaceAll('-', '')),
+    { policy: 'local', secret: new StaticApiKey('a-signing-key-for-tests'), retryWindowMs: 60_000, retryBaseMs: 1_000 },
+  );
   // Short lease times, so that renewals and takeovers happen within a test.
   worker = new JobWorker(pipeline, jobStore, new ImageQueues(queues), webhooks, LEASE);
 });
@@ -83,18 +95,31 @@ describe('a failing service', () => {
     try {
       const id = uniqueName('flaky');
       for (let attempt = 1; attempt < MAX_DEQUEUE_COUNT; attempt++) {
-        const error = await worker.process({ id, prompt: 'x' }, { messageId: 'm1', dequeueCount: attempt }).catch((e: unknown) => e);
+        const error = await worker
+          .process({ id, prompt: 'x' }, { messageId: 'm1', dequeueCount: attempt })
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ServiceFailedError);
         const { state } = (await jobStore.get(id))!;
-        expect(state).toMatchObject({ status: 'notStarted', attempts: attempt, error: { code: 'UpstreamError' }, error_status: 502 });
+        expect(state).toMatchObject({
+          status: 'notStarted',
+          attempts: attempt,
+          error: { code: 'UpstreamError' },
+          error_status: 502,
+        });
         expect(state.lease_until).toBeUndefined();
       }
       expect((await messages(QUEUES.results)).filter((r) => r.id === id)).toEqual([]);
       await worker.process({ id, prompt: 'x' }, { messageId: 'm1', dequeueCount: MAX_DEQUEUE_COUNT });
       expect((await jobStore.get(id))!.state.status).toBe('failed');
-      expect((await messages(QUEUES.results)).filter((r) => r.id === id)).toEqual([{ id, status: 'failed', error: expect.objectContaining({ code: 'UpstreamError' }) }]);
+      expect((await messages(QUEUES.results)).filter((r) => r.id === id)).toEqual([
+        { id, status: 'failed', error: expect.objectContaining({ code: 'UpstreamError' }) },
+      ]);
       const [poisoned] = (await messages(QUEUES.poison)).filter((p) => p.id === id);
-      expect(poisoned).toMatchObject({ dequeueCount: MAX_DEQUEUE_COUNT, reason: { code: 'UpstreamError' }, message: { id, prompt: 'x' } });
+      expect(poisoned).toMatchObject({
+        dequeueCount: MAX_DEQUEUE_COUNT,
+        reason: { code: 'UpstreamError' },
+        message: { id, prompt: 'x' },
+      });
     } finally {
       emulator.configure({ failureRate: 0 });
     }
@@ -109,7 +134,11 @@ describe('one job, delivered more than once', () => {
       const before = emulator.stats.generations;
       const queuedBefore = await queued();
       // Three messages with the same id, as a producer that sent it three times would leave.
-      await Promise.all(['a', 'b', 'c'].map((messageId) => worker.process({ id, prompt: 'Only one of us' }, { messageId, dequeueCount: 1 })));
+      await Promise.all(
+        ['a', 'b', 'c'].map((messageId) =>
+          worker.process({ id, prompt: 'Only one of us' }, { messageId, dequeueCount: 1 }),
+        ),
+      );
       expect(emulator.stats.generations - before).toBe(1);
       const { state } = (await jobStore.get(id))!;
       expect(state).toMatchObject({ status: 'succeeded', attempts: 1, notified: true });
@@ -147,7 +176,10 @@ describe('one job, delivered more than once', () => {
     const id = uniqueName('crashed');
     const created = (await jobStore.create(id, { request: { prompt: 'Again' } }))!;
     // A delivery took it, then its instance died: the lease ran out long ago.
-    await jobStore.put({ ...created.state, status: 'running', attempts: 1, lease_until: Date.now() - 60_000, lease_holder: 'gone/1' }, created.etag);
+    await jobStore.put(
+      { ...created.state, status: 'running', attempts: 1, lease_until: Date.now() - 60_000, lease_holder: 'gone/1' },
+      created.etag,
+    );
     const before = emulator.stats.generations;
     const started = Date.now();
     await worker.process({ id }, { messageId: 'm', dequeueCount: 2 });
@@ -186,7 +218,13 @@ describe('one job, delivered more than once', () => {
   it('a lease that ran out while Storage was away is not taken over when its holder renews it once Storage is back', async () => {
     const id = uniqueName('cutoff');
     const created = (await jobStore.create(id, { request: { prompt: 'Held' } }))!;
-    const holding = { ...created.state, status: 'running' as const, attempts: 1, lease_until: Date.now() - 5_000, lease_holder: 'elsewhere/1' };
+    const holding = {
+      ...created.state,
+      status: 'running' as const,
+      attempts: 1,
+      lease_until: Date.now() - 5_000,
+      lease_holder: 'elsewhere/1',
+    };
     const etag = (await jobStore.put(holding, created.etag)) as string;
     const before = emulator.stats.generations;
     const queuedBefore = await queued();
@@ -198,11 +236,15 @@ describe('one job, delivered more than once', () => {
     await jobStore.put({ ...holding, lease_until: Date.now() + 30_000 }, etag);
     await redelivery;
     expect(emulator.stats.generations - before).toBe(0);
-    expect((await jobStore.get(id))!.state).toMatchObject({ status: 'running', attempts: 1, lease_holder: 'elsewhere/1' });
+    expect((await jobStore.get(id))!.state).toMatchObject({
+      status: 'running',
+      attempts: 1,
+      lease_holder: 'elsewhere/1',
+    });
     expect((await queued()) - queuedBefore).toBe(1);
   });
 
-  it('a delivery whose lease was taken over while the service worked keeps its paid images as the job\'s answer, unless the job ended', async () => {
+  it("a delivery whose lease was taken over while the service worked keeps its paid images as the job's answer, unless the job ended", async () => {
     emulator.configure({ latencyMs: 1_000 });
     try {
       const id = uniqueName('overtaken');
@@ -212,11 +254,17 @@ describe('one job, delivered more than once', () => {
       await untilHolds(() => emulator.stats.generations - before === 1);
       // Another delivery takes the job over (as after the lease ran out unrenewed) and is still at work.
       const stored = (await jobStore.get(id))!;
-      await jobStore.put({ ...stored.state, attempts: 2, lease_holder: 'taker/1', lease_until: Date.now() + 60_000 }, stored.etag);
+      await jobStore.put(
+        { ...stored.state, attempts: 2, lease_holder: 'taker/1', lease_until: Date.now() + 60_000 },
+        stored.etag,
+      );
       await first;
       const { state } = (await jobStore.get(id))!;
       expect(emulator.stats.generations - before).toBe(1);
-      expect(state).toMatchObject({ status: 'succeeded', result: { data: [expect.objectContaining({ storage: expect.any(Object) })] } });
+      expect(state).toMatchObject({
+        status: 'succeeded',
+        result: { data: [expect.objectContaining({ storage: expect.any(Object) })] },
+      });
       expect(state.lease_holder).toBeUndefined();
     } finally {
       emulator.configure({ latencyMs: 0 });

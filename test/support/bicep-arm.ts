@@ -19,7 +19,9 @@ export class Unresolved {
   ) {}
 
   get text(): string {
-    const args = this.args.map((a) => (typeof a === 'string' ? `'${a}'` : a instanceof Unresolved ? a.text : JSON.stringify(a))).join(', ');
+    const args = this.args
+      .map((a) => (typeof a === 'string' ? `'${a}'` : a instanceof Unresolved ? a.text : JSON.stringify(a)))
+      .join(', ');
     return `${this.fn}(${args})${this.path.map((p) => `.${p}`).join('')}`;
   }
 
@@ -131,12 +133,25 @@ interface Scope {
   known: Record<string, unknown>;
 }
 
-const resolveKnown = (value: Unresolved, scope: Scope): unknown => (Object.hasOwn(scope.known, value.text) ? scope.known[value.text] : value);
+const resolveKnown = (value: Unresolved, scope: Scope): unknown =>
+  Object.hasOwn(scope.known, value.text) ? scope.known[value.text] : value;
 
 /** Functions whose answer depends on Azure: evaluated to an Unresolved that keeps the call. */
 const AZURE_FUNCTIONS = new Set([
-  'reference', 'resourceId', 'subscriptionResourceId', 'extensionResourceId', 'tenantResourceId', 'resourceGroup', 'subscription',
-  'tenant', 'deployer', 'deployment', 'environment', 'utcNow', 'newGuid', 'managementGroup',
+  'reference',
+  'resourceId',
+  'subscriptionResourceId',
+  'extensionResourceId',
+  'tenantResourceId',
+  'resourceGroup',
+  'subscription',
+  'tenant',
+  'deployer',
+  'deployment',
+  'environment',
+  'utcNow',
+  'newGuid',
+  'managementGroup',
 ]);
 
 const truthy = (value: unknown) => value === true;
@@ -153,7 +168,10 @@ function call(name: string, args: Node[], scope: Scope): unknown {
     const params = args.slice(0, -1).map((a) => evaluateNode(a, scope) as string);
     const body = args.at(-1)!;
     return (...values: unknown[]) =>
-      evaluateNode(body, { ...scope, lambdas: { ...scope.lambdas, ...Object.fromEntries(params.map((p, k) => [p, values[k]])) } });
+      evaluateNode(body, {
+        ...scope,
+        lambdas: { ...scope.lambdas, ...Object.fromEntries(params.map((p, k) => [p, values[k]])) },
+      });
   }
   const values = args.map((a) => evaluateNode(a, scope));
   if (lower.startsWith('list')) return new Unresolved(name, values);
@@ -162,7 +180,19 @@ function call(name: string, args: Node[], scope: Scope): unknown {
   const fn = FUNCTIONS[lower];
   if (!fn) throw new Error(`template function ${name}() is not known to test/support/bicep-arm.ts`);
   // A function of something only Azure knows is only known to Azure, except the few that never look inside.
-  if (unresolved && !['createarray', 'createobject', 'parameters', 'variables', 'copyindex', 'lambdavariables', 'if', 'coalesce'].includes(lower)) {
+  if (
+    unresolved &&
+    ![
+      'createarray',
+      'createobject',
+      'parameters',
+      'variables',
+      'copyindex',
+      'lambdavariables',
+      'if',
+      'coalesce',
+    ].includes(lower)
+  ) {
     return new Unresolved(name, values);
   }
   return fn(values, scope);
@@ -172,7 +202,8 @@ function call(name: string, args: Node[], scope: Scope): unknown {
 const hash = (args: unknown[]) => createHash('sha256').update(JSON.stringify(args)).digest();
 
 const FUNCTIONS: Record<string, (args: unknown[], scope: Scope) => unknown> = {
-  uniquestring: (args) => [...hash(args).subarray(0, 13)].map((b) => 'abcdefghijklmnopqrstuvwxyz234567'[b % 32]).join(''),
+  uniquestring: (args) =>
+    [...hash(args).subarray(0, 13)].map((b) => 'abcdefghijklmnopqrstuvwxyz234567'[b % 32]).join(''),
   guid: (args) => {
     const hex = hash(args).toString('hex');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
@@ -191,7 +222,8 @@ const FUNCTIONS: Record<string, (args: unknown[], scope: Scope) => unknown> = {
   },
   lambdavariables: ([name], scope) => scope.lambdas?.[name as string],
   createarray: (args) => args,
-  createobject: (args) => Object.fromEntries(Array.from({ length: args.length / 2 }, (_, k) => [args[2 * k] as string, args[2 * k + 1]])),
+  createobject: (args) =>
+    Object.fromEntries(Array.from({ length: args.length / 2 }, (_, k) => [args[2 * k] as string, args[2 * k + 1]])),
   true: () => true,
   false: () => false,
   null: () => null,
@@ -203,14 +235,23 @@ const FUNCTIONS: Record<string, (args: unknown[], scope: Scope) => unknown> = {
   greaterorequals: ([a, b]) => (a as number) >= (b as number),
   less: ([a, b]) => (a as number) < (b as number),
   lessorequals: ([a, b]) => (a as number) <= (b as number),
-  empty: ([a]) => a === null || a === '' || (Array.isArray(a) ? a.length === 0 : typeof a === 'object' && Object.keys(a).length === 0),
+  empty: ([a]) =>
+    a === null ||
+    a === '' ||
+    (Array.isArray(a) ? a.length === 0 : typeof a === 'object' && Object.keys(a).length === 0),
   length: ([a]) => (typeof a === 'string' || Array.isArray(a) ? a.length : Object.keys(a as object).length),
   coalesce: (args) => args.find((a) => a !== null && a !== undefined) ?? null,
   concat: (args) => (args.every(Array.isArray) ? (args as unknown[][]).flat() : args.map(String).join('')),
   flatten: ([a]) => (a as unknown[][]).flat(),
-  union: (args) => (args.every(Array.isArray) ? [...new Set((args as unknown[][]).flat())] : Object.assign({}, ...(args as object[]))),
+  union: (args) =>
+    args.every(Array.isArray) ? [...new Set((args as unknown[][]).flat())] : Object.assign({}, ...(args as object[])),
   shallowmerge: ([a]) => Object.assign({}, ...(a as object[])),
-  contains: ([a, b]) => (typeof a === 'string' ? a.includes(b as string) : Array.isArray(a) ? a.some((x) => JSON.stringify(x) === JSON.stringify(b)) : Object.hasOwn(a as object, b as string)),
+  contains: ([a, b]) =>
+    typeof a === 'string'
+      ? a.includes(b as string)
+      : Array.isArray(a)
+        ? a.some((x) => JSON.stringify(x) === JSON.stringify(b))
+        : Object.hasOwn(a as object, b as string),
   format: ([pattern, ...args]) => (pattern as string).replace(/\{(\d+)\}/g, (_, k: string) => String(args[Number(k)])),
   tolower: ([a]) => (a as string).toLowerCase(),
   toupper: ([a]) => (a as string).toUpperCase(),
@@ -236,7 +277,8 @@ function evaluateNode(node: Node, scope: Scope): unknown {
       return call(node.name, node.args, scope);
     case 'member': {
       const target = evaluateNode(node.target, scope);
-      if (isUnresolved(target)) return resolveKnown(new Unresolved(target.fn, target.args, [...target.path, node.name]), scope);
+      if (isUnresolved(target))
+        return resolveKnown(new Unresolved(target.fn, target.args, [...target.path, node.name]), scope);
       if (target === null || typeof target !== 'object') throw new Error(`.${node.name} of ${JSON.stringify(target)}`);
       return (target as Record<string, unknown>)[node.name];
     }
@@ -258,7 +300,9 @@ interface CopyLoop {
 
 function expandCopy(loop: CopyLoop, scope: Scope): unknown[] {
   const count = evaluateDeep(loop.count, scope) as number;
-  return Array.from({ length: count }, (_, k) => evaluateDeep(loop.input, { ...scope, copyIndex: { ...scope.copyIndex, [loop.name]: k } }));
+  return Array.from({ length: count }, (_, k) =>
+    evaluateDeep(loop.input, { ...scope, copyIndex: { ...scope.copyIndex, [loop.name]: k } }),
+  );
 }
 
 /** Evaluates every expression inside a JSON value. */
@@ -282,7 +326,17 @@ function evaluateDeep(value: unknown, scope: Scope): unknown {
 // ---- Templates ---------------------------------------------------------------------------
 
 export interface Template {
-  parameters?: Record<string, { type: string; defaultValue?: Json; allowedValues?: Json[]; minValue?: number; maxValue?: number; metadata?: Record<string, Json> }>;
+  parameters?: Record<
+    string,
+    {
+      type: string;
+      defaultValue?: Json;
+      allowedValues?: Json[];
+      minValue?: number;
+      maxValue?: number;
+      metadata?: Record<string, Json>;
+    }
+  >;
   variables?: Record<string, Json>;
   resources: Record<string, TemplateResource> | TemplateResource[];
   outputs?: Record<string, { type: string; value: Json }>;
@@ -330,12 +384,20 @@ export interface Evaluation {
 }
 
 const resourceList = (template: Template): [string, TemplateResource][] =>
-  Array.isArray(template.resources) ? template.resources.map((r, k) => [`#${k}`, r]) : Object.entries(template.resources);
+  Array.isArray(template.resources)
+    ? template.resources.map((r, k) => [`#${k}`, r])
+    : Object.entries(template.resources);
 
 /** Deploys a template on paper with the given parameter values (the others take their defaults). */
-export function evaluateTemplate(template: Template, given: Record<string, unknown>, known: Record<string, unknown> = {}, modules: string[] = []): Evaluation {
+export function evaluateTemplate(
+  template: Template,
+  given: Record<string, unknown>,
+  known: Record<string, unknown> = {},
+  modules: string[] = [],
+): Evaluation {
   const declared = template.parameters ?? {};
-  for (const name of Object.keys(given)) if (!Object.hasOwn(declared, name)) throw new Error(`${modules.join('/') || 'main'}: no parameter ${name}`);
+  for (const name of Object.keys(given))
+    if (!Object.hasOwn(declared, name)) throw new Error(`${modules.join('/') || 'main'}: no parameter ${name}`);
   const parameters: Record<string, unknown> = {};
   const cache = new Map<string, unknown>();
   const scope: Scope = {
@@ -345,7 +407,8 @@ export function evaluateTemplate(template: Template, given: Record<string, unkno
       if (!cache.has(name)) {
         const loop = (template.variables?.copy as CopyLoop[] | undefined)?.find((l) => l.name === name);
         if (loop) cache.set(name, expandCopy(loop, scope));
-        else if (name !== 'copy' && Object.hasOwn(template.variables ?? {}, name)) cache.set(name, evaluateDeep(template.variables![name], scope));
+        else if (name !== 'copy' && Object.hasOwn(template.variables ?? {}, name))
+          cache.set(name, evaluateDeep(template.variables![name], scope));
         else throw new Error(`no variable ${name}`);
       }
       return cache.get(name);
@@ -364,13 +427,18 @@ export function evaluateTemplate(template: Template, given: Record<string, unkno
     if (condition !== true) continue;
     const count = raw.copy ? (evaluateDeep(raw.copy.count, scope) as number) : undefined;
     for (const index of count === undefined ? [undefined] : Array.from({ length: count }, (_, k) => k)) {
-      const itemScope: Scope = index === undefined ? scope : { ...scope, copyIndex: { ...scope.copyIndex, [raw.copy!.name]: index } };
+      const itemScope: Scope =
+        index === undefined ? scope : { ...scope, copyIndex: { ...scope.copyIndex, [raw.copy!.name]: index } };
       const { properties, copy, ...rest } = raw;
       const isModule = raw.type === 'Microsoft.Resources/deployments' && properties?.template !== undefined;
       const body = evaluateDeep(rest, itemScope) as Record<string, unknown>;
       const id = `${[...modules, `${symbol}${index === undefined ? '' : `[${index}]`}`].join('/')}`;
       if (isModule) {
-        const { template: inner, parameters: passed = {}, ...others } = properties as unknown as { template: Template; parameters?: Record<string, Json> };
+        const {
+          template: inner,
+          parameters: passed = {},
+          ...others
+        } = properties as unknown as { template: Template; parameters?: Record<string, Json> };
         body.properties = evaluateDeep(others, itemScope);
         // Each module parameter is { value } or an expression that makes one.
         const values = Object.fromEntries(
@@ -379,13 +447,36 @@ export function evaluateTemplate(template: Template, given: Record<string, unkno
             return [name, evaluated.value];
           }),
         );
-        evaluation.resources.push({ id, modules, symbol, type: raw.type, apiVersion: raw.apiVersion, name: body.name, body, raw, template, copy, parameters: values });
+        evaluation.resources.push({
+          id,
+          modules,
+          symbol,
+          type: raw.type,
+          apiVersion: raw.apiVersion,
+          name: body.name,
+          body,
+          raw,
+          template,
+          copy,
+          parameters: values,
+        });
         const nested = evaluateTemplate(inner, values, known, [...modules, String(body.name)]);
         evaluation.resources.push(...nested.resources);
         evaluation.templates.push(...nested.templates);
       } else {
         if (properties !== undefined) body.properties = evaluateDeep(properties, itemScope);
-        evaluation.resources.push({ id, modules, symbol, type: raw.type, apiVersion: raw.apiVersion, name: body.name, body, raw, template, copy });
+        evaluation.resources.push({
+          id,
+          modules,
+          symbol,
+          type: raw.type,
+          apiVersion: raw.apiVersion,
+          name: body.name,
+          body,
+          raw,
+          template,
+          copy,
+        });
       }
     }
   }
@@ -395,7 +486,8 @@ export function evaluateTemplate(template: Template, given: Record<string, unkno
 /** The value at a dotted path, e.g. properties.siteConfig.minTlsVersion. */
 export function at(value: unknown, path: string): unknown {
   let node = value;
-  for (const key of path.split('.')) node = node && typeof node === 'object' && !isUnresolved(node) ? (node as Record<string, unknown>)[key] : undefined;
+  for (const key of path.split('.'))
+    node = node && typeof node === 'object' && !isUnresolved(node) ? (node as Record<string, unknown>)[key] : undefined;
   return node;
 }
 
@@ -403,6 +495,7 @@ export function at(value: unknown, path: string): unknown {
 export function strings(value: unknown, path = ''): { path: string; value: string }[] {
   if (typeof value === 'string') return [{ path, value }];
   if (Array.isArray(value)) return value.flatMap((v, k) => strings(v, `${path}[${k}]`));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => strings(v, path ? `${path}.${k}` : k));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => strings(v, path ? `${path}.${k}` : k));
   return [];
 }

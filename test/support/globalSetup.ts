@@ -12,7 +12,11 @@ export default async function setup(project: TestProject) {
   // Test workers start after this: they trust the HTTPS stand-ins and Azurite's OAuth endpoint.
   process.env.NODE_EXTRA_CA_CERTS = cert.certPath;
   azurite = await startAzurite({ silent: true });
-  project.provide('azurite', { connectionString: azurite.connectionString, blobEndpoint: azurite.blobEndpoint, queueEndpoint: azurite.queueEndpoint });
+  project.provide('azurite', {
+    connectionString: azurite.connectionString,
+    blobEndpoint: azurite.blobEndpoint,
+    queueEndpoint: azurite.queueEndpoint,
+  });
   project.provide('cert', { certPath: cert.certPath, keyPath: cert.keyPath });
   return async () => {
     await azurite?.stop();

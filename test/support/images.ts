@@ -35,12 +35,14 @@ export function decodePng(bytes: Buffer): DecodedImage {
     const length = bytes.readUInt32BE(offset);
     const type = bytes.toString('ascii', offset + 4, offset + 8);
     const data = bytes.subarray(offset + 8, offset + 8 + length);
-    if (bytes.readUInt32BE(offset + 8 + length) !== crc32(bytes.subarray(offset + 4, offset + 8 + length))) throw new Error(`${type}: bad CRC`);
+    if (bytes.readUInt32BE(offset + 8 + length) !== crc32(bytes.subarray(offset + 4, offset + 8 + length)))
+      throw new Error(`${type}: bad CRC`);
     if (type === 'IHDR') {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
       const [depth, colourType, compression, filter, interlace] = data.subarray(8);
-      if (depth !== 8 || compression !== 0 || filter !== 0 || interlace !== 0) throw new Error(`IHDR: unexpected ${[...data.subarray(8)].join(',')}`);
+      if (depth !== 8 || compression !== 0 || filter !== 0 || interlace !== 0)
+        throw new Error(`IHDR: unexpected ${[...data.subarray(8)].join(',')}`);
       channels = colourType === 2 ? 3 : colourType === 6 ? 4 : 0;
       if (!channels) throw new Error(`IHDR: colour type ${colourType}`);
     }
@@ -51,7 +53,8 @@ export function decodePng(bytes: Buffer): DecodedImage {
   if (types[0] !== 'IHDR' || types.at(-1) !== 'IEND') throw new Error(`Chunks out of order: ${types.join(',')}`);
   const raw = inflateSync(Buffer.concat(idat));
   const stride = width * channels;
-  if (raw.length !== (stride + 1) * height) throw new Error(`IDAT holds ${raw.length} bytes, not ${(stride + 1) * height}`);
+  if (raw.length !== (stride + 1) * height)
+    throw new Error(`IDAT holds ${raw.length} bytes, not ${(stride + 1) * height}`);
   const pixels = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];
@@ -62,7 +65,8 @@ export function decodePng(bytes: Buffer): DecodedImage {
       const a = i >= channels ? pixels[row + i - channels] : 0;
       const b = y > 0 ? pixels[row - stride + i] : 0;
       const c = i >= channels && y > 0 ? pixels[row - stride + i - channels] : 0;
-      const predictor = filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : paeth(a, b, c);
+      const predictor =
+        filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : paeth(a, b, c);
       pixels[row + i] = (x + predictor) & 255;
     }
   }
@@ -84,7 +88,8 @@ export function pixelAt(image: DecodedImage, x: number, y: number): number[] {
 /** A WebP file's canvas size, from its header (lossy VP8, lossless VP8L or extended VP8X). */
 export function webpSize(bytes: Uint8Array): { width: number; height: number } {
   const b = Buffer.from(bytes);
-  if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WEBP') throw new Error(`Not a WebP file: starts with ${b.subarray(0, 12).toString('hex')}`);
+  if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WEBP')
+    throw new Error(`Not a WebP file: starts with ${b.subarray(0, 12).toString('hex')}`);
   const chunk = b.toString('ascii', 12, 16);
   if (chunk === 'VP8 ') return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
   if (chunk === 'VP8L') {

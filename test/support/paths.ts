@@ -4,7 +4,12 @@ import { request } from 'node:http';
 // kept image's name reaches a catch-all route in.
 
 /** A request whose path goes on the wire as given; the status and the body's text. */
-export function rawRequest(base: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; text: string }> {
+export function rawRequest(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; text: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ hostname, port, path, method, headers }, (res) => {

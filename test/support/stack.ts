@@ -15,7 +15,9 @@ export const WEBHOOK_KEY = `whsec_${randomBytes(24).toString('base64')}`;
 /** The emulated account's deployments, and the app's: one of each current model. */
 export const DEPLOYMENTS = { 'gpt-image-2': 'gpt-image-2', hq: 'gpt-image-1.5', mini: 'gpt-image-1-mini' };
 /** The same, as AZURE_OPENAI_DEPLOYMENTS says it. */
-export const DEPLOYMENTS_SETTING = Object.entries(DEPLOYMENTS).map(([name, model]) => `${name}=${model}`).join(',');
+export const DEPLOYMENTS_SETTING = Object.entries(DEPLOYMENTS)
+  .map(([name, model]) => `${name}=${model}`)
+  .join(',');
 
 export interface Answer {
   status: number;
@@ -53,7 +55,10 @@ export interface StackOptions {
   connectionString?: string;
 }
 
-export async function startStack(settings: Record<string, string | undefined> = {}, options: StackOptions = {}): Promise<Stack> {
+export async function startStack(
+  settings: Record<string, string | undefined> = {},
+  options: StackOptions = {},
+): Promise<Stack> {
   const connectionString = options.connectionString ?? inject('azurite').connectionString;
   const emulator = await startOpenAIEmulator({ apiKeys: [API_KEY], deployments: DEPLOYMENTS });
   const container = uniqueName('images');
@@ -106,14 +111,23 @@ export async function startStack(settings: Record<string, string | undefined> = 
       return other;
     },
     async post(path, body, headers = {}) {
-      const payload = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body);
-      return read(await fetch(`${host.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...key, ...headers }, body: payload }));
+      const payload =
+        typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body);
+      return read(
+        await fetch(`${host.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...key, ...headers },
+          body: payload,
+        }),
+      );
     },
     async get(path) {
       return read(await fetch(path.startsWith('http') ? path : `${host.url}${path}`, { headers: key }));
     },
     async delete(path) {
-      return read(await fetch(path.startsWith('http') ? path : `${host.url}${path}`, { method: 'DELETE', headers: key }));
+      return read(
+        await fetch(path.startsWith('http') ? path : `${host.url}${path}`, { method: 'DELETE', headers: key }),
+      );
     },
     async blobNames(name = container) {
       const client = blobs.getContainerClient(name);

@@ -20,7 +20,11 @@ beforeAll(async () => {
   azurite = await startAzurite({ silent: true });
   stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }, { connectionString: azurite.connectionString });
   const service = QueueServiceClient.fromConnectionString(azurite.connectionString);
-  queues = { requests: service.getQueueClient(QUEUES.requests), results: service.getQueueClient(QUEUES.results), poison: service.getQueueClient(QUEUES.poison) };
+  queues = {
+    requests: service.getQueueClient(QUEUES.requests),
+    results: service.getQueueClient(QUEUES.results),
+    poison: service.getQueueClient(QUEUES.poison),
+  };
   for (const queue of Object.values(queues)) await queue.createIfNotExists();
 });
 afterAll(async () => {
@@ -36,9 +40,13 @@ afterAll(async () => {
  * it splits varies. An ASCII body cannot be split inside a character; the queue holds exactly `text`.
  */
 async function sendWhole(queue: QueueClient, text: string): Promise<void> {
-  const sas = new URL(queue.generateSasUrl({ permissions: QueueSASPermissions.parse('a'), expiresOn: new Date(Date.now() + 3_600_000) }));
+  const sas = new URL(
+    queue.generateSasUrl({ permissions: QueueSASPermissions.parse('a'), expiresOn: new Date(Date.now() + 3_600_000) }),
+  );
   sas.pathname += '/messages';
-  const escaped = text.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\u0080-\u{10ffff}]/gu, (c) => `&#${c.codePointAt(0)};`);
+  const escaped = text
+    .replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)
+    .replace(/[\u0080-\u{10ffff}]/gu, (c) => `&#${c.codePointAt(0)};`);
   const sent = await fetch(sas, {
     method: 'POST',
     headers: { 'content-type': 'application/xml', 'x-ms-version': '2025-11-05' },
@@ -99,9 +107,13 @@ describe('Prefer: respond-async', () => {
       // The poll ends with exactly what the synchronous call answers: the action's output is the images.
       const done = await until(async () => {
         const answer = await fetch(location);
-        return answer.status === 200 ? { json: (await answer.json()), headers: answer.headers } : undefined;
+        return answer.status === 200 ? { json: await answer.json(), headers: answer.headers } : undefined;
       });
-      expect(done.json).toMatchObject({ created: expect.any(Number), size: '1024x1792', data: [expect.objectContaining({ url: expect.any(String) })] });
+      expect(done.json).toMatchObject({
+        created: expect.any(Number),
+        size: '1024x1792',
+        data: [expect.objectContaining({ url: expect.any(String) })],
+      });
       expect(done.json.id).toBeUndefined();
       expect(done.headers.get('x-served-model')).toBe('gpt-image-2');
       const image = done.json.data[0];
@@ -109,12 +121,20 @@ describe('Prefer: respond-async', () => {
       expect(image.b64_json).toBeUndefined();
       expect((await fetch(image.url)).status).toBe(200);
       const record = JSON.parse((await stack.readBlob(image.storage.record)).toString());
-      expect(record).toMatchObject({ prompt: 'A slow sunrise', requested: { size: '1024x1792' }, job_id: accepted.json.id });
+      expect(record).toMatchObject({
+        prompt: 'A slow sunrise',
+        requested: { size: '1024x1792' },
+        job_id: accepted.json.id,
+      });
       // The function-key route is the job's view: always 200, with its status and result.
       const view = await stack.get(`/api/images/jobs/${accepted.json.id}`);
       expect(view.status).toBe(200);
       expect(view.headers.get('location')).toBeNull();
-      expect(view.json).toMatchObject({ id: accepted.json.id, status: 'succeeded', result: { data: [expect.objectContaining({ url: expect.any(String) })] } });
+      expect(view.json).toMatchObject({
+        id: accepted.json.id,
+        status: 'succeeded',
+        result: { data: [expect.objectContaining({ url: expect.any(String) })] },
+      });
     } finally {
       stack.emulator.configure({ latencyMs: 0 });
     }
@@ -135,8 +155,14 @@ describe('Prefer: respond-async', () => {
       return answer.status === 202 ? undefined : answer;
     });
     expect(done.status).toBe(400);
-    expect(done.json.error).toMatchObject({ code: 'content_policy_violation', inner_error: { code: 'ResponsibleAIPolicyViolation' } });
-    expect((await stack.get(`/api/images/jobs/${accepted.json.id}`)).json).toMatchObject({ status: 'failed', error: { code: 'content_policy_violation' } });
+    expect(done.json.error).toMatchObject({
+      code: 'content_policy_violation',
+      inner_error: { code: 'ResponsibleAIPolicyViolation' },
+    });
+    expect((await stack.get(`/api/images/jobs/${accepted.json.id}`)).json).toMatchObject({
+      status: 'failed',
+      error: { code: 'content_policy_violation' },
+    });
   });
 
   it("a job's Location is a valet key for that job alone; the function-key route reads any job", async () => {
@@ -181,7 +207,7 @@ describe('Prefer: respond-async', () => {
     expect(accepted.status).toBe(202);
     const done = await until(async () => {
       const answer = await fetch(accepted.headers.get('location')!);
-      return answer.status === 200 ? ((await answer.json())) : undefined;
+      return answer.status === 200 ? await answer.json() : undefined;
     });
     const record = JSON.parse((await stack.readBlob(done.data[0].storage.record)).toString());
     expect(record.prompt).toBe(prompt);
@@ -189,7 +215,11 @@ describe('Prefer: respond-async', () => {
 
   it('a job spends as the caller who asked for it, and keeps no key', async () => {
     const { key, name } = (await stack.post('/api/keys', { name: uniqueName('async-caller') })).json;
-    const accepted = await stack.post(GENERATE, { prompt: 'A caller of my own', quality: 'low' }, { ...ASYNC, 'api-key': key });
+    const accepted = await stack.post(
+      GENERATE,
+      { prompt: 'A caller of my own', quality: 'low' },
+      { ...ASYNC, 'api-key': key },
+    );
     expect(accepted.status).toBe(202);
     const done = await until(async () => {
       const answer = await fetch(accepted.headers.get('location')!);
@@ -205,7 +235,11 @@ describe('Prefer: respond-async', () => {
   it("a job over its caller's budget fails with 429 and Retry-After, parked with that reason, and nothing is generated", async () => {
     const { key } = (await stack.post('/api/keys', { name: uniqueName('broke'), daily_budget_usd: 0 })).json;
     const before = stack.emulator.stats.generations;
-    const accepted = await stack.post(GENERATE, { prompt: 'Over budget', quality: 'low' }, { ...ASYNC, 'api-key': key });
+    const accepted = await stack.post(
+      GENERATE,
+      { prompt: 'Over budget', quality: 'low' },
+      { ...ASYNC, 'api-key': key },
+    );
     expect(accepted.status).toBe(202);
     const done = await until(async () => {
       const answer = await fetch(accepted.headers.get('location')!);
@@ -229,7 +263,9 @@ describe('Prefer: respond-async', () => {
 describe('the image-requests queue', () => {
   it('turns a message into images and a result message', async () => {
     const id = uniqueName('job');
-    await queues.requests.sendMessage(JSON.stringify({ id, prompt: 'A queue of ducks', model: 'mini', n: 2, quality: 'low' }));
+    await queues.requests.sendMessage(
+      JSON.stringify({ id, prompt: 'A queue of ducks', model: 'mini', n: 2, quality: 'low' }),
+    );
     const result = await resultFor(id);
     expect(result.status).toBe('succeeded');
     expect(result.data).toHaveLength(2);
@@ -251,14 +287,34 @@ describe('the image-requests queue', () => {
   it.each([
     ['not JSON', 'draw me a sheep', undefined, /neither JSON nor base64/],
     ['an invalid body', JSON.stringify({ id: 'bad-body', prompt: 'x', size: '64x64' }), 'bad-body', /'size'/],
-    ['a content-filter rejection', JSON.stringify({ id: 'filtered-one', prompt: 'forbidden-example' }), 'filtered-one', /safety system/],
+    [
+      'a content-filter rejection',
+      JSON.stringify({ id: 'filtered-one', prompt: 'forbidden-example' }),
+      'filtered-one',
+      /safety system/,
+    ],
     ['an invalid id', JSON.stringify({ id: '../../etc', prompt: 'x' }), hidden, /'id'/],
     ['an id with slashes', JSON.stringify({ id: 'a/b/c', prompt: 'x' }), hidden, /'id'/],
     ['a very long id', JSON.stringify({ id: LONG_ID, prompt: 'x' }), hidden, /'id'/],
     ['an id that is not a string', JSON.stringify({ id: { $ne: null }, prompt: 'x' }), hidden, /'id'/],
-    ['an ID in other case', JSON.stringify({ ID: '../../etc', prompt: 'x' }), hidden, /'ID' is the name of the queue trigger's own metadata/],
-    ['a dequeueCount of its own', JSON.stringify({ id: 'counts-itself', prompt: 'x', dequeueCount: 1 }), 'counts-itself', /'dequeueCount' is the name/],
-    ['a refused result_queue, under its own id', JSON.stringify({ id: 'bad-reply', prompt: 'x', result_queue: 'Not_A_Queue!' }), 'bad-reply', /'result_queue'/],
+    [
+      'an ID in other case',
+      JSON.stringify({ ID: '../../etc', prompt: 'x' }),
+      hidden,
+      /'ID' is the name of the queue trigger's own metadata/,
+    ],
+    [
+      'a dequeueCount of its own',
+      JSON.stringify({ id: 'counts-itself', prompt: 'x', dequeueCount: 1 }),
+      'counts-itself',
+      /'dequeueCount' is the name/,
+    ],
+    [
+      'a refused result_queue, under its own id',
+      JSON.stringify({ id: 'bad-reply', prompt: 'x', result_queue: 'Not_A_Queue!' }),
+      'bad-reply',
+      /'result_queue'/,
+    ],
   ])('%s fails once, for good, onto the poison queue with its reason', async (_name, text, givenId, reason) => {
     const generationsBefore = stack.emulator.stats.generations;
     const sent = await queues.requests.sendMessage(text);
@@ -337,7 +393,13 @@ describe('the image-requests queue', () => {
     const generations = stack.emulator.stats.generations;
     await queues.requests.sendMessage(message);
     // Taken by the trigger (no longer visible), then given time to be handled.
-    await until(async () => ((await queues.requests.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.some((m) => m.messageText.includes(id)) ? undefined : true));
+    await until(async () =>
+      (await queues.requests.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.some((m) =>
+        m.messageText.includes(id),
+      )
+        ? undefined
+        : true,
+    );
     await quietFor(1_000, 'no second generation or announcement for the redelivered message');
     await readResults();
     expect(seen.get(id)).toHaveLength(1);
@@ -392,7 +454,8 @@ describe('Idempotency-Key', () => {
     expect(again.json.id).toBe(first.json.id);
     const tokens = [first, again].map((a) => new URL(a.headers.get('location')!).searchParams.get('token')!);
     expect(tokens[1]).not.toBe(tokens[0]);
-    for (const answer of [first, again]) expect([200, 202]).toContain((await fetch(answer.headers.get('location')!)).status);
+    for (const answer of [first, again])
+      expect([200, 202]).toContain((await fetch(answer.headers.get('location')!)).status);
     // Neither token is in any blob of the jobs container: the job and the idempotency entry keep hashes or nothing.
     const jobsContainer = stack.settings.JOBS_CONTAINER;
     for (const name of await stack.blobNames(jobsContainer)) {
@@ -414,12 +477,15 @@ describe('the API description and host settings', () => {
     expect(status).toBe(200);
     await SwaggerParser.validate(structuredClone(json));
     // The routes as the host registered them, from its start-up log.
-    const served = [...stack.host.output().matchAll(/: \[([A-Z,]+)\] http:\/\/[^/]+\/api\/(\S+)/g)].flatMap(([, methods, route]) =>
-      // A catch-all {*blob} is a {blob} path parameter to OpenAPI.
-      methods.split(',').map((method) => `${method} /${route.replace('{*', '{')}`),
+    const served = [...stack.host.output().matchAll(/: \[([A-Z,]+)\] http:\/\/[^/]+\/api\/(\S+)/g)].flatMap(
+      ([, methods, route]) =>
+        // A catch-all {*blob} is a {blob} path parameter to OpenAPI.
+        methods.split(',').map((method) => `${method} /${route.replace('{*', '{')}`),
     );
     expect(served.length).toBeGreaterThan(5);
-    const described = Object.entries(json.paths as Record<string, object>).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
+    const described = Object.entries(json.paths as Record<string, object>).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect(described.sort()).toEqual(served.filter((route) => route !== 'GET /openapi.json').sort());
   });
 

@@ -30,14 +30,36 @@ beforeAll(async () => {
   const cert = inject('cert');
   azurite = await startAzurite({ silent: true });
   identity = await startIdentityEndpoint();
-  vault = await startKeyVault({ cert: readFileSync(cert.certPath, 'utf8'), key: readFileSync(cert.keyPath, 'utf8'), secrets: { 'openai-key-a': KEY_A, 'openai-key-b': KEY_B } });
-  [a, b] = await Promise.all([KEY_A, KEY_B].map((key) => startOpenAIEmulator({ apiKeys: [key], deployments: { 'gpt-image-2': 'gpt-image-2' } })));
+  vault = await startKeyVault({
+    cert: readFileSync(cert.certPath, 'utf8'),
+    key: readFileSync(cert.keyPath, 'utf8'),
+    secrets: { 'openai-key-a': KEY_A, 'openai-key-b': KEY_B },
+  });
+  [a, b] = await Promise.all(
+    [KEY_A, KEY_B].map((key) => startOpenAIEmulator({ apiKeys: [key], deployments: { 'gpt-image-2': 'gpt-image-2' } })),
+  );
   images = uniqueName('images');
   const settings = {
     AzureWebJobsStorage: azurite.connectionString,
     AZURE_OPENAI_BACKENDS: JSON.stringify([
-      { name: 'sweden', endpoint: a.url, deployment: 'gpt-image-2', model: 'gpt-image-2', region: 'swedencentral', priority: 1, keyVaultSecretName: 'openai-key-a' },
-      { name: 'east', endpoint: b.url, deployment: 'gpt-image-2', model: 'gpt-image-2', region: 'eastus2', priority: 2, keyVaultSecretName: 'openai-key-b' },
+      {
+        name: 'sweden',
+        endpoint: a.url,
+        deployment: 'gpt-image-2',
+        model: 'gpt-image-2',
+        region: 'swedencentral',
+        priority: 1,
+        keyVaultSecretName: 'openai-key-a',
+      },
+      {
+        name: 'east',
+        endpoint: b.url,
+        deployment: 'gpt-image-2',
+        model: 'gpt-image-2',
+        region: 'eastus2',
+        priority: 2,
+        keyVaultSecretName: 'openai-key-b',
+      },
     ]),
     KEY_VAULT_URI: vault.url,
     KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true',
@@ -47,7 +69,10 @@ beforeAll(async () => {
     JOBS_CONTAINER: uniqueName('jobs'),
     AZURE_OPENAI_TIMEOUT_SECONDS: '5',
   };
-  hosts = await Promise.all([startHostProcess(settings, { extraCaCerts: cert.certPath }), startHostProcess(settings, { extraCaCerts: cert.certPath })]);
+  hosts = await Promise.all([
+    startHostProcess(settings, { extraCaCerts: cert.certPath }),
+    startHostProcess(settings, { extraCaCerts: cert.certPath }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all(hosts.map((h) => h.stop()));
@@ -58,17 +83,26 @@ afterAll(async () => {
 });
 
 async function post(host: HostProcess, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${host.url}${GENERATE}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(`${host.url}${GENERATE}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   answers.push(text, JSON.stringify([...response.headers]));
   return { status: response.status, headers: response.headers, json: JSON.parse(text) };
 }
 
-const backendOf = (answer: { headers: Headers }) => [answer.headers.get('x-served-backend'), answer.headers.get('x-served-region')];
+const backendOf = (answer: { headers: Headers }) => [
+  answer.headers.get('x-served-backend'),
+  answer.headers.get('x-served-region'),
+];
 
 /** Whether an instance's health detail shows each of `names` unavailable (throttled, or its circuit open). */
 async function seesUnavailable(host: HostProcess, ...names: string[]): Promise<boolean> {
-  const { backends } = (await (await fetch(`${host.url}/api/health/detail`)).json()) as { backends: { name: string; available: boolean }[] };
+  const { backends } = (await (await fetch(`${host.url}/api/health/detail`)).json()) as {
+    backends: { name: string; available: boolean }[];
+  };
   return names.every((name) => backends.find((b) => b.name === name)?.available === false);
 }
 
@@ -94,7 +128,9 @@ describe('two instances, two accounts', () => {
 
     // The record keeps the backend and each attempt on the way.
     const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(images);
-    const record = JSON.parse((await blobs.getBlobClient(spilled.json.data[0].storage.record).downloadToBuffer()).toString());
+    const record = JSON.parse(
+      (await blobs.getBlobClient(spilled.json.data[0].storage.record).downloadToBuffer()).toString(),
+    );
     expect(record.backend).toEqual({ name: 'east', region: 'eastus2' });
     expect(record.attempts).toEqual([
       { backend: 'sweden', outcome: 'throttled', status: 429, code: '429', ms: expect.any(Number) },
@@ -128,7 +164,16 @@ describe('two instances, two accounts', () => {
   it('list each backend in the health detail: available, throttled until, and this instance’s calls', async () => {
     const detail = await (await fetch(`${hosts[0].url}/api/health/detail`)).json();
     const [sweden, east] = detail.backends;
-    expect(sweden).toMatchObject({ name: 'sweden', region: 'swedencentral', priority: 1, weight: 1, available: false, circuit: 'closed', open_until: null, last_5_minutes: { requests: 2, throttled: 1, failures: 0 } });
+    expect(sweden).toMatchObject({
+      name: 'sweden',
+      region: 'swedencentral',
+      priority: 1,
+      weight: 1,
+      available: false,
+      circuit: 'closed',
+      open_until: null,
+      last_5_minutes: { requests: 2, throttled: 1, failures: 0 },
+    });
     expect(Date.parse(sweden.throttled_until)).toBeGreaterThan(Date.now());
     expect(east).toMatchObject({ name: 'east', available: false, last_5_minutes: { requests: 3, throttled: 1 } });
   });

@@ -25,8 +25,17 @@ afterAll(async () => {
 const BODY = { model: 'mini', prompt: 'A cat', size: '1024x1024', quality: 'low' };
 const BUDGET_USD = 0.0225;
 
-async function generate(host: string, key: string, body: Record<string, unknown> = BODY, headers: Record<string, string> = {}) {
-  const response = await fetch(`${host}/api/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': key, ...headers }, body: JSON.stringify(body) });
+async function generate(
+  host: string,
+  key: string,
+  body: Record<string, unknown> = BODY,
+  headers: Record<string, string> = {},
+) {
+  const response = await fetch(`${host}/api/images/generations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'api-key': key, ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, retryAfter: response.headers.get('retry-after'), json: await response.json() };
 }
 
@@ -67,7 +76,9 @@ describe('a caller budget that allows exactly 10 images', () => {
   it('the same across two instances sharing the ledger', async () => {
     const { key, name } = await keyWithBudget(BUDGET_USD);
     const before = stack.emulator.stats.generations;
-    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => generate(i % 2 ? second.url : stack.host.url, key)));
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => generate(i % 2 ? second.url : stack.host.url, key)),
+    );
     expectExactlyTen(answers);
     expect(stack.emulator.stats.generations - before).toBe(10);
     expect(await usageOf(name)).toMatchObject({ requests: 10, images: 10 });
@@ -111,22 +122,32 @@ describe('gpt-image-2 at low quality', () => {
 });
 
 describe('an answer without usage', () => {
-  it('is recorded and settled at the table\'s price for what was made: $0.165 for gpt-image-2 1536x1024 high, not $0.316', async () => {
+  it("is recorded and settled at the table's price for what was made: $0.165 for gpt-image-2 1536x1024 high, not $0.316", async () => {
     const { key, name } = await keyWithBudget(1);
     stack.emulator.configure({ omitUsage: true });
     try {
       const body = { model: 'gpt-image-2', prompt: 'A cat', size: '1536x1024', quality: 'high' };
       expect((await generate(stack.host.url, key, body)).status).toBe(200);
-      const streamed = await fetch(`${stack.host.url}/api/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': key }, body: JSON.stringify({ ...body, stream: true }) });
+      const streamed = await fetch(`${stack.host.url}/api/images/generations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'api-key': key },
+        body: JSON.stringify({ ...body, stream: true }),
+      });
       expect(streamed.status).toBe(200);
       expect(await streamed.text()).toContain('event: image_generation.completed');
     } finally {
       stack.emulator.configure({ omitUsage: false });
     }
     // 5,488 output tokens × $30 + 5 prompt bytes × $5, per 1M tokens.
-    const records = await Promise.all((await stack.blobNames()).filter((b) => b.endsWith('.json')).map(async (b) => JSON.parse((await stack.readBlob(b)).toString('utf8'))));
+    const records = await Promise.all(
+      (await stack.blobNames())
+        .filter((b) => b.endsWith('.json'))
+        .map(async (b) => JSON.parse((await stack.readBlob(b)).toString('utf8'))),
+    );
     const mine = records.filter((r) => r.caller?.name === name);
-    expect(mine.map((r) => r.cost)).toEqual([0, 1].map(() => ({ usd: 0.164665, basis: 'table', table_version: '2026-12-02' })));
+    expect(mine.map((r) => r.cost)).toEqual(
+      [0, 1].map(() => ({ usd: 0.164665, basis: 'table', table_version: '2026-12-02' })),
+    );
     expect((await usageOf(name)).usd).toBeCloseTo(2 * 0.164665, 9);
   });
 });
@@ -145,21 +166,47 @@ describe('a model the price table has no price for', () => {
     for (const headers of [{}, { prefer: 'respond-async' }] as Record<string, string>[]) {
       const refused = await generate(host.url, key, body, headers);
       expect(refused.status).toBe(403);
-      expect(refused.json.error).toMatchObject({ code: 'PriceNotFound', param: 'model', message: expect.stringContaining("The price table no-gpt-image-2 has no price for gpt-image-2 (deployment 'gpt-image-2')") });
+      expect(refused.json.error).toMatchObject({
+        code: 'PriceNotFound',
+        param: 'model',
+        message: expect.stringContaining(
+          "The price table no-gpt-image-2 has no price for gpt-image-2 (deployment 'gpt-image-2')",
+        ),
+      });
     }
     expect((await generate(host.url, key, { ...body, stream: true })).status).toBe(403);
-    const estimate = await fetch(`${host.url}/api/images/estimate`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': key }, body: JSON.stringify(body) });
+    const estimate = await fetch(`${host.url}/api/images/estimate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-key': key },
+      body: JSON.stringify(body),
+    });
     expect(estimate.status).toBe(403);
     expect(generated()).toBe(before);
     expect(await stack.blobNames()).toHaveLength(blobs);
     const detail = await (await fetch(`${host.url}/api/health/detail`)).json();
-    expect(detail.prices).toContainEqual({ deployment: 'gpt-image-2', model: 'gpt-image-2', table_version: 'no-gpt-image-2', warning: expect.stringMatching(/no price.*refused with 403 PriceNotFound/) });
-    expect(detail.prices).toContainEqual({ deployment: 'mini', model: 'gpt-image-1-mini', table_version: 'no-gpt-image-2', billing: 'per_token' });
-    expect(detail.warnings).toContainEqual(expect.stringContaining('Deployment gpt-image-2: model gpt-image-2 has no price'));
+    expect(detail.prices).toContainEqual({
+      deployment: 'gpt-image-2',
+      model: 'gpt-image-2',
+      table_version: 'no-gpt-image-2',
+      warning: expect.stringMatching(/no price.*refused with 403 PriceNotFound/),
+    });
+    expect(detail.prices).toContainEqual({
+      deployment: 'mini',
+      model: 'gpt-image-1-mini',
+      table_version: 'no-gpt-image-2',
+      billing: 'per_token',
+    });
+    expect(detail.warnings).toContainEqual(
+      expect.stringContaining('Deployment gpt-image-2: model gpt-image-2 has no price'),
+    );
   });
 
   it('with ALLOW_UNPRICED_MODELS: the default estimate is held, a tiny budget refused with 429 budget_exceeded, and each image spends it', async () => {
-    const host = await stack.anotherHost({ PRICE_TABLE, ALLOW_UNPRICED_MODELS: 'true', UNPRICED_IMAGE_ESTIMATE_USD: '0.5' });
+    const host = await stack.anotherHost({
+      PRICE_TABLE,
+      ALLOW_UNPRICED_MODELS: 'true',
+      UNPRICED_IMAGE_ESTIMATE_USD: '0.5',
+    });
     const tiny = await keyWithBudget(0.000001);
     const before = generated();
     const refused = await generate(host.url, tiny.key, body);

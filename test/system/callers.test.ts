@@ -40,7 +40,11 @@ afterAll(async () => {
 
 /** A call with exactly these headers: no function key unless given. */
 async function call(path: string, body: unknown, headers: Record<string, string> = {}, host = stack.host.url) {
-  const response = await fetch(`${host}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(`${host}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
 }
@@ -56,13 +60,29 @@ const readRecord = async (blob: string) => JSON.parse((await stack.readBlob(`${b
 
 describe('caller keys', () => {
   it('are issued once, named, and listed without the key', async () => {
-    const created = await stack.post('/api/keys', { name: 'team-render', daily_budget_usd: 5, models: ['gpt-image-1-mini'] });
+    const created = await stack.post('/api/keys', {
+      name: 'team-render',
+      daily_budget_usd: 5,
+      models: ['gpt-image-1-mini'],
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get('cache-control')).toBe('no-store');
-    expect(created.json).toMatchObject({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'team-render', daily_budget_usd: 5, models: ['gpt-image-1-mini'], key: expect.stringMatching(/^igk_[\w-]{43}$/) });
+    expect(created.json).toMatchObject({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name: 'team-render',
+      daily_budget_usd: 5,
+      models: ['gpt-image-1-mini'],
+      key: expect.stringMatching(/^igk_[\w-]{43}$/),
+    });
     issued.push(created.json.key);
     const listed = await stack.get('/api/keys');
-    expect(listed.json.data).toContainEqual({ id: created.json.id, name: 'team-render', daily_budget_usd: 5, models: ['gpt-image-1-mini'], created: created.json.created });
+    expect(listed.json.data).toContainEqual({
+      id: created.json.id,
+      name: 'team-render',
+      daily_budget_usd: 5,
+      models: ['gpt-image-1-mini'],
+      created: created.json.created,
+    });
     expect(listed.text).not.toContain(created.json.key);
   });
 
@@ -82,8 +102,16 @@ describe('caller keys', () => {
 
   it('need the function key to be issued, listed or revoked', async () => {
     const { key } = await newKey({ name: 'no-admin' });
-    for (const [method, path] of [['POST', '/api/keys'], ['GET', '/api/keys'], ['DELETE', '/api/keys/x']]) {
-      const response = await fetch(`${stack.host.url}${path}`, { method, headers: { 'api-key': key, 'content-type': 'application/json' }, ...(method === 'POST' && { body: '{"name":"x"}' }) });
+    for (const [method, path] of [
+      ['POST', '/api/keys'],
+      ['GET', '/api/keys'],
+      ['DELETE', '/api/keys/x'],
+    ]) {
+      const response = await fetch(`${stack.host.url}${path}`, {
+        method,
+        headers: { 'api-key': key, 'content-type': 'application/json' },
+        ...(method === 'POST' && { body: '{"name":"x"}' }),
+      });
       expect(response.status, `${method} ${path}`).toBe(401);
     }
   });
@@ -92,7 +120,13 @@ describe('caller keys', () => {
 describe('the official SDKs with only a caller key', () => {
   it('AzureOpenAI: endpoint <app>/api, the key as api-key', async () => {
     const { key } = await newKey({ name: 'sdk-azure' });
-    const client = new AzureOpenAI({ endpoint: `${stack.host.url}/api`, apiKey: key, apiVersion: '2024-10-21', deployment: 'dall-e-3', maxRetries: 0 });
+    const client = new AzureOpenAI({
+      endpoint: `${stack.host.url}/api`,
+      apiKey: key,
+      apiVersion: '2024-10-21',
+      deployment: 'dall-e-3',
+      maxRetries: 0,
+    });
     const answer = await client.images.generate({ prompt: 'A paper boat', model: 'dall-e-3' });
     const record = await readRecord((answer.data![0] as any).storage.blob);
     expect(record.caller).toEqual({ name: 'sdk-azure', kind: 'key' });
@@ -103,14 +137,26 @@ describe('the official SDKs with only a caller key', () => {
   it('OpenAI: baseURL <app>/api/openai/v1, the key as Bearer; streams too', async () => {
     const { key } = await newKey({ name: 'sdk-openai' });
     const client = new OpenAI({ baseURL: `${stack.host.url}/api/openai/v1`, apiKey: key, maxRetries: 0 });
-    const answer = await client.images.generate({ model: 'mini', prompt: 'A cactus', quality: 'low', size: '1024x1024' });
+    const answer = await client.images.generate({
+      model: 'mini',
+      prompt: 'A cactus',
+      quality: 'low',
+      size: '1024x1024',
+    });
     const record = await readRecord((answer.data![0] as any).storage.blob);
     expect(record).toMatchObject({ caller: { name: 'sdk-openai', kind: 'key' }, cost: { basis: 'usage' } });
     // 'A cactus': 2 text tokens at $2 and 272 output tokens at $8 per 1M, as the emulator counts them.
     expect(record.cost.usd).toBeCloseTo((2 * 2 + 272 * 8) / 1e6, 12);
 
     const completed: any[] = [];
-    for await (const event of await client.images.generate({ model: 'mini', prompt: 'A comet', quality: 'low', size: '1024x1024', stream: true, partial_images: 1 })) {
+    for await (const event of await client.images.generate({
+      model: 'mini',
+      prompt: 'A comet',
+      quality: 'low',
+      size: '1024x1024',
+      stream: true,
+      partial_images: 1,
+    })) {
       if (event.type === 'image_generation.completed') completed.push(event);
     }
     expect(completed).toHaveLength(1);
@@ -123,11 +169,19 @@ describe('refused callers', () => {
   it('no key at all, an unknown key, or a wrong function key: 401 in Azure’s shape, before any work', async () => {
     const before = stack.emulator.stats.requests;
     const unknown = `igk_${'A'.repeat(43)}`;
-    const attempts: Record<string, string>[] = [{}, { 'api-key': unknown }, { authorization: `Bearer ${unknown}` }, { 'x-functions-key': 'wrong' }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { 'api-key': unknown },
+      { authorization: `Bearer ${unknown}` },
+      { 'x-functions-key': 'wrong' },
+    ];
     for (const headers of attempts) {
       const refused = await call(GENERATE, { prompt: 'x' }, headers);
       expect(refused.status, JSON.stringify(headers)).toBe(401);
-      expect(refused.json.error).toMatchObject({ code: 'Unauthorized', message: expect.stringMatching(/^(Access denied|The caller key is not valid)/) });
+      expect(refused.json.error).toMatchObject({
+        code: 'Unauthorized',
+        message: expect.stringMatching(/^(Access denied|The caller key is not valid)/),
+      });
     }
     // Even a body that is not JSON is refused for who sends it first.
     const garbage = await fetch(`${stack.host.url}${GENERATE}`, { method: 'POST', body: 'not json' });
@@ -155,28 +209,56 @@ describe('refused callers', () => {
     // Both instances know the key (and cache it).
     expect((await call(GENERATE, body, { 'api-key': key })).status).toBe(200);
     expect((await call(GENERATE, body, { 'api-key': key }, second.url)).status).toBe(200);
-    const revoked = await fetch(`${stack.host.url}/api/keys/${id}`, { method: 'DELETE', headers: { 'x-functions-key': FUNCTION_KEY } });
+    const revoked = await fetch(`${stack.host.url}/api/keys/${id}`, {
+      method: 'DELETE',
+      headers: { 'x-functions-key': FUNCTION_KEY },
+    });
     expect(revoked.status).toBe(200);
     expect(await revoked.json()).toMatchObject({ id, revoked: expect.any(String) });
     const at = Date.now();
     expect((await call(GENERATE, body, { 'api-key': key })).status).toBe(401);
-    await vi.waitUntil(async () => (await call(GENERATE, body, { authorization: `Bearer ${key}` }, second.url)).status === 401, { timeout: 10_000, interval: 100 });
+    await vi.waitUntil(
+      async () => (await call(GENERATE, body, { authorization: `Bearer ${key}` }, second.url)).status === 401,
+      { timeout: 10_000, interval: 100 },
+    );
     // AUTH_CACHE_TTL_SECONDS is 1 here.
     expect(Date.now() - at).toBeLessThan(3_000);
     expect((await stack.get('/api/keys')).json.data.find((k: any) => k.id === id).revoked).toBeDefined();
-    expect((await fetch(`${stack.host.url}/api/keys/no-such-id`, { method: 'DELETE', headers: { 'x-functions-key': FUNCTION_KEY } })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${stack.host.url}/api/keys/no-such-id`, {
+          method: 'DELETE',
+          headers: { 'x-functions-key': FUNCTION_KEY },
+        })
+      ).status,
+    ).toBe(404);
   });
 });
 
 describe('operators', () => {
   it('keep the function key: x-functions-key or ?code=, spending as anonymous', async () => {
-    const byHeader = await call(GENERATE, { prompt: 'x', model: 'mini', quality: 'low' }, { 'x-functions-key': FUNCTION_KEY });
+    const byHeader = await call(
+      GENERATE,
+      { prompt: 'x', model: 'mini', quality: 'low' },
+      { 'x-functions-key': FUNCTION_KEY },
+    );
     expect(byHeader.status).toBe(200);
-    expect((await readRecord(byHeader.json.data[0].storage.blob)).caller).toEqual({ name: 'anonymous', kind: 'function_key' });
+    expect((await readRecord(byHeader.json.data[0].storage.blob)).caller).toEqual({
+      name: 'anonymous',
+      kind: 'function_key',
+    });
     const byQuery = await call(`${GENERATE}?code=${FUNCTION_KEY}`, { prompt: 'x', model: 'mini', quality: 'low' });
     expect(byQuery.status).toBe(200);
     // An api-key that is not a caller key (the README's old `apiKey: 'unused'`) is not ours to judge.
-    expect((await call(GENERATE, { prompt: 'x', model: 'mini', quality: 'low' }, { 'x-functions-key': FUNCTION_KEY, 'api-key': 'unused' })).status).toBe(200);
+    expect(
+      (
+        await call(
+          GENERATE,
+          { prompt: 'x', model: 'mini', quality: 'low' },
+          { 'x-functions-key': FUNCTION_KEY, 'api-key': 'unused' },
+        )
+      ).status,
+    ).toBe(200);
   });
 });
 
@@ -186,17 +268,30 @@ describe('people signed in with Entra ID', () => {
     const token = identity.signIn({ aud: CLIENT_ID, oid, preferred_username: 'alice@contoso.com' });
     const made = await call(GENERATE, { prompt: 'Signed in', quality: 'low' }, { authorization: `Bearer ${token}` });
     expect(made.status).toBe(200);
-    expect((await readRecord(made.json.data[0].storage.blob)).caller).toEqual({ name: `entra:${oid}`, kind: 'principal' });
+    expect((await readRecord(made.json.data[0].storage.blob)).caller).toEqual({
+      name: `entra:${oid}`,
+      kind: 'principal',
+    });
     const usage = await stack.get(`/api/usage?caller=${encodeURIComponent(`entra:${oid}`)}`);
     expect(usage.json.data).toEqual([expect.objectContaining({ images: 1 })]);
   });
 
   it('a token for another app, an expired one, or a forged x-ms-client-principal: 401 in Azure’s shape, before any work', async () => {
     const before = stack.emulator.stats.requests;
-    const forged = Buffer.from(JSON.stringify({ auth_typ: 'aad', claims: [{ typ: 'name', val: 'admin@contoso.com' }] })).toString('base64');
+    const forged = Buffer.from(
+      JSON.stringify({ auth_typ: 'aad', claims: [{ typ: 'name', val: 'admin@contoso.com' }] }),
+    ).toString('base64');
     const attempts: [Record<string, string>, RegExp][] = [
-      [{ authorization: `Bearer ${identity.signIn({ aud: 'api://another-app' })}` }, /^The bearer token is not valid: .*"aud"/],
-      [{ authorization: `Bearer ${identity.signIn({ aud: CLIENT_ID }, { now: Math.floor(Date.now() / 1000) - 7200 })}` }, /^The bearer token is not valid: .*"exp"/],
+      [
+        { authorization: `Bearer ${identity.signIn({ aud: 'api://another-app' })}` },
+        /^The bearer token is not valid: .*"aud"/,
+      ],
+      [
+        {
+          authorization: `Bearer ${identity.signIn({ aud: CLIENT_ID }, { now: Math.floor(Date.now() / 1000) - 7200 })}`,
+        },
+        /^The bearer token is not valid: .*"exp"/,
+      ],
       [{ 'x-ms-client-principal': forged }, /^Access denied/],
     ];
     for (const [headers, message] of attempts) {
@@ -212,7 +307,11 @@ describe('the estimate', () => {
   it('answers the cost and the served model and parameters, without calling the service', async () => {
     const { key } = await newKey({ name: 'estimator' });
     const before = stack.emulator.stats.requests;
-    const answer = await call('/api/images/estimate', { prompt: 'A red kite', model: 'dall-e-3', quality: 'hd', size: '1792x1024' }, { 'api-key': key });
+    const answer = await call(
+      '/api/images/estimate',
+      { prompt: 'A red kite', model: 'dall-e-3', quality: 'hd', size: '1792x1024' },
+      { 'api-key': key },
+    );
     expect(answer.status).toBe(200);
     // 10 prompt bytes at $5 and 5,063 output tokens (the contract's 1792x1024 high for gpt-image-2; it
     // was 12,292 by pixel area, which the contract of 2026-12-02 says is wrong) at $30 per 1M.
@@ -220,7 +319,16 @@ describe('the estimate', () => {
       caller: 'estimator',
       requested_model: 'dall-e-3',
       served: { model: 'gpt-image-2', deployment: 'gpt-image-2', params: { n: 1, size: '1792x1024', quality: 'high' } },
-      estimate: { usd: (10 * 5 + 5063 * 30) / 1e6, basis: 'table', table_version: '2026-12-02', images: 1, size: '1792x1024', quality: 'high', output_tokens_per_image: 5063, prompt_tokens_at_most: 10 },
+      estimate: {
+        usd: (10 * 5 + 5063 * 30) / 1e6,
+        basis: 'table',
+        table_version: '2026-12-02',
+        images: 1,
+        size: '1792x1024',
+        quality: 'high',
+        output_tokens_per_image: 5063,
+        prompt_tokens_at_most: 10,
+      },
     });
     const invalid = await call('/api/images/estimate', { prompt: 'x', model: 'dall-e-3', n: 2 }, { 'api-key': key });
     expect(invalid.status).toBe(400);
@@ -233,7 +341,11 @@ describe('usage', () => {
   it('answers totals per caller, model and day, as JSON or CSV, matching what the records say', async () => {
     const { key, name } = await newKey({ name: uniqueName('usage') });
     const costs: number[] = [];
-    for (const body of [{ prompt: 'one', model: 'mini', quality: 'low' }, { prompt: 'two', model: 'mini', quality: 'medium', n: 2 }, { prompt: 'three', quality: 'low' }]) {
+    for (const body of [
+      { prompt: 'one', model: 'mini', quality: 'low' },
+      { prompt: 'two', model: 'mini', quality: 'medium', n: 2 },
+      { prompt: 'three', quality: 'low' },
+    ]) {
       const made = await call(GENERATE, body, { 'api-key': key });
       for (const image of made.json.data) costs.push((await readRecord(image.storage.blob)).cost.usd);
     }
@@ -242,12 +354,25 @@ describe('usage', () => {
     expect(usage.status).toBe(200);
     expect(usage.json).toMatchObject({ from: today, to: today, caller: name, group_by: ['caller', 'model'] });
     const rows = usage.json.data;
-    expect(rows.map((r: any) => [r.model, r.requests, r.images])).toEqual([['gpt-image-1-mini', 2, 3], ['gpt-image-2', 1, 1]]);
-    expect(rows.reduce((sum: number, r: any) => sum + r.usd, 0)).toBeCloseTo(costs.reduce((a, b) => a + b, 0), 9);
+    expect(rows.map((r: any) => [r.model, r.requests, r.images])).toEqual([
+      ['gpt-image-1-mini', 2, 3],
+      ['gpt-image-2', 1, 1],
+    ]);
+    expect(rows.reduce((sum: number, r: any) => sum + r.usd, 0)).toBeCloseTo(
+      costs.reduce((a, b) => a + b, 0),
+      9,
+    );
 
-    const csv = await fetch(`${stack.host.url}/api/usage?caller=${name}&groupBy=model`, { headers: { 'x-functions-key': FUNCTION_KEY, accept: 'text/csv' } });
+    const csv = await fetch(`${stack.host.url}/api/usage?caller=${name}&groupBy=model`, {
+      headers: { 'x-functions-key': FUNCTION_KEY, accept: 'text/csv' },
+    });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
-    expect((await csv.text()).split('\r\n')).toEqual(['model,requests,images,usd,unpriced_images', `gpt-image-1-mini,2,3,${rows[0].usd},0`, `gpt-image-2,1,1,${rows[1].usd},0`, '']);
+    expect((await csv.text()).split('\r\n')).toEqual([
+      'model,requests,images,usd,unpriced_images',
+      `gpt-image-1-mini,2,3,${rows[0].usd},0`,
+      `gpt-image-2,1,1,${rows[1].usd},0`,
+      '',
+    ]);
 
     const bad = await stack.get('/api/usage?groupBy=colour');
     expect(bad.status).toBe(400);
@@ -266,7 +391,8 @@ describe('secrets', () => {
       for await (const entity of client.listEntities()) texts.push(JSON.stringify(entity));
     }
     for (const container of [stack.container, stack.settings.JOBS_CONTAINER]) {
-      for (const name of await stack.blobNames(container)) texts.push((await stack.readBlob(name, container)).toString('latin1'));
+      for (const name of await stack.blobNames(container))
+        texts.push((await stack.readBlob(name, container)).toString('latin1'));
     }
     // Every answer but the ones that issued the keys.
     texts.push(...stack.answers.filter((a) => !issued.some((key) => a.includes(`"key":"${key}"`))));

@@ -30,7 +30,10 @@ const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 beforeAll(async () => {
   azurite = await startAzurite({ silent: true });
-  stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY, IMAGE_INDEX_TABLE: INDEX_TABLE }, { connectionString: azurite.connectionString });
+  stack = await startStack(
+    { LOCAL_FUNCTION_KEY: FUNCTION_KEY, IMAGE_INDEX_TABLE: INDEX_TABLE },
+    { connectionString: azurite.connectionString },
+  );
 });
 afterAll(async () => {
   await stack?.stop();
@@ -63,9 +66,18 @@ async function generate(body: Record<string, unknown>, headers: Record<string, s
   const answer = await stack.post(GENERATE, { quality: 'low', ...body }, headers);
   expect(answer.status, answer.text).toBe(200);
   const blobs: string[] = answer.json.data.map((d: any) => d.storage.blob);
-  const table = TableClient.fromConnectionString(azurite.connectionString, INDEX_TABLE, { allowInsecureConnection: true });
-  const indexed = (blob: string) => table.getEntity<{ thumbnail?: string }>(stack.container, rowKeyOf(blob)).then((e) => e.thumbnail !== undefined, () => false);
-  await vi.waitUntil(async () => (await Promise.all(blobs.map(indexed))).every(Boolean), { timeout: 15_000, interval: 100 });
+  const table = TableClient.fromConnectionString(azurite.connectionString, INDEX_TABLE, {
+    allowInsecureConnection: true,
+  });
+  const indexed = (blob: string) =>
+    table.getEntity<{ thumbnail?: string }>(stack.container, rowKeyOf(blob)).then(
+      (e) => e.thumbnail !== undefined,
+      () => false,
+    );
+  await vi.waitUntil(async () => (await Promise.all(blobs.map(indexed))).every(Boolean), {
+    timeout: 15_000,
+    interval: 100,
+  });
   return blobs;
 }
 
@@ -74,21 +86,46 @@ describe('keeping an image', () => {
     const [png] = await generate({ prompt: 'A lighthouse at dusk, watercolour', size: '1536x1024' });
     // Listed once the queue has run (generate waits for it): the entry the answer no longer waits for is not lost.
     expect((await get('/api/gallery/images', asOperator)).json.data.map((i: GalleryItem) => i.blob)).toContain(png);
-    const [jpeg] = await generate({ prompt: 'A paper boat on a pond', size: '1024x1536', output_format: 'jpeg', output_compression: 80 });
-    for (const [blob, expected] of [[png, { width: 256, height: 171 }], [jpeg, { width: 171, height: 256 }]] as const) {
+    const [jpeg] = await generate({
+      prompt: 'A paper boat on a pond',
+      size: '1024x1536',
+      output_format: 'jpeg',
+      output_compression: 80,
+    });
+    for (const [blob, expected] of [
+      [png, { width: 256, height: 171 }],
+      [jpeg, { width: 171, height: 256 }],
+    ] as const) {
       expect(webpSize(await thumbnailOf(blob))).toEqual(expected);
       expect(await stack.blobNames()).toEqual(expect.arrayContaining([blob, `${blob}.json`]));
     }
-    await vi.waitUntil(async () => (await get('/api/gallery/images', asOperator)).json.data.every((i: GalleryItem) => i.thumbnail), { timeout: 5_000 });
+    await vi.waitUntil(
+      async () => (await get('/api/gallery/images', asOperator)).json.data.every((i: GalleryItem) => i.thumbnail),
+      { timeout: 5_000 },
+    );
     const page = await get('/api/gallery/images', asOperator);
     expect(page.status).toBe(200);
     // Newest first.
     expect(page.json.data.slice(0, 2).map((i: GalleryItem) => i.blob)).toEqual([jpeg, png]);
-    expect(page.json.data[0]).toMatchObject({ thumbnail: thumbnailBlobName(jpeg), content_type: 'image/jpeg', prompt: 'A paper boat on a pond', caller: 'anonymous', served_model: 'gpt-image-2', size: '1024x1536', output_format: 'jpeg', cost_usd: expect.any(Number) });
+    expect(page.json.data[0]).toMatchObject({
+      thumbnail: thumbnailBlobName(jpeg),
+      content_type: 'image/jpeg',
+      prompt: 'A paper boat on a pond',
+      caller: 'anonymous',
+      served_model: 'gpt-image-2',
+      size: '1024x1536',
+      output_format: 'jpeg',
+      cost_usd: expect.any(Number),
+    });
   });
 
   it('streamed images are indexed and thumbnailed too', async () => {
-    const answer = await stack.post(GENERATE, { prompt: 'A comet over the sea', stream: true, partial_images: 1, quality: 'low' });
+    const answer = await stack.post(GENERATE, {
+      prompt: 'A comet over the sea',
+      stream: true,
+      partial_images: 1,
+      quality: 'low',
+    });
     expect(answer.status).toBe(200);
     const blob = /"blob":"([^"]+)"/.exec(answer.text)![1];
     expect(webpSize(await thumbnailOf(blob)).width).toBe(256);
@@ -101,10 +138,20 @@ describe('the image-thumbnails queue', () => {
   it('drops a message that names no image, telling the log, without retrying or parking it', async () => {
     const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(QUEUES.thumbnails);
     await queue.createIfNotExists();
-    for (const text of ['not json', '{"blob":"../../secrets.json"}', '{"blob":"2026/01/01/000000000-00000000-0000-0000-0000-000000000000-0.png"}']) await queue.sendMessage(text);
-    await vi.waitUntil(() => (stack.host.output().match(/Dropped a thumbnail request|there is no such image/g) ?? []).length >= 3, { timeout: 15_000, interval: 100 });
+    for (const text of [
+      'not json',
+      '{"blob":"../../secrets.json"}',
+      '{"blob":"2026/01/01/000000000-00000000-0000-0000-0000-000000000000-0.png"}',
+    ])
+      await queue.sendMessage(text);
+    await vi.waitUntil(
+      () => (stack.host.output().match(/Dropped a thumbnail request|there is no such image/g) ?? []).length >= 3,
+      { timeout: 15_000, interval: 100 },
+    );
     await vi.waitUntil(async () => (await queue.getProperties()).approximateMessagesCount === 0, { timeout: 5_000 });
-    const poison = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(`${QUEUES.thumbnails}-poison`);
+    const poison = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(
+      `${QUEUES.thumbnails}-poison`,
+    );
     expect(await poison.exists()).toBe(false);
   });
 });
@@ -161,7 +208,10 @@ describe('the gallery routes', () => {
     expect(thumbnail.bytes.equals(await stack.readBlob(thumbnailBlobName(blob)))).toBe(true);
     const file = await get(`/api/gallery/files/${blob}`, asOperator);
     expect(file.bytes.equals(await stack.readBlob(blob))).toBe(true);
-    expect((await get('/api/gallery/records/2026/01/01/000000000-00000000-0000-0000-0000-000000000000-0.png', asOperator)).status).toBe(404);
+    expect(
+      (await get('/api/gallery/records/2026/01/01/000000000-00000000-0000-0000-0000-000000000000-0.png', asOperator))
+        .status,
+    ).toBe(404);
   });
 
   it('answer them for the name sent raw or encoded (the host leaves %2F encoded), and refuse any other name', async () => {
@@ -183,7 +233,11 @@ describe('the gallery routes', () => {
   });
 
   it('zip the selected images with their records; refuse too many, a bad name or a missing image', async () => {
-    const response = await fetch(`${stack.host.url}/api/gallery/zip`, { method: 'POST', headers: { 'content-type': 'application/json', ...asOperator }, body: JSON.stringify({ blobs: three }) });
+    const response = await fetch(`${stack.host.url}/api/gallery/zip`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...asOperator },
+      body: JSON.stringify({ blobs: three }),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/zip');
     const entries = unzipSync(new Uint8Array(await response.arrayBuffer()));
@@ -204,25 +258,53 @@ describe('the gallery routes', () => {
     expect((await zip({ blobs: [three[0].replace(/\d{9}-/, '000000000-')] })).status).toBe(404);
   });
 
-  it('show a caller key its own images only; another caller\'s image is not found to it', async () => {
+  it("show a caller key its own images only; another caller's image is not found to it", async () => {
     const mine = { 'api-key': keyed.key };
     const page = await get('/api/gallery/images', mine);
     expect(page.json.data.map((i: GalleryItem) => i.blob)).toEqual([keyed.blob]);
-    expect((await get('/api/gallery/images?caller=anonymous', mine)).json.data.map((i: GalleryItem) => i.blob)).toEqual([keyed.blob]);
+    expect((await get('/api/gallery/images?caller=anonymous', mine)).json.data.map((i: GalleryItem) => i.blob)).toEqual(
+      [keyed.blob],
+    );
     expect((await get(`/api/gallery/files/${keyed.blob}`, mine)).status).toBe(200);
-    for (const path of [`/api/gallery/files/${three[0]}`, `/api/gallery/thumbnails/${three[0]}`, `/api/gallery/records/${three[0]}`]) {
+    for (const path of [
+      `/api/gallery/files/${three[0]}`,
+      `/api/gallery/thumbnails/${three[0]}`,
+      `/api/gallery/records/${three[0]}`,
+    ]) {
       const answer = await get(path, mine);
       expect(answer.status, path).toBe(404);
       expect(answer.bytes.subarray(0, 8).equals(Buffer.from(PNG))).toBe(false);
     }
-    const zip = await fetch(`${stack.host.url}/api/gallery/zip`, { method: 'POST', headers: { 'content-type': 'application/json', ...mine }, body: JSON.stringify({ blobs: [keyed.blob, three[0]] }) });
+    const zip = await fetch(`${stack.host.url}/api/gallery/zip`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...mine },
+      body: JSON.stringify({ blobs: [keyed.blob, three[0]] }),
+    });
     expect(zip.status).toBe(404);
   });
 
   it('answer nothing without credentials: no list, record, thumbnail, image, ZIP or model list', async () => {
     const blob = three[0];
-    const paths = ['/api/gallery/images', '/api/gallery/images?q=kite', `/api/gallery/records/${blob}`, `/api/gallery/thumbnails/${blob}`, `/api/gallery/files/${blob}`, '/api/models', '/api/models/mini/schema'];
-    const attempts: Record<string, string>[] = [{}, { 'api-key': 'igk_not-a-key' }, { 'x-functions-key': 'wrong' }, { authorization: 'Bearer igk_nope' }, { 'x-ms-client-principal': Buffer.from(JSON.stringify({ auth_typ: 'aad', claims: [{ typ: 'name', val: 'mallory' }] })).toString('base64') }];
+    const paths = [
+      '/api/gallery/images',
+      '/api/gallery/images?q=kite',
+      `/api/gallery/records/${blob}`,
+      `/api/gallery/thumbnails/${blob}`,
+      `/api/gallery/files/${blob}`,
+      '/api/models',
+      '/api/models/mini/schema',
+    ];
+    const attempts: Record<string, string>[] = [
+      {},
+      { 'api-key': 'igk_not-a-key' },
+      { 'x-functions-key': 'wrong' },
+      { authorization: 'Bearer igk_nope' },
+      {
+        'x-ms-client-principal': Buffer.from(
+          JSON.stringify({ auth_typ: 'aad', claims: [{ typ: 'name', val: 'mallory' }] }),
+        ).toString('base64'),
+      },
+    ];
     for (const headers of attempts) {
       for (const path of paths) {
         const answer = await get(path, headers);
@@ -230,11 +312,16 @@ describe('the gallery routes', () => {
         expect(answer.json.error.code).toBe('Unauthorized');
         expect(answer.bytes.toString('latin1')).not.toMatch(/kites|RIFF|PNG|"blob"/);
       }
-      const zip = await fetch(`${stack.host.url}/api/gallery/zip`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ blobs: [blob] }) });
+      const zip = await fetch(`${stack.host.url}/api/gallery/zip`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ blobs: [blob] }),
+      });
       expect(zip.status).toBe(401);
     }
     // The function-key routes the host guards.
-    for (const path of [`/api/images/files/${blob}`, `/api/images/links/${blob}`]) expect((await get(path)).status, path).toBe(401);
+    for (const path of [`/api/images/files/${blob}`, `/api/images/links/${blob}`])
+      expect((await get(path)).status, path).toBe(401);
   });
 });
 
@@ -261,7 +348,10 @@ describe('the studio page', () => {
 });
 
 describe('the index (Table Storage)', () => {
-  const table = () => TableClient.fromConnectionString(azurite.connectionString, uniqueName('idx').replaceAll('-', ''), { allowInsecureConnection: true });
+  const table = () =>
+    TableClient.fromConnectionString(azurite.connectionString, uniqueName('idx').replaceAll('-', ''), {
+      allowInsecureConnection: true,
+    });
   const START = Date.UTC(2026, 10, 1);
   const MINUTE = 60_000;
   const SUBJECTS = ['lighthouse', 'kite', 'comet'];
@@ -308,14 +398,25 @@ describe('the index (Table Storage)', () => {
 
   it('filters by caller, by model (requested or served) and by time, in the table', async () => {
     const bob = await index.list({ caller: 'bob' });
-    expect(bob.data.map((i) => i.blob)).toEqual(items.filter((_, i) => i % 3 === 1).reverse().map((i) => i.blob).slice(0, 43));
+    expect(bob.data.map((i) => i.blob)).toEqual(
+      items
+        .filter((_, i) => i % 3 === 1)
+        .reverse()
+        .map((i) => i.blob)
+        .slice(0, 43),
+    );
     const dalle = await index.list({ model: 'dall-e-3' });
     expect(dalle.data).toHaveLength(PAGE_SIZE);
     expect(dalle.data.every((i) => i.requested_model === 'dall-e-3')).toBe(true);
     expect((await index.list({ model: 'gpt-image-2' })).data).toHaveLength(PAGE_SIZE);
     // Minutes 10 to 19, both ends included.
-    const window = await index.list({ from: new Date(START + 10 * MINUTE).toISOString(), to: new Date(START + 19 * MINUTE).toISOString() });
-    expect(window.data.map((i) => i.prompt.split(':')[0])).toEqual(Array.from({ length: 10 }, (_, k) => `Picture ${19 - k}`));
+    const window = await index.list({
+      from: new Date(START + 10 * MINUTE).toISOString(),
+      to: new Date(START + 19 * MINUTE).toISOString(),
+    });
+    expect(window.data.map((i) => i.prompt.split(':')[0])).toEqual(
+      Array.from({ length: 10 }, (_, k) => `Picture ${19 - k}`),
+    );
     expect((await index.list({ from: '2026-11-01', to: '2026-11-01' })).data).toHaveLength(PAGE_SIZE);
     expect((await index.list({ to: '2026-10-31' })).data).toEqual([]);
   });
@@ -332,7 +433,12 @@ describe('the index (Table Storage)', () => {
       all.push(...page.data.map((i) => i.blob));
       continuation = page.continuation;
     } while (continuation);
-    expect(all).toEqual(items.filter((i) => i.prompt.includes('kite')).reverse().map((i) => i.blob));
+    expect(all).toEqual(
+      items
+        .filter((i) => i.prompt.includes('kite'))
+        .reverse()
+        .map((i) => i.blob),
+    );
   });
 });
 
@@ -349,7 +455,9 @@ describe('npm run backfill', () => {
     expect((await get('/api/gallery/images?q=before%20the%20gallery', asOperator)).json.data).toEqual([]);
 
     const store = new ImageStore(blobs, { container: stack.container, urlTtlMinutes: 60 });
-    const indexer = new GalleryIndexer(store, new ImageIndex(table, stack.container), { sendThumbnail: () => Promise.reject(new Error('not asked')) });
+    const indexer = new GalleryIndexer(store, new ImageIndex(table, stack.container), {
+      sendThumbnail: () => Promise.reject(new Error('not asked')),
+    });
     const report = await backfill(store, indexer);
     expect(report).toMatchObject({ thumbnailsMade: 1, failed: 0 });
     expect(report.indexed).toBe(report.images);

@@ -24,12 +24,22 @@ async function readRecord(blob: string) {
 describe('a gpt-image-2 request', () => {
   it('answers in the Azure shape with a durable URL to the kept image and its record beside it', async () => {
     const before = Date.now();
-    const { status, json, headers } = await stack.post(GENERATE, { prompt: 'A lighthouse at dusk', size: '1536x1024', quality: 'low', user: 'user-42' });
+    const { status, json, headers } = await stack.post(GENERATE, {
+      prompt: 'A lighthouse at dusk',
+      size: '1536x1024',
+      quality: 'low',
+      user: 'user-42',
+    });
     expect(status).toBe(200);
     expect(headers.get('x-served-model')).toBe('gpt-image-2');
     expect(headers.get('x-served-deployment')).toBe('gpt-image-2');
     expect(json.created).toBeGreaterThanOrEqual(Math.floor(before / 1000) - 1);
-    expect(json).toMatchObject({ size: '1536x1024', quality: 'low', output_format: 'png', usage: { output_tokens: expect.any(Number) } });
+    expect(json).toMatchObject({
+      size: '1536x1024',
+      quality: 'low',
+      output_format: 'png',
+      usage: { output_tokens: expect.any(Number) },
+    });
     expect(json.data).toHaveLength(1);
     const [image] = json.data;
     expect(image.revised_prompt).toBeUndefined();
@@ -94,7 +104,14 @@ describe('a gpt-image-2 request', () => {
 
 describe('a gpt-image-1-mini request', () => {
   it('keeps every image in its own format and passes usage through', async () => {
-    const { status, json } = await stack.post(GENERATE, { model: 'mini', prompt: 'Two teapots', n: 2, output_format: 'jpeg', output_compression: 80, quality: 'low' });
+    const { status, json } = await stack.post(GENERATE, {
+      model: 'mini',
+      prompt: 'Two teapots',
+      n: 2,
+      output_format: 'jpeg',
+      output_compression: 80,
+      quality: 'low',
+    });
     expect(status).toBe(200);
     expect(json.data).toHaveLength(2);
     expect(json.usage).toMatchObject({ total_tokens: expect.any(Number) });
@@ -105,10 +122,20 @@ describe('a gpt-image-1-mini request', () => {
       const blob = await stack.readBlob(image.storage.blob);
       expect(blob.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
       expect(Buffer.from(image.b64_json, 'base64')).toEqual(blob);
-      const props = await stack.blobs.getContainerClient(stack.container).getBlobClient(image.storage.blob).getProperties();
+      const props = await stack.blobs
+        .getContainerClient(stack.container)
+        .getBlobClient(image.storage.blob)
+        .getProperties();
       expect(props.contentType).toBe('image/jpeg');
       const record = await readRecord(image.storage.blob);
-      expect(record).toMatchObject({ served_model: 'gpt-image-1-mini', deployment: 'mini', served: { output_format: 'jpeg', output_compression: 80 }, n: 2, index: i, usage: json.usage });
+      expect(record).toMatchObject({
+        served_model: 'gpt-image-1-mini',
+        deployment: 'mini',
+        served: { output_format: 'jpeg', output_compression: 80 },
+        n: 2,
+        index: i,
+        usage: json.usage,
+      });
     }
   });
 });
@@ -117,60 +144,84 @@ const SEED_PROMPT =
   'Un tableau numérique représentant Icare dans un style cyberpunk. L’ambiance est sombre et dramatique évoquant une tragédie mythologique revisitée dans un univers high-tech.';
 
 describe('DALL·E 3 clients, served by the successor', () => {
-  it.each(['2024-02-01', '2024-08-01-preview'])('the seed request works as written on api-version %s', async (apiVersion) => {
-    const raw = `{"prompt": "${SEED_PROMPT}", "n": 1, "size": "1024x1024"}`;
-    const response = await fetch(`${stack.host.url}/api/openai/deployments/dall-e-3/images/generations?api-version=${apiVersion}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'api-key': 'the-callers-key' },
-      body: Buffer.from(raw, 'utf8'),
-    });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('x-served-model')).toBe('gpt-image-2');
-    const json = (await response.json());
-    // The shape DALL·E clients parse, and nothing invented: no revised_prompt, no gpt-image fields.
-    expect(Object.keys(json).sort()).toEqual(['created', 'data']);
-    const [image] = json.data;
-    expect(image.url).toContain(`/${stack.container}/`);
-    expect(image.b64_json).toBeUndefined();
-    expect(image.revised_prompt).toBeUndefined();
-    expect(image.content_filter_results).toBeDefined();
-    expect(image.prompt_filter_results).toBeDefined();
-    expect((await fetch(image.url)).status).toBe(200);
+  it.each(['2024-02-01', '2024-08-01-preview'])(
+    'the seed request works as written on api-version %s',
+    async (apiVersion) => {
+      const raw = `{"prompt": "${SEED_PROMPT}", "n": 1, "size": "1024x1024"}`;
+      const response = await fetch(
+        `${stack.host.url}/api/openai/deployments/dall-e-3/images/generations?api-version=${apiVersion}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'api-key': 'the-callers-key' },
+          body: Buffer.from(raw, 'utf8'),
+        },
+      );
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-served-model')).toBe('gpt-image-2');
+      const json = await response.json();
+      // The shape DALL·E clients parse, and nothing invented: no revised_prompt, no gpt-image fields.
+      expect(Object.keys(json).sort()).toEqual(['created', 'data']);
+      const [image] = json.data;
+      expect(image.url).toContain(`/${stack.container}/`);
+      expect(image.b64_json).toBeUndefined();
+      expect(image.revised_prompt).toBeUndefined();
+      expect(image.content_filter_results).toBeDefined();
+      expect(image.prompt_filter_results).toBeDefined();
+      expect((await fetch(image.url)).status).toBe(200);
 
-    const recordBytes = await stack.readBlob(`${image.storage.blob}.json`);
-    const record = JSON.parse(recordBytes.toString('utf8'));
-    expect(Buffer.from(record.prompt, 'utf8')).toEqual(Buffer.from(SEED_PROMPT, 'utf8'));
-    // The UTF-8 text itself is in the blob, not an escaped copy.
-    expect(recordBytes.includes(Buffer.from(SEED_PROMPT, 'utf8'))).toBe(true);
-    expect(record).toMatchObject({
-      requested_model: 'dall-e-3',
-      served_model: 'gpt-image-2',
-      deployment: 'gpt-image-2',
-      requested: { n: 1, size: '1024x1024', quality: 'standard', style: 'vivid', response_format: 'url' },
-      served: { n: 1, size: '1024x1024', quality: 'medium' },
-    });
-    expect(record.served.style).toBeUndefined();
-    // What reached the service: gpt-image-2's parameters, on the v1 API.
-    expect(stack.emulator.lastRequest!.path).toMatch(/^\/openai\/v1\/images\/generations/);
-    expect(stack.emulator.lastRequest!.body).toMatchObject({ model: 'gpt-image-2', size: '1024x1024', quality: 'medium', n: 1 });
-    expect(stack.emulator.lastRequest!.body).not.toHaveProperty('style');
-    expect(stack.emulator.lastRequest!.body).not.toHaveProperty('response_format');
-  });
+      const recordBytes = await stack.readBlob(`${image.storage.blob}.json`);
+      const record = JSON.parse(recordBytes.toString('utf8'));
+      expect(Buffer.from(record.prompt, 'utf8')).toEqual(Buffer.from(SEED_PROMPT, 'utf8'));
+      // The UTF-8 text itself is in the blob, not an escaped copy.
+      expect(recordBytes.includes(Buffer.from(SEED_PROMPT, 'utf8'))).toBe(true);
+      expect(record).toMatchObject({
+        requested_model: 'dall-e-3',
+        served_model: 'gpt-image-2',
+        deployment: 'gpt-image-2',
+        requested: { n: 1, size: '1024x1024', quality: 'standard', style: 'vivid', response_format: 'url' },
+        served: { n: 1, size: '1024x1024', quality: 'medium' },
+      });
+      expect(record.served.style).toBeUndefined();
+      // What reached the service: gpt-image-2's parameters, on the v1 API.
+      expect(stack.emulator.lastRequest!.path).toMatch(/^\/openai\/v1\/images\/generations/);
+      expect(stack.emulator.lastRequest!.body).toMatchObject({
+        model: 'gpt-image-2',
+        size: '1024x1024',
+        quality: 'medium',
+        n: 1,
+      });
+      expect(stack.emulator.lastRequest!.body).not.toHaveProperty('style');
+      expect(stack.emulator.lastRequest!.body).not.toHaveProperty('response_format');
+    },
+  );
 
   it('b64_json adds the bytes inline; 1792x1024 is made as asked', async () => {
-    const { status, json } = await stack.post(GENERATE, { model: 'dall-e-3', prompt: 'A red kite', response_format: 'b64_json', size: '1792x1024', quality: 'hd', style: 'natural' });
+    const { status, json } = await stack.post(GENERATE, {
+      model: 'dall-e-3',
+      prompt: 'A red kite',
+      response_format: 'b64_json',
+      size: '1792x1024',
+      quality: 'hd',
+      style: 'natural',
+    });
     expect(status).toBe(200);
     const [image] = json.data;
     const inline = Buffer.from(image.b64_json, 'base64');
     expect(pngSize(inline)).toEqual([1792, 1024]);
     expect(await stack.readBlob(image.storage.blob)).toEqual(inline);
     const record = await readRecord(image.storage.blob);
-    expect(record).toMatchObject({ requested: { size: '1792x1024', quality: 'hd', style: 'natural' }, served: { size: '1792x1024', quality: 'high' } });
+    expect(record).toMatchObject({
+      requested: { size: '1792x1024', quality: 'hd', style: 'natural' },
+      served: { size: '1792x1024', quality: 'high' },
+    });
   });
 
   it('gets the 400s it always got, before anything is spent', async () => {
     const before = stack.emulator.stats.requests;
-    const twoImages = await stack.post('/api/openai/deployments/dall-e-3/images/generations?api-version=2024-10-21', { prompt: 'x', n: 2 });
+    const twoImages = await stack.post('/api/openai/deployments/dall-e-3/images/generations?api-version=2024-10-21', {
+      prompt: 'x',
+      n: 2,
+    });
     expect(twoImages.status).toBe(400);
     expect(twoImages.json.error).toMatchObject({ code: 'invalid_request_error', param: 'n' });
     const gptSize = await stack.post(GENERATE, { model: 'dall-e-3', prompt: 'x', size: '1536x1024' });
@@ -181,7 +232,13 @@ describe('DALL·E 3 clients, served by the successor', () => {
 
 describe('the official SDKs', () => {
   it('AzureOpenAI works unchanged with endpoint <app>/api, on the dated path', async () => {
-    const client = new AzureOpenAI({ endpoint: `${stack.host.url}/api`, apiKey: 'unused', apiVersion: '2024-10-21', deployment: 'dall-e-3', maxRetries: 0 });
+    const client = new AzureOpenAI({
+      endpoint: `${stack.host.url}/api`,
+      apiKey: 'unused',
+      apiVersion: '2024-10-21',
+      deployment: 'dall-e-3',
+      maxRetries: 0,
+    });
     const answer = await client.images.generate({ prompt: 'A paper boat', model: 'dall-e-3' });
     const image = answer.data![0] as any;
     expect(image.url).toContain(`/${stack.container}/`);
@@ -200,7 +257,9 @@ describe('the official SDKs', () => {
     const noVersion = await stack.post('/api/openai/deployments/gpt-image-2/images/generations', { prompt: 'x' });
     expect(noVersion.status).toBe(400);
     expect(noVersion.json.error).toMatchObject({ code: 'invalid_request_error', param: 'api-version' });
-    const unknown = await stack.post('/api/openai/deployments/nope/images/generations?api-version=2024-10-21', { prompt: 'x' });
+    const unknown = await stack.post('/api/openai/deployments/nope/images/generations?api-version=2024-10-21', {
+      prompt: 'x',
+    });
     expect(unknown.status).toBe(404);
     expect(unknown.json.error.code).toBe('DeploymentNotFound');
   });
@@ -209,10 +268,21 @@ describe('the official SDKs', () => {
 describe('streaming', () => {
   it("the SDK's stream iterator gets partial images, then the final one, kept and with our url", async () => {
     const client = new OpenAI({ baseURL: `${stack.host.url}/api/openai/v1`, apiKey: 'unused', maxRetries: 0 });
-    const stream = await client.images.generate({ model: 'gpt-image-2', prompt: 'A comet over a city', stream: true, partial_images: 2, quality: 'low', size: '1024x1024' });
+    const stream = await client.images.generate({
+      model: 'gpt-image-2',
+      prompt: 'A comet over a city',
+      stream: true,
+      partial_images: 2,
+      quality: 'low',
+      size: '1024x1024',
+    });
     const events: any[] = [];
     for await (const event of stream) events.push(event);
-    expect(events.map((e) => e.type)).toEqual(['image_generation.partial_image', 'image_generation.partial_image', 'image_generation.completed']);
+    expect(events.map((e) => e.type)).toEqual([
+      'image_generation.partial_image',
+      'image_generation.partial_image',
+      'image_generation.completed',
+    ]);
     expect(events.slice(0, 2).map((e) => e.partial_image_index)).toEqual([0, 1]);
     const completed = events[2];
     const bytes = Buffer.from(completed.b64_json, 'base64');
@@ -221,7 +291,11 @@ describe('streaming', () => {
     expect(await stack.readBlob(completed.storage.blob)).toEqual(bytes);
     expect((await fetch(completed.url)).status).toBe(200);
     const record = await readRecord(completed.storage.blob);
-    expect(record).toMatchObject({ prompt: 'A comet over a city', requested: { stream: true, partial_images: 2 }, output: { size: '1024x1024' } });
+    expect(record).toMatchObject({
+      prompt: 'A comet over a city',
+      requested: { stream: true, partial_images: 2 },
+      output: { size: '1024x1024' },
+    });
   });
 
   it('flows as it is made: the first partial image arrives before the generation ends', async () => {
@@ -236,7 +310,8 @@ describe('streaming', () => {
       expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
       const reader = response.body!.getReader();
       let text = '';
-      while (!text.includes('image_generation.partial_image')) text += new TextDecoder().decode((await reader.read()).value);
+      while (!text.includes('image_generation.partial_image'))
+        text += new TextDecoder().decode((await reader.read()).value);
       const firstPartial = Date.now() - started;
       while (!(await reader.read()).done);
       const total = Date.now() - started;
@@ -252,7 +327,9 @@ describe('streaming', () => {
     expect(headers.get('content-type')).toMatch(/application\/json/);
     expect(json.error.param).toBe('partial_images');
     const client = new OpenAI({ baseURL: `${stack.host.url}/api/openai/v1`, apiKey: 'unused', maxRetries: 0 });
-    await expect(client.images.generate({ model: 'gpt-image-2', prompt: 'x', stream: true, size: '1000x1000' })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      client.images.generate({ model: 'gpt-image-2', prompt: 'x', stream: true, size: '1000x1000' }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 });
 
@@ -267,7 +344,12 @@ describe('bad input', () => {
     ['style on gpt-image-2', { prompt: 'x', style: 'vivid' }, 'style', /'style'/],
     ['response_format on gpt-image-2', { prompt: 'x', response_format: 'url' }, 'response_format', /'response_format'/],
     ['webp', { prompt: 'x', model: 'mini', output_format: 'webp' }, 'output_format', /'output_format'/],
-    ['compression with png', { prompt: 'x', model: 'mini', output_compression: 50 }, 'output_compression', /'output_compression'.*jpeg/],
+    [
+      'compression with png',
+      { prompt: 'x', model: 'mini', output_compression: 50 },
+      'output_compression',
+      /'output_compression'.*jpeg/,
+    ],
     ['11 images', { prompt: 'x', model: 'mini', n: 11 }, 'n', /'n'/],
     ['n=2 on dall-e-3', { prompt: 'x', model: 'dall-e-3', n: 2 }, 'n', /'n'/],
     ['an unknown field', { prompt: 'x', seed: 7 }, 'seed', /Unknown field 'seed'/],
@@ -299,8 +381,14 @@ describe('bad input', () => {
   });
 
   it('a malformed escape in the path or a bad Host header is refused by the host, not a 500', async () => {
-    for (const path of ['/api/images/jobs/%zz', '/api/openai/deployments/%E0%A4%A/images/generations?api-version=2024-10-21']) {
-      const response = await fetch(`${stack.host.url}${path}`, { method: path.includes('generations') ? 'POST' : 'GET', body: path.includes('generations') ? '{}' : undefined });
+    for (const path of [
+      '/api/images/jobs/%zz',
+      '/api/openai/deployments/%E0%A4%A/images/generations?api-version=2024-10-21',
+    ]) {
+      const response = await fetch(`${stack.host.url}${path}`, {
+        method: path.includes('generations') ? 'POST' : 'GET',
+        body: path.includes('generations') ? '{}' : undefined,
+      });
       expect(response.status).toBe(404);
     }
     const { request } = await import('node:http');
@@ -375,7 +463,14 @@ describe('the app', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: 'healthy' });
     const detail = await stack.get('/api/health/detail');
-    expect(detail.json.deployments).toContainEqual({ deployment: 'mini', model: 'gpt-image-1-mini', version: '2025-10-06', stage: 'ga', retires: '2027-04-07', days_left: expect.any(Number) });
+    expect(detail.json.deployments).toContainEqual({
+      deployment: 'mini',
+      model: 'gpt-image-1-mini',
+      version: '2025-10-06',
+      stage: 'ga',
+      retires: '2027-04-07',
+      days_left: expect.any(Number),
+    });
   });
 
   it('never shows the key in an answer, a log line or a blob', async () => {

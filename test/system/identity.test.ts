@@ -49,7 +49,11 @@ describe('identity-based storage and keyless Azure OpenAI', () => {
     expect(url.searchParams.get('sp')).toBe('r');
     const download = await fetch(url);
     expect(download.status).toBe(200);
-    expect(Buffer.from(await download.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from(await download.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
 
     // The token, not a key, reached Azure OpenAI.
     const sent = stack.emulator.lastRequest!.headers;
@@ -66,7 +70,11 @@ describe('identity-based storage and keyless Azure OpenAI', () => {
         return { token, expiresOnTimestamp: expiresOn * 1000 };
       },
     });
-    const record = JSON.parse((await blobs.getContainerClient(stack.container).getBlobClient(json.data[0].storage.record).downloadToBuffer()).toString());
+    const record = JSON.parse(
+      (
+        await blobs.getContainerClient(stack.container).getBlobClient(json.data[0].storage.record).downloadToBuffer()
+      ).toString(),
+    );
     expect(record.prompt).toBe('A glass greenhouse');
   });
 
@@ -79,12 +87,17 @@ describe('identity-based storage and keyless Azure OpenAI', () => {
   });
 
   it('on the dated path, the token is for Cognitive Services', async () => {
-    const dated = await startStack({ ...keyless(), AZURE_OPENAI_API_VERSION: '2025-04-01-preview' }, { extraCaCerts: inject('cert').certPath });
+    const dated = await startStack(
+      { ...keyless(), AZURE_OPENAI_API_VERSION: '2025-04-01-preview' },
+      { extraCaCerts: inject('cert').certPath },
+    );
     try {
       dated.emulator.configure({ apiKeys: [] });
       const before = identity.issued.get('https://cognitiveservices.azure.com') ?? 0;
       expect((await dated.post('/api/images/generations', { prompt: 'Dated' })).status).toBe(200);
-      expect(dated.emulator.lastRequest!.path).toBe('/openai/deployments/gpt-image-2/images/generations?api-version=2025-04-01-preview');
+      expect(dated.emulator.lastRequest!.path).toBe(
+        '/openai/deployments/gpt-image-2/images/generations?api-version=2025-04-01-preview',
+      );
       expect(identity.issued.get('https://cognitiveservices.azure.com')).toBe(before + 1);
     } finally {
       await dated.stop();
@@ -92,11 +105,17 @@ describe('identity-based storage and keyless Azure OpenAI', () => {
   });
 
   it('a request with no valid token is refused by the emulator as the service would', async () => {
-    const response = await fetch(`${stack.emulator.url}/openai/deployments/gpt-image-2/images/generations?api-version=2025-04-01-preview`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${mintToken('https://vault.azure.net').token}` },
-      body: JSON.stringify({ prompt: 'x' }),
-    });
+    const response = await fetch(
+      `${stack.emulator.url}/openai/deployments/gpt-image-2/images/generations?api-version=2025-04-01-preview`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${mintToken('https://vault.azure.net').token}`,
+        },
+        body: JSON.stringify({ prompt: 'x' }),
+      },
+    );
     expect(response.status).toBe(401);
   });
 });

@@ -16,7 +16,10 @@ const asOperator = { 'x-functions-key': FUNCTION_KEY };
 const UNREACHABLE = `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};${['Blob', 'Queue', 'Table'].map((s) => `${s}Endpoint=http://127.0.0.1:9/${DEV_ACCOUNT};`).join('')}`;
 
 beforeAll(async () => {
-  [stack, noStorage] = await Promise.all([startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }), startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }, { connectionString: UNREACHABLE })]);
+  [stack, noStorage] = await Promise.all([
+    startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }),
+    startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }, { connectionString: UNREACHABLE }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([stack?.stop(), noStorage?.stop()]);
@@ -63,8 +66,19 @@ describe('an id that names nothing', () => {
   });
 
   it('a well-formed id reaches Storage: 503 when it is down, 404 in Azure’s error shape when it names nothing', async () => {
-    expect((await rawRequest(noStorage.host.url, '/api/images/subscriptions/00000000-0000-4000-8000-000000000000', asOperator)).status).toBe(503);
-    for (const path of ['/api/images/subscriptions/00000000-0000-4000-8000-000000000000', '/api/images/jobs/no-such-job']) {
+    expect(
+      (
+        await rawRequest(
+          noStorage.host.url,
+          '/api/images/subscriptions/00000000-0000-4000-8000-000000000000',
+          asOperator,
+        )
+      ).status,
+    ).toBe(503);
+    for (const path of [
+      '/api/images/subscriptions/00000000-0000-4000-8000-000000000000',
+      '/api/images/jobs/no-such-job',
+    ]) {
       const answer = await stack.get(path);
       expect([answer.status, answer.json.error.code], path).toEqual([404, 'NotFound']);
     }

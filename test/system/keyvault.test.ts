@@ -17,13 +17,23 @@ let vault: KeyVaultStandIn;
 let stack: Stack;
 
 function vaultSettings(): Record<string, string | undefined> {
-  return { AZURE_OPENAI_API_KEY: undefined, KEY_VAULT_URI: vault.url, KEY_VAULT_SECRET_NAME: SECRET, KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true', ...identity.env };
+  return {
+    AZURE_OPENAI_API_KEY: undefined,
+    KEY_VAULT_URI: vault.url,
+    KEY_VAULT_SECRET_NAME: SECRET,
+    KEY_VAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true',
+    ...identity.env,
+  };
 }
 
 beforeAll(async () => {
   const cert = inject('cert');
   identity = await startIdentityEndpoint();
-  vault = await startKeyVault({ cert: readFileSync(cert.certPath, 'utf8'), key: readFileSync(cert.keyPath, 'utf8'), secrets: { [SECRET]: KEY_1 } });
+  vault = await startKeyVault({
+    cert: readFileSync(cert.certPath, 'utf8'),
+    key: readFileSync(cert.keyPath, 'utf8'),
+    secrets: { [SECRET]: KEY_1 },
+  });
   stack = await startStack(vaultSettings(), { extraCaCerts: cert.certPath });
   stack.emulator.configure({ apiKeys: [KEY_1] });
 });

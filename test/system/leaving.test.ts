@@ -38,19 +38,23 @@ async function keyWithBudget(): Promise<{ key: string; name: string }> {
 function streamAndLeave(key: string, body: object, leave: (text: string) => boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
-    const req: ClientRequest = httpRequest(`${stack.host.url}${GENERATE}`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': key } }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`answered ${res.statusCode}`));
-      const gone = () => {
-        req.destroy();
-        resolve(text);
-      };
-      if (leave(text)) return gone();
-      res.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-        if (leave(text)) gone();
-      });
-      res.on('end', () => reject(new Error('the stream ended before the caller left')));
-    });
+    const req: ClientRequest = httpRequest(
+      `${stack.host.url}${GENERATE}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': key } },
+      (res) => {
+        if (res.statusCode !== 200) reject(new Error(`answered ${res.statusCode}`));
+        const gone = () => {
+          req.destroy();
+          resolve(text);
+        };
+        if (leave(text)) return gone();
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          if (leave(text)) gone();
+        });
+        res.on('end', () => reject(new Error('the stream ended before the caller left')));
+      },
+    );
     req.on('error', (err) => {
       if (!req.destroyed) reject(err);
     });
@@ -64,7 +68,9 @@ async function settled(name: string, images: number) {
     const row = (await stack.get(`/api/usage?caller=${name}&groupBy=caller`)).json.data[0];
     return row?.images === images ? row : undefined;
   }, 60_000);
-  const table = TableClient.fromConnectionString(inject('azurite').connectionString, stack.settings.USAGE_TABLE, { allowInsecureConnection: true });
+  const table = TableClient.fromConnectionString(inject('azurite').connectionString, stack.settings.USAGE_TABLE, {
+    allowInsecureConnection: true,
+  });
   const budget = await table.getEntity<{ spent: number; holds: string }>(utcDay(Date.now()), `budget|caller|${name}`);
   return { usage, budget: { spent: Number(budget.spent) / 1e9, holds: JSON.parse(budget.holds) } };
 }
@@ -72,7 +78,11 @@ async function settled(name: string, images: number) {
 /** The images and records this caller's requests kept, and what the records say they cost. */
 async function keptBy(name: string) {
   const names = await stack.blobNames();
-  const records = await Promise.all(names.filter((n) => n.endsWith('.json')).map(async (n) => ({ name: n, record: JSON.parse((await stack.readBlob(n)).toString()) })));
+  const records = await Promise.all(
+    names
+      .filter((n) => n.endsWith('.json'))
+      .map(async (n) => ({ name: n, record: JSON.parse((await stack.readBlob(n)).toString()) })),
+  );
   const mine = records.filter(({ record }) => record.caller?.name === name);
   // Each record sits beside its image: <image>.json.
   const images = mine.map(({ name: n }) => n.slice(0, -'.json'.length)).filter((image) => names.includes(image));
@@ -110,13 +120,25 @@ function expectNo500(since: number): void {
 describe('a caller who leaves a stream', () => {
   it.each([
     ['before the first event', { n: 1, partial_images: 2 }, (text: string) => text === ''],
-    ['after the first partial image', { n: 1, partial_images: 2 }, (text: string) => text.includes('image_generation.partial_image')],
-    ['between the images of n=2', { n: 2, partial_images: 1 }, (text: string) => text.includes('image_generation.completed')],
+    [
+      'after the first partial image',
+      { n: 1, partial_images: 2 },
+      (text: string) => text.includes('image_generation.partial_image'),
+    ],
+    [
+      'between the images of n=2',
+      { n: 2, partial_images: 1 },
+      (text: string) => text.includes('image_generation.completed'),
+    ],
   ])('%s: the generation runs to the end, every image is kept and the hold settles once', async (_, params, leave) => {
     const { key, name } = await keyWithBudget();
     const before = stack.emulator.stats.generations;
     const logged = stack.host.output().length;
-    const read = await streamAndLeave(key, { model: 'mini', prompt: `Left ${name}`, stream: true, quality: 'low', size: '1024x1024', ...params }, leave);
+    const read = await streamAndLeave(
+      key,
+      { model: 'mini', prompt: `Left ${name}`, stream: true, quality: 'low', size: '1024x1024', ...params },
+      leave,
+    );
     // It left before the stream ended.
     expect(read.split('event: image_generation.completed').length - 1).toBeLessThan(params.n);
     await expectKeptAndSettled(name, before, params.n);
@@ -151,7 +173,11 @@ describe('a poller who goes away', () => {
     const { key, name } = await keyWithBudget();
     const before = stack.emulator.stats.generations;
     const logged = stack.host.output().length;
-    const accepted = await stack.post(GENERATE, { model: 'mini', prompt: `Left ${name}`, n: 1, quality: 'low', size: '1024x1024' }, { 'api-key': key, prefer: 'respond-async' });
+    const accepted = await stack.post(
+      GENERATE,
+      { model: 'mini', prompt: `Left ${name}`, n: 1, quality: 'low', size: '1024x1024' },
+      { 'api-key': key, prefer: 'respond-async' },
+    );
     expect(accepted.status).toBe(202);
     // One poll, left mid-answer, and no other.
     const controller = new AbortController();

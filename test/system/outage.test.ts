@@ -24,10 +24,17 @@ const port = (endpoint: string) => Number(new URL(endpoint).port);
 beforeAll(async () => {
   location = mkdtempSync(join(tmpdir(), 'azurite-outage-'));
   azurite = await startAzurite({ location, silent: true });
-  ports = { blobPort: port(azurite.blobEndpoint), queuePort: port(azurite.queueEndpoint), tablePort: port(azurite.tableEndpoint) };
+  ports = {
+    blobPort: port(azurite.blobEndpoint),
+    queuePort: port(azurite.queueEndpoint),
+    tablePort: port(azurite.tableEndpoint),
+  };
   // A service timeout well above the emulator's latency: under the machine's load a 2 s timeout made
   // jobs time out (and rightly run again), which is not what these tests are about.
-  stack = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY, AZURE_OPENAI_TIMEOUT_SECONDS: '10' }, { connectionString: azurite.connectionString });
+  stack = await startStack(
+    { LOCAL_FUNCTION_KEY: FUNCTION_KEY, AZURE_OPENAI_TIMEOUT_SECONDS: '10' },
+    { connectionString: azurite.connectionString },
+  );
 });
 afterAll(async () => {
   await stack?.stop();
@@ -50,14 +57,23 @@ const expectUnavailable = (answer: Answer) => {
 describe('a Storage outage of a few seconds', () => {
   it('fails what is in flight fast, answers 503 with Retry-After on every route, and serves again once Storage is back', async () => {
     // A job to read while Storage is away, and its valet-key Location.
-    const accepted = await stack.post(GENERATE, { prompt: 'Before the outage', quality: 'low' }, { prefer: 'respond-async' });
+    const accepted = await stack.post(
+      GENERATE,
+      { prompt: 'Before the outage', quality: 'low' },
+      { prefer: 'respond-async' },
+    );
     expect(accepted.status).toBe(202);
-    await vi.waitUntil(async () => (await stack.get(`/api/images/jobs/${accepted.json.id}`)).json.status === 'succeeded', { timeout: 15_000 });
+    await vi.waitUntil(
+      async () => (await stack.get(`/api/images/jobs/${accepted.json.id}`)).json.status === 'succeeded',
+      { timeout: 15_000 },
+    );
 
     stack.emulator.configure({ latencyMs: 1000 });
     try {
       const billed = stack.emulator.stats.generations;
-      const inFlight = Array.from({ length: 12 }, (_, i) => timed(() => stack.post(GENERATE, { prompt: `In flight ${i}`, quality: 'low' })));
+      const inFlight = Array.from({ length: 12 }, (_, i) =>
+        timed(() => stack.post(GENERATE, { prompt: `In flight ${i}`, quality: 'low' })),
+      );
       // Storage goes while all twelve are at the service.
       await untilHolds(() => stack.emulator.stats.generations - billed === 12);
       await azurite.stop();
@@ -92,13 +108,18 @@ describe('a Storage outage of a few seconds', () => {
     expect((await stack.post(GENERATE, { prompt: 'After', quality: 'low' })).status).toBe(200);
     // The queue trigger took up its work again.
     const id = uniqueName('after');
-    await QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(QUEUES.requests).sendMessage(JSON.stringify({ id, prompt: 'Queued after', quality: 'low' }));
-    await vi.waitUntil(async () => (await stack.get(`/api/images/jobs/${id}`)).json?.status === 'succeeded', { timeout: 20_000, interval: 200 });
+    await QueueServiceClient.fromConnectionString(azurite.connectionString)
+      .getQueueClient(QUEUES.requests)
+      .sendMessage(JSON.stringify({ id, prompt: 'Queued after', quality: 'low' }));
+    await vi.waitUntil(async () => (await stack.get(`/api/images/jobs/${id}`)).json?.status === 'succeeded', {
+      timeout: 20_000,
+      interval: 200,
+    });
   });
 });
 
 describe('queue jobs through a Storage outage', () => {
-  it('50 jobs: none lost, none generated twice (counted at the emulator), every one ended within 120 s of Storage\'s return', async () => {
+  it("50 jobs: none lost, none generated twice (counted at the emulator), every one ended within 120 s of Storage's return", async () => {
     const service = QueueServiceClient.fromConnectionString(azurite.connectionString);
     const prefix = uniqueName('outage');
     const ids = Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`);
@@ -107,7 +128,11 @@ describe('queue jobs through a Storage outage', () => {
       Promise.all(
         ids.map(async (id) => {
           try {
-            return JSON.parse((await jobs.getBlobClient(`jobs/${id}.json`).downloadToBuffer()).toString()) as { status?: string; attempts?: number; result?: { data: { storage?: { blob: string } }[] } };
+            return JSON.parse((await jobs.getBlobClient(`jobs/${id}.json`).downloadToBuffer()).toString()) as {
+              status?: string;
+              attempts?: number;
+              result?: { data: { storage?: { blob: string } }[] };
+            };
           } catch {
             return {}; // not written yet, or Storage away
           }
@@ -117,7 +142,13 @@ describe('queue jobs through a Storage outage', () => {
     const before = stack.emulator.stats.generations;
     stack.emulator.configure({ latencyMs: 1500 });
     try {
-      await Promise.all(ids.map((id) => service.getQueueClient(QUEUES.requests).sendMessage(JSON.stringify({ id, prompt: `Through the outage ${id}`, quality: 'low' }))));
+      await Promise.all(
+        ids.map((id) =>
+          service
+            .getQueueClient(QUEUES.requests)
+            .sendMessage(JSON.stringify({ id, prompt: `Through the outage ${id}`, quality: 'low' })),
+        ),
+      );
       // Under load: some ended, a batch of deliveries in flight, the rest waiting on the queue.
       await vi.waitUntil(async () => (await ended()) >= 10, { timeout: 60_000, interval: 250 });
       const endedBefore = await ended();
@@ -133,12 +164,29 @@ describe('queue jobs through a Storage outage', () => {
       const results: string[] = [];
       const resultsQueue = service.getQueueClient(QUEUES.results);
       for (;;) {
-        const { receivedMessageItems } = await resultsQueue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 300 });
+        const { receivedMessageItems } = await resultsQueue.receiveMessages({
+          numberOfMessages: 32,
+          visibilityTimeout: 300,
+        });
         if (receivedMessageItems.length === 0) break;
-        results.push(...receivedMessageItems.map((m) => (JSON.parse(m.messageText) as { id: string }).id).filter((id) => id.startsWith(prefix)));
+        results.push(
+          ...receivedMessageItems
+            .map((m) => (JSON.parse(m.messageText) as { id: string }).id)
+            .filter((id) => id.startsWith(prefix)),
+        );
       }
-      if (process.env.OUTAGE_LOG) console.log(stack.host.output().split('\n').filter((line) => /failed|error|Unavailable|timeout/i.test(line)).slice(-60).join('\n'));
-      console.log(`outage: ${endedBefore} ended before the stop; all ${ids.length} ended ${(allEndedAfter / 1000).toFixed(1)} s after Storage's return; generated ${generated}; attempts ${final.reduce((sum, s) => sum + (s.attempts ?? 0), 0)}; results ${results.length}`);
+      if (process.env.OUTAGE_LOG)
+        console.log(
+          stack.host
+            .output()
+            .split('\n')
+            .filter((line) => /failed|error|Unavailable|timeout/i.test(line))
+            .slice(-60)
+            .join('\n'),
+        );
+      console.log(
+        `outage: ${endedBefore} ended before the stop; all ${ids.length} ended ${(allEndedAfter / 1000).toFixed(1)} s after Storage's return; generated ${generated}; attempts ${final.reduce((sum, s) => sum + (s.attempts ?? 0), 0)}; results ${results.length}`,
+      );
       expect(final.map((s) => s.status)).toEqual(ids.map(() => 'succeeded'));
       expect(generated).toBe(ids.length);
       expect(allEndedAfter).toBeLessThan(120_000);
@@ -155,7 +203,10 @@ describe('queue jobs through a Storage outage', () => {
 describe('nothing half-written', () => {
   it('an accepted job whose message cannot be sent is taken away again: no job without its message', async () => {
     // Blobs answer; the queue service does not.
-    const connectionString = azurite.connectionString.replace(/QueueEndpoint=[^;]+/, 'QueueEndpoint=http://127.0.0.1:1/devstoreaccount1');
+    const connectionString = azurite.connectionString.replace(
+      /QueueEndpoint=[^;]+/,
+      'QueueEndpoint=http://127.0.0.1:1/devstoreaccount1',
+    );
     const broken = await startStack({ LOCAL_FUNCTION_KEY: FUNCTION_KEY }, { connectionString });
     try {
       const jobs = broken.settings.JOBS_CONTAINER;

@@ -29,13 +29,20 @@ afterAll(async () => {
 });
 
 async function start(settings: Record<string, string>, options: { appRoot?: string } = {}): Promise<HostProcess> {
-  const host = await startHostProcess({ AzureWebJobsStorage: azurite.connectionString, LOCAL_FUNCTION_KEY: FUNCTION_KEY, ...settings }, options);
+  const host = await startHostProcess(
+    { AzureWebJobsStorage: azurite.connectionString, LOCAL_FUNCTION_KEY: FUNCTION_KEY, ...settings },
+    options,
+  );
   hosts.push(host);
   return host;
 }
 
 async function call(host: HostProcess, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${host.url}${path}`, { method, headers: { 'x-functions-key': FUNCTION_KEY, 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+  const response = await fetch(`${host.url}${path}`, {
+    method,
+    headers: { 'x-functions-key': FUNCTION_KEY, 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
   const text = await response.text();
   return { status: response.status, text, json: text ? JSON.parse(text) : undefined };
 }
@@ -94,25 +101,47 @@ describe('an app with bad settings', () => {
     await requests.createIfNotExists();
     const id = uniqueName('waits');
     await requests.sendMessage(JSON.stringify({ id, prompt: 'x' }));
-    await until(async () => (host.output().includes('[processImageRequest] failed (attempt 1)') ? true : undefined), 15_000);
+    await until(
+      async () => (host.output().includes('[processImageRequest] failed (attempt 1)') ? true : undefined),
+      15_000,
+    );
     // Back on the queue, invisible for host.json's visibilityTimeout, with its first attempt counted.
     expect((await requests.getProperties()).approximateMessagesCount).toBe(1);
     expect((await requests.peekMessages()).peekedMessageItems).toHaveLength(0);
     for (const name of [QUEUES.results, QUEUES.poison]) {
       const queue = service.getQueueClient(name);
-      expect((await queue.exists()) ? (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems : []).toEqual([]);
+      expect(
+        (await queue.exists()) ? (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems : [],
+      ).toEqual([]);
     }
   });
 });
 
 describe('an app whose price table is malformed', () => {
   it('answers 503 naming the entry', async () => {
-    const table = JSON.stringify({ version: 'broken', models: { 'gpt-image-2': { source: 's', date: '2026-11-26', usd_per_million_tokens: { text_input: 5, image_input: 8, image_output: 0 }, output_tokens: { '1024x1024': { low: 1, medium: 2, high: 3 } } } } });
-    const host = await start({ AZURE_OPENAI_API_KEY: 'k', AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9', WEBHOOK_SIGNING_KEY: 'a-signing-key-long-enough', PRICE_TABLE: table });
+    const table = JSON.stringify({
+      version: 'broken',
+      models: {
+        'gpt-image-2': {
+          source: 's',
+          date: '2026-11-26',
+          usd_per_million_tokens: { text_input: 5, image_input: 8, image_output: 0 },
+          output_tokens: { '1024x1024': { low: 1, medium: 2, high: 3 } },
+        },
+      },
+    });
+    const host = await start({
+      AZURE_OPENAI_API_KEY: 'k',
+      AZURE_OPENAI_ENDPOINT: 'http://127.0.0.1:9',
+      WEBHOOK_SIGNING_KEY: 'a-signing-key-long-enough',
+      PRICE_TABLE: table,
+    });
     for (const path of ['/api/health', '/api/models']) {
       const answer = await call(host, 'GET', path);
       expect(answer.status).toBe(503);
-      expect(answer.json.error.message).toMatch(/PRICE_TABLE: models\.gpt-image-2\.usd_per_million_tokens\.image_output: /);
+      expect(answer.json.error.message).toMatch(
+        /PRICE_TABLE: models\.gpt-image-2\.usd_per_million_tokens\.image_output: /,
+      );
     }
   });
 });
@@ -127,12 +156,21 @@ describe('the host, when an entry point throws at load', () => {
     writeFileSync(join(root, 'host.json'), JSON.stringify({ version: '2.0' }));
     // The first file registers a function; the second throws, as a module did on a bad setting.
     const functions = JSON.stringify(join(PROJECT_ROOT, 'node_modules', '@azure', 'functions'));
-    writeFileSync(join(root, 'a.js'), `require(${functions}).app.http('ping', { methods: ['GET'], authLevel: 'anonymous', route: 'ping', handler: async () => ({ status: 200 }) });`);
-    writeFileSync(join(root, 'b.js'), `class SettingsError extends Error { name = 'SettingsError' }\nthrow new SettingsError('Invalid app settings. AZURE_OPENAI_ENDPOINT: is required');`);
+    writeFileSync(
+      join(root, 'a.js'),
+      `require(${functions}).app.http('ping', { methods: ['GET'], authLevel: 'anonymous', route: 'ping', handler: async () => ({ status: 200 }) });`,
+    );
+    writeFileSync(
+      join(root, 'b.js'),
+      `class SettingsError extends Error { name = 'SettingsError' }\nthrow new SettingsError('Invalid app settings. AZURE_OPENAI_ENDPOINT: is required');`,
+    );
     const host = await start({}, { appRoot: root });
-    expect(host.output()).toMatch(/Worker was unable to load entry point "b\.js": SettingsError: Invalid app settings\. AZURE_OPENAI_ENDPOINT: is required/);
+    expect(host.output()).toMatch(
+      /Worker was unable to load entry point "b\.js": SettingsError: Invalid app settings\. AZURE_OPENAI_ENDPOINT: is required/,
+    );
     expect(host.output()).toMatch(/0 functions found/);
-    for (const path of ['/api/ping', '/api/health', '/api/images/generations']) expect((await fetch(`${host.url}${path}`)).status, path).toBe(404);
+    for (const path of ['/api/ping', '/api/health', '/api/images/generations'])
+      expect((await fetch(`${host.url}${path}`)).status, path).toBe(404);
     expect(host.process.exitCode).toBeNull();
   });
 });

@@ -18,12 +18,24 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const INSTALL = 'sudo apt-get install -y chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
 /** Chromium's own calls home would flood a closed network with refused connections. */
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const SERIOUS = ['serious', 'critical'];
 
 const haveBrowser = existsSync(CHROMIUM);
-const title = haveBrowser ? `the studio in Chromium (${CHROMIUM})` : `the studio in Chromium: SKIPPED, no browser at ${CHROMIUM}; to run these: ${INSTALL}`;
+const title = haveBrowser
+  ? `the studio in Chromium (${CHROMIUM})`
+  : `the studio in Chromium: SKIPPED, no browser at ${CHROMIUM}; to run these: ${INSTALL}`;
 
 const inBrowser = () => {
   let azurite: Azurite;
@@ -72,10 +84,19 @@ const inBrowser = () => {
   const axe = async () => {
     // axe-core's own source, evaluated in the page (the page's CSP allows no inline script).
     await page.evaluate(axeCore.source);
-    const result = await page.evaluate(async () => (await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run()));
-    return result.violations.filter((v) => SERIOUS.includes(v.impact)).map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
+    const result = await page.evaluate(
+      async () =>
+        await (
+          window as unknown as {
+            axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
+          }
+        ).axe.run(),
+    );
+    return result.violations
+      .filter((v) => SERIOUS.includes(v.impact))
+      .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
   };
-  const saved = async (download: Download) => readFileSync((await download.path()));
+  const saved = async (download: Download) => readFileSync(await download.path());
 
   it('loads its shell without credentials, shows no data, and asks for a key', async () => {
     const answer = await page.goto(`${stack.host.url}/api/studio`);
@@ -101,17 +122,25 @@ const inBrowser = () => {
     await page.click('#key-form button[type=submit]');
     await expect.poll(() => page.locator('#access-status').textContent()).toMatch(/Using a caller key/);
     expect(await page.evaluate(() => sessionStorage.getItem('image-studio-key'))).toBe(callerKey);
-    expect(await page.locator('#model option').allTextContents()).toEqual(['gpt-image-2 (gpt-image-2)', 'hq (gpt-image-1.5)', 'mini (gpt-image-1-mini)']);
+    expect(await page.locator('#model option').allTextContents()).toEqual([
+      'gpt-image-2 (gpt-image-2)',
+      'hq (gpt-image-1.5)',
+      'mini (gpt-image-1-mini)',
+    ]);
   });
 
-  it('validates gpt-image-2\'s free size as it is typed, and estimates before Generate', async () => {
+  it("validates gpt-image-2's free size as it is typed, and estimates before Generate", async () => {
     await page.fill('#prompt', 'A lighthouse at dusk, watercolour');
     await page.fill('#size', '1000x1000');
-    await expect.poll(() => page.locator('#size-message').textContent()).toMatch(/Invalid size: both edges must be multiples of 16/);
+    await expect
+      .poll(() => page.locator('#size-message').textContent())
+      .toMatch(/Invalid size: both edges must be multiples of 16/);
     expect(await page.getAttribute('#size', 'aria-invalid')).toBe('true');
     await page.fill('#size', '1536x1024');
     await page.selectOption('#quality', 'low');
-    await expect.poll(() => page.locator('#estimate').textContent()).toMatch(/^Estimate: at most \$0\.\d+ for 1 image\(s\), 1536x1024 low; served by gpt-image-2/);
+    await expect
+      .poll(() => page.locator('#estimate').textContent())
+      .toMatch(/^Estimate: at most \$0\.\d+ for 1 image\(s\), 1536x1024 low; served by gpt-image-2/);
   });
 
   it('generates with streaming: the partial images appear, then the kept image with its record', async () => {
@@ -151,7 +180,10 @@ const inBrowser = () => {
     await expect.poll(status).toMatch(/^Job [0-9a-f-]{36}: accepted, waiting for its first poll\.$/);
     await page.waitForSelector('#results .result:nth-child(3) img', { timeout: 20_000 });
     expect(await status()).toMatch(/Done: 3 image\(s\) kept/);
-    expect(await page.locator('#results .result:first-child table caption').allTextContents()).toEqual(['Parameters: requested, served, made', 'Content filter: the image']);
+    expect(await page.locator('#results .result:first-child table caption').allTextContents()).toEqual([
+      'Parameters: requested, served, made',
+      'Content filter: the image',
+    ]);
   });
 
   it('shows a content filter refusal with its categories, and a 429 with a countdown to its Retry-After', async () => {
@@ -178,7 +210,11 @@ const inBrowser = () => {
     requests.length = 0;
     await page.click('nav a[data-view="gallery"]');
     await expect.poll(() => page.locator('#grid li img').count(), { timeout: 20_000 }).toBe(4);
-    expect(await page.locator('#grid li img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).src.slice(0, 5)))).toEqual(['blob:', 'blob:', 'blob:', 'blob:']);
+    expect(
+      await page
+        .locator('#grid li img')
+        .evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).src.slice(0, 5))),
+    ).toEqual(['blob:', 'blob:', 'blob:', 'blob:']);
     expect(requests.filter((p) => p.startsWith('/api/gallery/files/'))).toEqual([]);
     expect(requests.filter((p) => p.startsWith('/api/gallery/thumbnails/'))).toHaveLength(4);
     expect(requests.every((p) => !p.includes('igk_') && !p.includes('code='))).toBe(true);
@@ -215,7 +251,9 @@ const inBrowser = () => {
     await page.click('#grid li:first-child button.thumb');
     await page.waitForSelector('#detail[open] #detail-image[src^="blob:"]');
     expect(await page.locator('#detail-record').textContent()).toMatch(/PromptThree kites in a storm/);
-    expect(await page.inputValue('#permalink')).toMatch(new RegExp(`^${stack.host.url}/api/images/links/\\d{4}/\\d{2}/\\d{2}/\\d{9}-[0-9a-f-]{36}-\\d\\.png$`));
+    expect(await page.inputValue('#permalink')).toMatch(
+      new RegExp(`^${stack.host.url}/api/images/links/\\d{4}/\\d{2}/\\d{2}/\\d{9}-[0-9a-f-]{36}-\\d\\.png$`),
+    );
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     expect(download.suggestedFilename()).toMatch(/^\d{9}-[0-9a-f-]{36}-\d\.png$/);
     expect([...(await saved(download)).subarray(0, 8)]).toEqual(PNG);
@@ -265,5 +303,7 @@ const inBrowser = () => {
 
 if (haveBrowser) describe(title, inBrowser);
 // Under CI a missing browser fails; elsewhere these show as skipped, named with the fix.
-else if (process.env.CI === 'true') describe('the studio in Chromium (CI=true)', () => it(`needs Chromium at ${CHROMIUM}: ${INSTALL}`, () => expect.fail(`No Chromium at ${CHROMIUM}: ${INSTALL}`)));
+else if (process.env.CI === 'true')
+  describe('the studio in Chromium (CI=true)', () =>
+    it(`needs Chromium at ${CHROMIUM}: ${INSTALL}`, () => expect.fail(`No Chromium at ${CHROMIUM}: ${INSTALL}`)));
 else describe.skip(title, inBrowser);

@@ -29,7 +29,9 @@ beforeAll(async () => {
   expect(created.status).toBe(201);
   caller = created.json;
   const noise = randomBytes(IMAGE_BYTES);
-  big = await Promise.all(Array.from({ length: 9 }, (_, i) => seed(Buffer.concat([Buffer.from([i]), noise.subarray(1)]))));
+  big = await Promise.all(
+    Array.from({ length: 9 }, (_, i) => seed(Buffer.concat([Buffer.from([i]), noise.subarray(1)]))),
+  );
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
@@ -41,13 +43,29 @@ async function seed(bytes: Buffer): Promise<string> {
   await container.createIfNotExists();
   const blob = `${ImageStore.blobName(new Date(), 0)}.png`;
   await container.getBlockBlobClient(blob).uploadData(bytes, { blobHTTPHeaders: { blobContentType: 'image/png' } });
-  const record = { prompt: 'seeded', requested_model: 'gpt-image-1-mini', served_model: 'gpt-image-1-mini', deployment: 'mini', n: 1, index: 0, created: 1, caller: { name: caller.name, kind: 'key' } };
-  await container.getBlockBlobClient(`${blob}.json`).uploadData(Buffer.from(JSON.stringify(record)), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+  const record = {
+    prompt: 'seeded',
+    requested_model: 'gpt-image-1-mini',
+    served_model: 'gpt-image-1-mini',
+    deployment: 'mini',
+    n: 1,
+    index: 0,
+    created: 1,
+    caller: { name: caller.name, kind: 'key' },
+  };
+  await container
+    .getBlockBlobClient(`${blob}.json`)
+    .uploadData(Buffer.from(JSON.stringify(record)), { blobHTTPHeaders: { blobContentType: 'application/json' } });
   return blob;
 }
 
 function zip(blobs: string[], host: HostProcess = stack.host, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${host.url}/api/gallery/zip`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': caller.key }, body: JSON.stringify({ blobs }), signal });
+  return fetch(`${host.url}/api/gallery/zip`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'api-key': caller.key },
+    body: JSON.stringify({ blobs }),
+    signal,
+  });
 }
 
 /** Reads a body to its end, keeping only its length. */
@@ -83,7 +101,10 @@ describe('POST /api/gallery/zip, streamed', () => {
         expect(listing).toMatch(new RegExp(`${IMAGE_BYTES}\\s+Stored\\s+${IMAGE_BYTES}\\s.*${base(blob)}\\n`));
         expect(listing).toMatch(new RegExp(`Defl:N.*${base(blob)}\\.json\\n`));
       }
-      const { stdout: one } = await run('unzip', ['-p', join(dir, 'images.zip'), base(big[1])], { encoding: 'buffer', maxBuffer: 2 * IMAGE_BYTES });
+      const { stdout: one } = await run('unzip', ['-p', join(dir, 'images.zip'), base(big[1])], {
+        encoding: 'buffer',
+        maxBuffer: 2 * IMAGE_BYTES,
+      });
       expect(one.equals(await stack.readBlob(big[1]))).toBe(true);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -108,7 +129,9 @@ describe('POST /api/gallery/zip, streamed', () => {
       clearInterval(sampler);
     }
     const after = await status(pid);
-    console.log(`host RSS: ${before.rssMb.toFixed(0)} MB before, peak ${after.peakMb.toFixed(0)} MB (VmHWM), ${sampledMb.toFixed(0)} MB sampled, for 10 ZIPs of ${((9 * IMAGE_BYTES) / 2 ** 20).toFixed(0)} MB`);
+    console.log(
+      `host RSS: ${before.rssMb.toFixed(0)} MB before, peak ${after.peakMb.toFixed(0)} MB (VmHWM), ${sampledMb.toFixed(0)} MB sampled, for 10 ZIPs of ${((9 * IMAGE_BYTES) / 2 ** 20).toFixed(0)} MB`,
+    );
     expect(after.peakMb).toBeLessThan(600);
   }, 180_000);
 
@@ -121,7 +144,10 @@ describe('POST /api/gallery/zip, streamed', () => {
     const refused = await zip(big.slice(0, 1), host);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await refused.json()).error).toMatchObject({ code: 'TooManyRequests', message: expect.stringMatching(/ZIPs/) });
+    expect((await refused.json()).error).toMatchObject({
+      code: 'TooManyRequests',
+      message: expect.stringMatching(/ZIPs/),
+    });
     for (const c of controllers) c.abort();
     await expect(Promise.all(open.map(drain))).rejects.toThrow();
     // The slots are given back once the aborted downloads have ended.

@@ -17,7 +17,9 @@ const request = (headers: Record<string, string>, query: Record<string, string> 
 function authenticator(options: { callerKeys?: boolean; hostAccepts?: (key: string | undefined) => boolean } = {}) {
   const asked: (string | undefined)[] = [];
   const auth = new Authenticator({
-    ...(options.callerKeys !== false && { callerKeys: { find: async (key: string) => (key === KEY ? TEAM : undefined) } }),
+    ...(options.callerKeys !== false && {
+      callerKeys: { find: async (key: string) => (key === KEY ? TEAM : undefined) },
+    }),
     hostKeys: {
       accepts: async (key) => {
         asked.push(key);
@@ -39,22 +41,34 @@ describe('Authenticator', () => {
 
   it('refuses an unknown or revoked caller key, even beside a good function key', async () => {
     const { auth } = authenticator();
-    await expect(auth.authenticate(request({ 'api-key': 'igk_nope', 'x-functions-key': 'fk' }))).rejects.toThrow(new UnauthorizedError('The caller key is not valid: unknown or revoked.'));
+    await expect(auth.authenticate(request({ 'api-key': 'igk_nope', 'x-functions-key': 'fk' }))).rejects.toThrow(
+      new UnauthorizedError('The caller key is not valid: unknown or revoked.'),
+    );
   });
 
   it('leaves other api-key and Bearer values alone: the function key decides', async () => {
     const { auth, asked } = authenticator();
-    expect(await auth.authenticate(request({ 'api-key': 'unused', authorization: 'Bearer eyJ0eXAi.x.y', 'x-functions-key': 'fk' }))).toMatchObject({ name: 'anonymous', kind: 'function_key' });
+    expect(
+      await auth.authenticate(
+        request({ 'api-key': 'unused', authorization: 'Bearer eyJ0eXAi.x.y', 'x-functions-key': 'fk' }),
+      ),
+    ).toMatchObject({ name: 'anonymous', kind: 'function_key' });
     expect(await auth.authenticate(request({}, { code: 'fk' }))).toMatchObject({ name: 'anonymous' });
     expect(asked).toEqual(['fk', 'fk']);
-    await expect(auth.authenticate(request({ 'api-key': 'unused' }))).rejects.toThrow(/^Access denied: send a caller key/);
-    await expect(auth.authenticate(request({ 'x-functions-key': 'bad' }))).rejects.toThrow('Access denied: the function key is not valid.');
+    await expect(auth.authenticate(request({ 'api-key': 'unused' }))).rejects.toThrow(
+      /^Access denied: send a caller key/,
+    );
+    await expect(auth.authenticate(request({ 'x-functions-key': 'bad' }))).rejects.toThrow(
+      'Access denied: the function key is not valid.',
+    );
   });
 
   it('with caller keys off, reads no caller key: the function key alone, never open', async () => {
     const { auth } = authenticator({ callerKeys: false });
     await expect(auth.authenticate(request({ 'api-key': KEY }))).rejects.toBeInstanceOf(UnauthorizedError);
-    expect(await auth.authenticate(request({ 'api-key': KEY, 'x-functions-key': 'fk' }))).toMatchObject({ name: 'anonymous' });
+    expect(await auth.authenticate(request({ 'api-key': KEY, 'x-functions-key': 'fk' }))).toMatchObject({
+      name: 'anonymous',
+    });
   });
 });
 

@@ -3,11 +3,13 @@ import { callbackProblem, guardedLookup, isPublicAddress, type Resolver } from '
 
 // Where a webhook may go: checked on the address, at subscription and again at connect time.
 
-const resolving = (table: Record<string, string[]>): Resolver => async (hostname) => {
-  const addresses = table[hostname];
-  if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-  return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-};
+const resolving =
+  (table: Record<string, string[]>): Resolver =>
+  async (hostname) => {
+    const addresses = table[hostname];
+    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
 
 describe('callback addresses', () => {
   it.each([
@@ -53,7 +55,12 @@ const EMBEDDED: [form: string, address: string, carries: string, isPublic: boole
   ['NAT64 64:ff9b::/96', '64:ff9b::a83f:8110', '168.63.129.16', false],
   ['NAT64 64:ff9b::/96', '64:ff9b::808:808', '8.8.8.8', true],
   ['NAT64 local-use 64:ff9b:1::/48 (refused whole)', '64:ff9b:1::7f00:1', '127.0.0.1', false],
-  ['NAT64 local-use 64:ff9b:1::/48 (refused whole, even with a public address inside)', '64:ff9b:1:808:8:800::', '', false],
+  [
+    'NAT64 local-use 64:ff9b:1::/48 (refused whole, even with a public address inside)',
+    '64:ff9b:1:808:8:800::',
+    '',
+    false,
+  ],
   ['6to4', '2002:7f00:1::', '127.0.0.1', false],
   ['6to4', '2002:a9fe:a9fe::1', '169.254.169.254', false],
   ['6to4', '2002:ac10:1:1::1', '172.16.0.1', false],
@@ -73,7 +80,9 @@ describe('IPv6 forms that carry an IPv4 address', () => {
     const literal = await callbackProblem(`https://[${address}]/hook`, 'public');
     const dns = resolving({ 'hooks.example.com': [address] });
     const named = await callbackProblem('https://hooks.example.com/hook', 'public', dns);
-    const connect = await new Promise<Error | null>((resolve) => guardedLookup('public', dns)('hooks.example.com', {}, (err) => resolve(err)));
+    const connect = await new Promise<Error | null>((resolve) =>
+      guardedLookup('public', dns)('hooks.example.com', {}, (err) => resolve(err)),
+    );
     if (isPublic) {
       expect([literal, named, connect]).toEqual([undefined, undefined, null]);
     } else {
@@ -83,22 +92,39 @@ describe('IPv6 forms that carry an IPv4 address', () => {
     }
   });
 
-  it.each([['100::1'], ['2001:2::1'], ['2001:10::1'], ['3fff::1'], ['5f00::1'], ['192.0.2.1'], ['198.51.100.7'], ['203.0.113.9'], ['192.88.99.1'], ['fe80::1%eth0'], ['::'], ['not-an-address']])(
-    '%s, not globally routable (or not an address), is refused',
-    (address) => {
-      expect(isPublicAddress(address)).toBe(false);
-    },
-  );
+  it.each([
+    ['100::1'],
+    ['2001:2::1'],
+    ['2001:10::1'],
+    ['3fff::1'],
+    ['5f00::1'],
+    ['192.0.2.1'],
+    ['198.51.100.7'],
+    ['203.0.113.9'],
+    ['192.88.99.1'],
+    ['fe80::1%eth0'],
+    ['::'],
+    ['not-an-address'],
+  ])('%s, not globally routable (or not an address), is refused', (address) => {
+    expect(isPublicAddress(address)).toBe(false);
+  });
 });
 
 describe('callbackProblem', () => {
-  const dns = resolving({ 'hooks.example.com': ['20.50.1.1'], 'inside.example.com': ['10.0.0.5'], 'mixed.example.com': ['20.50.1.1', '192.168.0.9'], localhost: ['127.0.0.1'] });
+  const dns = resolving({
+    'hooks.example.com': ['20.50.1.1'],
+    'inside.example.com': ['10.0.0.5'],
+    'mixed.example.com': ['20.50.1.1', '192.168.0.9'],
+    localhost: ['127.0.0.1'],
+  });
 
   it('in Azure: https to public addresses only, checked on what the name resolves to', async () => {
     expect(await callbackProblem('https://hooks.example.com/x?sig=1', 'public', dns)).toBeUndefined();
     expect(await callbackProblem('http://hooks.example.com/x', 'public', dns)).toMatch(/https/);
     expect(await callbackProblem('https://inside.example.com/x', 'public', dns)).toMatch(/not public \(10\.0\.0\.5\)/);
-    expect(await callbackProblem('https://mixed.example.com/x', 'public', dns)).toMatch(/not public \(192\.168\.0\.9\)/);
+    expect(await callbackProblem('https://mixed.example.com/x', 'public', dns)).toMatch(
+      /not public \(192\.168\.0\.9\)/,
+    );
     expect(await callbackProblem('https://localhost/x', 'public', dns)).toMatch(/not public/);
     expect(await callbackProblem('http://127.0.0.1:8080/x', 'public', dns)).toMatch(/https/);
     expect(await callbackProblem('https://169.254.169.254/metadata', 'public', dns)).toMatch(/not public/);
@@ -117,7 +143,9 @@ describe('callbackProblem', () => {
 
 describe('guardedLookup', () => {
   const lookup = (policy: 'public' | 'local', resolver: Resolver, hostname: string) =>
-    new Promise<{ err: Error | null; address: unknown }>((resolve) => guardedLookup(policy, resolver)(hostname, {}, (err, address) => resolve({ err, address })));
+    new Promise<{ err: Error | null; address: unknown }>((resolve) =>
+      guardedLookup(policy, resolver)(hostname, {}, (err, address) => resolve({ err, address })),
+    );
 
   it('connects only to a public address, even when the name changed its answer since the subscription (DNS rebinding)', async () => {
     let answers = 0;

@@ -36,7 +36,10 @@ describe('deadlines', () => {
 
   it('pass an abort on to the child', async () => {
     const parent = new AbortController();
-    const seen = withChildSignal(parent.signal, (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason))));
+    const seen = withChildSignal(
+      parent.signal,
+      (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason))),
+    );
     parent.abort(new Error('gone'));
     expect(await seen).toMatchObject({ message: 'gone' });
     await expect(sleep(10_000, parent.signal)).rejects.toThrow('gone');

@@ -45,7 +45,10 @@ describe('optionsFromEnv', () => {
 
   it('keeps the defaults for unset or empty variables, listening on 8090', () => {
     expect(optionsFromEnv({})).toEqual({ port: 8090 });
-    expect(optionsFromEnv({ EMULATOR_LATENCY_MS: '', EMULATOR_RPM: '0' })).toEqual({ port: 8090, requestsPerMinute: undefined });
+    expect(optionsFromEnv({ EMULATOR_LATENCY_MS: '', EMULATOR_RPM: '0' })).toEqual({
+      port: 8090,
+      requestsPerMinute: undefined,
+    });
     expect(optionsFromEnv({ EMULATOR_THROTTLE_HEADERS: 'none' })).toEqual({ port: 8090, throttleHeaders: [] });
   });
 
@@ -55,13 +58,18 @@ describe('optionsFromEnv', () => {
     expect(() => optionsFromEnv({ EMULATOR_REALISTIC: 'maybe' })).toThrow(/EMULATOR_REALISTIC: expected true or false/);
     expect(() => optionsFromEnv({ EMULATOR_FAILURE_RATE: '2' })).toThrow(/failureRate must be a number from 0 to 1/);
     expect(() => optionsFromEnv({ EMULATOR_THROTTLE_HEADERS: 'retry-after,retry-after-date' })).toThrow(/pick one/);
-    expect(() => optionsFromEnv({ EMULATOR_DEPLOYMENTS: 'old=dall-e-3' })).toThrow(/dall-e-3 was retired on 2026-03-04/);
+    expect(() => optionsFromEnv({ EMULATOR_DEPLOYMENTS: 'old=dall-e-3' })).toThrow(
+      /dall-e-3 was retired on 2026-03-04/,
+    );
   });
 });
 
 describe('parseDeployments', () => {
   it('reads name=model pairs; a bare name deploys the model of that name', () => {
-    expect(parseDeployments(' a = gpt-image-2 ,gpt-image-1.5,')).toEqual({ a: 'gpt-image-2', 'gpt-image-1.5': 'gpt-image-1.5' });
+    expect(parseDeployments(' a = gpt-image-2 ,gpt-image-1.5,')).toEqual({
+      a: 'gpt-image-2',
+      'gpt-image-1.5': 'gpt-image-1.5',
+    });
     expect(() => parseDeployments('a=b=c')).toThrow(/expected name=model/);
     expect(() => parseDeployments('=gpt-image-2')).toThrow(/expected name=model/);
   });
@@ -71,10 +79,17 @@ describe('renderImage', () => {
   const base: RenderOptions = { prompt: 'a lighthouse', width: 328, height: 200, format: 'png' };
 
   it('renders decodable files of the exact size, including sizes that are not multiples of 8', () => {
-    for (const [width, height] of [[328, 200], [321, 203], [1, 1]] as const) {
+    for (const [width, height] of [
+      [328, 200],
+      [321, 203],
+      [1, 1],
+    ] as const) {
       for (const format of ['png', 'jpeg'] as const) {
         for (const realistic of [false, true]) {
-          expect(decodeImage(renderImage({ ...base, width, height, format, realistic })), `${width}x${height} ${format} ${realistic}`).toMatchObject({ format, width, height });
+          expect(
+            decodeImage(renderImage({ ...base, width, height, format, realistic })),
+            `${width}x${height} ${format} ${realistic}`,
+          ).toMatchObject({ format, width, height });
         }
       }
     }
@@ -83,9 +98,14 @@ describe('renderImage', () => {
   it('draws the same picture as PNG and as JPEG', () => {
     const png = decodeImage(renderImage(base));
     const jpg = decodeImage(renderImage({ ...base, format: 'jpeg' }));
-    for (const [x, y] of [[4, 4], [164, 100], [320, 196]] as const) {
+    for (const [x, y] of [
+      [4, 4],
+      [164, 100],
+      [320, 196],
+    ] as const) {
       const [a, b] = [pixelAt(png, x, y).slice(0, 3), pixelAt(jpg, x, y).slice(0, 3)];
-      for (let c = 0; c < 3; c++) expect(Math.abs(a[c] - b[c]), `(${x}, ${y}) ${a.join(',')} vs ${b.join(',')}`).toBeLessThanOrEqual(3);
+      for (let c = 0; c < 3; c++)
+        expect(Math.abs(a[c] - b[c]), `(${x}, ${y}) ${a.join(',')} vs ${b.join(',')}`).toBeLessThanOrEqual(3);
     }
   });
 
@@ -120,7 +140,11 @@ describe('renderImage', () => {
     const png = renderImage({ prompt: 'weight', width: 1024, height: 1024, format: 'png', realistic: true });
     expect(png.length).toBeGreaterThan(1.2e6);
     expect(png.length).toBeLessThan(1.8e6);
-    const [best, low] = [100, 50].map((jpegQuality) => renderImage({ prompt: 'weight', width: 1024, height: 1024, format: 'jpeg', realistic: true, jpegQuality }).length);
+    const [best, low] = [100, 50].map(
+      (jpegQuality) =>
+        renderImage({ prompt: 'weight', width: 1024, height: 1024, format: 'jpeg', realistic: true, jpegQuality })
+          .length,
+    );
     expect(best).toBeGreaterThan(1e6);
     expect(low).toBeLessThan(best / 4);
   });

@@ -24,8 +24,18 @@ import { fromServiceError, throttleDelayMs } from '../../src/lib/generation/azur
 
 describe('errorAnswer: every documented status, from the error type alone', () => {
   it.each([
-    [new InvalidRequestError("Invalid value for 'n'.", 'n'), 400, { code: 'invalid_request_error', param: 'n', type: 'invalid_request_error' }],
-    [new ServiceRejectedError('Rejected by the safety system.', 'content_policy_violation', { innerError: { code: 'ResponsibleAIPolicyViolation' } }), 400, { code: 'content_policy_violation', inner_error: { code: 'ResponsibleAIPolicyViolation' } }],
+    [
+      new InvalidRequestError("Invalid value for 'n'.", 'n'),
+      400,
+      { code: 'invalid_request_error', param: 'n', type: 'invalid_request_error' },
+    ],
+    [
+      new ServiceRejectedError('Rejected by the safety system.', 'content_policy_violation', {
+        innerError: { code: 'ResponsibleAIPolicyViolation' },
+      }),
+      400,
+      { code: 'content_policy_violation', inner_error: { code: 'ResponsibleAIPolicyViolation' } },
+    ],
     [new UnauthorizedError('No token.', 'token'), 401, { code: 'Unauthorized', param: 'token' }],
     [new DeploymentNotFoundError('nope'), 404, { code: 'DeploymentNotFound' }],
     [new NotFoundError('No job.'), 404, { code: 'NotFound' }],
@@ -54,19 +64,29 @@ describe('errorAnswer: every documented status, from the error type alone', () =
   });
 
   it('gives every error class of core/errors.ts a status, in one row of the table', () => {
-    const classes = Object.entries(errorClasses).filter(([, value]) => typeof value === 'function' && value.prototype instanceof errorClasses.ImagesError);
+    const classes = Object.entries(errorClasses).filter(
+      ([, value]) => typeof value === 'function' && value.prototype instanceof errorClasses.ImagesError,
+    );
     const rows = Object.values(ERROR_STATUSES).flatMap(({ errors }): unknown[] => errors);
     expect(classes.length).toBeGreaterThan(15);
-    for (const [name, type] of classes) expect(rows.filter((row) => row === type), name).toHaveLength(1);
+    for (const [name, type] of classes)
+      expect(
+        rows.filter((row) => row === type),
+        name,
+      ).toHaveLength(1);
   });
 
   it('says nothing of what it did not foresee', () => {
     const answer = errorAnswer(new TypeError('secret detail'));
-    expect(answer).toEqual({ status: 500, body: { error: { code: 'InternalServerError', message: 'The server could not complete the request.' } } });
+    expect(answer).toEqual({
+      status: 500,
+      body: { error: { code: 'InternalServerError', message: 'The server could not complete the request.' } },
+    });
   });
 });
 
-const apiError = (status: number, error: object, headers: Record<string, string> = {}) => APIError.generate(status, { error }, undefined, new Headers(headers));
+const apiError = (status: number, error: object, headers: Record<string, string> = {}) =>
+  APIError.generate(status, { error }, undefined, new Headers(headers));
 
 describe("fromServiceError: the openai SDK's classes", () => {
   it('a 429 is throttled, for as long as it says', () => {
@@ -77,9 +97,18 @@ describe("fromServiceError: the openai SDK's classes", () => {
   });
 
   it('a 400 is the service refusing the request, with its details', () => {
-    const err = fromServiceError(apiError(400, { code: 'content_policy_violation', message: 'No.', inner_error: { code: 'ResponsibleAIPolicyViolation' } }));
+    const err = fromServiceError(
+      apiError(400, {
+        code: 'content_policy_violation',
+        message: 'No.',
+        inner_error: { code: 'ResponsibleAIPolicyViolation' },
+      }),
+    );
     expect(err).toBeInstanceOf(ServiceRejectedError);
-    expect(err).toMatchObject({ code: 'content_policy_violation', details: { innerError: { code: 'ResponsibleAIPolicyViolation' } } });
+    expect(err).toMatchObject({
+      code: 'content_policy_violation',
+      details: { innerError: { code: 'ResponsibleAIPolicyViolation' } },
+    });
   });
 
   it('401 and 403 are the app’s credentials', () => {
@@ -95,9 +124,15 @@ describe("fromServiceError: the openai SDK's classes", () => {
 
   it('a 5xx answer and a refused connection made nothing; a dropped connection may have', () => {
     expect(fromServiceError(apiError(503, {}))).toMatchObject({ mayHaveGenerated: false });
-    const refused = new APIConnectionError({ cause: Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }) });
+    const refused = new APIConnectionError({
+      cause: Object.assign(new Error('fetch failed'), {
+        cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
+      }),
+    });
     expect(fromServiceError(refused)).toMatchObject({ mayHaveGenerated: false, code: 'UpstreamUnreachable' });
-    const reset = new APIConnectionError({ cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    const reset = new APIConnectionError({
+      cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+    });
     expect(fromServiceError(reset)).toMatchObject({ mayHaveGenerated: true });
   });
 });

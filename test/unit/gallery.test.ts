@@ -1,9 +1,22 @@
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { renderImage } from '../../dev/fakes/emulator/images.js';
-import { checkZipBytes, parseZipRequest, zipStream, ZIP_MAX_BYTES, ZIP_MAX_IMAGES } from '../../src/lib/gallery/archive.js';
+import {
+  checkZipBytes,
+  parseZipRequest,
+  zipStream,
+  ZIP_MAX_BYTES,
+  ZIP_MAX_IMAGES,
+} from '../../src/lib/gallery/archive.js';
 import { InvalidRequestError } from '../../src/lib/core/errors.js';
-import { itemOf, keptAt, matchesSearch, parseGalleryQuery, rowKeyOf, tableFilter } from '../../src/lib/gallery/imageIndex.js';
+import {
+  itemOf,
+  keptAt,
+  matchesSearch,
+  parseGalleryQuery,
+  rowKeyOf,
+  tableFilter,
+} from '../../src/lib/gallery/imageIndex.js';
 import { ImageStore, isImageBlobName, thumbnailBlobName, type KeptRecord } from '../../src/lib/images/store.js';
 import { downscale, makeThumbnail, thumbnailSize } from '../../src/lib/gallery/thumbnails.js';
 import { webpSize } from '../support/images.js';
@@ -31,10 +44,18 @@ describe('thumbnails', () => {
 
   it('averages each box of pixels, weighted by alpha, so a transparent background does not darken the edges', () => {
     // 2x2 → 1x1: one opaque red pixel, one opaque blue, two transparent white ones whose colour must not show.
-    const source = { width: 2, height: 2, data: new Uint8Array([255, 0, 0, 255, 0, 0, 255, 255, 255, 255, 255, 0, 255, 255, 255, 0]) };
+    const source = {
+      width: 2,
+      height: 2,
+      data: new Uint8Array([255, 0, 0, 255, 0, 0, 255, 255, 255, 255, 255, 0, 255, 255, 255, 0]),
+    };
     expect([...downscale(source, 1, 1).data]).toEqual([128, 0, 128, 128]);
     // 4x1 → 2x1: each output pixel is the mean of its own two.
-    const row = { width: 4, height: 1, data: new Uint8Array([0, 0, 0, 255, 100, 100, 100, 255, 200, 200, 200, 255, 255, 255, 255, 255]) };
+    const row = {
+      width: 4,
+      height: 1,
+      data: new Uint8Array([0, 0, 0, 255, 100, 100, 100, 255, 200, 200, 200, 255, 255, 255, 255, 255]),
+    };
     expect([...downscale(row, 2, 1).data]).toEqual([50, 50, 50, 255, 228, 228, 228, 255]);
   });
 
@@ -52,7 +73,9 @@ describe('thumbnails', () => {
     const image = renderImage({ prompt: 'flat colours', width: 512, height: 512, format: 'png' });
     const { bytes } = await makeThumbnail(image, 'png');
     const { default: decode } = await import('@jsquash/webp/decode.js');
-    const pixels = await decode(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    const pixels = await decode(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    );
     const { PNG } = await import('pngjs');
     const source = PNG.sync.read(image);
     // The top-left corner of both: within WebP's loss of the source's corner colour.
@@ -87,7 +110,13 @@ describe('the index', () => {
   });
 
   it('builds one table filter of the partition, the continuation, the time range, the caller and the model; quotes are escaped', () => {
-    const filter = tableFilter('images', { caller: "o'brien", model: 'dall-e-3', from: '2026-11-01', to: '2026-11-30', continuation: '8235964000000-5b1f0000-0000-4000-8000-000000000000-0' });
+    const filter = tableFilter('images', {
+      caller: "o'brien",
+      model: 'dall-e-3',
+      from: '2026-11-01',
+      to: '2026-11-30',
+      continuation: '8235964000000-5b1f0000-0000-4000-8000-000000000000-0',
+    });
     expect(filter).toContain("PartitionKey eq 'images'");
     expect(filter).toContain("RowKey gt '8235964000000-5b1f0000-0000-4000-8000-000000000000-0'");
     expect(filter).toContain("caller eq 'o''brien'");
@@ -101,7 +130,11 @@ describe('the index', () => {
 
   it('reads the query string, and refuses a bad value naming its parameter', () => {
     const query = (params: Record<string, string>) => parseGalleryQuery((n) => params[n], Object.keys(params));
-    expect(query({ model: 'gpt-image-2', q: 'Kite', from: '2026-11-01T10:00:00Z' })).toEqual({ model: 'gpt-image-2', q: 'Kite', from: '2026-11-01T10:00:00Z' });
+    expect(query({ model: 'gpt-image-2', q: 'Kite', from: '2026-11-01T10:00:00Z' })).toEqual({
+      model: 'gpt-image-2',
+      q: 'Kite',
+      from: '2026-11-01T10:00:00Z',
+    });
     for (const [params, param] of [
       [{ model: 'dall-e-9' }, 'model'],
       [{ from: '1 November' }, 'from'],
@@ -175,8 +208,15 @@ describe('the ZIP', () => {
 
   it(`takes 1 to ${ZIP_MAX_IMAGES} images, each once, and refuses more or none naming blobs`, () => {
     expect(parseZipRequest({ blobs: [blob(1), blob(2), blob(1)] })).toEqual({ blobs: [blob(1), blob(2)] });
-    expect(parseZipRequest({ blobs: Array.from({ length: ZIP_MAX_IMAGES }, (_, i) => blob(i)) }).blobs).toHaveLength(ZIP_MAX_IMAGES);
-    for (const body of [{ blobs: Array.from({ length: ZIP_MAX_IMAGES + 1 }, (_, i) => blob(i)) }, { blobs: [] }, {}, { blobs: 'one' }]) {
+    expect(parseZipRequest({ blobs: Array.from({ length: ZIP_MAX_IMAGES }, (_, i) => blob(i)) }).blobs).toHaveLength(
+      ZIP_MAX_IMAGES,
+    );
+    for (const body of [
+      { blobs: Array.from({ length: ZIP_MAX_IMAGES + 1 }, (_, i) => blob(i)) },
+      { blobs: [] },
+      {},
+      { blobs: 'one' },
+    ]) {
       expect(() => parseZipRequest(body)).toThrow(expect.objectContaining({ param: 'blobs' }));
     }
     expect(() => parseZipRequest({ blobs: [blob(1)], level: 9 })).toThrow(expect.objectContaining({ param: 'level' }));
@@ -184,7 +224,12 @@ describe('the ZIP', () => {
 
   it(`refuses images that weigh more than ${ZIP_MAX_BYTES / 1024 / 1024} MB together, naming blobs and the weight`, () => {
     expect(() => checkZipBytes([ZIP_MAX_BYTES / 2, ZIP_MAX_BYTES / 2])).not.toThrow();
-    expect(() => checkZipBytes([ZIP_MAX_BYTES / 2, ZIP_MAX_BYTES / 2 + 1])).toThrow(expect.objectContaining({ param: 'blobs', message: expect.stringMatching(/weigh 100\.0 MB together, more than the 100\.0 MB/) }));
+    expect(() => checkZipBytes([ZIP_MAX_BYTES / 2, ZIP_MAX_BYTES / 2 + 1])).toThrow(
+      expect.objectContaining({
+        param: 'blobs',
+        message: expect.stringMatching(/weigh 100\.0 MB together, more than the 100\.0 MB/),
+      }),
+    );
     expect(() => checkZipBytes([30, 30], 50)).toThrow(InvalidRequestError);
   });
 

@@ -30,7 +30,9 @@ describe('jsonBytes', () => {
 
   it('never lets a b64_json that is not plain base64 break out of its string', () => {
     const hostile = `${image(30)}","injected":true,"x":"`;
-    const parsed = JSON.parse(jsonBytes({ data: [{ b64_json: hostile, url: 'u' }] }).toString()) as { data: Record<string, unknown>[] };
+    const parsed = JSON.parse(jsonBytes({ data: [{ b64_json: hostile, url: 'u' }] }).toString()) as {
+      data: Record<string, unknown>[];
+    };
     expect(parsed.data[0]).toEqual({ b64_json: Buffer.from(hostile, 'base64').toString('base64'), url: 'u' });
     expect(parsed.data[0]).not.toHaveProperty('injected');
   });
@@ -57,7 +59,10 @@ describe('eventStream', () => {
   }
   const logged = () => {
     const lines: string[] = [];
-    const context = new InvocationContext({ functionName: 'test', logHandler: (level, ...args) => lines.push(`${level}: ${args.join(' ')}`) });
+    const context = new InvocationContext({
+      functionName: 'test',
+      logHandler: (level, ...args) => lines.push(`${level}: ${args.join(' ')}`),
+    });
     return { context, lines };
   };
 
@@ -68,7 +73,9 @@ describe('eventStream', () => {
     const answer = eventStream(frames, {}, context, () => done++);
     let chunks = 0;
     // A consumer that goes away after one frame, as a closed socket does.
-    const leaving = new Writable({ write: (_chunk, _encoding, callback) => callback(++chunks === 1 ? undefined : new Error('socket closed')) });
+    const leaving = new Writable({
+      write: (_chunk, _encoding, callback) => callback(++chunks === 1 ? undefined : new Error('socket closed')),
+    });
     await expect(pipeline(answer.body as Readable, leaving)).rejects.toThrow();
     await untilHolds(() => read.frames === 4 && done > 0);
     expect(read.frames).toBe(4);
@@ -91,10 +98,14 @@ describe('eventStream', () => {
     const { frames } = source(true);
     const { context, lines } = logged();
     let done = 0;
-    const text = (await (eventStream(frames, {}, context, () => done++).body as Readable).toArray()).map(String).join('');
+    const text = (await (eventStream(frames, {}, context, () => done++).body as Readable).toArray())
+      .map(String)
+      .join('');
     expect(text.match(/^event: /gm)).toHaveLength(3);
     expect(text).toMatch(/event: error\ndata: {"error":{"code":"UpstreamError"/);
-    expect(lines.filter((l) => l.startsWith('error'))).toEqual([expect.stringMatching(/Failed with 502 UpstreamError/)]);
+    expect(lines.filter((l) => l.startsWith('error'))).toEqual([
+      expect.stringMatching(/Failed with 502 UpstreamError/),
+    ]);
     expect(done).toBe(1);
   });
 });

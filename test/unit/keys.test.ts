@@ -12,7 +12,11 @@ function vault(values: string[]) {
       state.calls++;
       await new Promise((r) => setImmediate(r)); // a turn of the event loop: the reads overlap
       if (state.down) throw new Error('ECONNREFUSED');
-      return { value: state.values[Math.min(state.calls - 1, state.values.length - 1)], name: 's', properties: {} as never };
+      return {
+        value: state.values[Math.min(state.calls - 1, state.values.length - 1)],
+        name: 's',
+        properties: {} as never,
+      };
     },
   };
   return { state, client };

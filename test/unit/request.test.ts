@@ -64,8 +64,15 @@ describe('gpt-image-2 sizes: a rule, each refusal naming size and the rule it br
 describe('resolveRequest', () => {
   it('fills in each model’s defaults so the record says what was asked', () => {
     expect(resolveRequest({ prompt: 'a' }, config)).toEqual({
-      requested: { model: 'gpt-image-2', params: { prompt: 'a', n: 1, size: 'auto', output_format: 'png', background: 'auto' } },
-      served: { deployment: 'gpt-image-2', model: 'gpt-image-2', params: { prompt: 'a', n: 1, size: 'auto', output_format: 'png', background: 'auto' } },
+      requested: {
+        model: 'gpt-image-2',
+        params: { prompt: 'a', n: 1, size: 'auto', output_format: 'png', background: 'auto' },
+      },
+      served: {
+        deployment: 'gpt-image-2',
+        model: 'gpt-image-2',
+        params: { prompt: 'a', n: 1, size: 'auto', output_format: 'png', background: 'auto' },
+      },
     });
     expect(resolveRequest({ prompt: 'a', model: 'mini' }, config).served.params).toEqual({
       prompt: 'a',
@@ -91,16 +98,34 @@ describe('resolveRequest', () => {
     expect(refusal(() => resolveRequest({ prompt: 'x'.repeat(32001) }, config)).param).toBe('prompt');
     // 2,000 emoji are 4,000 UTF-16 units: the most a dall-e-3 request may send.
     expect(() => resolveRequest({ prompt: '🦊'.repeat(2000), model: 'dall-e-3' }, config)).not.toThrow();
-    expect(refusal(() => resolveRequest({ prompt: '🦊'.repeat(2001), model: 'dall-e-3' }, config)).param).toBe('prompt');
+    expect(refusal(() => resolveRequest({ prompt: '🦊'.repeat(2001), model: 'dall-e-3' }, config)).param).toBe(
+      'prompt',
+    );
   });
 
   it('holds gpt-image rules: transparency needs png, compression needs jpeg, partials need a stream', () => {
-    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'mini', background: 'transparent', output_format: 'jpeg' }, config)).param).toBe('background');
-    expect(resolveRequest({ prompt: 'a', model: 'mini', output_format: 'jpeg', output_compression: 0 }, config).served.params.output_compression).toBe(0);
-    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'mini', output_format: 'jpeg', output_compression: 101 }, config)).param).toBe('output_compression');
+    expect(
+      refusal(() =>
+        resolveRequest({ prompt: 'a', model: 'mini', background: 'transparent', output_format: 'jpeg' }, config),
+      ).param,
+    ).toBe('background');
+    expect(
+      resolveRequest({ prompt: 'a', model: 'mini', output_format: 'jpeg', output_compression: 0 }, config).served.params
+        .output_compression,
+    ).toBe(0);
+    expect(
+      refusal(() =>
+        resolveRequest({ prompt: 'a', model: 'mini', output_format: 'jpeg', output_compression: 101 }, config),
+      ).param,
+    ).toBe('output_compression');
     expect(refusal(() => resolveRequest({ prompt: 'a', partial_images: 2 }, config)).param).toBe('partial_images');
-    expect(refusal(() => resolveRequest({ prompt: 'a', stream: true, partial_images: 4 }, config)).param).toBe('partial_images');
-    expect(resolveRequest({ prompt: 'a', stream: true, partial_images: 3 }, config).served.params).toMatchObject({ stream: true, partial_images: 3 });
+    expect(refusal(() => resolveRequest({ prompt: 'a', stream: true, partial_images: 4 }, config)).param).toBe(
+      'partial_images',
+    );
+    expect(resolveRequest({ prompt: 'a', stream: true, partial_images: 3 }, config).served.params).toMatchObject({
+      stream: true,
+      partial_images: 3,
+    });
     // gpt-image-2 has no `auto` quality; the 1.x family has.
     expect(refusal(() => resolveRequest({ prompt: 'a', quality: 'auto' }, config)).param).toBe('quality');
     expect(resolveRequest({ prompt: 'a', model: 'hq', quality: 'auto' }, config).served.params.quality).toBe('auto');
@@ -108,7 +133,12 @@ describe('resolveRequest', () => {
 
   it('every model in the table gets a schema that accepts its own limits and defaults', () => {
     for (const [model, { rules }] of Object.entries(MODELS) as [ModelName, (typeof MODELS)[ModelName]][]) {
-      const body = { prompt: 'p'.repeat(rules.promptMaxLength), n: rules.n.max, size: rules.defaultSize, ...(rules.defaultQuality && { quality: rules.defaultQuality }) };
+      const body = {
+        prompt: 'p'.repeat(rules.promptMaxLength),
+        n: rules.n.max,
+        size: rules.defaultSize,
+        ...(rules.defaultQuality && { quality: rules.defaultQuality }),
+      };
       const { requested } = resolveRequest({ ...body, model }, config);
       expect(requested.model).toBe(model);
       expect(requested.params).toMatchObject(body);
@@ -117,28 +147,51 @@ describe('resolveRequest', () => {
   });
 
   it('the documented body is the union of the models, and still strict', () => {
-    expect(imageGenerationBody.safeParse({ prompt: 'a', size: '1536x1024', style: 'vivid', stream: true }).success).toBe(true);
+    expect(
+      imageGenerationBody.safeParse({ prompt: 'a', size: '1536x1024', style: 'vivid', stream: true }).success,
+    ).toBe(true);
     expect(imageGenerationBody.safeParse({ prompt: 'a', extra: 1 }).success).toBe(false);
   });
 });
 
 describe('DALL·E 3 requests, served by the successor deployment', () => {
   const onSuccessor = (successor: string, body: Record<string, unknown>, path?: string) =>
-    resolveRequest(body, localSettings({ AZURE_OPENAI_DEPLOYMENTS: 'gpt-image-2=gpt-image-2,hq=gpt-image-1.5', AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: successor }), path);
+    resolveRequest(
+      body,
+      localSettings({
+        AZURE_OPENAI_DEPLOYMENTS: 'gpt-image-2=gpt-image-2,hq=gpt-image-1.5',
+        AZURE_OPENAI_SUCCESSOR_DEPLOYMENT: successor,
+      }),
+      path,
+    );
 
   it('are validated by DALL·E 3’s own rules first', () => {
     expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', n: 2 }, config)).param).toBe('n');
-    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', size: '1536x1024' }, config)).param).toBe('size');
-    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', quality: 'high' }, config)).param).toBe('quality');
+    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', size: '1536x1024' }, config)).param).toBe(
+      'size',
+    );
+    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', quality: 'high' }, config)).param).toBe(
+      'quality',
+    );
     expect(refusal(() => resolveRequest({ prompt: 'x'.repeat(4001), model: 'dall-e-3' }, config)).param).toBe('prompt');
-    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', output_format: 'png' }, config)).param).toBe('output_format');
-    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', stream: true }, config)).param).toBe('stream');
+    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', output_format: 'png' }, config)).param).toBe(
+      'output_format',
+    );
+    expect(refusal(() => resolveRequest({ prompt: 'a', model: 'dall-e-3', stream: true }, config)).param).toBe(
+      'stream',
+    );
   });
 
   it('land on the successor, the default deployment unless a setting names another', () => {
-    expect(resolveRequest({ prompt: 'a', model: 'dall-e-3' }, config).served).toMatchObject({ deployment: 'gpt-image-2', model: 'gpt-image-2' });
+    expect(resolveRequest({ prompt: 'a', model: 'dall-e-3' }, config).served).toMatchObject({
+      deployment: 'gpt-image-2',
+      model: 'gpt-image-2',
+    });
     expect(resolveRequest({ prompt: 'a' }, config, 'dall-e-3').served.deployment).toBe('gpt-image-2');
-    expect(onSuccessor('hq', { prompt: 'a' }, 'dall-e-3').served).toMatchObject({ deployment: 'hq', model: 'gpt-image-1.5' });
+    expect(onSuccessor('hq', { prompt: 'a' }, 'dall-e-3').served).toMatchObject({
+      deployment: 'hq',
+      model: 'gpt-image-1.5',
+    });
     expect(resolveRequest({ prompt: 'a' }, config, 'dall-e-3').requested).toEqual({
       model: 'dall-e-3',
       params: { prompt: 'a', n: 1, size: '1024x1024', quality: 'standard', style: 'vivid', response_format: 'url' },
@@ -152,16 +205,26 @@ describe('DALL·E 3 requests, served by the successor deployment', () => {
     }
   });
   it('size: else the same orientation (gpt-image-1.5: 1536x1024, 1024x1536)', () => {
-    expect(onSuccessor('hq', { prompt: 'a', model: 'dall-e-3', size: '1792x1024' }).served.params.size).toBe('1536x1024');
-    expect(onSuccessor('hq', { prompt: 'a', model: 'dall-e-3', size: '1024x1792' }).served.params.size).toBe('1024x1536');
-    expect(onSuccessor('hq', { prompt: 'a', model: 'dall-e-3', size: '1024x1024' }).served.params.size).toBe('1024x1024');
+    expect(onSuccessor('hq', { prompt: 'a', model: 'dall-e-3', size: '1792x1024' }).served.params.size).toBe(
+      '1536x1024',
+    );
+    expect(onSuccessor('hq', { prompt: 'a', model: 'dall-e-3', size: '1024x1792' }).served.params.size).toBe(
+      '1024x1536',
+    );
+    expect(onSuccessor('hq', { prompt: 'a', model: 'dall-e-3', size: '1024x1024' }).served.params.size).toBe(
+      '1024x1024',
+    );
   });
   it('quality: standard → medium', () => {
-    expect(resolveRequest({ prompt: 'a', model: 'dall-e-3', quality: 'standard' }, config).served.params.quality).toBe('medium');
+    expect(resolveRequest({ prompt: 'a', model: 'dall-e-3', quality: 'standard' }, config).served.params.quality).toBe(
+      'medium',
+    );
     expect(resolveRequest({ prompt: 'a', model: 'dall-e-3' }, config).served.params.quality).toBe('medium');
   });
   it('quality: hd → high', () => {
-    expect(resolveRequest({ prompt: 'a', model: 'dall-e-3', quality: 'hd' }, config).served.params.quality).toBe('high');
+    expect(resolveRequest({ prompt: 'a', model: 'dall-e-3', quality: 'hd' }, config).served.params.quality).toBe(
+      'high',
+    );
   });
   it('style: not sent, kept as asked', () => {
     const { requested, served } = resolveRequest({ prompt: 'a', model: 'dall-e-3', style: 'natural' }, config);
@@ -169,7 +232,10 @@ describe('DALL·E 3 requests, served by the successor deployment', () => {
     expect(requested.params.style).toBe('natural');
   });
   it('response_format: not sent; the answer always has our url', () => {
-    const { requested, served } = resolveRequest({ prompt: 'a', model: 'dall-e-3', response_format: 'b64_json' }, config);
+    const { requested, served } = resolveRequest(
+      { prompt: 'a', model: 'dall-e-3', response_format: 'b64_json' },
+      config,
+    );
     expect(served.params).not.toHaveProperty('response_format');
     expect(requested.params.response_format).toBe('b64_json');
   });
@@ -178,9 +244,19 @@ describe('DALL·E 3 requests, served by the successor deployment', () => {
     expect(served.params).toEqual({ prompt: 'Icare', n: 1, size: '1024x1024', quality: 'medium', user: 'u1' });
   });
   it('gpt-image-1 requests too: their quality auto is left to gpt-image-2, which has none', () => {
-    const { requested, served } = resolveRequest({ prompt: 'a', model: 'gpt-image-1', n: 3, quality: 'auto', output_format: 'jpeg', output_compression: 50 }, config);
+    const { requested, served } = resolveRequest(
+      { prompt: 'a', model: 'gpt-image-1', n: 3, quality: 'auto', output_format: 'jpeg', output_compression: 50 },
+      config,
+    );
     expect(requested.model).toBe('gpt-image-1');
-    expect(served.params).toEqual({ prompt: 'a', n: 3, size: 'auto', output_format: 'jpeg', output_compression: 50, background: 'auto' });
+    expect(served.params).toEqual({
+      prompt: 'a',
+      n: 3,
+      size: 'auto',
+      output_format: 'jpeg',
+      output_compression: 50,
+      background: 'auto',
+    });
   });
 });
 

@@ -5,10 +5,19 @@ import { usingStorage } from '../../src/lib/platform/storage.js';
 
 describe('usingStorage', () => {
   it('turns Storage failing into a DependencyUnavailableError with a wait', async () => {
-    for (const failure of [new RestError('Server busy', { statusCode: 503 }), Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), new DOMException('gave up', 'TimeoutError')]) {
+    for (const failure of [
+      new RestError('Server busy', { statusCode: 503 }),
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      new DOMException('gave up', 'TimeoutError'),
+    ]) {
       const error = await usingStorage('Reading the job', () => Promise.reject(failure)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DependencyUnavailableError);
-      expect(error).toMatchObject({ dependency: 'Storage', retryAfterMs: 5000, message: expect.stringMatching(/^Reading the job: /), cause: failure });
+      expect(error).toMatchObject({
+        dependency: 'Storage',
+        retryAfterMs: 5000,
+        message: expect.stringMatching(/^Reading the job: /),
+        cause: failure,
+      });
     }
   });
 

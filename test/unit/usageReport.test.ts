@@ -20,24 +20,40 @@ const refusal = (params: Record<string, string>) => {
 describe('the usage query', () => {
   it('is today, every dimension, every caller by default; from defaults to to', () => {
     expect(query({})).toEqual({ from: '2026-12-02', to: '2026-12-02', groupBy: ['day', 'caller', 'model'] });
-    expect(query({ to: '2026-11-30' })).toEqual({ from: '2026-11-30', to: '2026-11-30', groupBy: ['day', 'caller', 'model'] });
+    expect(query({ to: '2026-11-30' })).toEqual({
+      from: '2026-11-30',
+      to: '2026-11-30',
+      groupBy: ['day', 'caller', 'model'],
+    });
   });
 
   it('takes days, a caller and the dimensions it names (trimmed; empty: one total); an empty caller is none', () => {
-    expect(query({ from: '2026-11-01', to: '2026-11-30', caller: 'ann', groupBy: ' model , day,' })).toEqual({ from: '2026-11-01', to: '2026-11-30', caller: 'ann', groupBy: ['model', 'day'] });
+    expect(query({ from: '2026-11-01', to: '2026-11-30', caller: 'ann', groupBy: ' model , day,' })).toEqual({
+      from: '2026-11-01',
+      to: '2026-11-30',
+      caller: 'ann',
+      groupBy: ['model', 'day'],
+    });
     expect(query({ groupBy: '', caller: '' })).toEqual({ from: '2026-12-02', to: '2026-12-02', groupBy: [] });
   });
 
   it('366 days at most, both ends included: 367 are refused', () => {
     expect(query({ from: '2025-12-01', to: '2026-12-01' }).from).toBe('2025-12-01');
-    expect(refusal({ from: '2025-11-30', to: '2026-12-01' })).toEqual({ message: "Invalid value for 'from': at most 366 days can be asked at once.", param: 'from' });
+    expect(refusal({ from: '2025-11-30', to: '2026-12-01' })).toEqual({
+      message: "Invalid value for 'from': at most 366 days can be asked at once.",
+      param: 'from',
+    });
   });
 
   it.each([
     [{ to: '2026-2-01' }, "Invalid value for 'to': expected a day as YYYY-MM-DD.", 'to'],
     [{ to: '2026-02-30' }, "Invalid value for 'to': expected a day as YYYY-MM-DD.", 'to'],
     [{ from: 'yesterday' }, "Invalid value for 'from': expected a day as YYYY-MM-DD.", 'from'],
-    [{ to: 'soon', from: 'yesterday', groupBy: 'colour' }, "Invalid value for 'to': expected a day as YYYY-MM-DD.", 'to'],
+    [
+      { to: 'soon', from: 'yesterday', groupBy: 'colour' },
+      "Invalid value for 'to': expected a day as YYYY-MM-DD.",
+      'to',
+    ],
     [{ from: '2026-12-03' }, "Invalid value for 'from': it is after 'to'.", 'from'],
     [{ groupBy: 'day,colour' }, "Invalid value for 'groupBy': 'colour' is not one of day, caller, model.", 'groupBy'],
     [{ groupBy: 'day,model,day' }, "Invalid value for 'groupBy': a dimension is named twice.", 'groupBy'],

@@ -56,7 +56,12 @@ function made(generation: Generation) {
 }
 
 /** The 200 body of a generation that does not stream. gpt-image models write no `revised_prompt`. */
-export function generationAnswer(generation: Generation, images: Buffer[], created: number, withUsage = true): Record<string, unknown> {
+export function generationAnswer(
+  generation: Generation,
+  images: Buffer[],
+  created: number,
+  withUsage = true,
+): Record<string, unknown> {
   return {
     created,
     data: images.map((image) => ({
@@ -84,7 +89,13 @@ export function partialImageEvent(generation: Generation, image: Buffer, index: 
  * add up to the usage a request that does not stream reports: each carries its image's output
  * tokens, and the first also the prompt's.
  */
-export function completedEvent(generation: Generation, image: Buffer, imageIndex: number, createdAt: number, withUsage = true): string {
+export function completedEvent(
+  generation: Generation,
+  image: Buffer,
+  imageIndex: number,
+  createdAt: number,
+  withUsage = true,
+): string {
   return sseFrame('image_generation.completed', {
     type: 'image_generation.completed',
     b64_json: image.toString('base64'),

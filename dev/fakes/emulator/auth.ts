@@ -21,13 +21,18 @@ export interface AuthSettings {
 }
 
 /** Nothing when the caller may proceed, else the 401 to answer. */
-export function checkAuth(headers: IncomingHttpHeaders, settings: AuthSettings, surface: Surface): EmulatorHttpError | undefined {
+export function checkAuth(
+  headers: IncomingHttpHeaders,
+  settings: AuthSettings,
+  surface: Surface,
+): EmulatorHttpError | undefined {
   const apiKey = single(headers['api-key']);
   if (apiKey !== undefined) return settings.apiKeys.includes(apiKey) ? undefined : invalidApiKey();
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(single(headers.authorization) ?? '')?.[1];
   if (bearer === undefined) return invalidApiKey();
   if (surface === 'v1' && settings.apiKeys.includes(bearer)) return undefined;
-  if (settings.acceptEntraTokens && AUDIENCES[surface].some((audience) => isTokenFor(bearer, audience))) return undefined;
+  if (settings.acceptEntraTokens && AUDIENCES[surface].some((audience) => isTokenFor(bearer, audience)))
+    return undefined;
   return invalidToken(AUDIENCES[surface]);
 }
 

@@ -45,7 +45,11 @@ export interface EmulatorOptions extends EmulatorConfig {
 }
 
 export const DEFAULT_SETTINGS: Readonly<EmulatorSettings> = deepFreeze<EmulatorSettings>({
-  deployments: { 'gpt-image-2': 'gpt-image-2', 'gpt-image-1.5': 'gpt-image-1.5', 'gpt-image-1-mini': 'gpt-image-1-mini' },
+  deployments: {
+    'gpt-image-2': 'gpt-image-2',
+    'gpt-image-1.5': 'gpt-image-1.5',
+    'gpt-image-1-mini': 'gpt-image-1-mini',
+  },
   apiKeys: ['emulator-key'],
   acceptEntraTokens: true,
   latencyMs: 0,
@@ -61,7 +65,8 @@ export const DEFAULT_SETTINGS: Readonly<EmulatorSettings> = deepFreeze<EmulatorS
 
 /** Frozen all the way down: settings share the defaults' arrays until changed. */
 function deepFreeze<T extends object>(value: T): T {
-  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) deepFreeze(inner as object);
+  for (const inner of Object.values(value))
+    if (typeof inner === 'object' && inner !== null) deepFreeze(inner as object);
   return Object.freeze(value);
 }
 
@@ -72,22 +77,32 @@ const CLEARABLE = new Set<string>(['requestsPerMinute', 'retryAfterSeconds']);
 export function applySettings(base: Readonly<EmulatorSettings>, changes: EmulatorConfig): EmulatorSettings {
   const next = { ...base } as Record<string, unknown>;
   for (const [key, value] of Object.entries(changes)) {
-    if (!Object.hasOwn(DEFAULT_SETTINGS, key)) throw new RangeError(`Unknown setting ${key} (host and port apply only at start)`);
+    if (!Object.hasOwn(DEFAULT_SETTINGS, key))
+      throw new RangeError(`Unknown setting ${key} (host and port apply only at start)`);
     if (value === undefined && !CLEARABLE.has(key)) continue;
     next[key] = Array.isArray(value) ? [...(value as unknown[])] : value;
   }
   const settings = next as unknown as EmulatorSettings;
-  settings.deployments = Object.fromEntries(Object.entries(settings.deployments as Record<string, string>).map(([name, model]) => [name, checkModel(name, model)]));
+  settings.deployments = Object.fromEntries(
+    Object.entries(settings.deployments as Record<string, string>).map(([name, model]) => [
+      name,
+      checkModel(name, model),
+    ]),
+  );
   checkRange('latencyMs', settings.latencyMs, 0, Number.MAX_SAFE_INTEGER);
-  if (settings.requestsPerMinute !== undefined) checkRange('requestsPerMinute', settings.requestsPerMinute, 1, Number.MAX_SAFE_INTEGER);
-  if (settings.retryAfterSeconds !== undefined) checkRange('retryAfterSeconds', settings.retryAfterSeconds, 0, Number.MAX_SAFE_INTEGER);
+  if (settings.requestsPerMinute !== undefined)
+    checkRange('requestsPerMinute', settings.requestsPerMinute, 1, Number.MAX_SAFE_INTEGER);
+  if (settings.retryAfterSeconds !== undefined)
+    checkRange('retryAfterSeconds', settings.retryAfterSeconds, 0, Number.MAX_SAFE_INTEGER);
   checkRange('failureRate', settings.failureRate, 0, 1);
   if (settings.failureStatuses.length === 0) throw new RangeError('failureStatuses must name at least one status');
   for (const status of settings.failureStatuses) {
-    if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError(`failureStatuses: ${status} is not an HTTP error status`);
+    if (!Number.isInteger(status) || status < 400 || status > 599)
+      throw new RangeError(`failureStatuses: ${status} is not an HTTP error status`);
   }
   for (const form of settings.throttleHeaders) {
-    if (!THROTTLE_HEADERS.includes(form)) throw new RangeError(`throttleHeaders: unknown ${form} (known: ${THROTTLE_HEADERS.join(', ')})`);
+    if (!THROTTLE_HEADERS.includes(form))
+      throw new RangeError(`throttleHeaders: unknown ${form} (known: ${THROTTLE_HEADERS.join(', ')})`);
   }
   if (settings.throttleHeaders.includes('retry-after') && settings.throttleHeaders.includes('retry-after-date')) {
     throw new RangeError('throttleHeaders: retry-after and retry-after-date are two forms of one header; pick one');
@@ -118,7 +133,8 @@ const VARIABLES: Record<string, (text: string, name: string, options: EmulatorOp
   EMULATOR_LATENCY_MS: (text, name, o) => (o.latencyMs = numberOf(text, name)),
   // 0 means no quota, as an unset variable does.
   EMULATOR_RPM: (text, name, o) => (o.requestsPerMinute = numberOf(text, name) || undefined),
-  EMULATOR_THROTTLE_HEADERS: (text, _, o) => (o.throttleHeaders = /^none$/i.test(text) ? [] : (listOf(text) as ThrottleHeader[])),
+  EMULATOR_THROTTLE_HEADERS: (text, _, o) =>
+    (o.throttleHeaders = /^none$/i.test(text) ? [] : (listOf(text) as ThrottleHeader[])),
   EMULATOR_RETRY_AFTER_SECONDS: (text, name, o) => (o.retryAfterSeconds = numberOf(text, name)),
   EMULATOR_FAILURE_RATE: (text, name, o) => (o.failureRate = numberOf(text, name)),
   EMULATOR_FAILURE_STATUSES: (text, name, o) => (o.failureStatuses = listOf(text).map((item) => numberOf(item, name))),

@@ -27,7 +27,8 @@ export class EmulatorHttpError extends Error {
   }
 }
 
-export const resourceNotFound = (): EmulatorHttpError => new EmulatorHttpError(404, { error: { code: '404', message: 'Resource not found' } });
+export const resourceNotFound = (): EmulatorHttpError =>
+  new EmulatorHttpError(404, { error: { code: '404', message: 'Resource not found' } });
 
 export const deploymentNotFound = (): EmulatorHttpError =>
   new EmulatorHttpError(404, {
@@ -64,14 +65,25 @@ export const invalidToken = (audiences: readonly string[]): EmulatorHttpError =>
   );
 
 /** A 400 about one request field: `param` names it so a caller can point at it. */
-export const invalidRequest = (message: string, param: string | null, code = 'invalid_request_error'): EmulatorHttpError =>
+export const invalidRequest = (
+  message: string,
+  param: string | null,
+  code = 'invalid_request_error',
+): EmulatorHttpError =>
   new EmulatorHttpError(400, { error: { code, message, param, type: 'invalid_request_error' } }, 'invalid');
 
 export const unparsableBody = (): EmulatorHttpError =>
-  invalidRequest('We could not parse the JSON body of your request. The API expects a JSON object, but what was sent was not valid JSON.', null);
+  invalidRequest(
+    'We could not parse the JSON body of your request. The API expects a JSON object, but what was sent was not valid JSON.',
+    null,
+  );
 
 export const bodyTooLarge = (limit: number): EmulatorHttpError =>
-  new EmulatorHttpError(413, { error: { code: 'RequestEntityTooLarge', message: `The request body is larger than ${limit} bytes.` } }, 'invalid');
+  new EmulatorHttpError(
+    413,
+    { error: { code: 'RequestEntityTooLarge', message: `The request body is larger than ${limit} bytes.` } },
+    'invalid',
+  );
 
 export const unsupportedApiVersion = (apiVersion: string, model: string, minimum: string): EmulatorHttpError =>
   new EmulatorHttpError(
@@ -107,7 +119,13 @@ export const v1ApiVersion = (apiVersion: string): EmulatorHttpError =>
  * `x-ms-retry-after-ms`, rate-limit answers `x-ratelimit-reset-requests`; RFC 9110 also allows
  * `Retry-After` as an HTTP date (`retry-after-date`). Clients must cope with each, and with none.
  */
-export const THROTTLE_HEADERS = ['retry-after', 'retry-after-date', 'retry-after-ms', 'x-ms-retry-after-ms', 'x-ratelimit-reset-requests'] as const;
+export const THROTTLE_HEADERS = [
+  'retry-after',
+  'retry-after-date',
+  'retry-after-ms',
+  'x-ms-retry-after-ms',
+  'x-ratelimit-reset-requests',
+] as const;
 export type ThrottleHeader = (typeof THROTTLE_HEADERS)[number];
 
 function throttleHeaders(forms: readonly ThrottleHeader[], waitMs: number, seconds: number): Record<string, string> {
@@ -115,14 +133,20 @@ function throttleHeaders(forms: readonly ThrottleHeader[], waitMs: number, secon
   for (const form of forms) {
     if (form === 'retry-after') headers['retry-after'] = String(seconds);
     // HTTP dates have whole seconds: round up so a client that waits until then is not early.
-    if (form === 'retry-after-date') headers['retry-after'] = new Date(Math.ceil((Date.now() + waitMs) / 1000) * 1000).toUTCString();
+    if (form === 'retry-after-date')
+      headers['retry-after'] = new Date(Math.ceil((Date.now() + waitMs) / 1000) * 1000).toUTCString();
     if (form === 'retry-after-ms' || form === 'x-ms-retry-after-ms') headers[form] = String(Math.ceil(waitMs));
     if (form === 'x-ratelimit-reset-requests') headers[form] = `${seconds}s`;
   }
   return headers;
 }
 
-export function rateLimited(apiVersion: string, waitMs: number, forms: readonly ThrottleHeader[], counter: ErrorCounter = 'rateLimited'): EmulatorHttpError {
+export function rateLimited(
+  apiVersion: string,
+  waitMs: number,
+  forms: readonly ThrottleHeader[],
+  counter: ErrorCounter = 'rateLimited',
+): EmulatorHttpError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
   return new EmulatorHttpError(
     429,
@@ -149,7 +173,11 @@ export const contentPolicyViolation = (prompt: string, contentFilterResults: unk
         code: 'content_policy_violation',
         message: FILTER_MESSAGE,
         type: 'invalid_request_error',
-        inner_error: { code: 'ResponsibleAIPolicyViolation', revised_prompt: prompt, content_filter_results: contentFilterResults },
+        inner_error: {
+          code: 'ResponsibleAIPolicyViolation',
+          revised_prompt: prompt,
+          content_filter_results: contentFilterResults,
+        },
       },
     },
     'filtered',
@@ -157,18 +185,30 @@ export const contentPolicyViolation = (prompt: string, contentFilterResults: unk
 
 // The contract does not record a 5xx body; these follow Azure's usual {code, message}.
 const SERVER_FAILURES: Record<number, { code: string; message: string }> = {
-  500: { code: 'InternalServerError', message: 'The server had an error while processing your request. Sorry about that!' },
+  500: {
+    code: 'InternalServerError',
+    message: 'The server had an error while processing your request. Sorry about that!',
+  },
   502: { code: 'BadGateway', message: 'The upstream server returned an invalid response.' },
-  503: { code: 'ServiceUnavailable', message: 'The service is temporarily unable to process your request. Please try again later.' },
+  503: {
+    code: 'ServiceUnavailable',
+    message: 'The service is temporarily unable to process your request. Please try again later.',
+  },
   504: { code: 'Timeout', message: 'The operation was timeout.' },
 };
 
 /** An injected failure (failureRate): a 429 looks like a quota answer, anything else like a server error. */
-export function injectedFailure(status: number, apiVersion: string, retryAfterMs: number, forms: readonly ThrottleHeader[]): EmulatorHttpError {
+export function injectedFailure(
+  status: number,
+  apiVersion: string,
+  retryAfterMs: number,
+  forms: readonly ThrottleHeader[],
+): EmulatorHttpError {
   if (status === 429) return rateLimited(apiVersion, retryAfterMs, forms, 'failed');
   const known = SERVER_FAILURES[status] ?? { code: String(status), message: `The service answered ${status}.` };
   return new EmulatorHttpError(status, { error: { ...known } }, 'failed');
 }
 
 /** The emulator's own fault: not counted as an injected failure. */
-export const internalError = (): EmulatorHttpError => new EmulatorHttpError(500, { error: { ...SERVER_FAILURES[500] } });
+export const internalError = (): EmulatorHttpError =>
+  new EmulatorHttpError(500, { error: { ...SERVER_FAILURES[500] } });

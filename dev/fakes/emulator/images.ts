@@ -32,13 +32,30 @@ let cachedBytes = 0;
 /** Renders (or recalls) the image for these options. The buffer is shared: do not mutate it. */
 export function renderImage(options: RenderOptions): Buffer {
   const { prompt, width, height, format, realistic = false, transparent = false, blockSize = 8 } = options;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 65_535 || height > 65_535) {
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width < 1 ||
+    height < 1 ||
+    width > 65_535 ||
+    height > 65_535
+  ) {
     throw new RangeError(`Invalid image size ${width}x${height}`);
   }
-  if (!Number.isInteger(blockSize) || blockSize < 8 || blockSize % 8 !== 0) throw new RangeError(`blockSize must be a multiple of 8, got ${blockSize}`);
+  if (!Number.isInteger(blockSize) || blockSize < 8 || blockSize % 8 !== 0)
+    throw new RangeError(`blockSize must be a multiple of 8, got ${blockSize}`);
   if (transparent && format !== 'png') throw new RangeError('Only PNG images can be transparent');
   const quality = Math.min(100, Math.max(0, Math.round(options.jpegQuality ?? 100)));
-  const key = JSON.stringify([prompt, width, height, format, realistic, transparent, blockSize, format === 'jpeg' ? quality : null]);
+  const key = JSON.stringify([
+    prompt,
+    width,
+    height,
+    format,
+    realistic,
+    transparent,
+    blockSize,
+    format === 'jpeg' ? quality : null,
+  ]);
   const hit = cache.get(key);
   if (hit) {
     // Re-insert so the Map's insertion order doubles as recency order.
@@ -181,7 +198,12 @@ function encodePng(grid: ColourGrid, realistic: boolean): Buffer {
   ihdr[9] = transparent ? 6 : 2; // colour type: RGBA or RGB
   // bytes 10-12 stay 0: deflate, adaptive filtering, no interlace
   const idat = deflateSync(raw, { level: 6, strategy: realistic ? constants.Z_HUFFMAN_ONLY : constants.Z_RLE });
-  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Noise of -4..3 levels, from 3 random bits; zero on alpha bytes (every 4th with RGBA). Long enough for a row at any offset. */
@@ -204,23 +226,59 @@ function pngChunk(type: string, data: Buffer): Buffer {
 
 /** Natural (row-major) index of each zig-zag position. */
 const ZIGZAG = [
-  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22,
-  15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+  35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47,
+  55, 62, 63,
 ];
 /** The JPEG standard's example tables (Annex K), row-major. */
 const LUMA_QUANT = [
-  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109,
-  103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51,
+  87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101,
+  72, 92, 95, 98, 112, 100, 103, 99,
 ];
 const CHROMA_QUANT = [
-  17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99, ...new Array<number>(32).fill(99),
+  17,
+  18,
+  24,
+  47,
+  99,
+  99,
+  99,
+  99,
+  18,
+  21,
+  26,
+  66,
+  99,
+  99,
+  99,
+  99,
+  24,
+  26,
+  56,
+  99,
+  99,
+  99,
+  99,
+  99,
+  47,
+  66,
+  99,
+  99,
+  99,
+  99,
+  99,
+  99,
+  ...new Array<number>(32).fill(99),
 ];
 
 /** A table in zig-zag order, scaled for `quality` the way libjpeg does. */
 function quantTable(base: number[], quality: number): Uint8Array {
   const q = Math.max(1, quality);
   const scale = q < 50 ? 5000 / q : 200 - 2 * q;
-  return Uint8Array.from(ZIGZAG, (natural) => Math.min(255, Math.max(1, Math.floor((base[natural] * scale + 50) / 100))));
+  return Uint8Array.from(ZIGZAG, (natural) =>
+    Math.min(255, Math.max(1, Math.floor((base[natural] * scale + 50) / 100))),
+  );
 }
 
 /**
@@ -255,8 +313,22 @@ function huffman(common: number, others: number[], length: number): Huffman {
 const EOB = 0x00;
 const ZRL = 0xf0;
 const MAX_NOISE_SIZE = 6;
-const DC_TABLE = huffman(0, Array.from({ length: 11 }, (_, i) => i + 1), 5);
-const AC_TABLE = huffman(EOB, [ZRL, ...Array.from({ length: 16 * MAX_NOISE_SIZE }, (_, i) => (Math.floor(i / MAX_NOISE_SIZE) << 4) | ((i % MAX_NOISE_SIZE) + 1))], 8);
+const DC_TABLE = huffman(
+  0,
+  Array.from({ length: 11 }, (_, i) => i + 1),
+  5,
+);
+const AC_TABLE = huffman(
+  EOB,
+  [
+    ZRL,
+    ...Array.from(
+      { length: 16 * MAX_NOISE_SIZE },
+      (_, i) => (Math.floor(i / MAX_NOISE_SIZE) << 4) | ((i % MAX_NOISE_SIZE) + 1),
+    ),
+  ],
+  8,
+);
 
 /** Appends bits MSB first, stuffing a zero byte after each 0xff as JPEG requires. */
 class BitWriter {
@@ -321,7 +393,11 @@ function encodeJpeg(grid: ColourGrid, realistic: boolean, quality: number): Buff
   const dc = new Int16Array(columns * grid.rows * 3);
   for (let b = 0; b < columns * grid.rows; b++) {
     const [r, g, bl] = [rgba[b * 4], rgba[b * 4 + 1], rgba[b * 4 + 2]];
-    const ycc = [0.299 * r + 0.587 * g + 0.114 * bl, -0.168736 * r - 0.331264 * g + 0.5 * bl + 128, 0.5 * r - 0.418688 * g - 0.081312 * bl + 128];
+    const ycc = [
+      0.299 * r + 0.587 * g + 0.114 * bl,
+      -0.168736 * r - 0.331264 * g + 0.5 * bl + 128,
+      0.5 * r - 0.418688 * g - 0.081312 * bl + 128,
+    ];
     for (let c = 0; c < 3; c++) dc[b * 3 + c] = Math.round((8 * (ycc[c] - 128)) / tables[c === 0 ? 0 : 1][0]);
   }
   const noise = realistic ? tables.map(noiseCoefficients) : [];
@@ -349,7 +425,10 @@ function encodeJpeg(grid: ColourGrid, realistic: boolean, quality: number): Buff
     segment(0xe0, Buffer.from([0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0])), // JFIF 1.1, no density
     segment(0xdb, Buffer.concat([Buffer.from([0]), tables[0], Buffer.from([1]), tables[1]])),
     // 8-bit, height, width, 3 components (Y, Cb, Cr), each 1x1 sampled; Y takes quant table 0, Cb and Cr table 1.
-    segment(0xc0, Buffer.from([8, height >> 8, height & 255, width >> 8, width & 255, 3, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1])),
+    segment(
+      0xc0,
+      Buffer.from([8, height >> 8, height & 255, width >> 8, width & 255, 3, 1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1]),
+    ),
     segment(0xc4, Buffer.concat([dhtTable(0x00, DC_TABLE), dhtTable(0x10, AC_TABLE)])),
     segment(0xda, Buffer.from([3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0])),
     scan,

@@ -6,7 +6,9 @@ import { startOpenAIEmulator } from './server.js';
 
 async function main(): Promise<void> {
   const emulator = await startOpenAIEmulator(optionsFromEnv(process.env));
-  const deployments = Object.entries(emulator.settings.deployments).map(([name, model]) => `${name}=${model}`).join(', ');
+  const deployments = Object.entries(emulator.settings.deployments)
+    .map(([name, model]) => `${name}=${model}`)
+    .join(', ');
   console.log(`Azure OpenAI emulator listening on ${emulator.url} (deployments: ${deployments})`);
   const shutdown = () => {
     emulator.close().then(

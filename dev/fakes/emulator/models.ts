@@ -53,18 +53,27 @@ const gptImage1Family = (version: string, retires: string): ModelRules => ({
   qualities: ['low', 'medium', 'high', 'auto'],
   defaultQuality: 'high',
   refuseSize: (width, height) =>
-    LISTED_SIZES.includes(`${width}x${height}`) ? undefined : `Supported values are: ${['auto', ...LISTED_SIZES].map((s) => `'${s}'`).join(', ')}.`,
+    LISTED_SIZES.includes(`${width}x${height}`)
+      ? undefined
+      : `Supported values are: ${['auto', ...LISTED_SIZES].map((s) => `'${s}'`).join(', ')}.`,
   outputTokens: (width, height, quality) => TOKEN_TABLE[`${width}x${height}`][quality],
 });
 
-const GPT_IMAGE_2_SIZE = { edgeMultiple: 16, maxEdge: 3840, maxAspect: 3, minPixels: 655_360, maxPixels: 8_294_400 } as const;
+const GPT_IMAGE_2_SIZE = {
+  edgeMultiple: 16,
+  maxEdge: 3840,
+  maxAspect: 3,
+  minPixels: 655_360,
+  maxPixels: 8_294_400,
+} as const;
 
 /** gpt-image-2 makes any size within these rules; the answer names the rule a size breaks. */
 function refuseGptImage2Size(width: number, height: number): string | undefined {
   const { edgeMultiple, maxEdge, maxAspect, minPixels, maxPixels } = GPT_IMAGE_2_SIZE;
   const long = Math.max(width, height);
   const pixels = width * height;
-  if (width % edgeMultiple !== 0 || height % edgeMultiple !== 0) return `Both edges must be multiples of ${edgeMultiple} pixels.`;
+  if (width % edgeMultiple !== 0 || height % edgeMultiple !== 0)
+    return `Both edges must be multiples of ${edgeMultiple} pixels.`;
   if (long > maxEdge) return `The long edge must be at most ${maxEdge} pixels.`;
   if (long > maxAspect * Math.min(width, height)) return `The aspect ratio must be at most ${maxAspect}:1.`;
   if (pixels < minPixels) return `The image must have at least ${minPixels} pixels; ${width}x${height} has ${pixels}.`;
@@ -115,7 +124,9 @@ export function checkModel(deployment: string, model: string): ModelName {
   if (Object.hasOwn(MODELS, model)) return model as ModelName;
   const retired = RETIRED_MODELS[model];
   if (retired !== undefined) {
-    throw new RangeError(`Deployment ${deployment}: model ${model} was retired on ${retired}; Azure no longer runs it (use one of ${Object.keys(MODELS).join(', ')})`);
+    throw new RangeError(
+      `Deployment ${deployment}: model ${model} was retired on ${retired}; Azure no longer runs it (use one of ${Object.keys(MODELS).join(', ')})`,
+    );
   }
   throw new RangeError(`Deployment ${deployment}: unknown model ${model} (known: ${Object.keys(MODELS).join(', ')})`);
 }

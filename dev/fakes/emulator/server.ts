@@ -9,7 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { blockedFilterResults, completedEvent, generationAnswer, partialImageEvent } from './answers.js';
 import { checkAuth, type Surface } from './auth.js';
-import { DEFAULT_SETTINGS, applySettings, type EmulatorConfig, type EmulatorOptions, type EmulatorSettings } from './config.js';
+import {
+  DEFAULT_SETTINGS,
+  applySettings,
+  type EmulatorConfig,
+  type EmulatorOptions,
+  type EmulatorSettings,
+} from './config.js';
 import {
   EmulatorHttpError,
   bodyTooLarge,
@@ -95,7 +101,18 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const FINAL_BLOCK = 8;
 
 function emptyStats(): EmulatorStats {
-  return { requests: 0, generations: 0, generationsByDeployment: {}, images: 0, streams: 0, rateLimited: 0, failed: 0, unauthorized: 0, filtered: 0, invalid: 0 };
+  return {
+    requests: 0,
+    generations: 0,
+    generationsByDeployment: {},
+    images: 0,
+    streams: 0,
+    rateLimited: 0,
+    failed: 0,
+    unauthorized: 0,
+    filtered: 0,
+    invalid: 0,
+  };
 }
 
 /** What a route resolved to before the body's rules apply. */
@@ -192,7 +209,9 @@ class Emulator implements OpenAIEmulator {
       this.record(req, url, text);
       const dated = DATED_ROUTE.exec(url.pathname);
       if (req.method !== 'POST' || (!dated && !V1_ROUTE.test(url.pathname))) throw resourceNotFound();
-      const target = dated ? this.resolveDated(req, decodeURIComponent(dated[1]), url, text) : this.resolveV1(req, url, text);
+      const target = dated
+        ? this.resolveDated(req, decodeURIComponent(dated[1]), url, text)
+        : this.resolveV1(req, url, text);
       this.admit(res, target);
       const generation = validateGeneration(target.body, target.model);
       await this.generate(res, target, generation, signal);
@@ -215,7 +234,8 @@ class Emulator implements OpenAIEmulator {
     const model = this.current.deployments[deployment];
     if (!model) throw deploymentNotFound();
     // Every current model is a gpt-image model, which older api-versions do not know.
-    if (version[1] < GPT_IMAGE_MIN_API_VERSION.slice(0, 10)) throw unsupportedApiVersion(apiVersion, model, GPT_IMAGE_MIN_API_VERSION);
+    if (version[1] < GPT_IMAGE_MIN_API_VERSION.slice(0, 10))
+      throw unsupportedApiVersion(apiVersion, model, GPT_IMAGE_MIN_API_VERSION);
     return { deployment, model, apiVersion, body: parseJsonBody(text) };
   }
 
@@ -227,7 +247,11 @@ class Emulator implements OpenAIEmulator {
     const body = parseJsonBody(text);
     const deployment = body.model;
     if (typeof deployment !== 'string' || deployment === '') {
-      throw invalidRequest("Missing required parameter: 'model'. On the v1 API it names the deployment.", 'model', 'missing_required_parameter');
+      throw invalidRequest(
+        "Missing required parameter: 'model'. On the v1 API it names the deployment.",
+        'model',
+        'missing_required_parameter',
+      );
     }
     const model = this.current.deployments[deployment];
     if (!model) throw deploymentNotFound();
@@ -251,12 +275,21 @@ class Emulator implements OpenAIEmulator {
     res.setHeader('x-ratelimit-limit-requests', String(limit));
     if (!admission.admitted) {
       res.setHeader('x-ratelimit-remaining-requests', '0');
-      throw rateLimited(target.apiVersion, retryAfterSeconds === undefined ? admission.waitMs : retryAfterSeconds * 1000, throttleHeaders);
+      throw rateLimited(
+        target.apiVersion,
+        retryAfterSeconds === undefined ? admission.waitMs : retryAfterSeconds * 1000,
+        throttleHeaders,
+      );
     }
     res.setHeader('x-ratelimit-remaining-requests', String(admission.remaining));
   }
 
-  private async generate(res: ServerResponse, target: Target, generation: Generation, signal: AbortSignal): Promise<void> {
+  private async generate(
+    res: ServerResponse,
+    target: Target,
+    generation: Generation,
+    signal: AbortSignal,
+  ): Promise<void> {
     const settings = this.current;
     const prompt = generation.prompt.toLowerCase();
     // The prompt filter runs before any image is made: it answers at once, unbilled.
@@ -267,12 +300,18 @@ class Emulator implements OpenAIEmulator {
     if (settings.failureRate > 0 && Math.random() < settings.failureRate) {
       await sleep(settings.latencyMs, undefined, { signal });
       const status = settings.failureStatuses[Math.floor(Math.random() * settings.failureStatuses.length)];
-      throw injectedFailure(status, target.apiVersion, (settings.retryAfterSeconds ?? 1) * 1000, settings.throttleHeaders);
+      throw injectedFailure(
+        status,
+        target.apiVersion,
+        (settings.retryAfterSeconds ?? 1) * 1000,
+        settings.throttleHeaders,
+      );
     }
     // Billed from here on: a caller that times out or hangs up now has still paid, as with Azure.
     this.stats.generations++;
     this.stats.images += generation.n;
-    this.stats.generationsByDeployment[target.deployment] = (this.stats.generationsByDeployment[target.deployment] ?? 0) + 1;
+    this.stats.generationsByDeployment[target.deployment] =
+      (this.stats.generationsByDeployment[target.deployment] ?? 0) + 1;
     if (generation.stream) {
       this.stats.streams++;
       await this.stream(res, generation, started, signal);
@@ -288,7 +327,12 @@ class Emulator implements OpenAIEmulator {
    * last) and then the finished one. latencyMs is spread evenly over the events, so the first
    * partial comes early, and each event is written as soon as it is due.
    */
-  private async stream(res: ServerResponse, generation: Generation, started: number, signal: AbortSignal): Promise<void> {
+  private async stream(
+    res: ServerResponse,
+    generation: Generation,
+    started: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { n, partialImages } = generation;
     const latencyMs = this.current.latencyMs;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -302,7 +346,15 @@ class Emulator implements OpenAIEmulator {
         res.write(partialImageEvent(generation, image, partial, nowSeconds()));
       }
       await sleepUntil(started + (latencyMs * ++due) / events, signal);
-      res.write(completedEvent(generation, this.render(generation, index, FINAL_BLOCK), index, nowSeconds(), !this.current.omitUsage));
+      res.write(
+        completedEvent(
+          generation,
+          this.render(generation, index, FINAL_BLOCK),
+          index,
+          nowSeconds(),
+          !this.current.omitUsage,
+        ),
+      );
     }
     res.end();
   }
@@ -343,7 +395,11 @@ function sleepUntil(deadline: number, signal: AbortSignal): Promise<void> {
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+  });
   res.end(text);
 }
 
@@ -355,7 +411,9 @@ function readBody(req: IncomingMessage): Promise<string> {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
-    req.on('end', () => (size > MAX_BODY_BYTES ? reject(bodyTooLarge(MAX_BODY_BYTES)) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    req.on('end', () =>
+      size > MAX_BODY_BYTES ? reject(bodyTooLarge(MAX_BODY_BYTES)) : resolve(Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
 }

@@ -54,7 +54,11 @@ export function validateGeneration(body: Body, model: ModelName): Generation {
   const rules = MODELS[model];
   for (const field of REFUSED_FIELDS) {
     if (present(body, field) !== undefined) {
-      throw invalidRequest(`Unknown parameter: '${field}'. It is not supported with model ${model}.`, field, 'unknown_parameter');
+      throw invalidRequest(
+        `Unknown parameter: '${field}'. It is not supported with model ${model}.`,
+        field,
+        'unknown_parameter',
+      );
     }
   }
   const prompt = readPrompt(body);
@@ -64,11 +68,19 @@ export function validateGeneration(body: Body, model: ModelName): Generation {
   const outputFormat = readChoice(body, 'output_format', OUTPUT_FORMATS) ?? 'png';
   const compression = readInteger(body, 'output_compression', 0, 100);
   if (compression !== undefined && outputFormat !== 'jpeg') {
-    throw invalidRequest(`Invalid 'output_compression': it is only supported with output_format 'jpeg', not '${outputFormat}'.`, 'output_compression', 'invalid_value');
+    throw invalidRequest(
+      `Invalid 'output_compression': it is only supported with output_format 'jpeg', not '${outputFormat}'.`,
+      'output_compression',
+      'invalid_value',
+    );
   }
   const background = readChoice(body, 'background', BACKGROUNDS) ?? 'auto';
   if (background === 'transparent' && outputFormat !== 'png') {
-    throw invalidRequest("Invalid 'background': 'transparent' needs output_format 'png'; JPEG has no transparency.", 'background', 'invalid_value');
+    throw invalidRequest(
+      "Invalid 'background': 'transparent' needs output_format 'png'; JPEG has no transparency.",
+      'background',
+      'invalid_value',
+    );
   }
   const stream = readBoolean(body, 'stream') ?? false;
   // Accepted without `stream` as well, and then ignored: the contract does not say the service refuses it.
@@ -101,21 +113,37 @@ function present(body: Body, field: string): unknown {
 function readString(body: Body, field: string): string | undefined {
   const value = present(body, field);
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw invalidRequest(`Invalid type for '${field}': expected a string, but got ${describe(value)} instead.`, field, 'invalid_type');
+  if (typeof value !== 'string')
+    throw invalidRequest(
+      `Invalid type for '${field}': expected a string, but got ${describe(value)} instead.`,
+      field,
+      'invalid_type',
+    );
   return value;
 }
 
 function readBoolean(body: Body, field: string): boolean | undefined {
   const value = present(body, field);
   if (value === undefined) return undefined;
-  if (typeof value !== 'boolean') throw invalidRequest(`Invalid type for '${field}': expected a boolean, but got ${describe(value)} instead.`, field, 'invalid_type');
+  if (typeof value !== 'boolean')
+    throw invalidRequest(
+      `Invalid type for '${field}': expected a boolean, but got ${describe(value)} instead.`,
+      field,
+      'invalid_type',
+    );
   return value;
 }
 
 function readPrompt(body: Body): string {
   const prompt = readString(body, 'prompt');
-  if (prompt === undefined) throw invalidRequest("Missing required parameter: 'prompt'.", 'prompt', 'missing_required_parameter');
-  if (prompt.trim() === '') throw invalidRequest("Invalid 'prompt': empty string. Expected a string with at least one non-blank character.", 'prompt', 'empty_string');
+  if (prompt === undefined)
+    throw invalidRequest("Missing required parameter: 'prompt'.", 'prompt', 'missing_required_parameter');
+  if (prompt.trim() === '')
+    throw invalidRequest(
+      "Invalid 'prompt': empty string. Expected a string with at least one non-blank character.",
+      'prompt',
+      'empty_string',
+    );
   if (prompt.length > PROMPT_MAX_LENGTH) {
     throw invalidRequest(
       `Invalid 'prompt': string too long. Expected a string with maximum length ${PROMPT_MAX_LENGTH}, but got a string with length ${prompt.length} instead.`,
@@ -130,10 +158,24 @@ function readInteger(body: Body, field: string, min: number, max: number): numbe
   const value = present(body, field);
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw invalidRequest(`Invalid type for '${field}': expected an integer, but got ${describe(value)} instead.`, field, 'invalid_type');
+    throw invalidRequest(
+      `Invalid type for '${field}': expected an integer, but got ${describe(value)} instead.`,
+      field,
+      'invalid_type',
+    );
   }
-  if (value < min) throw invalidRequest(`Invalid '${field}': integer below minimum value. Expected a value >= ${min}, but got ${value} instead.`, field, 'integer_below_min_value');
-  if (value > max) throw invalidRequest(`Invalid '${field}': integer above maximum value. Expected a value <= ${max}, but got ${value} instead.`, field, 'integer_above_max_value');
+  if (value < min)
+    throw invalidRequest(
+      `Invalid '${field}': integer below minimum value. Expected a value >= ${min}, but got ${value} instead.`,
+      field,
+      'integer_below_min_value',
+    );
+  if (value > max)
+    throw invalidRequest(
+      `Invalid '${field}': integer above maximum value. Expected a value <= ${max}, but got ${value} instead.`,
+      field,
+      'integer_above_max_value',
+    );
   return value;
 }
 
@@ -142,7 +184,11 @@ function readChoice<T extends string>(body: Body, field: string, allowed: readon
   const value = readString(body, field);
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw invalidRequest(`Invalid '${field}': '${value}' is not supported by this model. Supported values are: ${allowed.map((a) => `'${a}'`).join(', ')}.`, field, 'invalid_value');
+    throw invalidRequest(
+      `Invalid '${field}': '${value}' is not supported by this model. Supported values are: ${allowed.map((a) => `'${a}'`).join(', ')}.`,
+      field,
+      'invalid_value',
+    );
   }
   return value as T;
 }
@@ -151,8 +197,11 @@ function readSize(body: Body, model: ModelName): { width: number; height: number
   const size = readString(body, 'size') ?? 'auto';
   if (size === 'auto') return AUTO_SIZE;
   const match = /^([1-9]\d{0,4})x([1-9]\d{0,4})$/.exec(size);
-  const refusal = match ? MODELS[model].refuseSize(Number(match[1]), Number(match[2])) : "Expected 'auto' or WIDTHxHEIGHT in pixels, such as '1024x1024'.";
-  if (refusal !== undefined) throw invalidRequest(`Invalid 'size': '${size}' is not supported by ${model}. ${refusal}`, 'size', 'invalid_value');
+  const refusal = match
+    ? MODELS[model].refuseSize(Number(match[1]), Number(match[2]))
+    : "Expected 'auto' or WIDTHxHEIGHT in pixels, such as '1024x1024'.";
+  if (refusal !== undefined)
+    throw invalidRequest(`Invalid 'size': '${size}' is not supported by ${model}. ${refusal}`, 'size', 'invalid_value');
   return { width: Number(match![1]), height: Number(match![2]) };
 }
 

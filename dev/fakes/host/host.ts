@@ -7,7 +7,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { format } from 'node:util';
 import * as functions from '@azure/functions';
-import { type HttpFunctionOptions, type InvocationContextInit, type StorageQueueFunctionOptions } from '@azure/functions';
+import {
+  type HttpFunctionOptions,
+  type InvocationContextInit,
+  type StorageQueueFunctionOptions,
+} from '@azure/functions';
 import { compileRoute, requestPath, type RouteMatcher } from './routes.js';
 
 // A small stand-in for the Azure Functions host (Core Tools cannot be installed on these machines):
@@ -70,9 +74,16 @@ export function mainFiles(root: string): string[] {
   if (!main) throw new Error('package.json names no main: the functions to load');
   if (!main.includes('*')) return [join(root, main)];
   const dir = dirname(main);
-  const pattern = new RegExp(`^${basename(main).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+  const pattern = new RegExp(
+    `^${basename(main)
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')}$`,
+  );
   if (dir.includes('*')) throw new Error(`package.json main ${main}: only the file name may have a wildcard`);
-  return readdirSync(join(root, dir)).filter((f) => pattern.test(f)).sort().map((f) => join(root, dir, f));
+  return readdirSync(join(root, dir))
+    .filter((f) => pattern.test(f))
+    .sort()
+    .map((f) => join(root, dir, f));
 }
 
 /**
@@ -104,7 +115,9 @@ export function loadFunctions(root: string, log: Log): Registrations {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- the host loads the app as the Functions worker does: with require
       require(file);
     } catch (err) {
-      log(`Worker was unable to load entry point "${relative(root, file)}": ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+      log(
+        `Worker was unable to load entry point "${relative(root, file)}": ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+      );
       return { http: [], queues: [] };
     }
   }
@@ -154,13 +167,21 @@ export async function serveHttp(options: HttpHostOptions): Promise<{ url: string
         res.end();
       })
       // A caller gone mid-answer is no failure of the function: logged as such, never as a 500.
-      .finally(() => options.log(`${req.method} ${req.url?.split('?')[0]} ${res.statusCode} ${Date.now() - started} ms${left ? ' (the caller left)' : ''}`));
+      .finally(() =>
+        options.log(
+          `${req.method} ${req.url?.split('?')[0]} ${res.statusCode} ${Date.now() - started} ms${left ? ' (the caller left)' : ''}`,
+        ),
+      );
   });
   server.keepAliveTimeout = 65_000;
   return { url: `http://127.0.0.1:${await listen(server, options.port)}`, server };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, { prefix, registrations, log, functionKey }: HttpHostOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  { prefix, registrations, log, functionKey }: HttpHostOptions,
+): Promise<void> {
   const url = requestUrl(req);
   if (!url) {
     res.writeHead(400).end();
@@ -176,11 +197,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
     return;
   }
   const base = `/${prefix}`;
-  const path = prefix ? (pathname.toLowerCase().startsWith(`${base}/`.toLowerCase()) ? pathname.slice(base.length) : undefined) : pathname;
-  const matches = path === undefined ? [] : registrations.http.flatMap((r) => {
-    const params = r.route.match(path);
-    return params ? [{ registration: r, params }] : [];
-  });
+  const path = prefix
+    ? pathname.toLowerCase().startsWith(`${base}/`.toLowerCase())
+      ? pathname.slice(base.length)
+      : undefined
+    : pathname;
+  const matches =
+    path === undefined
+      ? []
+      : registrations.http.flatMap((r) => {
+          const params = r.route.match(path);
+          return params ? [{ registration: r, params }] : [];
+        });
   const found = matches.find((m) => m.registration.methods.includes(req.method ?? 'GET'));
   if (!found) {
     res.writeHead(matches.length > 0 ? 405 : 404).end();
@@ -199,7 +227,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
     return;
   }
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   const request = new functions.HttpRequest({
     method: req.method!,
     url: url.toString(),
@@ -208,8 +237,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
     ...(body.length > 0 ? { body: { bytes: body } } : {}),
   });
   const { name, options } = found.registration;
-  const answer = await (options.handler)(request, invocationContext(name, log));
-  const init = answer instanceof functions.HttpResponse ? { status: answer.status, headers: Object.fromEntries(answer.headers), body: Buffer.from(await answer.arrayBuffer()) } : answer;
+  const answer = await options.handler(request, invocationContext(name, log));
+  const init =
+    answer instanceof functions.HttpResponse
+      ? {
+          status: answer.status,
+          headers: Object.fromEntries(answer.headers),
+          body: Buffer.from(await answer.arrayBuffer()),
+        }
+      : answer;
   const outHeaders = new Headers(init.headers);
   let payload: Buffer | string | undefined;
   if (init.jsonBody !== undefined) {
@@ -223,7 +259,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, { prefix, regis
     // HTTP streaming: each chunk goes out as the function writes it.
     res.writeHead(init.status ?? 200, Object.fromEntries(outHeaders));
     res.flushHeaders();
-    await pipeline(stream instanceof Readable ? stream : Readable.fromWeb(stream as import('node:stream/web').ReadableStream), res).catch(() => undefined);
+    await pipeline(
+      stream instanceof Readable ? stream : Readable.fromWeb(stream as import('node:stream/web').ReadableStream),
+      res,
+    ).catch(() => undefined);
     return;
   }
   res.writeHead(init.status ?? 200, Object.fromEntries(outHeaders));

@@ -21,7 +21,13 @@ export async function main(): Promise<void> {
   const registrations = loadFunctions(root, log);
   const hostJson = readHostJson(join(root, 'host.json'));
   const prefix = routePrefix(hostJson);
-  const { url, server } = await serveHttp({ port, prefix, registrations, log, functionKey: process.env.LOCAL_FUNCTION_KEY });
+  const { url, server } = await serveHttp({
+    port,
+    prefix,
+    registrations,
+    log,
+    functionKey: process.env.LOCAL_FUNCTION_KEY,
+  });
   const queues = listenToQueues(registrations, queueSettings(hostJson), log);
   for (const r of registrations.http) log(`${r.name}: [${r.methods.join(',')}] ${url}/${prefix}/${r.options.route}`);
   for (const q of registrations.queues) log(`${q.name}: queueTrigger ${q.options.queueName}`);

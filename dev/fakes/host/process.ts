@@ -15,7 +15,14 @@ export interface HostProcess {
 
 // The app's root holds host.json: two folders up from the source, three from dist/.
 
-export async function startHostProcess(settings: Record<string, string | undefined>, options: { extraCaCerts?: string; nodeArgs?: string[]; /** Another app than this one: a folder with its package.json and host.json. */ appRoot?: string } = {}): Promise<HostProcess> {
+export async function startHostProcess(
+  settings: Record<string, string | undefined>,
+  options: {
+    extraCaCerts?: string;
+    nodeArgs?: string[];
+    /** Another app than this one: a folder with its package.json and host.json. */ appRoot?: string;
+  } = {},
+): Promise<HostProcess> {
   const port = await freePort();
   const env: Record<string, string> = {};
   // Only what the caller names, plus what Node needs: no stray Azure settings from the machine.
@@ -24,7 +31,11 @@ export async function startHostProcess(settings: Record<string, string | undefin
   env.FUNCTIONS_HTTP_PORT = String(port);
   env.LOCAL_SETTINGS_FILE = 'none';
   if (options.extraCaCerts) env.NODE_EXTRA_CA_CERTS = options.extraCaCerts;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(root, 'dist', 'dev', 'fakes', 'host', 'main.js')], { cwd: options.appRoot ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), join(root, 'dist', 'dev', 'fakes', 'host', 'main.js')],
+    { cwd: options.appRoot ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {

@@ -43,7 +43,10 @@ function queueServiceFor(connection: string): QueueServiceClient {
   if (connectionString) return QueueServiceClient.fromConnectionString(connectionString);
   const uri = process.env[`${connection}__queueServiceUri`];
   if (!uri) throw new Error(`The queue trigger's connection '${connection}' is not set.`);
-  return new QueueServiceClient(uri, new DefaultAzureCredential({ managedIdentityClientId: process.env[`${connection}__clientId`] }));
+  return new QueueServiceClient(
+    uri,
+    new DefaultAzureCredential({ managedIdentityClientId: process.env[`${connection}__clientId`] }),
+  );
 }
 
 export interface QueueListeners {
@@ -60,13 +63,23 @@ export function listenToQueues(registrations: Registrations, settings: QueueHost
   return { stop: async () => void (await Promise.all(stops.map((stop) => stop()))) };
 }
 
-function listen(name: string, queue: QueueClient, poison: QueueClient, handler: StorageQueueHandler, settings: QueueHostSettings, log: Log) {
+function listen(
+  name: string,
+  queue: QueueClient,
+  poison: QueueClient,
+  handler: StorageQueueHandler,
+  settings: QueueHostSettings,
+  log: Log,
+) {
   let stopped = false;
   const running = new Set<Promise<void>>();
   let wake: () => void = () => undefined;
 
   const handle = async (message: DequeuedMessageItem) => {
-    const text = settings.messageEncoding === 'base64' ? Buffer.from(message.messageText, 'base64').toString('utf8') : message.messageText;
+    const text =
+      settings.messageEncoding === 'base64'
+        ? Buffer.from(message.messageText, 'base64').toString('utf8')
+        : message.messageText;
     let payload: unknown = text;
     try {
       payload = JSON.parse(text);
@@ -166,5 +179,7 @@ export function triggerMetadata(message: DequeuedMessageItem, text: string, payl
 function camelCase(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(camelCase);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key.charAt(0).toLowerCase() + key.slice(1), camelCase(v)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [key.charAt(0).toLowerCase() + key.slice(1), camelCase(v)]),
+  );
 }

@@ -1,7 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { listen } from '../../processes.js';
-import { DEV_TENANT_ID, defaultSigningKey, mintToken, newSigningKey, signJwt, V1_ISSUER, type SigningKey } from './tokens.js';
+import {
+  DEV_TENANT_ID,
+  defaultSigningKey,
+  mintToken,
+  newSigningKey,
+  signJwt,
+  V1_ISSUER,
+  type SigningKey,
+} from './tokens.js';
 
 // A stand-in for the managed identity endpoint App Service and Azure Functions give an app
 // (IDENTITY_ENDPOINT + IDENTITY_HEADER, api-version 2019-08-01). With those two variables set,
@@ -27,7 +35,10 @@ export interface IdentityEndpoint {
    * An access token as Entra ID issues one for a signed-in user: `aud` the app registration, v2.0
    * unless `version` 1, valid for an hour from `now` (seconds); `claims` add to or replace the usual ones.
    */
-  signIn(claims: Record<string, unknown> & { aud: string }, options?: { version?: 1 | 2; now?: number; lifetimeSeconds?: number }): string;
+  signIn(
+    claims: Record<string, unknown> & { aud: string },
+    options?: { version?: 1 | 2; now?: number; lifetimeSeconds?: number },
+  ): string;
   /** A new signing key, published beside the old ones and used for every token from now on. */
   rotateKeys(): SigningKey;
   /** Requests for the JWKS so far. */
@@ -35,7 +46,9 @@ export interface IdentityEndpoint {
   close(): Promise<void>;
 }
 
-export async function startIdentityEndpoint(options: { port?: number; tokenLifetimeSeconds?: number } = {}): Promise<IdentityEndpoint> {
+export async function startIdentityEndpoint(
+  options: { port?: number; tokenLifetimeSeconds?: number } = {},
+): Promise<IdentityEndpoint> {
   const header = randomBytes(16).toString('hex');
   const issued = new Map<string, number>();
   const keys: SigningKey[] = [defaultSigningKey()];
@@ -58,8 +71,10 @@ export async function startIdentityEndpoint(options: { port?: number; tokenLifet
       subject_types_supported: ['pairwise'],
       tenant_region_scope: 'NA',
     });
-    if (req.method === 'GET' && url.pathname === `${tenantPath}/v2.0/.well-known/openid-configuration`) return answer(200, openId(`${authorityHost}${tenantPath}/v2.0`));
-    if (req.method === 'GET' && url.pathname === `${tenantPath}/.well-known/openid-configuration`) return answer(200, openId(V1_ISSUER));
+    if (req.method === 'GET' && url.pathname === `${tenantPath}/v2.0/.well-known/openid-configuration`)
+      return answer(200, openId(`${authorityHost}${tenantPath}/v2.0`));
+    if (req.method === 'GET' && url.pathname === `${tenantPath}/.well-known/openid-configuration`)
+      return answer(200, openId(V1_ISSUER));
     if (req.method === 'GET' && url.pathname === `${tenantPath}/discovery/v2.0/keys`) {
       keyFetches += 1;
       return answer(200, { keys: keys.map((k) => k.jwk) });
@@ -68,7 +83,10 @@ export async function startIdentityEndpoint(options: { port?: number; tokenLifet
     if (req.headers['x-identity-header'] !== header) return answer(401, { error: 'invalid_identity_header' });
     const resource = url.searchParams.get('resource');
     if (url.searchParams.get('api-version') !== '2019-08-01' || !resource) {
-      return answer(400, { error: 'invalid_request', error_description: 'resource and api-version 2019-08-01 are required' });
+      return answer(400, {
+        error: 'invalid_request',
+        error_description: 'resource and api-version 2019-08-01 are required',
+      });
     }
     const audience = resource.replace(/\/\.default$/, '').replace(/\/$/, '');
     const { token, expiresOn } = mintToken(audience, options.tokenLifetimeSeconds ?? 3600);
@@ -92,7 +110,17 @@ export async function startIdentityEndpoint(options: { port?: number; tokenLifet
     issuer,
     signIn(claims, { version = 2, now = Math.floor(Date.now() / 1000), lifetimeSeconds = 3600 } = {}) {
       const oid = randomUUID();
-      const usual = { iss: version === 2 ? issuer : V1_ISSUER, iat: now, nbf: now, exp: now + lifetimeSeconds, tid: DEV_TENANT_ID, oid, sub: oid, ver: version === 2 ? '2.0' : '1.0', scp: 'user_impersonation' };
+      const usual = {
+        iss: version === 2 ? issuer : V1_ISSUER,
+        iat: now,
+        nbf: now,
+        exp: now + lifetimeSeconds,
+        tid: DEV_TENANT_ID,
+        oid,
+        sub: oid,
+        ver: version === 2 ? '2.0' : '1.0',
+        scp: 'user_impersonation',
+      };
       return signJwt({ ...usual, ...claims }, keys.at(-1));
     },
     rotateKeys() {

@@ -37,7 +37,11 @@ export function signJwt(claims: Record<string, unknown>, key: SigningKey = defau
   return `${input}.${createSign('RSA-SHA256').update(input).sign(key.privateKey).toString('base64url')}`;
 }
 
-export function mintToken(audience: string, lifetimeSeconds = 3600, now = Math.floor(Date.now() / 1000)): { token: string; expiresOn: number } {
+export function mintToken(
+  audience: string,
+  lifetimeSeconds = 3600,
+  now = Math.floor(Date.now() / 1000),
+): { token: string; expiresOn: number } {
   const expiresOn = now + lifetimeSeconds;
   const claims = {
     aud: audience,

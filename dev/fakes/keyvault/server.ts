@@ -25,7 +25,12 @@ interface Version {
   created: number;
 }
 
-export async function startKeyVault(options: { cert: string; key: string; port?: number; secrets?: Record<string, string> }): Promise<KeyVaultStandIn> {
+export async function startKeyVault(options: {
+  cert: string;
+  key: string;
+  port?: number;
+  secrets?: Record<string, string>;
+}): Promise<KeyVaultStandIn> {
   const secrets = new Map<string, Version[]>();
   const sockets = new Set<Socket>();
   let reachable = true;
@@ -64,23 +69,35 @@ export async function startKeyVault(options: { cert: string; key: string; port?:
       return answer(400, { error: { code: 'BadParameter', message: 'The api-version query parameter is required.' } });
     }
     if (!checkBearer(req.headers.authorization, 'https://vault.azure.net')) {
-      return answer(401, { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } }, {
-        'www-authenticate': `Bearer authorization="https://login.microsoftonline.com/${DEV_TENANT_ID}", resource="https://vault.azure.net"`,
-      });
+      return answer(
+        401,
+        { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } },
+        {
+          'www-authenticate': `Bearer authorization="https://login.microsoftonline.com/${DEV_TENANT_ID}", resource="https://vault.azure.net"`,
+        },
+      );
     }
     const match = /^\/secrets\/([0-9a-zA-Z-]+)\/?([0-9a-f]*)\/?$/.exec(requestUrl.pathname);
-    if (req.method !== 'GET' || !match) return answer(405, { error: { code: 'BadRequest', message: 'Only getSecret is served here.' } });
+    if (req.method !== 'GET' || !match)
+      return answer(405, { error: { code: 'BadRequest', message: 'Only getSecret is served here.' } });
     const [, name, versionId] = match;
     const versions = secrets.get(name) ?? [];
     const version = versionId ? versions.find((v) => v.id === versionId) : versions.at(-1);
     if (!version) {
-      return answer(404, { error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault.` } });
+      return answer(404, {
+        error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault.` },
+      });
     }
     standIn.reads++;
     answer(200, {
       value: version.value,
       id: `${url}/secrets/${name}/${version.id}`,
-      attributes: { enabled: true, created: version.created, updated: version.created, recoveryLevel: 'Recoverable+Purgeable' },
+      attributes: {
+        enabled: true,
+        created: version.created,
+        updated: version.created,
+        recoveryLevel: 'Recoverable+Purgeable',
+      },
     });
   });
   server.on('connection', (socket: Socket) => {

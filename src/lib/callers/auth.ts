@@ -68,7 +68,8 @@ const isJwt = (token: string) => /^[\w-]+\.[\w-]*\.[\w-]*$/.test(token);
  * against deciding anything on it.
  */
 function principalCaller(claims: Record<string, unknown>): Caller {
-  if (typeof claims.oid !== 'string' || claims.oid === '') throw new UnauthorizedError('The bearer token names no principal (oid).', 'authorization');
+  if (typeof claims.oid !== 'string' || claims.oid === '')
+    throw new UnauthorizedError('The bearer token names no principal (oid).', 'authorization');
   // The prefix keeps principals apart from caller keys' names, which hold no ':'.
   return { name: `entra:${claims.oid}`, kind: 'principal' };
 }
@@ -95,7 +96,8 @@ export class HostKeyCheck {
   }
 
   private async ask(functionKey: string | undefined): Promise<boolean> {
-    const unavailable = (why: string, cause?: unknown) => new DependencyUnavailableError('FunctionsHost', `The function key cannot be checked: ${why}.`, 5_000, { cause });
+    const unavailable = (why: string, cause?: unknown) =>
+      new DependencyUnavailableError('FunctionsHost', `The function key cannot be checked: ${why}.`, 5_000, { cause });
     if (this.hostUrl === undefined) throw unavailable('WEBSITE_HOSTNAME is not set');
     let answer: Response;
     try {

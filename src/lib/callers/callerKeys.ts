@@ -18,10 +18,17 @@ const PARTITION = 'callerkey';
 export const callerKeyRequest = z.strictObject({
   name: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'must be 1 to 64 letters, digits, ., _, @ or -, starting with a letter or digit')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/,
+      'must be 1 to 64 letters, digits, ., _, @ or -, starting with a letter or digit',
+    )
     .refine((name) => !RESERVED_CALLER_NAMES.includes(name), `must not be one of ${RESERVED_CALLER_NAMES.join(', ')}`)
     .describe('Who spends with this key: usage and budgets go by this name. Several keys may share a name (rotation).'),
-  daily_budget_usd: z.number().min(0).optional().describe("USD this caller may spend per UTC day; CALLER_DAILY_BUDGET_USD when absent."),
+  daily_budget_usd: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('USD this caller may spend per UTC day; CALLER_DAILY_BUDGET_USD when absent.'),
   models: z
     .array(z.enum(CURRENT_MODELS as [ModelName, ...ModelName[]]))
     .min(1)
@@ -72,7 +79,10 @@ export class CallerKeyStore {
     return usingStorage('Listing the caller keys', async () => {
       await ensureTable(this.table);
       const keys: CallerKeyInfo[] = [];
-      for await (const entity of this.table.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` } })) keys.push(fromEntity(entity));
+      for await (const entity of this.table.listEntities<Entity>({
+        queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
+      }))
+        keys.push(fromEntity(entity));
       return keys.sort((a, b) => a.created.localeCompare(b.created));
     });
   }
@@ -82,7 +92,9 @@ export class CallerKeyStore {
     if (!isUuid(id)) return undefined;
     return usingStorage('Revoking the caller key', async () => {
       await ensureTable(this.table);
-      for await (const entity of this.table.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and id eq ${id}` } })) {
+      for await (const entity of this.table.listEntities<Entity>({
+        queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and id eq ${id}` },
+      })) {
         const revoked = entity.revoked ?? new Date().toISOString();
         await this.table.updateEntity({ partitionKey: PARTITION, rowKey: entity.rowKey, revoked }, 'Merge');
         this.cache.delete(entity.rowKey);
@@ -101,7 +113,12 @@ export class CallerKeyStore {
         const entity = await unless404(() => this.table.getEntity<Entity>(PARTITION, hash));
         if (!entity || entity.revoked) return undefined;
         const { name, daily_budget_usd, models } = fromEntity(entity);
-        return { name, kind: 'key' as const, ...(daily_budget_usd !== undefined && { daily_budget_usd }), ...(models && { models: models }) };
+        return {
+          name,
+          kind: 'key' as const,
+          ...(daily_budget_usd !== undefined && { daily_budget_usd }),
+          ...(models && { models: models }),
+        };
       }),
     );
   }

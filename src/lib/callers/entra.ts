@@ -57,7 +57,8 @@ export class EntraTokenVerifier {
       });
       return payload;
     } catch (err) {
-      if (REFUSALS.some((refusal) => err instanceof refusal)) throw new UnauthorizedError(`The bearer token is not valid: ${(err as Error).message}.`, 'authorization');
+      if (REFUSALS.some((refusal) => err instanceof refusal))
+        throw new UnauthorizedError(`The bearer token is not valid: ${(err as Error).message}.`, 'authorization');
       throw new DependencyUnavailableError('EntraId', "Entra ID's signing keys cannot be read.", 5_000, { cause: err });
     }
   }
@@ -73,13 +74,22 @@ export class EntraTokenVerifier {
 
   private async fetchTenant(): Promise<Tenant> {
     const base = `${this.options.authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(this.options.tenantId)}`;
-    const [v2, v1] = await Promise.all([this.configuration(`${base}/v2.0/.well-known/openid-configuration`), this.configuration(`${base}/.well-known/openid-configuration`)]);
-    const keys = createRemoteJWKSet(new URL(v2.jwks_uri), { timeoutDuration: this.options.timeoutMs ?? 5_000, cooldownDuration: this.options.keysCooldownMs ?? 30_000 });
+    const [v2, v1] = await Promise.all([
+      this.configuration(`${base}/v2.0/.well-known/openid-configuration`),
+      this.configuration(`${base}/.well-known/openid-configuration`),
+    ]);
+    const keys = createRemoteJWKSet(new URL(v2.jwks_uri), {
+      timeoutDuration: this.options.timeoutMs ?? 5_000,
+      cooldownDuration: this.options.keysCooldownMs ?? 30_000,
+    });
     return { issuers: [v2.issuer, v1.issuer], keys };
   }
 
   private async configuration(url: string): Promise<{ issuer: string; jwks_uri: string }> {
-    const unavailable = (why: string, cause?: unknown) => new DependencyUnavailableError('EntraId', `Entra ID's OpenID configuration cannot be read: ${why}.`, 5_000, { cause });
+    const unavailable = (why: string, cause?: unknown) =>
+      new DependencyUnavailableError('EntraId', `Entra ID's OpenID configuration cannot be read: ${why}.`, 5_000, {
+        cause,
+      });
     let body: unknown;
     try {
       body = await withDeadline(this.options.timeoutMs ?? 5_000, async (signal) => {
@@ -90,7 +100,8 @@ export class EntraTokenVerifier {
     } catch (err) {
       throw err instanceof DependencyUnavailableError ? err : unavailable(`${url} did not answer`, err);
     }
-    if (!isJsonObject(body) || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') throw unavailable(`${url} names no issuer or jwks_uri`);
+    if (!isJsonObject(body) || typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string')
+      throw unavailable(`${url} names no issuer or jwks_uri`);
     return { issuer: body.issuer, jwks_uri: body.jwks_uri };
   }
 }

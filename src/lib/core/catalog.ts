@@ -5,7 +5,18 @@ import { modelBodySchema } from './request.js';
 // connector offers only the sizes, qualities and counts the chosen deployment's model takes.
 
 /** gpt-image-2 takes any size within its rule; these are offered, and any other valid size is taken. */
-const SUGGESTED_FREE_SIZES = ['auto', '1024x1024', '1536x1024', '1024x1536', '2048x2048', '2048x1152', '1152x2048', '3840x2160', '2160x3840', '3840x1280'];
+const SUGGESTED_FREE_SIZES = [
+  'auto',
+  '1024x1024',
+  '1536x1024',
+  '1024x1536',
+  '2048x2048',
+  '2048x1152',
+  '1152x2048',
+  '3840x2160',
+  '2160x3840',
+  '3840x1280',
+];
 
 export interface DeploymentInfo {
   deployment: string;
@@ -47,6 +58,10 @@ export function deploymentBodySchema(info: DeploymentInfo): Record<string, unkno
   const { model: _model, ...properties } = schema.properties;
   // Power Automate shows an enum as a drop-down that still takes a custom value: for a size rule, the
   // enum offers common sizes and the description says what else is taken.
-  const size = { ...properties.size, enum: info.sizes, ...(info.size_rule && { description: `Any size within the rule: ${info.size_rule}.` }) };
+  const size = {
+    ...properties.size,
+    enum: info.sizes,
+    ...(info.size_rule && { description: `Any size within the rule: ${info.size_rule}.` }),
+  };
   return { ...schema, properties: { ...properties, size } };
 }

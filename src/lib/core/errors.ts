@@ -172,7 +172,12 @@ export class ServiceRejectedError extends ImagesError {
     readonly details: { param?: string; type?: string; innerError?: InnerError } = {},
     options?: { cause?: unknown },
   ) {
-    super(message, { ...options, param: details.param, type: details.type ?? 'invalid_request_error', innerError: details.innerError });
+    super(message, {
+      ...options,
+      param: details.param,
+      type: details.type ?? 'invalid_request_error',
+      innerError: details.innerError,
+    });
   }
 }
 
@@ -268,7 +273,10 @@ export class SettingsError extends ImagesError {
 export function fromZodIssues(issues: z.core.$ZodIssue[], model?: string): InvalidRequestError {
   const described = issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return { param: issue.keys[0], text: `Unknown field '${issue.keys.join("', '")}'${model ? ` for ${model}` : ''}.` };
+      return {
+        param: issue.keys[0],
+        text: `Unknown field '${issue.keys.join("', '")}'${model ? ` for ${model}` : ''}.`,
+      };
     }
     const field = issue.path.map(String).join('.') || 'body';
     const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;

@@ -19,11 +19,16 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The ids the app gives (randomUUID): a path's id that is not one names nothing, and is never looked up. */
-export const isUuid = (text: string): boolean => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text);
+export const isUuid = (text: string): boolean =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text);
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** Compares two hex digests in constant time; false when either is missing. */
 export function sameDigest(expected: string | undefined, actual: string): boolean {
-  return expected !== undefined && expected.length === actual.length && timingSafeEqual(Buffer.from(expected), Buffer.from(actual));
+  return (
+    expected !== undefined &&
+    expected.length === actual.length &&
+    timingSafeEqual(Buffer.from(expected), Buffer.from(actual))
+  );
 }

@@ -16,11 +16,21 @@ export interface DeploymentLifecycle {
   warning?: string;
 }
 
-export function deploymentLifecycles(settings: Pick<Deployments, 'AZURE_OPENAI_DEPLOYMENTS'>, now = new Date()): DeploymentLifecycle[] {
+export function deploymentLifecycles(
+  settings: Pick<Deployments, 'AZURE_OPENAI_DEPLOYMENTS'>,
+  now = new Date(),
+): DeploymentLifecycle[] {
   return [...settings.AZURE_OPENAI_DEPLOYMENTS].map(([deployment, model]) => {
     const days = daysUntilRetirement(model, now);
     const retires = retirementDate(model);
-    const entry: DeploymentLifecycle = { deployment, model, version: MODELS[model].version, stage: MODELS[model].lifecycle.stage, retires, days_left: days };
+    const entry: DeploymentLifecycle = {
+      deployment,
+      model,
+      version: MODELS[model].version,
+      stage: MODELS[model].lifecycle.stage,
+      retires,
+      days_left: days,
+    };
     if (days <= RETIREMENT_NOTICE_DAYS) {
       entry.warning =
         days <= 0

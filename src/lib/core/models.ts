@@ -75,11 +75,15 @@ export function checkGptImage2Size(size: string): string | undefined {
   const { edgeMultiple, maxEdge, maxAspect, minPixels, maxPixels } = GPT_IMAGE_2_SIZE;
   const long = Math.max(width, height);
   const short = Math.min(width, height);
-  if (width % edgeMultiple !== 0 || height % edgeMultiple !== 0) return `both edges must be multiples of ${edgeMultiple} (${width}x${height})`;
+  if (width % edgeMultiple !== 0 || height % edgeMultiple !== 0)
+    return `both edges must be multiples of ${edgeMultiple} (${width}x${height})`;
   if (long > maxEdge) return `the long edge must be at most ${maxEdge} pixels (${long})`;
-  if (long > maxAspect * short) return `the aspect ratio must be at most ${maxAspect}:1 (${(long / short).toFixed(2)}:1)`;
-  if (width * height < minPixels) return `must have at least ${minPixels.toLocaleString('en-US')} pixels (${(width * height).toLocaleString('en-US')})`;
-  if (width * height > maxPixels) return `must have at most ${maxPixels.toLocaleString('en-US')} pixels (${(width * height).toLocaleString('en-US')})`;
+  if (long > maxAspect * short)
+    return `the aspect ratio must be at most ${maxAspect}:1 (${(long / short).toFixed(2)}:1)`;
+  if (width * height < minPixels)
+    return `must have at least ${minPixels.toLocaleString('en-US')} pixels (${(width * height).toLocaleString('en-US')})`;
+  if (width * height > maxPixels)
+    return `must have at most ${maxPixels.toLocaleString('en-US')} pixels (${(width * height).toLocaleString('en-US')})`;
   return undefined;
 }
 
@@ -112,7 +116,8 @@ const gptImage2: ModelRules = {
   ...gptImage1Family,
   size: {
     kind: 'rule',
-    describe: "'auto', or WIDTHxHEIGHT with both edges multiples of 16, the long edge at most 3840, an aspect ratio at most 3:1 and 655,360 to 8,294,400 pixels",
+    describe:
+      "'auto', or WIDTHxHEIGHT with both edges multiples of 16, the long edge at most 3840, an aspect ratio at most 3:1 and 655,360 to 8,294,400 pixels",
     check: checkGptImage2Size,
   },
   qualities: ['low', 'medium', 'high'],
@@ -121,8 +126,16 @@ const gptImage2: ModelRules = {
 
 export const MODELS = {
   'dall-e-3': { version: '3.0', lifecycle: { stage: 'retired', retired: '2026-03-04' }, rules: dallE3 },
-  'gpt-image-1': { version: '2025-04-15', lifecycle: { stage: 'retired', retired: '2026-10-23' }, rules: gptImage1Family },
-  'gpt-image-1-mini': { version: '2025-10-06', lifecycle: { stage: 'ga', retires: '2027-04-07' }, rules: gptImage1Family },
+  'gpt-image-1': {
+    version: '2025-04-15',
+    lifecycle: { stage: 'retired', retired: '2026-10-23' },
+    rules: gptImage1Family,
+  },
+  'gpt-image-1-mini': {
+    version: '2025-10-06',
+    lifecycle: { stage: 'ga', retires: '2027-04-07' },
+    rules: gptImage1Family,
+  },
   'gpt-image-1.5': { version: '2025-12-16', lifecycle: { stage: 'ga', retires: '2027-06-16' }, rules: gptImage1Family },
   'gpt-image-2': { version: '2026-04-21', lifecycle: { stage: 'ga', retires: '2027-10-21' }, rules: gptImage2 },
 } as const satisfies Record<string, ImageModel>;

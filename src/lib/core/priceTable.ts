@@ -15,7 +15,8 @@ export const SIZE = /^([1-9]\d{0,4})x([1-9]\d{0,4})$/;
 const tokens = z.int().positive();
 const size = z.string().regex(SIZE, 'must be WIDTHxHEIGHT');
 const byQuality = <T extends z.ZodType>(value: T) => z.strictObject({ low: value, medium: value, high: value });
-const bySize = <T extends z.ZodType>(row: T) => z.record(size, row).refine((sizes) => Object.keys(sizes).length > 0, 'must list at least one size');
+const bySize = <T extends z.ZodType>(row: T) =>
+  z.record(size, row).refine((sizes) => Object.keys(sizes).length > 0, 'must list at least one size');
 
 /** Output tokens by the formula behind OpenAI's price calculator (gpt-image-2): any size, no table. */
 const tokenFormula = z.strictObject({
@@ -36,15 +37,34 @@ const perToken = z
   .strictObject({
     ...described,
     billing: z.literal('per_token'),
-    usd_per_million_tokens: z.strictObject({ text_input: z.number().min(0), image_input: z.number().min(0), image_output: z.number().positive() }),
+    usd_per_million_tokens: z.strictObject({
+      text_input: z.number().min(0),
+      image_input: z.number().min(0),
+      image_output: z.number().positive(),
+    }),
     output_tokens: bySize(byQuality(tokens)).optional(),
     output_tokens_formula: tokenFormula.optional(),
-    scale_other_sizes_from: z.undefined({ error: 'is no longer taken: scaling by pixel area overestimates gpt-image-2 2 to 4 times; give output_tokens_formula instead' }).optional(),
+    scale_other_sizes_from: z
+      .undefined({
+        error:
+          'is no longer taken: scaling by pixel area overestimates gpt-image-2 2 to 4 times; give output_tokens_formula instead',
+      })
+      .optional(),
   })
   .superRefine((price, ctx) => {
     const ways = [price.output_tokens, price.output_tokens_formula].filter((w) => w !== undefined).length;
-    if (ways !== 1) ctx.addIssue({ code: 'custom', path: ['output_tokens'], message: 'give either output_tokens (a table by size) or output_tokens_formula, exactly one' });
-    if (price.output_tokens_formula && !price.auto_sizes) ctx.addIssue({ code: 'custom', path: ['auto_sizes'], message: "must list the sizes 'auto' may become when output tokens come from a formula" });
+    if (ways !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['output_tokens'],
+        message: 'give either output_tokens (a table by size) or output_tokens_formula, exactly one',
+      });
+    if (price.output_tokens_formula && !price.auto_sizes)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auto_sizes'],
+        message: "must list the sizes 'auto' may become when output tokens come from a formula",
+      });
   });
 
 const perImage = z.strictObject({
@@ -55,7 +75,10 @@ const perImage = z.strictObject({
 
 /** `billing` defaults to per_token: tables written before it existed still load. */
 const modelPrice = z.preprocess(
-  (value) => (typeof value === 'object' && value !== null && !Array.isArray(value) && !('billing' in value) ? { ...value, billing: 'per_token' } : value),
+  (value) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !('billing' in value)
+      ? { ...value, billing: 'per_token' }
+      : value,
   z.discriminatedUnion('billing', [perToken, perImage]),
 );
 
@@ -64,13 +87,20 @@ const priceTableSchema = z.strictObject({
   description: z.string().optional(),
   models: z.record(z.string(), modelPrice).superRefine((models, ctx) => {
     for (const name of Object.keys(models)) {
-      if (!isModelName(name) || isRetired(name)) ctx.addIssue({ code: 'custom', path: [name], message: `is not a model this app serves (${CURRENT_MODELS.join(', ')})` });
+      if (!isModelName(name) || isRetired(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `is not a model this app serves (${CURRENT_MODELS.join(', ')})`,
+        });
     }
   }),
 });
 
 export type ModelPrice = z.infer<typeof perToken> | z.infer<typeof perImage>;
-export type PriceTable = Omit<z.infer<typeof priceTableSchema>, 'models'> & { models: Partial<Record<ModelName, ModelPrice>> };
+export type PriceTable = Omit<z.infer<typeof priceTableSchema>, 'models'> & {
+  models: Partial<Record<ModelName, ModelPrice>>;
+};
 
 export class PriceTableError extends Error {
   override name = 'PriceTableError';

@@ -8,7 +8,10 @@ import { imageGenerationBody } from './request.js';
 const filtered = z.boolean().describe('Whether the filter blocked it.');
 const severity = (category: string) =>
   z
-    .looseObject({ filtered, severity: z.enum(['safe', 'low', 'medium', 'high']).describe('How severe the content was judged.') })
+    .looseObject({
+      filtered,
+      severity: z.enum(['safe', 'low', 'medium', 'high']).describe('How severe the content was judged.'),
+    })
     .optional()
     .describe(`The ${category} category.`);
 const detected = (category: string) =>
@@ -32,15 +35,23 @@ export const storageLocation = z
   .object({
     container: z.string().describe('The blob container.'),
     blob: z.string().describe('The image blob.'),
-    record: z.string().describe('The JSON record beside it: prompt, requested and served model and parameters, filter results.'),
+    record: z
+      .string()
+      .describe('The JSON record beside it: prompt, requested and served model and parameters, filter results.'),
     url_expires_on: z.string().describe('When `url` stops working (ISO 8601).'),
   })
   .describe('Where the image is kept.');
 
 export const imageData = z
   .looseObject({
-    url: z.string().optional().describe('A read-only SAS URL for the kept image, readable without credentials until it expires.'),
-    b64_json: z.string().optional().describe('The image, base64, when response_format is b64_json or the model answers only that way.'),
+    url: z
+      .string()
+      .optional()
+      .describe('A read-only SAS URL for the kept image, readable without credentials until it expires.'),
+    b64_json: z
+      .string()
+      .optional()
+      .describe('The image, base64, when response_format is b64_json or the model answers only that way.'),
     content_filter_results: contentFilterResults.optional().describe("The content filter's results for the image."),
     prompt_filter_results: contentFilterResults.optional().describe("The content filter's results for the prompt."),
     storage: storageLocation.optional(),
@@ -71,10 +82,15 @@ export const azureError = z
 
 export const jobId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1 to 64 letters, digits, ., - or _, starting with a letter or digit')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'must be 1 to 64 letters, digits, ., - or _, starting with a letter or digit',
+  )
   .describe('The job id; the same id is never generated twice.');
 
-export const jobStatus = z.enum(['notStarted', 'running', 'succeeded', 'failed']).describe("Where the job is: notStarted, running, succeeded or failed.");
+export const jobStatus = z
+  .enum(['notStarted', 'running', 'succeeded', 'failed'])
+  .describe('Where the job is: notStarted, running, succeeded or failed.');
 
 export const job = z
   .object({
@@ -101,8 +117,15 @@ export const jobEvent = z
 /** A webhook subscription: for one job it starts (`request`), or for every job that ends. */
 export const subscriptionRequest = z
   .strictObject({
-    callback_url: z.url({ protocol: /^https?$/ }).optional().describe('Where to POST when an image job ends: the connector\'s trigger fills it; an x-ms-notification-url header (Logic Apps\' HTTP Webhook) takes its place.'),
-    request: imageGenerationBody.optional().describe('A generation to run: its end is delivered to the callback once, and the subscription ends with it.'),
+    callback_url: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        "Where to POST when an image job ends: the connector's trigger fills it; an x-ms-notification-url header (Logic Apps' HTTP Webhook) takes its place.",
+      ),
+    request: imageGenerationBody
+      .optional()
+      .describe('A generation to run: its end is delivered to the callback once, and the subscription ends with it.'),
     model: z.string().optional().describe('Without a request: only jobs served by this model.'),
     status: z.enum(['succeeded', 'failed']).optional().describe('Without a request: only jobs that ended this way.'),
   })
@@ -124,22 +147,35 @@ export const subscription = z
 /** POST /api/images/estimate's answer. */
 export const estimateAnswer = z.object({
   caller: z.string().describe('Who would spend it.'),
-  requested_model: z.string().describe('The model the request names, or its deployment\'s.'),
+  requested_model: z.string().describe("The model the request names, or its deployment's."),
   served: z
     .object({
       model: z.string().describe('The model that would serve it.'),
       deployment: z.string().describe('The deployment that would serve it.'),
       params: z.looseObject({}).describe('The parameters the serving model would get (the prompt left out).'),
     })
-    .describe('What would serve the request: a retired model\'s request is served by its successor.'),
+    .describe("What would serve the request: a retired model's request is served by its successor."),
   estimate: z
     .looseObject({
-      usd: z.number().optional().describe('The most the request can cost: what is held on the budgets before the call.'),
-      basis: z.enum(['table', 'default']).optional().describe('Where the figure comes from: the price table, or (no price, ALLOW_UNPRICED_MODELS) the operator\'s default estimate per image.'),
-      unpriced: z.literal(true).optional().describe('The price table has no price for the model or size: never counted as free.'),
-      table_version: z.string().describe('The price table\'s version.'),
+      usd: z
+        .number()
+        .optional()
+        .describe('The most the request can cost: what is held on the budgets before the call.'),
+      basis: z
+        .enum(['table', 'default'])
+        .optional()
+        .describe(
+          "Where the figure comes from: the price table, or (no price, ALLOW_UNPRICED_MODELS) the operator's default estimate per image.",
+        ),
+      unpriced: z
+        .literal(true)
+        .optional()
+        .describe('The price table has no price for the model or size: never counted as free.'),
+      table_version: z.string().describe("The price table's version."),
     })
-    .describe('From the price table: `auto` sizes and qualities are priced at the dearest they can become, and the prompt at its UTF-8 bytes.'),
+    .describe(
+      'From the price table: `auto` sizes and qualities are priced at the dearest they can become, and the prompt at its UTF-8 bytes.',
+    ),
 });
 
 /** GET /api/usage's answer. */

@@ -18,7 +18,8 @@ export function serveOn(params: GenerationParams, served: ModelName): Generation
   if (rules.backgrounds && params.background !== undefined) out.background = params.background;
   if (rules.partialImagesMax !== undefined && params.stream !== undefined) {
     out.stream = params.stream;
-    if (params.partial_images !== undefined) out.partial_images = Math.min(params.partial_images, rules.partialImagesMax);
+    if (params.partial_images !== undefined)
+      out.partial_images = Math.min(params.partial_images, rules.partialImagesMax);
   }
   if (params.user !== undefined) out.user = params.user;
   return out;
@@ -33,5 +34,8 @@ function servedSize(size: string, served: ModelName): string {
     const [w = 0, h = 0] = s.split('x').map(Number);
     return Math.sign(w - h);
   };
-  return rules.size.values.find((candidate) => candidate !== 'auto' && orientation(candidate) === orientation(size)) ?? rules.defaultSize;
+  return (
+    rules.size.values.find((candidate) => candidate !== 'auto' && orientation(candidate) === orientation(size)) ??
+    rules.defaultSize
+  );
 }

@@ -95,11 +95,13 @@ const USAGE = 'usage|';
 const CALLER_BUDGET = 'budget|caller|';
 const APP_BUDGET = 'budget|app';
 // Row keys keep a caller's name encoded: no '|', '/', '#' or '?' of its own.
-const usageRow = (caller: string, model: string) => `${USAGE}${encodeURIComponent(caller)}|${encodeURIComponent(model)}`;
+const usageRow = (caller: string, model: string) =>
+  `${USAGE}${encodeURIComponent(caller)}|${encodeURIComponent(model)}`;
 /** The row keys that start with a prefix ending in '|', as a range: '}' sorts right after '|'. */
 const prefixRange = (prefix: string): [string, string] => [prefix, `${prefix.slice(0, -1)}}`];
 /** The usage rows a budget row adds up. */
-const usagePrefixOf = (budgetRow: string) => (budgetRow === APP_BUDGET ? USAGE : `${USAGE}${budgetRow.slice(CALLER_BUDGET.length)}|`);
+const usagePrefixOf = (budgetRow: string) =>
+  budgetRow === APP_BUDGET ? USAGE : `${USAGE}${budgetRow.slice(CALLER_BUDGET.length)}|`;
 
 export const utcDay = (now: number): string => new Date(now).toISOString().slice(0, 10);
 
@@ -128,7 +130,8 @@ export class UsageLedger {
    */
   async reserve(budget: Budget, nanoUsd: number): Promise<Hold | undefined> {
     const limits = new Map<string, number>();
-    if (budget.callerNanoUsd !== undefined) limits.set(`${CALLER_BUDGET}${encodeURIComponent(budget.caller)}`, budget.callerNanoUsd);
+    if (budget.callerNanoUsd !== undefined)
+      limits.set(`${CALLER_BUDGET}${encodeURIComponent(budget.caller)}`, budget.callerNanoUsd);
     if (budget.appNanoUsd !== undefined) limits.set(APP_BUDGET, budget.appNanoUsd);
     if (limits.size === 0) return undefined;
     const day = utcDay(this.now());
@@ -188,7 +191,9 @@ export class UsageLedger {
 
   /** Totals between two days, grouped by any of day, caller and model. */
   async totals(query: UsageQuery): Promise<UsageRow[]> {
-    const [low, high] = prefixRange(query.caller === undefined ? USAGE : `${USAGE}${encodeURIComponent(query.caller)}|`);
+    const [low, high] = prefixRange(
+      query.caller === undefined ? USAGE : `${USAGE}${encodeURIComponent(query.caller)}|`,
+    );
     const filter = odata`PartitionKey ge ${query.from} and PartitionKey le ${query.to} and RowKey ge ${low} and RowKey lt ${high}`;
     const groups = new Map<string, { group: Partial<Record<UsageDimension, string>>; totals: Totals }>();
     await usingStorage('Reading the usage ledger', async () => {
@@ -202,13 +207,24 @@ export class UsageLedger {
         const add = totalsOf(entity);
         groups.set(id, {
           group,
-          totals: { requests: sum.requests + add.requests, images: sum.images + add.images, nanoUsd: sum.nanoUsd + add.nanoUsd, unpricedImages: sum.unpricedImages + add.unpricedImages },
+          totals: {
+            requests: sum.requests + add.requests,
+            images: sum.images + add.images,
+            nanoUsd: sum.nanoUsd + add.nanoUsd,
+            unpricedImages: sum.unpricedImages + add.unpricedImages,
+          },
         });
       }
     });
     const order = (row: UsageRow) => [row.day, row.caller, row.model].map((v) => v ?? '').join('|');
     return [...groups.values()]
-      .map(({ group, totals }) => ({ ...group, requests: totals.requests, images: totals.images, usd: usd(totals.nanoUsd), unpriced_images: totals.unpricedImages }))
+      .map(({ group, totals }) => ({
+        ...group,
+        requests: totals.requests,
+        images: totals.images,
+        usd: usd(totals.nanoUsd),
+        unpriced_images: totals.unpricedImages,
+      }))
       .sort((a, b) => order(a).localeCompare(order(b)));
   }
 
@@ -256,7 +272,9 @@ export class UsageLedger {
     const keys = [...new Set(batch.flatMap((c) => c.rows))];
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const stored = new Map(await Promise.all(keys.map(async (row) => [row, await this.read(day, row, fresh)] as const)));
+      const stored = new Map(
+        await Promise.all(keys.map(async (row) => [row, await this.read(day, row, fresh)] as const)),
+      );
       const values = new Map([...stored].map(([row, s]) => [row, decode(s.entity)]));
       const outcomes: { change: Change; refused?: unknown }[] = [];
       let stale = false;
@@ -273,7 +291,10 @@ export class UsageLedger {
         continue;
       }
       const written = [...new Set(outcomes.flatMap((o) => (o.refused === undefined ? o.change.rows : [])))];
-      const writes = written.map((row) => ({ entity: encode(day, row, values.get(row)!, this.now()), etag: stored.get(row)!.etag }));
+      const writes = written.map((row) => ({
+        entity: encode(day, row, values.get(row)!, this.now()),
+        etag: stored.get(row)!.etag,
+      }));
       try {
         const etags = await this.write(writes);
         etags.forEach((etag, i) => this.remember(day, written[i], { entity: writes[i].entity, etag }));
@@ -298,10 +319,19 @@ export class UsageLedger {
   private async write(writes: { entity: TableEntity; etag: string | undefined }[]): Promise<(string | undefined)[]> {
     if (writes.length === 1) {
       const [{ entity, etag }] = writes;
-      return [(etag === undefined ? await this.table.createEntity(entity) : await this.table.updateEntity(entity, 'Replace', { etag })).etag];
+      return [
+        (etag === undefined
+          ? await this.table.createEntity(entity)
+          : await this.table.updateEntity(entity, 'Replace', { etag })
+        ).etag,
+      ];
     }
-    const actions: TableTransaction['actions'] = writes.map(({ entity, etag }) => (etag === undefined ? ['create', entity] : ['update', entity, 'Replace', { etag }]));
-    return actions.length === 0 ? [] : (await this.table.submitTransaction(actions)).subResponses.map((sub) => sub.etag);
+    const actions: TableTransaction['actions'] = writes.map(({ entity, etag }) =>
+      etag === undefined ? ['create', entity] : ['update', entity, 'Replace', { etag }],
+    );
+    return actions.length === 0
+      ? []
+      : (await this.table.submitTransaction(actions)).subResponses.map((sub) => sub.etag);
   }
 
   private async read(day: string, row: string, fresh: boolean): Promise<Stored> {
@@ -315,7 +345,10 @@ export class UsageLedger {
     }
     // A budget row starts from what its scope already spent today (a budget set during the day).
     const seed = row.startsWith('budget|') ? await this.spentSoFar(day, row) : 0;
-    return { entity: { partitionKey: day, rowKey: row, ...(row.startsWith('budget|') && { spent: seed }) }, etag: undefined };
+    return {
+      entity: { partitionKey: day, rowKey: row, ...(row.startsWith('budget|') && { spent: seed }) },
+      etag: undefined,
+    };
   }
 
   private remember(day: string, row: string, stored: Stored): void {
@@ -327,7 +360,10 @@ export class UsageLedger {
     const [low, high] = prefixRange(usagePrefixOf(budgetRow));
     let spent = 0;
     const filter = odata`PartitionKey eq ${day} and RowKey ge ${low} and RowKey lt ${high}`;
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['nanoUsd'] } })) spent += totalsOf(entity).nanoUsd;
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter, select: ['nanoUsd'] },
+    }))
+      spent += totalsOf(entity).nanoUsd;
     return spent;
   }
 }
@@ -335,11 +371,20 @@ export class UsageLedger {
 const num = (value: unknown) => (typeof value === 'number' ? value : 0);
 
 function totalsOf(entity: Record<string, unknown>): Totals {
-  return { requests: num(entity.requests), images: num(entity.images), nanoUsd: num(entity.nanoUsd), unpricedImages: num(entity.unpricedImages) };
+  return {
+    requests: num(entity.requests),
+    images: num(entity.images),
+    nanoUsd: num(entity.nanoUsd),
+    unpricedImages: num(entity.unpricedImages),
+  };
 }
 
 function decode(entity: Record<string, unknown>): Counter & Totals {
-  return { ...totalsOf(entity), spent: num(entity.spent), holds: typeof entity.holds === 'string' ? (JSON.parse(entity.holds) as Counter['holds']) : {} };
+  return {
+    ...totalsOf(entity),
+    spent: num(entity.spent),
+    holds: typeof entity.holds === 'string' ? (JSON.parse(entity.holds) as Counter['holds']) : {},
+  };
 }
 
 /** A row as stored: a usage row its totals, a budget row its spend and the holds that have not lapsed. */
@@ -352,11 +397,20 @@ function encode(day: string, row: string, value: Counter & Totals, now: number):
   return { partitionKey: day, rowKey: row, spent: value.spent, holds: JSON.stringify(holds) };
 }
 
-const heldNano = (counter: Counter, now: number) => Object.values(counter.holds).reduce((sum, [nanoUsd, until]) => (until > now ? sum + nanoUsd : sum), 0);
+const heldNano = (counter: Counter, now: number) =>
+  Object.values(counter.holds).reduce((sum, [nanoUsd, until]) => (until > now ? sum + nanoUsd : sum), 0);
 
-function refusal(row: string, caller: string, limit: number, committed: number, nanoUsd: number, now: number): BudgetExceededError {
+function refusal(
+  row: string,
+  caller: string,
+  limit: number,
+  committed: number,
+  nanoUsd: number,
+  now: number,
+): BudgetExceededError {
   const wait = untilMidnightMs(now);
-  if (row === APP_BUDGET) return new BudgetExceededError("This request would pass the app's daily budget; it resets at 00:00 UTC.", wait);
+  if (row === APP_BUDGET)
+    return new BudgetExceededError("This request would pass the app's daily budget; it resets at 00:00 UTC.", wait);
   return new BudgetExceededError(
     `This request (at most ${usdText(nanoUsd)}) would pass the daily budget of caller '${caller}' (${usdText(limit)}; ${usdText(committed)} spent or held today). It resets at 00:00 UTC.`,
     wait,

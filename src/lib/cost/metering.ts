@@ -1,11 +1,23 @@
 import { ANONYMOUS, type Caller } from '../core/caller.js';
-import { DependencyUnavailableError, PriceNotFoundError, ServiceFailedError, ServiceTimeoutError } from '../core/errors.js';
+import {
+  DependencyUnavailableError,
+  PriceNotFoundError,
+  ServiceFailedError,
+  ServiceTimeoutError,
+} from '../core/errors.js';
 import { isJsonObject } from '../core/json.js';
 import type { Hold, Spend, UsageLedger } from './ledger.js';
 import type { ModelName } from '../core/models.js';
 import { patiently } from '../platform/storage.js';
 import { usdText, type Cost, type DefaultEstimate, type Estimate, type Prices } from './pricing.js';
-import type { CallContext, Generation, ImageGenerator, StreamedGeneration, StreamEvent, Target } from '../generation/generator.js';
+import type {
+  CallContext,
+  Generation,
+  ImageGenerator,
+  StreamedGeneration,
+  StreamEvent,
+  Target,
+} from '../generation/generator.js';
 
 // Metering wraps whatever generates (one account, or several): before the call it holds the
 // request's estimate on the caller's and the app's daily budgets (refused there, nothing is spent);
@@ -68,7 +80,12 @@ export class MeteredGenerator implements ImageGenerator {
     const metered = await this.reserve(target, context);
     const generation = await this.held(metered, () => this.inner.generate(target, context));
     const images = generation.images.length;
-    const cost = this.options.prices.cost(metered.model, { usage: generation.usage, output: generation.output, params: target.params, images });
+    const cost = this.options.prices.cost(metered.model, {
+      usage: generation.usage,
+      output: generation.output,
+      params: target.params,
+      images,
+    });
     // The ledger is written while the images are kept: the answer waits for both, not one after the other.
     const settled = this.settle(metered, spendOf(metered, images, cost));
     return { ...generation, cost, settled };
@@ -87,8 +104,16 @@ export class MeteredGenerator implements ImageGenerator {
         for await (const event of streamed.events) {
           if (event.type === 'image_generation.completed') {
             const { usage, size, quality } = event;
-            const output = { ...(typeof size === 'string' && { size }), ...(typeof quality === 'string' && { quality }) };
-            const cost = prices.cost(metered.model, { usage: isJsonObject(usage) ? usage : undefined, output, params: target.params, images: 1 });
+            const output = {
+              ...(typeof size === 'string' && { size }),
+              ...(typeof quality === 'string' && { quality }),
+            };
+            const cost = prices.cost(metered.model, {
+              usage: isJsonObject(usage) ? usage : undefined,
+              output,
+              params: target.params,
+              images: 1,
+            });
             costs.set(event, cost);
             add(spent, spendOf(metered, 1, cost));
           }
@@ -129,7 +154,11 @@ export class MeteredGenerator implements ImageGenerator {
     const estimate = this.priced(model, target);
     const ledger = this.options.ledger;
     if (!ledger) return { caller, model, estimate };
-    const budget = { caller: caller.name, callerNanoUsd: nanoUsd(caller.daily_budget_usd ?? this.options.callerDailyBudgetUsd), appNanoUsd: nanoUsd(this.options.appDailyBudgetUsd) };
+    const budget = {
+      caller: caller.name,
+      callerNanoUsd: nanoUsd(caller.daily_budget_usd ?? this.options.callerDailyBudgetUsd),
+      appNanoUsd: nanoUsd(this.options.appDailyBudgetUsd),
+    };
     return { caller, model, estimate, hold: await ledger.reserve(budget, estimate.nanoUsd) };
   }
 
@@ -148,10 +177,14 @@ export class MeteredGenerator implements ImageGenerator {
    * still have made (and billed) the images, a timeout, the estimate is spent: a budget is never passed.
    */
   private async abandon(metered: Metered, err: unknown): Promise<void> {
-    const mayHaveGenerated = err instanceof ServiceTimeoutError || (err instanceof ServiceFailedError && err.mayHaveGenerated);
+    const mayHaveGenerated =
+      err instanceof ServiceTimeoutError || (err instanceof ServiceFailedError && err.mayHaveGenerated);
     if (mayHaveGenerated) {
       const held = metered.estimate.nanoUsd;
-      await this.settle(metered, { ...spendOf(metered, 0), ...('unpriced' in metered.estimate ? { unpricedNanoUsd: held } : { nanoUsd: held }) });
+      await this.settle(metered, {
+        ...spendOf(metered, 0),
+        ...('unpriced' in metered.estimate ? { unpricedNanoUsd: held } : { nanoUsd: held }),
+      });
     } else {
       await this.release(metered);
     }
@@ -165,14 +198,18 @@ export class MeteredGenerator implements ImageGenerator {
   private async settle(metered: Metered, spend: Spend): Promise<void> {
     const ledger = this.options.ledger;
     if (!ledger) return;
-    const told = (err: unknown, next: string) => this.warn(`Could not settle ${usdText(spend.nanoUsd)} for ${spend.caller} in the usage ledger: ${(err as Error).message}${next}`);
+    const told = (err: unknown, next: string) =>
+      this.warn(
+        `Could not settle ${usdText(spend.nanoUsd)} for ${spend.caller} in the usage ledger: ${(err as Error).message}${next}`,
+      );
     try {
       await ledger.settle(metered.hold, spend);
     } catch (err) {
       if (!(err instanceof DependencyUnavailableError && err.dependency === 'Storage')) return told(err, '');
       told(err, ' Trying again until Storage answers.');
       const again = patiently(() => ledger.settle(metered.hold, spend, true)).then(
-        () => this.warn(`Settled ${usdText(spend.nanoUsd)} for ${spend.caller} in the usage ledger once Storage answered.`),
+        () =>
+          this.warn(`Settled ${usdText(spend.nanoUsd)} for ${spend.caller} in the usage ledger once Storage answered.`),
         (last: unknown) => told(last, ' Gave up: the hold lapses, and this spend is not counted.'),
       );
       this.settling.add(again);
@@ -186,7 +223,11 @@ export class MeteredGenerator implements ImageGenerator {
   }
 
   private async release(metered: Metered): Promise<void> {
-    await this.options.ledger?.release(metered.hold).catch((err: unknown) => this.warn(`Could not release a hold for ${metered.caller.name} in the usage ledger: ${(err as Error).message}`));
+    await this.options.ledger
+      ?.release(metered.hold)
+      .catch((err: unknown) =>
+        this.warn(`Could not release a hold for ${metered.caller.name} in the usage ledger: ${(err as Error).message}`),
+      );
   }
 
   private warn(message: string): void {
@@ -196,13 +237,19 @@ export class MeteredGenerator implements ImageGenerator {
 
 const nanoUsd = (dollars: number | undefined) => (dollars === undefined ? undefined : Math.round(dollars * 1e9));
 
-
 function spendOf(metered: Metered, images: number, cost?: Cost): Spend {
   const priced = cost !== undefined && cost.basis !== 'unpriced';
   const unpriced = cost?.basis === 'unpriced' ? images : 0;
   // An image the table cannot price spends its share of the hold on the budgets: never free, never in the USD totals.
   const perImage = Math.round(metered.estimate.nanoUsd / Math.max(1, metered.estimate.images));
-  return { caller: metered.caller.name, model: metered.model, images, nanoUsd: priced ? cost.nanoUsd : 0, unpricedImages: unpriced, unpricedNanoUsd: unpriced * perImage };
+  return {
+    caller: metered.caller.name,
+    model: metered.model,
+    images,
+    nanoUsd: priced ? cost.nanoUsd : 0,
+    unpricedImages: unpriced,
+    unpricedNanoUsd: unpriced * perImage,
+  };
 }
 
 function add(total: Spend, more: Spend): void {

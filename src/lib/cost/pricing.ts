@@ -28,7 +28,9 @@ export interface Estimate {
   promptTokensAtMost: number;
 }
 
-export type Cost = { basis: 'usage' | 'table'; nanoUsd: number; tableVersion: string } | ({ basis: 'unpriced'; tableVersion: string } & Unpriced);
+export type Cost =
+  | { basis: 'usage' | 'table'; nanoUsd: number; tableVersion: string }
+  | ({ basis: 'unpriced'; tableVersion: string } & Unpriced);
 
 /** What the service says it made: the size and quality an `auto` became. */
 interface Made {
@@ -72,25 +74,41 @@ export class Prices {
    * What a generation of `images` images cost: from the service's usage when the answer has it (per
    * token); else from the table at what the service says it made (else at what was asked, else as estimated).
    */
-  cost(model: ModelName, generation: { usage?: JsonObject; output: Made; params: GenerationParams; images: number }): Cost {
+  cost(
+    model: ModelName,
+    generation: { usage?: JsonObject; output: Made; params: GenerationParams; images: number },
+  ): Cost {
     const price = this.table.models[model];
     if (!price) return { basis: 'unpriced', tableVersion: this.version, ...this.unpriced(model) };
     const used = price.billing === 'per_token' ? usageTokens(generation.usage) : undefined;
     if (price.billing === 'per_token' && used) {
       const rates = price.usd_per_million_tokens;
-      return { basis: 'usage', tableVersion: this.version, nanoUsd: nano(used.text * rates.text_input + used.image * rates.image_input + used.output * rates.image_output) };
+      return {
+        basis: 'usage',
+        tableVersion: this.version,
+        nanoUsd: nano(used.text * rates.text_input + used.image * rates.image_input + used.output * rates.image_output),
+      };
     }
     const size = [generation.output.size, generation.params.size].find(isSize);
     const quality = qualityOf(generation.output.quality) ?? qualityOf(generation.params.quality) ?? 'high';
     const image = imagePrice(price, size, quality);
     if (!image) return { basis: 'unpriced', tableVersion: this.version, ...this.unpriced(model, size) };
     const promptTokens = Buffer.byteLength(generation.params.prompt, 'utf8');
-    return { basis: 'table', tableVersion: this.version, nanoUsd: promptNano(price, promptTokens) + generation.images * image.nanoUsd };
+    return {
+      basis: 'table',
+      tableVersion: this.version,
+      nanoUsd: promptNano(price, promptTokens) + generation.images * image.nanoUsd,
+    };
   }
 
   private unpriced(model: ModelName, size?: string): Unpriced {
-    if (size === undefined) return { unpriced: true, missing: 'model', reason: `the price table ${this.version} has no price for ${model}` };
-    return { unpriced: true, missing: 'size', reason: `the price table ${this.version} has no price for ${model} at ${size}` };
+    if (size === undefined)
+      return { unpriced: true, missing: 'model', reason: `the price table ${this.version} has no price for ${model}` };
+    return {
+      unpriced: true,
+      missing: 'size',
+      reason: `the price table ${this.version} has no price for ${model} at ${size}`,
+    };
   }
 }
 
@@ -98,20 +116,29 @@ export class Prices {
 function imagePrice(price: ModelPrice, size: string | undefined, quality: Quality): ImagePrice | undefined {
   if (size === undefined) {
     const candidates = (price.auto_sizes ?? listedSizes(price)).map((s) => imagePrice(price, s, quality));
-    return candidates.reduce<ImagePrice | undefined>((dearest, c) => (c && (!dearest || c.nanoUsd > dearest.nanoUsd) ? c : dearest), undefined);
+    return candidates.reduce<ImagePrice | undefined>(
+      (dearest, c) => (c && (!dearest || c.nanoUsd > dearest.nanoUsd) ? c : dearest),
+      undefined,
+    );
   }
   if (price.billing === 'per_image') {
     const usdPerImage = price.usd_per_image[size]?.[quality];
     return usdPerImage === undefined ? undefined : { size, nanoUsd: Math.round(usdPerImage * 1e9) };
   }
-  const tokens = price.output_tokens_formula ? calculatorTokens(size, price.output_tokens_formula.quality_factor[quality]) : price.output_tokens?.[size]?.[quality];
-  return tokens === undefined ? undefined : { size, tokens, nanoUsd: nano(tokens * price.usd_per_million_tokens.image_output) };
+  const tokens = price.output_tokens_formula
+    ? calculatorTokens(size, price.output_tokens_formula.quality_factor[quality])
+    : price.output_tokens?.[size]?.[quality];
+  return tokens === undefined
+    ? undefined
+    : { size, tokens, nanoUsd: nano(tokens * price.usd_per_million_tokens.image_output) };
 }
 
-const listedSizes = (price: ModelPrice) => Object.keys(price.billing === 'per_image' ? price.usd_per_image : (price.output_tokens ?? {}));
+const listedSizes = (price: ModelPrice) =>
+  Object.keys(price.billing === 'per_image' ? price.usd_per_image : (price.output_tokens ?? {}));
 
 /** The prompt's text tokens at the text rate; a per-image price has none. */
-const promptNano = (price: ModelPrice, promptTokens: number) => (price.billing === 'per_token' ? nano(promptTokens * price.usd_per_million_tokens.text_input) : 0);
+const promptNano = (price: ModelPrice, promptTokens: number) =>
+  price.billing === 'per_token' ? nano(promptTokens * price.usd_per_million_tokens.text_input) : 0;
 
 /**
  * Output tokens of one image by the formula behind OpenAI's price calculator (docs/azure-openai-contract.md):
@@ -131,15 +158,20 @@ const nano = (usdPerMillionTimesTokens: number) => Math.round(usdPerMillionTimes
 export const usd = (nanoUsd: number): number => nanoUsd / 1e9;
 
 /** An amount for people to read: `$0.002186`, to the millionth of a dollar. */
-export const usdText = (nanoUsd: number): string => `$${usd(nanoUsd).toFixed(6).replace(/\.?0+$/, '')}`;
+export const usdText = (nanoUsd: number): string =>
+  `$${usd(nanoUsd)
+    .toFixed(6)
+    .replace(/\.?0+$/, '')}`;
 
 const isSize = (size: unknown): size is string => typeof size === 'string' && SIZE.test(size);
 
-const qualityOf = (quality: unknown): Quality | undefined => (QUALITIES as readonly unknown[]).includes(quality) ? (quality as Quality) : undefined;
+const qualityOf = (quality: unknown): Quality | undefined =>
+  (QUALITIES as readonly unknown[]).includes(quality) ? (quality as Quality) : undefined;
 
 /** Tokens by kind from a usage object; undefined when it says nothing usable of the output. */
 function usageTokens(usage: JsonObject | undefined): { text: number; image: number; output: number } | undefined {
-  const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
+  const count = (value: unknown) =>
+    typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
   const output = count(usage?.output_tokens);
   if (output === undefined) return undefined;
   const details = (usage?.input_tokens_details ?? {}) as JsonObject;
@@ -151,7 +183,12 @@ function usageTokens(usage: JsonObject | undefined): { text: number; image: numb
 /** A cost as records and answers show it; `images` share a generation's cost alike. */
 export function costJson(cost: Cost, images = 1): JsonObject {
   if (cost.basis === 'unpriced') return { unpriced: true, reason: cost.reason, table_version: cost.tableVersion };
-  return { usd: usd(Math.round(cost.nanoUsd / Math.max(1, images))), ...(images > 1 && { generation_usd: usd(cost.nanoUsd) }), basis: cost.basis, table_version: cost.tableVersion };
+  return {
+    usd: usd(Math.round(cost.nanoUsd / Math.max(1, images))),
+    ...(images > 1 && { generation_usd: usd(cost.nanoUsd) }),
+    basis: cost.basis,
+    table_version: cost.tableVersion,
+  };
 }
 
 /** A request the table cannot price, admitted by ALLOW_UNPRICED_MODELS: held at the operator's default estimate per image. */
@@ -163,7 +200,12 @@ export interface DefaultEstimate extends Unpriced {
 /** An estimate as the estimate route answers it. */
 export function estimateJson(estimate: Estimate | Unpriced | DefaultEstimate, tableVersion: string): JsonObject {
   if ('unpriced' in estimate) {
-    return { unpriced: true, reason: estimate.reason, table_version: tableVersion, ...('nanoUsd' in estimate && { usd: usd(estimate.nanoUsd), basis: 'default', images: estimate.images }) };
+    return {
+      unpriced: true,
+      reason: estimate.reason,
+      table_version: tableVersion,
+      ...('nanoUsd' in estimate && { usd: usd(estimate.nanoUsd), basis: 'default', images: estimate.images }),
+    };
   }
   return {
     usd: usd(estimate.nanoUsd),
@@ -191,7 +233,12 @@ export interface DeploymentPrice {
  * setting: the requests it concerns are refused one by one (403 PriceNotFound), or held at the
  * operator's default, while every other deployment keeps serving.
  */
-export function deploymentPrices(settings: Pick<Settings, 'AZURE_OPENAI_DEPLOYMENTS' | 'PRICE_TABLE' | 'ALLOW_UNPRICED_MODELS' | 'UNPRICED_IMAGE_ESTIMATE_USD'>): DeploymentPrice[] {
+export function deploymentPrices(
+  settings: Pick<
+    Settings,
+    'AZURE_OPENAI_DEPLOYMENTS' | 'PRICE_TABLE' | 'ALLOW_UNPRICED_MODELS' | 'UNPRICED_IMAGE_ESTIMATE_USD'
+  >,
+): DeploymentPrice[] {
   const table = settings.PRICE_TABLE;
   const prices = new Prices(table);
   const then = settings.ALLOW_UNPRICED_MODELS
@@ -199,13 +246,21 @@ export function deploymentPrices(settings: Pick<Settings, 'AZURE_OPENAI_DEPLOYME
     : 'refused with 403 PriceNotFound before Azure OpenAI is called (ALLOW_UNPRICED_MODELS is off)';
   return [...settings.AZURE_OPENAI_DEPLOYMENTS].map(([deployment, model]) => {
     const price = table.models[model];
-    const entry: DeploymentPrice = { deployment, model, table_version: table.version, ...(price && { billing: price.billing }) };
+    const entry: DeploymentPrice = {
+      deployment,
+      model,
+      table_version: table.version,
+      ...(price && { billing: price.billing }),
+    };
     const size = MODELS[model].rules.size;
     let gap: string | undefined;
     if (!price) gap = `model ${model} has no price in the price table ${table.version}`;
     else if (size.kind === 'list') {
-      const missing = size.values.filter((s) => s !== 'auto' && 'unpriced' in prices.estimate(model, { prompt: '', n: 1, size: s }));
-      if (missing.length > 0) gap = `the price table ${table.version} has no price for ${model} at ${missing.join(', ')}`;
+      const missing = size.values.filter(
+        (s) => s !== 'auto' && 'unpriced' in prices.estimate(model, { prompt: '', n: 1, size: s }),
+      );
+      if (missing.length > 0)
+        gap = `the price table ${table.version} has no price for ${model} at ${missing.join(', ')}`;
     } else if (price.billing === 'per_image' || !price.output_tokens_formula) {
       gap = `the price table ${table.version} prices ${model} only at the sizes it lists, not every size the model takes`;
     }

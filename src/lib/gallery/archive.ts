@@ -17,7 +17,9 @@ export const zipRequest = z
       .array(z.string().min(1).max(1024).describe("An image blob's name, as the gallery lists it."))
       .min(1)
       .max(ZIP_MAX_IMAGES)
-      .describe(`The images to put in the ZIP: 1 to ${ZIP_MAX_IMAGES}, together at most ${ZIP_MAX_BYTES / 1024 / 1024} MB.`),
+      .describe(
+        `The images to put in the ZIP: 1 to ${ZIP_MAX_IMAGES}, together at most ${ZIP_MAX_BYTES / 1024 / 1024} MB.`,
+      ),
   })
   .describe('The images to download as one ZIP.');
 
@@ -35,7 +37,10 @@ export function checkZipBytes(sizes: number[], max = ZIP_MAX_BYTES): void {
   const total = sizes.reduce((a, b) => a + b, 0);
   if (total > max) {
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-    throw new InvalidRequestError(`Invalid value for 'blobs': the images weigh ${mb(total)} MB together, more than the ${mb(max)} MB one ZIP may hold; select fewer.`, 'blobs');
+    throw new InvalidRequestError(
+      `Invalid value for 'blobs': the images weigh ${mb(total)} MB together, more than the ${mb(max)} MB one ZIP may hold; select fewer.`,
+      'blobs',
+    );
   }
 }
 
@@ -72,7 +77,10 @@ export function zipStream(entries: ZipEntry[]): Readable {
       if (final) out.push(null);
     }
   });
-  const readerReady = () => (out.readableLength < out.readableHighWaterMark ? Promise.resolve() : new Promise<void>((resolve) => (resume = resolve)));
+  const readerReady = () =>
+    out.readableLength < out.readableHighWaterMark
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => (resume = resolve));
   void (async () => {
     try {
       for (const entry of entries) {

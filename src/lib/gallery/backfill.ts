@@ -14,7 +14,11 @@ export interface BackfillReport {
   failed: number;
 }
 
-export async function backfill(store: ImageStore, indexer: GalleryIndexer, options: { concurrency?: number; log?: (line: string) => void } = {}): Promise<BackfillReport> {
+export async function backfill(
+  store: ImageStore,
+  indexer: GalleryIndexer,
+  options: { concurrency?: number; log?: (line: string) => void } = {},
+): Promise<BackfillReport> {
   const log = options.log ?? (() => undefined);
   const report: BackfillReport = { images: 0, indexed: 0, thumbnailsMade: 0, failed: 0 };
   const one = async (blob: string) => {

@@ -42,7 +42,8 @@ export class Gallery {
   async thumbnail(blob: string, caller: Caller): Promise<Buffer> {
     await this.visibleRecord(blob, caller);
     const bytes = await this.store.readThumbnail(blob);
-    if (!bytes) throw new NotFoundError(`Image '${blob}' has no thumbnail yet: npm run backfill makes the missing ones.`);
+    if (!bytes)
+      throw new NotFoundError(`Image '${blob}' has no thumbnail yet: npm run backfill makes the missing ones.`);
     return bytes;
   }
 
@@ -59,13 +60,21 @@ export class Gallery {
    */
   async zip(body: unknown, caller: Caller): Promise<Readable> {
     if (this.zipsInFlight >= this.options.maxZipsInFlight) {
-      throw new TooManyRequestsError(`This instance is writing as many ZIPs as it takes at once (${this.options.maxZipsInFlight}); retry after Retry-After.`, ZIP_RETRY_AFTER_MS);
+      throw new TooManyRequestsError(
+        `This instance is writing as many ZIPs as it takes at once (${this.options.maxZipsInFlight}); retry after Retry-After.`,
+        ZIP_RETRY_AFTER_MS,
+      );
     }
     this.zipsInFlight++;
     let zip: Readable | undefined;
     try {
       const { blobs } = parseZipRequest(body);
-      for (const [i, blob] of blobs.entries()) if (!isImageBlobName(blob)) throw new InvalidRequestError(`Invalid value for 'blobs.${i}': '${blob}' is not an image blob name.`, `blobs.${i}`);
+      for (const [i, blob] of blobs.entries())
+        if (!isImageBlobName(blob))
+          throw new InvalidRequestError(
+            `Invalid value for 'blobs.${i}': '${blob}' is not an image blob name.`,
+            `blobs.${i}`,
+          );
       const records = await Promise.all(blobs.map((blob) => this.visibleRecord(blob, caller, true)));
       const sizes = await this.store.sizes(blobs);
       const missing = sizes.findIndex((s) => s === undefined);
@@ -82,7 +91,11 @@ export class Gallery {
             return bytes;
           },
         },
-        { name: `${baseName(blob)}.json`, compress: true, open: async () => Buffer.from(JSON.stringify(records[i], null, 2)) },
+        {
+          name: `${baseName(blob)}.json`,
+          compress: true,
+          open: async () => Buffer.from(JSON.stringify(records[i], null, 2)),
+        },
       ]);
       zip = zipStream(entries);
       return zip;

@@ -59,10 +59,18 @@ export const galleryItem = z
   .object({
     blob: z.string().describe("The image blob's name in the images container."),
     record: z.string().describe('The blob name of its JSON record.'),
-    thumbnail: z.string().optional().describe('The blob name of its WebP thumbnail; absent until one is made (npm run backfill makes the missing ones).'),
+    thumbnail: z
+      .string()
+      .optional()
+      .describe(
+        'The blob name of its WebP thumbnail; absent until one is made (npm run backfill makes the missing ones).',
+      ),
     content_type: z.string().describe('The image file type.'),
     prompt: z.string().describe(`The prompt; its first ${INDEXED_PROMPT_LENGTH} characters.`),
-    caller: z.string().optional().describe('Who spent it: a caller key name, a signed-in principal, anonymous or queue.'),
+    caller: z
+      .string()
+      .optional()
+      .describe('Who spent it: a caller key name, a signed-in principal, anonymous or queue.'),
     requested_model: z.string().describe('The model the request named.'),
     served_model: z.string().describe('The model that made it.'),
     deployment: z.string().describe('The deployment that made it.'),
@@ -105,13 +113,26 @@ const startOf = (v: string) => Date.parse(day.test(v) ? `${v}T00:00:00Z` : v);
 /** A UTC day (YYYY-MM-DD) or an ISO 8601 moment. */
 const moment = z
   .string()
-  .refine((v) => (day.test(v) || /^\d{4}-\d{2}-\d{2}T/.test(v)) && !Number.isNaN(startOf(v)), 'must be a UTC day (YYYY-MM-DD) or an ISO 8601 time');
+  .refine(
+    (v) => (day.test(v) || /^\d{4}-\d{2}-\d{2}T/.test(v)) && !Number.isNaN(startOf(v)),
+    'must be a UTC day (YYYY-MM-DD) or an ISO 8601 time',
+  );
 
 /** The gallery's query string: filters, a search and where the page starts. */
 export const galleryQuery = z
   .strictObject({
-    caller: z.string().min(1).max(200).optional().describe("Only this caller's images: a caller key's name, `<provider>:<name>`, `anonymous` or `queue`. A caller key sees only its own images."),
-    model: z.enum(MODEL_NAMES).optional().describe('Only images this model made or that asked for it (served or requested model).'),
+    caller: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe(
+        "Only this caller's images: a caller key's name, `<provider>:<name>`, `anonymous` or `queue`. A caller key sees only its own images.",
+      ),
+    model: z
+      .enum(MODEL_NAMES)
+      .optional()
+      .describe('Only images this model made or that asked for it (served or requested model).'),
     from: moment.optional().describe('Only images kept at or after this UTC day (YYYY-MM-DD) or time (ISO 8601).'),
     to: moment.optional().describe('Only images kept at or before this UTC day (the whole day) or time.'),
     q: z.string().min(1).max(200).optional().describe('Only images whose prompt holds this text, in any case.'),
@@ -128,7 +149,10 @@ export type GalleryQuery = z.infer<typeof galleryQuery>;
 export const galleryPage = z
   .object({
     data: z.array(galleryItem).describe(`The images, newest first; at most ${PAGE_SIZE}.`),
-    continuation: z.string().optional().describe('Pass it back as continuation for the next page; absent on the last page.'),
+    continuation: z
+      .string()
+      .optional()
+      .describe('Pass it back as continuation for the next page; absent on the last page.'),
     scanned: z.int().optional().describe('With q: how many images were read to find these.'),
   })
   .describe('A page of the gallery.');
@@ -141,7 +165,8 @@ export function parseGalleryQuery(param: (name: string) => string | undefined, n
   const parsed = galleryQuery.safeParse(raw);
   if (!parsed.success) throw fromZodIssues(parsed.error.issues);
   const { from, to } = parsed.data;
-  if (from !== undefined && to !== undefined && startOf(from) > endOf(to)) throw new InvalidRequestError(`Invalid value for 'to': ${to} is before from (${from}).`, 'to');
+  if (from !== undefined && to !== undefined && startOf(from) > endOf(to))
+    throw new InvalidRequestError(`Invalid value for 'to': ${to} is before from (${from}).`, 'to');
   return parsed.data;
 }
 
@@ -156,22 +181,32 @@ export function tableFilter(partition: string, query: Omit<GalleryQuery, 'q'>): 
   if (query.to !== undefined) parts.push(odata`RowKey ge ${invertedTime(Math.min(MAX_TIME, endOf(query.to)))}`);
   if (query.from !== undefined) parts.push(odata`RowKey lt ${invertedTime(Math.max(0, startOf(query.from)) - 1)}`);
   if (query.caller !== undefined) parts.push(odata`caller eq ${query.caller}`);
-  if (query.model !== undefined) parts.push(odata`(served_model eq ${query.model} or requested_model eq ${query.model})`);
+  if (query.model !== undefined)
+    parts.push(odata`(served_model eq ${query.model} or requested_model eq ${query.model})`);
   return parts.join(' and ');
 }
 
 /** Whether an item's prompt holds the search text, in any case. */
-export const matchesSearch = (item: Pick<GalleryItem, 'prompt'>, q: string): boolean => item.prompt.toLowerCase().includes(q.toLowerCase());
+export const matchesSearch = (item: Pick<GalleryItem, 'prompt'>, q: string): boolean =>
+  item.prompt.toLowerCase().includes(q.toLowerCase());
 
 type Entity = GalleryItem & { partitionKey: string; rowKey: string };
 
 /** An image's entity in the index table: in its container's partition, at its row key. */
-export const indexEntity = (partition: string, item: GalleryItem): Entity => ({ partitionKey: partition, rowKey: rowKeyOf(item.blob), ...item });
+export const indexEntity = (partition: string, item: GalleryItem): Entity => ({
+  partitionKey: partition,
+  rowKey: rowKeyOf(item.blob),
+  ...item,
+});
 
 const ITEM_FIELDS = Object.keys(galleryItem.shape) as (keyof GalleryItem)[];
 
 function toItem(entity: Record<string, unknown>): GalleryItem {
-  return Object.fromEntries(ITEM_FIELDS.flatMap((field) => (entity[field] === undefined || entity[field] === null ? [] : [[field, entity[field]]]))) as GalleryItem;
+  return Object.fromEntries(
+    ITEM_FIELDS.flatMap((field) =>
+      entity[field] === undefined || entity[field] === null ? [] : [[field, entity[field]]],
+    ),
+  ) as GalleryItem;
 }
 
 export class ImageIndex {
@@ -206,7 +241,9 @@ export class ImageIndex {
     return usingStorage('Listing the images', async () => {
       await ensureTable(this.table);
       const pages = this.table
-        .listEntities<Record<string, unknown>>({ queryOptions: { filter: tableFilter(this.partition, filters), select: ['RowKey', ...ITEM_FIELDS] } })
+        .listEntities<Record<string, unknown>>({
+          queryOptions: { filter: tableFilter(this.partition, filters), select: ['RowKey', ...ITEM_FIELDS] },
+        })
         .byPage({ maxPageSize: q === undefined ? PAGE_SIZE : TABLE_PAGE_MAX });
       const data: GalleryItem[] = [];
       let scanned = 0;

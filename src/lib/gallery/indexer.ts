@@ -37,8 +37,12 @@ export class GalleryIndexer {
       this.index.put(itemOf({ ...record, blob: kept.blob, content_type: kept.contentType }), 'Merge'),
       this.queues.sendThumbnail(kept.blob),
     ]);
-    if (indexed.status === 'rejected') log(`The gallery index has no entry for ${kept.blob}: ${(indexed.reason as Error).message}. npm run backfill writes it.`);
-    if (asked.status === 'rejected') log(`No thumbnail was asked for ${kept.blob}: ${(failed as Error).message}. npm run backfill makes it.`);
+    if (indexed.status === 'rejected')
+      log(
+        `The gallery index has no entry for ${kept.blob}: ${(indexed.reason as Error).message}. npm run backfill writes it.`,
+      );
+    if (asked.status === 'rejected')
+      log(`No thumbnail was asked for ${kept.blob}: ${(failed as Error).message}. npm run backfill makes it.`);
   }
 
   /**

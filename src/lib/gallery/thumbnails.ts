@@ -32,7 +32,11 @@ export interface Rgba {
 }
 
 /** A thumbnail's size: the long edge at most `max`, the aspect kept, never enlarged, never 0. */
-export function thumbnailSize(width: number, height: number, max = THUMBNAIL_MAX_EDGE): { width: number; height: number } {
+export function thumbnailSize(
+  width: number,
+  height: number,
+  max = THUMBNAIL_MAX_EDGE,
+): { width: number; height: number } {
   if (!(width > 0 && height > 0)) throw new RangeError(`Invalid image size ${width}x${height}`);
   const scale = Math.min(1, max / Math.max(width, height));
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
@@ -85,7 +89,11 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
   };
 }
 
-const rgba = (image: ImageData): Rgba => ({ width: image.width, height: image.height, data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength) });
+const rgba = (image: ImageData): Rgba => ({
+  width: image.width,
+  height: image.height,
+  data: new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength),
+});
 
 const webpEncoder = once(async () => {
   const codec = await import('@jsquash/webp/encode.js');
@@ -105,11 +113,25 @@ const jpegDecoder = once(async () => {
 
 async function encodeWebp(image: Rgba): Promise<Uint8Array> {
   const encode = await webpEncoder();
-  return new Uint8Array(await encode({ width: image.width, height: image.height, data: new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength) } as ImageData, { quality: WEBP_QUALITY }));
+  return new Uint8Array(
+    await encode(
+      {
+        width: image.width,
+        height: image.height,
+        data: new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength),
+      } as ImageData,
+      { quality: WEBP_QUALITY },
+    ),
+  );
 }
 
 /** Module options that hand Emscripten an already compiled module: it fetches nothing itself. */
-async function wasmModule(specifier: string): Promise<{ instantiateWasm: (imports: WebAssembly.Imports, callback: (instance: WebAssembly.Instance) => void) => WebAssembly.Exports }> {
+async function wasmModule(specifier: string): Promise<{
+  instantiateWasm: (
+    imports: WebAssembly.Imports,
+    callback: (instance: WebAssembly.Instance) => void,
+  ) => WebAssembly.Exports;
+}> {
   const compiled = await WebAssembly.compile(readFileSync(wasmPath(specifier)));
   return {
     instantiateWasm: (imports: WebAssembly.Imports, callback: (instance: WebAssembly.Instance) => void) => {
@@ -126,7 +148,8 @@ export function wasmPath(specifier: string): string {
   return existsSync(beside) ? beside : createRequire(__filename).resolve(specifier);
 }
 
-const arrayBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+const arrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
+  bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 
 async function decode(bytes: Uint8Array, format: ImageFormat): Promise<Rgba> {
   if (format === 'png') {
@@ -141,7 +164,8 @@ async function decode(bytes: Uint8Array, format: ImageFormat): Promise<Rgba> {
 export async function renderThumbnail(bytes: Uint8Array, format: ImageFormat): Promise<Thumbnail> {
   const full = await decode(bytes, format);
   const size = thumbnailSize(full.width, full.height);
-  const small = size.width === full.width && size.height === full.height ? full : downscale(full, size.width, size.height);
+  const small =
+    size.width === full.width && size.height === full.height ? full : downscale(full, size.width, size.height);
   return { bytes: await encodeWebp(small), ...size };
 }
 
@@ -202,7 +226,8 @@ export class ThumbnailThread {
       pending.delete(answer.id);
       if (answer.thumbnail) waiting?.resolve(answer.thumbnail);
       else waiting?.reject(new Error(answer.error ?? 'The thumbnail worker failed.'));
-      if (pending.size === 0 && this.current?.thread === thread) this.current.idle = setTimeout(() => void thread.terminate(), this.idleMs).unref();
+      if (pending.size === 0 && this.current?.thread === thread)
+        this.current.idle = setTimeout(() => void thread.terminate(), this.idleMs).unref();
     });
     const lost = (err: Error) => {
       // The next thumbnail starts a new thread.

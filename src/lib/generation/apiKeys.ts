@@ -73,9 +73,14 @@ export class VaultApiKey implements ApiKeySource {
         this.cached.expiresAt = this.now() + Math.min(RETRY_VAULT_AFTER_MS, this.options.ttlMs);
         return this.cached.value;
       }
-      throw new DependencyUnavailableError('KeyVault', 'The Azure OpenAI key could not be read from Key Vault. Try again later.', CALLER_RETRY_AFTER_MS, {
-        cause: err,
-      });
+      throw new DependencyUnavailableError(
+        'KeyVault',
+        'The Azure OpenAI key could not be read from Key Vault. Try again later.',
+        CALLER_RETRY_AFTER_MS,
+        {
+          cause: err,
+        },
+      );
     }
   }
 }

@@ -14,10 +14,24 @@ import OpenAI, {
 } from 'openai';
 import type { ImageGenerateParamsBase } from 'openai/resources/images';
 import { withChildSignal, sleep } from '../platform/deadline.js';
-import { ServiceAuthError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../core/errors.js';
+import {
+  ServiceAuthError,
+  ServiceFailedError,
+  ServiceRejectedError,
+  ServiceThrottledError,
+  ServiceTimeoutError,
+} from '../core/errors.js';
 import { isJsonObject, type JsonObject } from '../core/json.js';
 import type { ApiKeySource } from './apiKeys.js';
-import type { CallContext, Generation, ImageGenerator, ServiceOutput, StreamedGeneration, StreamEvent, Target } from './generator.js';
+import type {
+  CallContext,
+  Generation,
+  ImageGenerator,
+  ServiceOutput,
+  StreamedGeneration,
+  StreamEvent,
+  Target,
+} from './generator.js';
 
 // The calls to one Azure OpenAI account, through the official client: the v1 API (the deployment in
 // the body) or the dated path. The client does not retry: this module decides what may be sent
@@ -58,7 +72,9 @@ export class ImageService implements ImageGenerator {
 
   async generate(target: Target, { signal }: CallContext): Promise<Generation> {
     return this.attempt(signal, async (client, attemptSignal) => {
-      const { data, response } = await client.images.generate(this.body(target, false), { signal: attemptSignal }).withResponse();
+      const { data, response } = await client.images
+        .generate(this.body(target, false), { signal: attemptSignal })
+        .withResponse();
       return fromWire(data as unknown as JsonObject, requestIdOf(response.headers));
     });
   }
@@ -66,27 +82,41 @@ export class ImageService implements ImageGenerator {
   async stream(target: Target, { signal }: CallContext): Promise<StreamedGeneration> {
     return this.attempt(signal, async (client) => {
       // The stream outlives this attempt: it follows the caller's signal, not an attempt's child.
-      const { data, response } = await client.images.generate({ ...this.body(target, true), stream: true }, { signal }).withResponse();
-      return { events: mapStreamErrors(data as AsyncIterable<unknown> as AsyncIterable<StreamEvent>), requestId: requestIdOf(response.headers) };
+      const { data, response } = await client.images
+        .generate({ ...this.body(target, true), stream: true }, { signal })
+        .withResponse();
+      return {
+        events: mapStreamErrors(data as AsyncIterable<unknown> as AsyncIterable<StreamEvent>),
+        requestId: requestIdOf(response.headers),
+      };
     });
   }
 
   private body(target: Target, stream: boolean): ImageGenerateParamsBase {
     const { stream: _stream, partial_images, ...params } = target.params;
-    return { ...params, ...(stream && partial_images !== undefined && { partial_images }), model: target.deployment } as ImageGenerateParamsBase;
+    return {
+      ...params,
+      ...(stream && partial_images !== undefined && { partial_images }),
+      model: target.deployment,
+    } as ImageGenerateParamsBase;
   }
 
   /**
    * Runs a call with the key of the moment, again with a fresh key when the service refuses it (a
    * rotation), and again after a failure that cannot have generated anything.
    */
-  private async attempt<T>(signal: AbortSignal | undefined, call: (client: Client, signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async attempt<T>(
+    signal: AbortSignal | undefined,
+    call: (client: Client, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const auth = this.options.auth;
     let key = auth.kind === 'key' ? await auth.keys.get() : undefined;
     let rotated = false;
     for (let retry = 0; ; retry++) {
       try {
-        return await withChildSignal(signal, (attemptSignal) => call(key === undefined ? this.keyless! : this.clientFor(key), attemptSignal));
+        return await withChildSignal(signal, (attemptSignal) =>
+          call(key === undefined ? this.keyless! : this.clientFor(key), attemptSignal),
+        );
       } catch (raw) {
         const err = fromServiceError(raw);
         if (err instanceof ServiceAuthError && auth.kind === 'key' && !rotated) {
@@ -109,7 +139,8 @@ export class ImageService implements ImageGenerator {
 
   private client(apiKey: string | (() => Promise<string>)): Client {
     const common = { timeout: this.options.timeoutMs, maxRetries: 0 };
-    if (this.v1) return new OpenAI({ ...common, apiKey, baseURL: `${this.options.endpoint.replace(/\/+$/, '')}/openai/v1/` });
+    if (this.v1)
+      return new OpenAI({ ...common, apiKey, baseURL: `${this.options.endpoint.replace(/\/+$/, '')}/openai/v1/` });
     return new AzureOpenAI({
       ...common,
       endpoint: this.options.endpoint,
@@ -125,7 +156,7 @@ function fromWire(body: JsonObject, requestId: string | undefined): Generation {
   const { created, data, usage, size, quality, background, output_format, ...extra } = body;
   return {
     created: typeof created === 'number' ? created : Math.floor(Date.now() / 1000),
-    images: Array.isArray(data) ? (data.filter(isJsonObject)) : [],
+    images: Array.isArray(data) ? data.filter(isJsonObject) : [],
     output: outputOf({ size, quality, background, output_format }),
     ...(isJsonObject(usage) && { usage }),
     extra,
@@ -138,7 +169,10 @@ export function completedGeneration(event: StreamEvent, stream: Omit<StreamedGen
   const { b64_json, usage, created_at, size, quality, background, output_format } = event;
   const { requestId, backend, attempts } = stream;
   return {
-    ...fromWire({ created: created_at, data: [{ b64_json }], usage, size, quality, background, output_format }, requestId),
+    ...fromWire(
+      { created: created_at, data: [{ b64_json }], usage, size, quality, background, output_format },
+      requestId,
+    ),
     ...(backend && { backend }),
     ...(attempts && { attempts }),
   };
@@ -182,7 +216,14 @@ export function throttleDelayMs(headers: Headers | undefined, now = Date.now()):
 }
 
 /** Connection failures that happen before a request is sent: nothing can have been generated. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function connectionCode(err: unknown): string | undefined {
   for (let cause = err; isJsonObject(cause); cause = cause.cause) {
@@ -203,24 +244,41 @@ export function backoff(retry: number, signal: AbortSignal | undefined, cause: u
 
 /** The SDK's typed errors in the app's terms. */
 export function fromServiceError(err: unknown): Error {
-  if (err instanceof ServiceTimeoutError || err instanceof ServiceFailedError || err instanceof ServiceThrottledError) return err;
-  if (err instanceof APIUserAbortError || err instanceof APIConnectionTimeoutError) return new ServiceTimeoutError(undefined, { cause: err });
+  if (err instanceof ServiceTimeoutError || err instanceof ServiceFailedError || err instanceof ServiceThrottledError)
+    return err;
+  if (err instanceof APIUserAbortError || err instanceof APIConnectionTimeoutError)
+    return new ServiceTimeoutError(undefined, { cause: err });
   if (err instanceof APIConnectionError) {
     const code = connectionCode(err);
     // A connection dropped after the request went out is a broken answer (502), not a wait that ran
     // out (504); either way the image may have been made and billed, so neither is sent again.
     return code
-      ? new ServiceFailedError(`Azure OpenAI could not be reached (${code}).`, 'UpstreamUnreachable', false, { cause: err })
-      : new ServiceFailedError('The connection to Azure OpenAI was lost after the request was sent: the image may have been made and billed, so it was not sent again.', 'UpstreamUnreachable', true, { cause: err });
+      ? new ServiceFailedError(`Azure OpenAI could not be reached (${code}).`, 'UpstreamUnreachable', false, {
+          cause: err,
+        })
+      : new ServiceFailedError(
+          'The connection to Azure OpenAI was lost after the request was sent: the image may have been made and billed, so it was not sent again.',
+          'UpstreamUnreachable',
+          true,
+          { cause: err },
+        );
   }
   if (!(err instanceof APIError)) {
     return err instanceof Error && err.name === 'AbortError'
       ? new ServiceTimeoutError(undefined, { cause: err })
       : new ServiceFailedError('The call to Azure OpenAI failed.', 'UpstreamError', true, { cause: err });
   }
-  const body = (isJsonObject(err.error) ? err.error : {}) as { code?: unknown; message?: unknown; type?: unknown; param?: unknown; inner_error?: unknown };
-  const message = typeof body.message === 'string' ? body.message : `Azure OpenAI answered ${err.status ?? 'an error'}.`;
-  if (err instanceof RateLimitError) return new ServiceThrottledError(message, throttleDelayMs(err.headers) ?? DEFAULT_THROTTLE_MS, { cause: err });
+  const body = (isJsonObject(err.error) ? err.error : {}) as {
+    code?: unknown;
+    message?: unknown;
+    type?: unknown;
+    param?: unknown;
+    inner_error?: unknown;
+  };
+  const message =
+    typeof body.message === 'string' ? body.message : `Azure OpenAI answered ${err.status ?? 'an error'}.`;
+  if (err instanceof RateLimitError)
+    return new ServiceThrottledError(message, throttleDelayMs(err.headers) ?? DEFAULT_THROTTLE_MS, { cause: err });
   if (err instanceof BadRequestError || (err.status === undefined && typeof body.code === 'string')) {
     // The caller's prompt or parameters, as the service judged them (the content filter among them).
     return new ServiceRejectedError(
@@ -234,12 +292,23 @@ export function fromServiceError(err: unknown): Error {
       { cause: err },
     );
   }
-  if (err instanceof AuthenticationError || err instanceof PermissionDeniedError) return new ServiceAuthError({ cause: err });
+  if (err instanceof AuthenticationError || err instanceof PermissionDeniedError)
+    return new ServiceAuthError({ cause: err });
   if (err instanceof SdkNotFoundError) {
-    return new ServiceFailedError(`Azure OpenAI has no such deployment or api-version: ${message}`, 'UpstreamDeploymentNotFound', false, { cause: err });
+    return new ServiceFailedError(
+      `Azure OpenAI has no such deployment or api-version: ${message}`,
+      'UpstreamDeploymentNotFound',
+      false,
+      { cause: err },
+    );
   }
   // A gateway timeout may hide a generation that went on: as ambiguous as our own timeout.
   if (err.status === 408 || err.status === 504) return new ServiceTimeoutError(undefined, { cause: err });
   // A 5xx answer is not billed, so it may be sent again.
-  return new ServiceFailedError(`Azure OpenAI answered ${err.status}: ${message}`, 'UpstreamError', !(err instanceof InternalServerError), { cause: err });
+  return new ServiceFailedError(
+    `Azure OpenAI answered ${err.status}: ${message}`,
+    'UpstreamError',
+    !(err instanceof InternalServerError),
+    { cause: err },
+  );
 }

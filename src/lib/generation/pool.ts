@@ -1,10 +1,25 @@
 import type { TokenCredential } from '@azure/identity';
 import type { BackendMark, BackendState, MarkChange } from './poolState.js';
-import { ServiceAuthError, ServiceFailedError, ServiceRejectedError, ServiceThrottledError, ServiceTimeoutError } from '../core/errors.js';
+import {
+  ServiceAuthError,
+  ServiceFailedError,
+  ServiceRejectedError,
+  ServiceThrottledError,
+  ServiceTimeoutError,
+} from '../core/errors.js';
 import type { ApiKeySource } from './apiKeys.js';
 import type { ModelName } from '../core/models.js';
 import { backoff, ImageService } from './azureOpenAI.js';
-import type { BackendAttempt, CallContext, Generation, ImageGenerator, ServedMeta, StreamedGeneration, StreamEvent, Target } from './generator.js';
+import type {
+  BackendAttempt,
+  CallContext,
+  Generation,
+  ImageGenerator,
+  ServedMeta,
+  StreamedGeneration,
+  StreamEvent,
+  Target,
+} from './generator.js';
 import type { BackendSettings, Settings } from '../platform/settings.js';
 
 // Several Azure OpenAI deployments, on accounts in several regions, behind the one generator the
@@ -81,8 +96,17 @@ export class BackendPool implements ImageGenerator {
   private readonly log: (message: string) => void;
 
   constructor(private readonly options: BackendPoolOptions) {
-    this.members = options.backends.map(({ settings, service }) => ({ settings, service, recent: { requests: [], throttled: [], failures: [] }, failures: [] }));
-    for (const [deployment, model] of options.deployments) this.pools.set(deployment, this.members.filter((m) => m.settings.model === model));
+    this.members = options.backends.map(({ settings, service }) => ({
+      settings,
+      service,
+      recent: { requests: [], throttled: [], failures: [] },
+      failures: [],
+    }));
+    for (const [deployment, model] of options.deployments)
+      this.pools.set(
+        deployment,
+        this.members.filter((m) => m.settings.model === model),
+      );
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? (() => {});
@@ -119,22 +143,31 @@ export class BackendPool implements ImageGenerator {
         circuit: !mark?.openUntil ? 'closed' : mark.openUntil > now ? 'open' : 'half-open',
         throttled_until: iso(mark?.throttledUntil),
         open_until: iso(mark?.openUntil),
-        last_5_minutes: { requests: count(recent.requests, now), throttled: count(recent.throttled, now), failures: count(recent.failures, now) },
+        last_5_minutes: {
+          requests: count(recent.requests, now),
+          throttled: count(recent.throttled, now),
+          failures: count(recent.failures, now),
+        },
       };
     });
   }
 
-  private async run<T extends ServedMeta>(target: Target, { signal }: CallContext, call: (member: Member, sent: Target, signal?: AbortSignal) => Promise<T>): Promise<T> {
+  private async run<T extends ServedMeta>(
+    target: Target,
+    { signal }: CallContext,
+    call: (member: Member, sent: Target, signal?: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const pool = this.pools.get(target.deployment);
     if (!pool) throw new Error(`No backend pool for deployment ${target.deployment}`);
     const attempts: BackendAttempt[] = [];
     const tried = new Set<Member>();
     let lastError: Error | undefined;
-    for (let round = 0; ; ) {
+    for (let round = 0; ;) {
       const chosen = await this.choose(pool, tried);
       if (!chosen) {
         const wait = await this.soonest(pool);
-        if (wait !== undefined || lastError === undefined) throw this.nothingAvailable(target, pool, wait ?? MOMENT_MS, lastError);
+        if (wait !== undefined || lastError === undefined)
+          throw this.nothingAvailable(target, pool, wait ?? MOMENT_MS, lastError);
         // Every backend that is available failed in this round, each in a way that made nothing;
         // as with one account, only failures of the service itself are worth another round.
         if (round >= this.options.maxRetries || !(lastError instanceof ServiceFailedError)) {
@@ -143,7 +176,9 @@ export class BackendPool implements ImageGenerator {
           // get a 502 the next request would not get.
           const marks = await this.options.state.marks();
           const now = this.now();
-          const later = pool.map((m) => availability(marks.get(m.settings.name), now).until).filter((until) => until > now);
+          const later = pool
+            .map((m) => availability(marks.get(m.settings.name), now).until)
+            .filter((until) => until > now);
           throw later.length > 0 ? this.nothingAvailable(target, pool, Math.min(...later) - now, lastError) : lastError;
         }
         await backoff(round++, signal, lastError);
@@ -174,14 +209,21 @@ export class BackendPool implements ImageGenerator {
     for (;;) {
       const marks = await this.options.state.marks();
       const now = this.now();
-      const open = pool.filter((m) => !tried.has(m) && !lost.has(m) && availability(marks.get(m.settings.name), now).until <= now);
+      const open = pool.filter(
+        (m) => !tried.has(m) && !lost.has(m) && availability(marks.get(m.settings.name), now).until <= now,
+      );
       if (open.length === 0) return undefined;
       const first = Math.min(...open.map((m) => m.settings.priority));
-      const member = pickWeighted(open.filter((m) => m.settings.priority === first), this.random());
+      const member = pickWeighted(
+        open.filter((m) => m.settings.priority === first),
+        this.random(),
+      );
       if (!availability(marks.get(member.settings.name), now).trial) return { member, trial: false };
       const lease = now + this.options.callTimeoutMs + TRIAL_MARGIN_MS;
       const claimed = await this.options.state.change(member.settings.name, (mark) =>
-        mark.openUntil > 0 && mark.openUntil <= now && mark.trialUntil <= now ? { ...mark, trialUntil: lease } : undefined,
+        mark.openUntil > 0 && mark.openUntil <= now && mark.trialUntil <= now
+          ? { ...mark, trialUntil: lease }
+          : undefined,
       );
       if (claimed) return { member, trial: true };
       lost.add(member); // another request holds the trial
@@ -189,7 +231,12 @@ export class BackendPool implements ImageGenerator {
   }
 
   /** Records a failed call against its backend; answers its outcome. */
-  private failed(member: Member, err: unknown, trial: boolean, signal: AbortSignal | undefined): BackendAttempt['outcome'] {
+  private failed(
+    member: Member,
+    err: unknown,
+    trial: boolean,
+    signal: AbortSignal | undefined,
+  ): BackendAttempt['outcome'] {
     const now = this.now();
     if (err instanceof ServiceThrottledError) {
       note(member.recent.throttled, now);
@@ -197,7 +244,9 @@ export class BackendPool implements ImageGenerator {
       // A later mark is never shortened. A trial that met a quota says nothing of the backend's
       // health: its circuit stays half-open, for the next request to try.
       this.mark(member, (mark) =>
-        mark.throttledUntil >= until && !trial ? undefined : { ...mark, throttledUntil: Math.max(mark.throttledUntil, until), ...(trial && { trialUntil: 0 }) },
+        mark.throttledUntil >= until && !trial
+          ? undefined
+          : { ...mark, throttledUntil: Math.max(mark.throttledUntil, until), ...(trial && { trialUntil: 0 }) },
       );
       return 'throttled';
     }
@@ -206,7 +255,12 @@ export class BackendPool implements ImageGenerator {
       if (trial) void this.closeCircuit(member);
       return 'rejected';
     }
-    const outcome = err instanceof ServiceTimeoutError ? 'timeout' : err instanceof ServiceFailedError && err.code === 'UpstreamUnreachable' && !err.mayHaveGenerated ? 'unreachable' : 'failed';
+    const outcome =
+      err instanceof ServiceTimeoutError
+        ? 'timeout'
+        : err instanceof ServiceFailedError && err.code === 'UpstreamUnreachable' && !err.mayHaveGenerated
+          ? 'unreachable'
+          : 'failed';
     // The caller's own deadline is not the backend's failure.
     if (outcome === 'timeout' && signal?.aborted) {
       if (trial) this.mark(member, (mark) => ({ ...mark, trialUntil: 0 }));
@@ -218,15 +272,22 @@ export class BackendPool implements ImageGenerator {
       member.failures = [];
       const until = now + this.options.circuit.openMs;
       this.mark(member, (mark) => ({ ...mark, openUntil: Math.max(mark.openUntil, until), trialUntil: 0 }));
-      this.log(`Backend ${member.settings.name} (${member.settings.region}): circuit open for ${this.options.circuit.openMs / 1000} s after ${trial ? 'its trial request failed' : `${this.options.circuit.failures} failures`} (${(err as Error).message}).`);
+      this.log(
+        `Backend ${member.settings.name} (${member.settings.region}): circuit open for ${this.options.circuit.openMs / 1000} s after ${trial ? 'its trial request failed' : `${this.options.circuit.failures} failures`} (${(err as Error).message}).`,
+      );
     }
     return outcome;
   }
 
   private async closeCircuit(member: Member): Promise<void> {
     member.failures = [];
-    const closed = await this.options.state.change(member.settings.name, (mark) => (mark.openUntil === 0 ? undefined : { ...mark, openUntil: 0, trialUntil: 0 }));
-    if (closed) this.log(`Backend ${member.settings.name} (${member.settings.region}): circuit closed, its trial request succeeded.`);
+    const closed = await this.options.state.change(member.settings.name, (mark) =>
+      mark.openUntil === 0 ? undefined : { ...mark, openUntil: 0, trialUntil: 0 },
+    );
+    if (closed)
+      this.log(
+        `Backend ${member.settings.name} (${member.settings.region}): circuit closed, its trial request succeeded.`,
+      );
   }
 
   /** Changes a backend's shared mark without holding up the call: the local copy has it at once. */
@@ -235,7 +296,11 @@ export class BackendPool implements ImageGenerator {
   }
 
   /** Counts a failure after the stream started against its backend; the stream fails as it would have. */
-  private async *watch(member: Member, events: AsyncIterable<StreamEvent>, signal: AbortSignal | undefined): AsyncIterable<StreamEvent> {
+  private async *watch(
+    member: Member,
+    events: AsyncIterable<StreamEvent>,
+    signal: AbortSignal | undefined,
+  ): AsyncIterable<StreamEvent> {
     try {
       yield* events;
     } catch (err) {
@@ -281,7 +346,9 @@ function pickWeighted<T extends { settings: { weight: number } }>(group: T[], ra
 
 /** What made no image may be sent to another backend: a 429, a refused connection, a 5xx, refused credentials. */
 const sendElsewhere = (err: unknown) =>
-  err instanceof ServiceThrottledError || err instanceof ServiceAuthError || (err instanceof ServiceFailedError && !err.mayHaveGenerated);
+  err instanceof ServiceThrottledError ||
+  err instanceof ServiceAuthError ||
+  (err instanceof ServiceFailedError && !err.mayHaveGenerated);
 
 function statusOf(err: unknown): Pick<BackendAttempt, 'status' | 'code'> {
   const status = err instanceof ServiceThrottledError ? 429 : (err as { cause?: { status?: unknown } }).cause?.status;
@@ -316,7 +383,10 @@ export function createBackendPool(settings: Settings, dependencies: PoolDependen
   const timeoutMs = settings.ms.azureOpenAITimeout;
   const backends = settings.AZURE_OPENAI_BACKENDS!.map((backend) => {
     const secret = backend.keyVaultSecretName;
-    const keys = secret === undefined ? undefined : (sources.get(secret) ?? sources.set(secret, dependencies.keys(secret)).get(secret)!);
+    const keys =
+      secret === undefined
+        ? undefined
+        : (sources.get(secret) ?? sources.set(secret, dependencies.keys(secret)).get(secret)!);
     const service = new ImageService({
       endpoint: backend.endpoint,
       apiVersion: settings.AZURE_OPENAI_API_VERSION,

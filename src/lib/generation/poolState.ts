@@ -127,14 +127,20 @@ export class BackendState {
   private async read(): Promise<void> {
     try {
       await this.ready();
-      const entities = this.table.listEntities<BackendMark>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` }, abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+      const entities = this.table.listEntities<BackendMark>({
+        queryOptions: { filter: `PartitionKey eq '${PARTITION}'` },
+        abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+      });
       for await (const entity of entities) {
         const name = entity.rowKey!;
         const local = this.rows.get(name);
         const shared = { mark: markOf(entity), etag: entity.etag };
         if (local?.pending === 'writing') continue;
         // What this instance marked while the table was away is kept beside what the others marked.
-        this.rows.set(name, local?.pending === 'failed' ? { ...shared, mark: latest(local.mark, shared.mark) } : shared);
+        this.rows.set(
+          name,
+          local?.pending === 'failed' ? { ...shared, mark: latest(local.mark, shared.mark) } : shared,
+        );
       }
       if (this.storageDownUntil > 0) this.log('Backend state: the table answers again; marks are shared again.');
       this.storageDownUntil = 0;
@@ -146,7 +152,9 @@ export class BackendState {
 
   private async readRow(name: string): Promise<Row | undefined> {
     return unless404(async () => {
-      const entity = await this.table.getEntity<BackendMark>(PARTITION, name, { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+      const entity = await this.table.getEntity<BackendMark>(PARTITION, name, {
+        abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+      });
       return { mark: markOf(entity), etag: entity.etag };
     });
   }
@@ -154,13 +162,17 @@ export class BackendState {
   /** The table exists (Azurite starts empty; infra creates it in Azure); no longer than a call may take. */
   private ready(): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the table did not answer in time')), CALL_TIMEOUT_MS)));
+    const timeout = new Promise(
+      (_, reject) => (timer = setTimeout(() => reject(new Error('the table did not answer in time')), CALL_TIMEOUT_MS)),
+    );
     return Promise.race([ensureTable(this.table), timeout]).finally(() => clearTimeout(timer));
   }
 
   private storageFailed(doing: string, err: unknown): void {
     if (this.now() >= this.storageDownUntil) {
-      this.log(`Backend state: ${doing} table ${this.table.tableName} failed (${(err as Error).message}); this instance goes on with its own marks.`);
+      this.log(
+        `Backend state: ${doing} table ${this.table.tableName} failed (${(err as Error).message}); this instance goes on with its own marks.`,
+      );
     }
     this.storageDownUntil = this.now() + STORAGE_BACKOFF_MS;
   }

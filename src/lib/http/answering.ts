@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { app, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import {
+  app,
+  type HttpMethod,
+  type HttpRequest,
+  type HttpResponseInit,
+  type InvocationContext,
+} from '@azure/functions';
 import type { Authenticator, Credentials } from '../callers/auth.js';
 import type { Caller } from '../core/caller.js';
 import { errorAnswer } from '../core/errorAnswer.js';
@@ -18,7 +24,10 @@ export async function readBody(request: HttpRequest): Promise<Uint8Array> {
 
 /** What authentication reads of a request: headers and the query. */
 export function credentials(request: HttpRequest): Credentials {
-  return { header: (name) => request.headers.get(name) ?? undefined, query: (name) => request.query.get(name) ?? undefined };
+  return {
+    header: (name) => request.headers.get(name) ?? undefined,
+    query: (name) => request.query.get(name) ?? undefined,
+  };
 }
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
@@ -33,7 +42,9 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 export function jsonBytes(body: unknown): Buffer {
   const inline: string[] = [];
   const marker = `b64:${randomBytes(8).toString('hex')}:`;
-  const text = JSON.stringify(body, (key, value: unknown) => (key === 'b64_json' && typeof value === 'string' ? `${marker}${inline.push(value) - 1}` : value));
+  const text = JSON.stringify(body, (key, value: unknown) =>
+    key === 'b64_json' && typeof value === 'string' ? `${marker}${inline.push(value) - 1}` : value,
+  );
   if (inline.length === 0) return Buffer.from(text);
   const [head, ...rest] = text.split(marker);
   const parts = [Buffer.from(head)];
@@ -63,7 +74,8 @@ export const REPLAYED = { 'Idempotent-Replayed': 'true' } as const;
 export const NO_STORE = { 'cache-control': 'no-store' } as const;
 
 /** `Retry-After`, where the answer names a wait. */
-export const retryAfter = (seconds: number | undefined): Record<string, string> => (seconds === undefined ? {} : { 'Retry-After': String(seconds) });
+export const retryAfter = (seconds: number | undefined): Record<string, string> =>
+  seconds === undefined ? {} : { 'Retry-After': String(seconds) };
 
 /**
  * A `{*blob}` route value, decoded once. The Functions host (ASP.NET Core) decodes a path except for
@@ -81,8 +93,20 @@ export function blobParam(request: HttpRequest): string {
 }
 
 /** A kept image's bytes, as a download named after its blob. */
-export function fileResponse(blob: string, image: { bytes: Buffer; contentType: string }, cacheControl: Record<string, string>): HttpResponseInit {
-  return { status: 200, body: image.bytes, headers: { 'content-type': image.contentType, 'content-disposition': `attachment; filename="${blob.split('/').pop()}"`, ...cacheControl } };
+export function fileResponse(
+  blob: string,
+  image: { bytes: Buffer; contentType: string },
+  cacheControl: Record<string, string>,
+): HttpResponseInit {
+  return {
+    status: 200,
+    body: image.bytes,
+    headers: {
+      'content-type': image.contentType,
+      'content-disposition': `attachment; filename="${blob.split('/').pop()}"`,
+      ...cacheControl,
+    },
+  };
 }
 
 export type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -115,9 +139,14 @@ export const byHost = (handler: HttpHandler): Guarded => ({ authLevel: 'function
  * authenticates whoever calls (a caller key, a signed-in principal, the function key), and the
  * handler learns who.
  */
-export const byApp = (auth: () => Authenticator, handler: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>): Guarded => ({
+export const byApp = (
+  auth: () => Authenticator,
+  handler: (request: HttpRequest, caller: Caller, context: InvocationContext) => Promise<HttpResponseInit>,
+): Guarded => ({
   authLevel: 'anonymous',
-  handler: answering(async (request, context) => handler(request, await auth().authenticate(credentials(request)), context)),
+  handler: answering(async (request, context) =>
+    handler(request, await auth().authenticate(credentials(request)), context),
+  ),
 });
 
 /** Nobody before the handler: it needs no credential, or checks its own (a poll token, a generation inside its deadline). */
@@ -139,7 +168,12 @@ function logError(err: unknown, status: number, code: string, context: Invocatio
   if (status < 500) {
     context.log(`Refused with ${status} ${code}: ${(err as Error).message}`);
   } else {
-    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : err instanceof Error && status === 500 ? `: ${err.stack}` : '';
+    const cause =
+      err instanceof Error && err.cause instanceof Error
+        ? `: ${err.cause.message}`
+        : err instanceof Error && status === 500
+          ? `: ${err.stack}`
+          : '';
     context.error(`Failed with ${status} ${code}${cause}`);
   }
 }
@@ -150,7 +184,12 @@ function logError(err: unknown, status: number, code: string, context: Invocatio
  * openai SDK raises as an APIError. A caller who leaves early does not stop the generation: it is
  * paid for, so it runs to the end and its images are kept. `done` runs once, when it has ended.
  */
-export function eventStream(frames: AsyncIterable<StreamFrame>, headers: Record<string, string>, context: InvocationContext, done: () => void): HttpResponseInit {
+export function eventStream(
+  frames: AsyncIterable<StreamFrame>,
+  headers: Record<string, string>,
+  context: InvocationContext,
+  done: () => void,
+): HttpResponseInit {
   const source = frames[Symbol.asyncIterator]();
   let ended = false;
   const end = () => {
@@ -187,7 +226,13 @@ export function eventStream(frames: AsyncIterable<StreamFrame>, headers: Record<
             end();
             body.push(null);
           } else {
-            body.push(Buffer.concat([Buffer.from(`event: ${next.value.event}\ndata: `), jsonBytes(next.value.data), Buffer.from('\n\n')]));
+            body.push(
+              Buffer.concat([
+                Buffer.from(`event: ${next.value.event}\ndata: `),
+                jsonBytes(next.value.data),
+                Buffer.from('\n\n'),
+              ]),
+            );
           }
         },
         (err: unknown) => {

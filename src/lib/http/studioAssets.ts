@@ -41,8 +41,13 @@ export class StudioAssets {
   /** The built studio in `dir`; undefined when it was not built there. */
   static load(dir: string): StudioAssets | undefined {
     if (!existsSync(join(dir, STUDIO_SHELL))) return undefined;
-    const names = existsSync(join(dir, 'assets')) ? readdirSync(join(dir, 'assets')).filter((n) => ASSET_NAME.test(n)) : [];
-    return new StudioAssets(file(join(dir, STUDIO_SHELL)), new Map(names.map((n) => [n, file(join(dir, 'assets', n))])));
+    const names = existsSync(join(dir, 'assets'))
+      ? readdirSync(join(dir, 'assets')).filter((n) => ASSET_NAME.test(n))
+      : [];
+    return new StudioAssets(
+      file(join(dir, STUDIO_SHELL)),
+      new Map(names.map((n) => [n, file(join(dir, 'assets', n))])),
+    );
   }
 
   /** A hashed asset by its file name; undefined for any other name. */

@@ -12,7 +12,13 @@ const MAX_DAYS = 366;
 /** A real UTC day, as YYYY-MM-DD. */
 const day = z
   .string()
-  .refine((value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value, 'expected a day as YYYY-MM-DD');
+  .refine(
+    (value) =>
+      /^\d{4}-\d{2}-\d{2}$/.test(value) &&
+      !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) &&
+      new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value,
+    'expected a day as YYYY-MM-DD',
+  );
 
 /** The query string before its defaults, which depend on the day. `to` comes first: a bad one is named first. */
 const usageQueryString = z.object({
@@ -24,10 +30,15 @@ const usageQueryString = z.object({
     .optional()
     .transform((text, ctx) => {
       if (text === undefined) return [...DIMENSIONS];
-      const named = text.split(',').map((d) => d.trim()).filter(Boolean);
+      const named = text
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean);
       const unknown = named.find((d) => !(DIMENSIONS as readonly string[]).includes(d));
-      if (unknown !== undefined) ctx.addIssue({ code: 'custom', message: `'${unknown}' is not one of ${DIMENSIONS.join(', ')}` });
-      else if (new Set(named).size !== named.length) ctx.addIssue({ code: 'custom', message: 'a dimension is named twice' });
+      if (unknown !== undefined)
+        ctx.addIssue({ code: 'custom', message: `'${unknown}' is not one of ${DIMENSIONS.join(', ')}` });
+      else if (new Set(named).size !== named.length)
+        ctx.addIssue({ code: 'custom', message: 'a dimension is named twice' });
       return named as UsageDimension[];
     }),
   caller: z.string().optional(),
@@ -46,7 +57,8 @@ export function usageQuery(param: (name: string) => string | undefined, now = Da
   const to = parsed.data.to ?? utcDay(now);
   const from = parsed.data.from ?? to;
   if (from > to) throw new InvalidRequestError("Invalid value for 'from': it is after 'to'.", 'from');
-  if ((Date.parse(to) - Date.parse(from)) / 86_400_000 >= MAX_DAYS) throw new InvalidRequestError(`Invalid value for 'from': at most ${MAX_DAYS} days can be asked at once.`, 'from');
+  if ((Date.parse(to) - Date.parse(from)) / 86_400_000 >= MAX_DAYS)
+    throw new InvalidRequestError(`Invalid value for 'from': at most ${MAX_DAYS} days can be asked at once.`, 'from');
   const { groupBy, caller } = parsed.data;
   return { from, to, groupBy, ...(caller !== undefined && caller !== '' && { caller }) };
 }

@@ -7,7 +7,17 @@ import { resolveRequest, type ImageRequest } from '../core/request.js';
 import type { ImageData, ImagesResponse } from '../core/schemas.js';
 import type { GenerationCost, StreamCosts } from '../cost/metering.js';
 import { completedGeneration } from '../generation/azureOpenAI.js';
-import type { CallContext, Generation, ImageGenerator, ServedBy, ServedMeta, ServiceImage, StreamedGeneration, StreamEvent, Target } from '../generation/generator.js';
+import type {
+  CallContext,
+  Generation,
+  ImageGenerator,
+  ServedBy,
+  ServedMeta,
+  ServiceImage,
+  StreamedGeneration,
+  StreamEvent,
+  Target,
+} from '../generation/generator.js';
 
 // The pipeline every trigger calls: validate, generate (the key is the service's business), keep,
 // answer. Streamed generations keep each final image as it arrives and pass partial images through.
@@ -71,15 +81,27 @@ export class ImagePipeline {
 
   async generate(request: ImageRequest, options: GenerateOptions = {}): Promise<Answer> {
     const context = this.context(options);
-    const generation = await this.options.generator.generate(request.served, { signal: options.signal, caller: options.caller });
+    const generation = await this.options.generator.generate(request.served, {
+      signal: options.signal,
+      caller: options.caller,
+    });
     // What the generator still does (metering settles the ledger) runs while the images are kept.
     const keeping = options.keeping ?? ((step) => step());
-    const [kept] = await Promise.all([keeping(() => this.keepAll(request, generation, context, options.signal)), generation.settled]);
+    const [kept] = await Promise.all([
+      keeping(() => this.keepAll(request, generation, context, options.signal)),
+      generation.settled,
+    ]);
     const [data] = await Promise.all([
       keeping(() => Promise.all(generation.images.map((image, i) => this.answerImage(request, image, kept[i]?.image)))),
-      Promise.all(kept.flatMap((k) => (k && this.options.gallery ? [this.options.gallery.kept(k.image, k.record, options.log)] : []))),
+      Promise.all(
+        kept.flatMap((k) =>
+          k && this.options.gallery ? [this.options.gallery.kept(k.image, k.record, options.log)] : [],
+        ),
+      ),
     ]);
-    options.log?.(`Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`);
+    options.log?.(
+      `Generated ${data.length} image(s) on ${request.served.deployment} for ${options.caller?.name ?? 'anonymous'} (request ${generation.requestId ?? 'unknown'}) in ${Date.now() - context.startedAt} ms.`,
+    );
     return { body: this.answerBody(request, generation, data), served: served(request, generation) };
   }
 
@@ -87,9 +109,15 @@ export class ImagePipeline {
    * Starts a streamed generation: it throws before the first event when the service refuses, so
    * the caller still gets a JSON error. Each final image is kept before its event is passed on.
    */
-  async stream(request: ImageRequest, options: GenerateOptions = {}): Promise<{ frames: AsyncIterable<StreamFrame>; served: Answer['served'] }> {
+  async stream(
+    request: ImageRequest,
+    options: GenerateOptions = {},
+  ): Promise<{ frames: AsyncIterable<StreamFrame>; served: Answer['served'] }> {
     const context = this.context(options);
-    const { events, ...meta } = await this.options.generator.stream(request.served, { signal: options.signal, caller: options.caller });
+    const { events, ...meta } = await this.options.generator.stream(request.served, {
+      signal: options.signal,
+      caller: options.caller,
+    });
     return { frames: this.relay(request, events, { ...context, ...meta }, options), served: served(request, meta) };
   }
 
@@ -121,10 +149,20 @@ export class ImagePipeline {
   }
 
   private context(options: GenerateOptions): RecordContext {
-    return { apiVersion: this.options.apiVersion, startedAt: Date.now(), ...(options.jobId !== undefined && { jobId: options.jobId }), ...(options.caller && { caller: options.caller }) };
+    return {
+      apiVersion: this.options.apiVersion,
+      startedAt: Date.now(),
+      ...(options.jobId !== undefined && { jobId: options.jobId }),
+      ...(options.caller && { caller: options.caller }),
+    };
   }
 
-  private async *relay(request: ImageRequest, events: AsyncIterable<StreamEvent>, context: RecordContext & Omit<StreamedGeneration & Partial<StreamCosts>, 'events'>, options: GenerateOptions): AsyncIterable<StreamFrame> {
+  private async *relay(
+    request: ImageRequest,
+    events: AsyncIterable<StreamEvent>,
+    context: RecordContext & Omit<StreamedGeneration & Partial<StreamCosts>, 'events'>,
+    options: GenerateOptions,
+  ): AsyncIterable<StreamFrame> {
     let index = 0;
     for await (const event of events) {
       if (event.type !== 'image_generation.completed') {
@@ -134,50 +172,93 @@ export class ImagePipeline {
       const cost = context.costOf?.(event);
       const generation = { ...completedGeneration(event, context), ...(cost && { cost }) };
       const record = imageRecord(request, generation, 0, context);
-      const kept = await this.options.store.keep({ bytes: Buffer.from(event.b64_json, 'base64') }, ImageStore.blobName(new Date(), index), record, options.signal);
-      const [{ url, storage }] = await Promise.all([this.answerImage(request, {}, kept), this.options.gallery?.kept(kept, record, options.log)]);
+      const kept = await this.options.store.keep(
+        { bytes: Buffer.from(event.b64_json, 'base64') },
+        ImageStore.blobName(new Date(), index),
+        record,
+        options.signal,
+      );
+      const [{ url, storage }] = await Promise.all([
+        this.answerImage(request, {}, kept),
+        this.options.gallery?.kept(kept, record, options.log),
+      ]);
       index++;
       yield { event: event.type, data: { ...event, url, storage } };
     }
-    options.log?.(`Streamed ${index} image(s) on ${request.served.deployment} in ${Date.now() - context.startedAt} ms.`);
+    options.log?.(
+      `Streamed ${index} image(s) on ${request.served.deployment} in ${Date.now() - context.startedAt} ms.`,
+    );
   }
 
   /** Keeps every image or none: when one fails, those already kept are taken away. */
-  private async keepAll(request: ImageRequest, generation: Generation & Partial<GenerationCost>, context: RecordContext, signal?: AbortSignal): Promise<({ image: KeptImage; record: ImageRecord } | undefined)[]> {
+  private async keepAll(
+    request: ImageRequest,
+    generation: Generation & Partial<GenerationCost>,
+    context: RecordContext,
+    signal?: AbortSignal,
+  ): Promise<({ image: KeptImage; record: ImageRecord } | undefined)[]> {
     const now = new Date();
     const results = await Promise.allSettled(
       generation.images.map(async (image, index) => {
-        const source = image.b64_json ? { bytes: Buffer.from(image.b64_json, 'base64') } : image.url ? { url: image.url } : undefined;
+        const source = image.b64_json
+          ? { bytes: Buffer.from(image.b64_json, 'base64') }
+          : image.url
+            ? { url: image.url }
+            : undefined;
         // An item without an image (filtered after generation) is passed through as the service sent it.
         if (!source) return undefined;
         const record = imageRecord(request, generation, index, context);
-        return { image: await this.options.store.keep(source, ImageStore.blobName(now, index), record, signal), record };
+        return {
+          image: await this.options.store.keep(source, ImageStore.blobName(now, index), record, signal),
+          record,
+        };
       }),
     );
     const failed = results.find((r) => r.status === 'rejected');
-    if (!failed) return results.map((r) => (r as PromiseFulfilledResult<{ image: KeptImage; record: ImageRecord } | undefined>).value);
-    await Promise.all(results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [this.options.store.remove(r.value.image)] : [])));
+    if (!failed)
+      return results.map(
+        (r) => (r as PromiseFulfilledResult<{ image: KeptImage; record: ImageRecord } | undefined>).value,
+      );
+    await Promise.all(
+      results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [this.options.store.remove(r.value.image)] : [])),
+    );
     throw failed.reason;
   }
 
-  private async answerImage(request: ImageRequest, image: ServiceImage, kept: KeptImage | undefined): Promise<ImageData> {
+  private async answerImage(
+    request: ImageRequest,
+    image: ServiceImage,
+    kept: KeptImage | undefined,
+  ): Promise<ImageData> {
     if (!kept) return image;
     const { url: _serviceUrl, b64_json, ...rest } = image;
     const { url, expiresOn } = await this.options.store.readUrl(kept.blob);
     // DALL·E 3 clients get bytes inline only when they asked; gpt-image clients always do.
-    const inline = request.requested.params.response_format === 'b64_json' || !MODELS[request.requested.model].rules.responseFormats;
+    const inline =
+      request.requested.params.response_format === 'b64_json' || !MODELS[request.requested.model].rules.responseFormats;
     return {
       url,
       ...(inline && b64_json !== undefined && { b64_json }),
       ...rest,
-      storage: { container: kept.container, blob: kept.blob, record: kept.record, url_expires_on: expiresOn.toISOString() },
+      storage: {
+        container: kept.container,
+        blob: kept.blob,
+        record: kept.record,
+        url_expires_on: expiresOn.toISOString(),
+      },
     };
   }
 
   /** DALL·E 3 clients get the shape they parse; gpt-image clients get the service's fields too. */
   private answerBody(request: ImageRequest, generation: Generation, data: ImageData[]): ImagesResponse {
     if (MODELS[request.requested.model].rules.responseFormats) return { created: generation.created, data };
-    return { ...generation.extra, created: generation.created, ...generation.output, data, ...(generation.usage !== undefined && { usage: generation.usage }) };
+    return {
+      ...generation.extra,
+      created: generation.created,
+      ...generation.output,
+      data,
+      ...(generation.usage !== undefined && { usage: generation.usage }),
+    };
   }
 }
 
@@ -186,4 +267,3 @@ const served = (request: ImageRequest, { backend }: ServedMeta): Answer['served'
   deployment: request.served.deployment,
   ...(backend && { backend }),
 });
-

@@ -55,7 +55,12 @@ export interface RecordContext {
 const withoutPrompt = ({ prompt: _prompt, ...params }: GenerationParams): Params => params;
 
 /** The record of one image of a generation. */
-export function imageRecord(request: ImageRequest, generation: Generation & { cost?: Cost }, index: number, context: RecordContext): ImageRecord {
+export function imageRecord(
+  request: ImageRequest,
+  generation: Generation & { cost?: Cost },
+  index: number,
+  context: RecordContext,
+): ImageRecord {
   const image = generation.images[index];
   const { requested, served } = request;
   return {

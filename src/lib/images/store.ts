@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
-import { BlobSASPermissions, StorageSharedKeyCredential, type BlobServiceClient, type ContainerClient, type UserDelegationKey } from '@azure/storage-blob';
+import {
+  BlobSASPermissions,
+  StorageSharedKeyCredential,
+  type BlobServiceClient,
+  type ContainerClient,
+  type UserDelegationKey,
+} from '@azure/storage-blob';
 import { withDeadline } from '../platform/deadline.js';
 import { ServiceFailedError, ServiceTimeoutError } from '../core/errors.js';
 import { CONTENT_TYPES, EXTENSIONS, sniffImageFormat, THUMBNAIL_CONTENT_TYPE } from './format.js';
@@ -31,7 +37,9 @@ export interface ImageStoreOptions {
 }
 
 /** The names blobName() gives an image (2026/11/26/003145123-<uuid>-0.png): nothing else is served as one. */
-const IMAGE_BLOB = new RegExp(`^\\d{4}/\\d{2}/\\d{2}/\\d{9}-[0-9a-f-]{36}-\\d+\\.(${Object.values(EXTENSIONS).join('|')})$`);
+const IMAGE_BLOB = new RegExp(
+  `^\\d{4}/\\d{2}/\\d{2}/\\d{9}-[0-9a-f-]{36}-\\d+\\.(${Object.values(EXTENSIONS).join('|')})$`,
+);
 export const isImageBlobName = (name: string): boolean => IMAGE_BLOB.test(name);
 
 /** The thumbnail beside an image: 2026/11/26/003145123-<uuid>-0.thumb.webp (never a name isImageBlobName takes). */
@@ -69,21 +77,37 @@ export class ImageStore {
 
   /** Stores the image, then its record: a record never points at a missing image. */
   async keep(source: ImageSource, baseName: string, record: ImageRecord, signal?: AbortSignal): Promise<KeptImage> {
-    const bytes = 'bytes' in source ? source.bytes : await download(source.url, this.options.downloadTimeoutMs ?? DOWNLOAD_TIMEOUT_MS, signal);
+    const bytes =
+      'bytes' in source
+        ? source.bytes
+        : await download(source.url, this.options.downloadTimeoutMs ?? DOWNLOAD_TIMEOUT_MS, signal);
     const format = sniffImageFormat(bytes);
-    if (!format) throw new ServiceFailedError('Azure OpenAI returned bytes that are not a PNG, JPEG or WebP image.', 'UpstreamInvalidImage', true);
+    if (!format)
+      throw new ServiceFailedError(
+        'Azure OpenAI returned bytes that are not a PNG, JPEG or WebP image.',
+        'UpstreamInvalidImage',
+        true,
+      );
     const blob = `${baseName}.${EXTENSIONS[format]}`;
     const contentType = CONTENT_TYPES[format];
     const kept: KeptImage = { container: this.options.container, blob, record: `${blob}.json`, contentType };
-    const json = JSON.stringify({ ...record, container: kept.container, blob: kept.blob, content_type: contentType }, null, 2);
+    const json = JSON.stringify(
+      { ...record, container: kept.container, blob: kept.blob, content_type: contentType },
+      null,
+      2,
+    );
     try {
       await usingStorage('Keeping the image', async () => {
         await ensureCreated(this.container);
         // A buffer, not a stream: a retried upload sends the whole body again.
-        await this.container.getBlockBlobClient(blob).uploadData(bytes, { blobHTTPHeaders: { blobContentType: contentType, blobCacheControl: IMMUTABLE }, abortSignal: signal });
-        await this.container
-          .getBlockBlobClient(kept.record)
-          .upload(json, Buffer.byteLength(json), { blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' }, abortSignal: signal });
+        await this.container.getBlockBlobClient(blob).uploadData(bytes, {
+          blobHTTPHeaders: { blobContentType: contentType, blobCacheControl: IMMUTABLE },
+          abortSignal: signal,
+        });
+        await this.container.getBlockBlobClient(kept.record).upload(json, Buffer.byteLength(json), {
+          blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
+          abortSignal: signal,
+        });
       });
       return kept;
     } catch (err) {
@@ -95,7 +119,11 @@ export class ImageStore {
   /** Stores a thumbnail beside its image; answers its name. */
   async putThumbnail(blob: string, bytes: Uint8Array): Promise<string> {
     const name = thumbnailBlobName(blob);
-    await usingStorage('Keeping the thumbnail', () => this.container.getBlockBlobClient(name).uploadData(bytes, { blobHTTPHeaders: { blobContentType: THUMBNAIL_CONTENT_TYPE, blobCacheControl: IMMUTABLE } }));
+    await usingStorage('Keeping the thumbnail', () =>
+      this.container.getBlockBlobClient(name).uploadData(bytes, {
+        blobHTTPHeaders: { blobContentType: THUMBNAIL_CONTENT_TYPE, blobCacheControl: IMMUTABLE },
+      }),
+    );
     return name;
   }
 
@@ -112,7 +140,9 @@ export class ImageStore {
   /** A kept image's record as it was written; undefined when there is no such image. */
   async readRecord(blob: string): Promise<KeptRecord | undefined> {
     if (!isImageBlobName(blob)) return undefined;
-    const found = await usingStorage('Reading the record', () => readBlobText(this.container.getBlobClient(`${blob}.json`)));
+    const found = await usingStorage('Reading the record', () =>
+      readBlobText(this.container.getBlobClient(`${blob}.json`)),
+    );
     return found && (JSON.parse(found.text) as KeptRecord);
   }
 
@@ -126,7 +156,9 @@ export class ImageStore {
   async sizes(blobs: string[]): Promise<(number | undefined)[]> {
     return usingStorage('Reading the images', () =>
       Promise.all(
-        blobs.map(async (blob) => unless404(async () => (await this.container.getBlobClient(blob).getProperties()).contentLength)),
+        blobs.map(async (blob) =>
+          unless404(async () => (await this.container.getBlobClient(blob).getProperties()).contentLength),
+        ),
       ),
     );
   }
@@ -141,7 +173,10 @@ export class ImageStore {
     return usingStorage('Reading the image', () =>
       unless404(async () => {
         const answer = await this.container.getBlobClient(blob).download();
-        return { bytes: await buffer(answer.readableStreamBody!), contentType: answer.contentType ?? 'application/octet-stream' };
+        return {
+          bytes: await buffer(answer.readableStreamBody!),
+          contentType: answer.contentType ?? 'application/octet-stream',
+        };
       }),
     );
   }
@@ -149,28 +184,48 @@ export class ImageStore {
   /** A kept image's bytes as they are read, a chunk at a time; undefined when there is no such image. */
   async readStream(blob: string): Promise<AsyncIterable<Uint8Array> | undefined> {
     if (!isImageBlobName(blob)) return undefined;
-    return usingStorage('Reading the image', () => unless404(async () => (await this.container.getBlobClient(blob).download()).readableStreamBody as AsyncIterable<Uint8Array>));
+    return usingStorage('Reading the image', () =>
+      unless404(
+        async () =>
+          (await this.container.getBlobClient(blob).download()).readableStreamBody as AsyncIterable<Uint8Array>,
+      ),
+    );
   }
 
   /** Whether a kept image exists: a link is signed only for one. */
   async exists(blob: string): Promise<boolean> {
-    return isImageBlobName(blob) && (await usingStorage('Reading the image', () => this.container.getBlobClient(blob).exists()));
+    return (
+      isImageBlobName(blob) &&
+      (await usingStorage('Reading the image', () => this.container.getBlobClient(blob).exists()))
+    );
   }
 
   /** Best effort: what one failed request stored is taken away again. */
   async remove(kept: Pick<KeptImage, 'blob' | 'record'>): Promise<void> {
-    await Promise.allSettled([this.container.deleteBlob(kept.record), this.container.deleteBlob(kept.blob), this.container.deleteBlob(thumbnailBlobName(kept.blob))]);
+    await Promise.allSettled([
+      this.container.deleteBlob(kept.record),
+      this.container.deleteBlob(kept.blob),
+      this.container.deleteBlob(thumbnailBlobName(kept.blob)),
+    ]);
   }
 
   /** A read-only URL for one blob, readable without credentials until it expires. */
   async readUrl(blob: string, now = Date.now()): Promise<{ url: string; expiresOn: Date }> {
     const expiresOn = new Date(now + this.options.urlTtlMinutes * 60_000);
-    const options = { permissions: BlobSASPermissions.parse('r'), startsOn: new Date(now - CLOCK_SKEW_MS), expiresOn, version: SAS_VERSION };
+    const options = {
+      permissions: BlobSASPermissions.parse('r'),
+      startsOn: new Date(now - CLOCK_SKEW_MS),
+      expiresOn,
+      version: SAS_VERSION,
+    };
     const client = this.container.getBlobClient(blob);
     const url =
       this.blobs.credential instanceof StorageSharedKeyCredential
         ? await client.generateSasUrl(options)
-        : await client.generateUserDelegationSasUrl(options, await usingStorage('Signing the URL', () => this.userDelegationKey(expiresOn.getTime())));
+        : await client.generateUserDelegationSasUrl(
+            options,
+            await usingStorage('Signing the URL', () => this.userDelegationKey(expiresOn.getTime())),
+          );
     return { url, expiresOn };
   }
 
@@ -199,7 +254,11 @@ async function download(url: string, timeoutMs: number, signal?: AbortSignal): P
         const response = await fetch(url, { signal: limit });
         if (!response.ok) {
           await response.body?.cancel();
-          throw new ServiceFailedError(`The image download from Azure OpenAI answered ${response.status}.`, 'UpstreamImageUnavailable', true);
+          throw new ServiceFailedError(
+            `The image download from Azure OpenAI answered ${response.status}.`,
+            'UpstreamImageUnavailable',
+            true,
+          );
         }
         return Buffer.from(await response.arrayBuffer());
       },
@@ -210,6 +269,11 @@ async function download(url: string, timeoutMs: number, signal?: AbortSignal): P
     if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
       throw new ServiceTimeoutError('The image download from Azure OpenAI did not finish in time.', { cause: err });
     }
-    throw new ServiceFailedError('The image could not be downloaded from Azure OpenAI.', 'UpstreamImageUnavailable', true, { cause: err });
+    throw new ServiceFailedError(
+      'The image could not be downloaded from Azure OpenAI.',
+      'UpstreamImageUnavailable',
+      true,
+      { cause: err },
+    );
   }
 }

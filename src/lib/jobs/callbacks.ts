@@ -60,7 +60,8 @@ function ipv6Groups(address: string): number[] | undefined {
   }
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((group) => (/^[0-9a-f]{1,4}$/i.test(group) ? parseInt(group, 16) : NaN)));
+  const parse = (part: string) =>
+    part === '' ? [] : part.split(':').map((group) => (/^[0-9a-f]{1,4}$/i.test(group) ? parseInt(group, 16) : NaN));
   const [head, tail] = [parse(halves[0]), halves.length === 2 ? parse(halves[1]) : []];
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
@@ -103,15 +104,22 @@ export function isPublicAddress(address: string): boolean {
   return !FORBIDDEN.check(groups.map((group) => group.toString(16)).join(':'), 'ipv6');
 }
 
-const isLoopbackHost = (hostname: string) => hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+const isLoopbackHost = (hostname: string) =>
+  hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 export const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
 
 /** Why a callback URL is refused, or undefined when it may be used. Resolves the name in Azure. */
-export async function callbackProblem(text: string, policy: CallbackPolicy, resolve: Resolver = systemResolver): Promise<string | undefined> {
+export async function callbackProblem(
+  text: string,
+  policy: CallbackPolicy,
+  resolve: Resolver = systemResolver,
+): Promise<string | undefined> {
   let url: URL;
   try {
     url = new URL(text);
@@ -119,7 +127,10 @@ export async function callbackProblem(text: string, policy: CallbackPolicy, reso
     return 'is not a URL';
   }
   if (url.username || url.password) return 'must not carry credentials';
-  if (url.protocol === 'http:') return policy === 'local' && isLoopbackHost(url.hostname) ? undefined : 'must use https (http only to the loopback, and only when running locally)';
+  if (url.protocol === 'http:')
+    return policy === 'local' && isLoopbackHost(url.hostname)
+      ? undefined
+      : 'must use https (http only to the loopback, and only when running locally)';
   if (url.protocol !== 'https:') return 'must use https';
   if (policy === 'local') return undefined;
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -138,12 +149,19 @@ export async function callbackProblem(text: string, policy: CallbackPolicy, reso
  * made on the address the socket will use, not on an earlier resolution.
  */
 export function guardedLookup(policy: CallbackPolicy, resolve: Resolver = systemResolver) {
-  return (hostname: string, options: { all?: boolean }, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void): void => {
+  return (
+    hostname: string,
+    options: { all?: boolean },
+    callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
     resolve(hostname).then(
       (addresses) => {
         const allowed = policy === 'local' ? addresses : addresses.filter((a) => isPublicAddress(a.address));
         if (allowed.length === 0) {
-          callback(Object.assign(new Error(`${hostname} resolves to no public address`), { code: 'EADDRNOTALLOWED' }), []);
+          callback(
+            Object.assign(new Error(`${hostname} resolves to no public address`), { code: 'EADDRNOTALLOWED' }),
+            [],
+          );
           return;
         }
         if (options.all) callback(null, allowed);

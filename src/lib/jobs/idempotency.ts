@@ -43,9 +43,14 @@ export class IdempotencyStore {
   async run<T>(key: string | undefined, request: unknown, work: () => Promise<T>, scope = ''): Promise<Outcome<T>> {
     if (key === undefined) return { value: await work(), replayed: false };
     if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
-      throw new InvalidRequestError(`Invalid value for 'Idempotency-Key': it must be 1 to ${MAX_KEY_LENGTH} characters.`, 'Idempotency-Key');
+      throw new InvalidRequestError(
+        `Invalid value for 'Idempotency-Key': it must be 1 to ${MAX_KEY_LENGTH} characters.`,
+        'Idempotency-Key',
+      );
     }
-    const claim = await usingStorage('Claiming the Idempotency-Key', () => this.claim(scope === '' ? key : `${scope}\u0000${key}`, sha256(canonicalJson(request))));
+    const claim = await usingStorage('Claiming the Idempotency-Key', () =>
+      this.claim(scope === '' ? key : `${scope}\u0000${key}`, sha256(canonicalJson(request))),
+    );
     if (claim.kind === 'replay') return { value: claim.value as T, replayed: true };
     let value: T;
     try {
@@ -59,7 +64,13 @@ export class IdempotencyStore {
     return { value, replayed: false };
   }
 
-  private async claim(key: string, fingerprint: string): Promise<{ kind: 'replay'; value: unknown } | { kind: 'claimed'; release(): Promise<void>; complete(value: unknown): Promise<void> }> {
+  private async claim(
+    key: string,
+    fingerprint: string,
+  ): Promise<
+    | { kind: 'replay'; value: unknown }
+    | { kind: 'claimed'; release(): Promise<void>; complete(value: unknown): Promise<void> }
+  > {
     await ensureCreated(this.container);
     // The key is hashed: it is the caller's text and may hold anything.
     const blob = this.container.getBlockBlobClient(`idempotency/${sha256(key)}.json`);

@@ -163,7 +163,10 @@ export class JobLease {
    * Writes `change` of the job while `may` allows it (by default: while this delivery holds it),
    * waiting out a Storage outage; the job as written, or undefined when `may` no longer allows it.
    */
-  write(change: (state: JobState) => JobState, may: (state: JobState) => boolean = (state) => this.holds(state)): Promise<StoredJob | undefined> {
+  write(
+    change: (state: JobState) => JobState,
+    may: (state: JobState) => boolean = (state) => this.holds(state),
+  ): Promise<StoredJob | undefined> {
     return this.serially(() => patiently(() => this.writeNow(change, may), this.signal));
   }
 
@@ -179,7 +182,10 @@ export class JobLease {
     return run;
   }
 
-  private async writeNow(change: (state: JobState) => JobState, may: (state: JobState) => boolean): Promise<StoredJob | undefined> {
+  private async writeNow(
+    change: (state: JobState) => JobState,
+    may: (state: JobState) => boolean,
+  ): Promise<StoredJob | undefined> {
     for (;;) {
       const { state, etag } = this.current;
       if (!may(state)) return undefined;
@@ -195,7 +201,12 @@ export class JobLease {
   private renewIn(ms: number): void {
     if (this.ended) return;
     this.timer = setTimeout(() => {
-      this.serially(() => this.writeNow((state) => ({ ...state, lease_until: Date.now() + this.times.leaseMs }), (state) => !this.ended && this.holds(state))).then(
+      this.serially(() =>
+        this.writeNow(
+          (state) => ({ ...state, lease_until: Date.now() + this.times.leaseMs }),
+          (state) => !this.ended && this.holds(state),
+        ),
+      ).then(
         (renewed) => {
           // Not held any more (ended, or taken over after it ran out): nothing left to renew.
           if (renewed) this.renewIn(this.times.renewEveryMs);

@@ -37,8 +37,10 @@ export interface PoisonEntry {
 
 /** A queue a result may go to: a valid queue name, and not one of the app's own inputs (a loop). */
 export function resultQueueProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string' || !STORAGE_NAME.test(name)) return 'must be a queue name: 3 to 63 lowercase letters, digits and single hyphens';
-  if (name === QUEUES.requests || name === QUEUES.poison || name === QUEUES.webhooks || name === QUEUES.thumbnails) return `must not be ${name}, which the app reads or parks in`;
+  if (typeof name !== 'string' || !STORAGE_NAME.test(name))
+    return 'must be a queue name: 3 to 63 lowercase letters, digits and single hyphens';
+  if (name === QUEUES.requests || name === QUEUES.poison || name === QUEUES.webhooks || name === QUEUES.thumbnails)
+    return `must not be ${name}, which the app reads or parks in`;
   return undefined;
 }
 

@@ -59,7 +59,11 @@ const MAX_RETRY_DELAY_MS = 60 * 60_000;
 
 type Entity = Omit<Subscription, 'id'> & { partitionKey: string; rowKey: string };
 
-const fromEntity = ({ partitionKey: _p, rowKey, ...rest }: Entity & { etag?: string; timestamp?: string }): Subscription => {
+const fromEntity = ({
+  partitionKey: _p,
+  rowKey,
+  ...rest
+}: Entity & { etag?: string; timestamp?: string }): Subscription => {
   const { etag: _etag, timestamp: _timestamp, ...fields } = rest;
   return { id: rowKey, ...fields };
 };
@@ -76,10 +80,21 @@ export class Webhooks {
 
   /** Checks the callback URL, then keeps the subscription. */
   /** `param`: where the request named the callback, for the error that refuses it. */
-  async subscribe(callbackUrl: string, scope: Pick<Subscription, 'job_id' | 'model' | 'status'>, param = 'x-ms-notification-url'): Promise<Subscription> {
+  async subscribe(
+    callbackUrl: string,
+    scope: Pick<Subscription, 'job_id' | 'model' | 'status'>,
+    param = 'x-ms-notification-url',
+  ): Promise<Subscription> {
     const problem = await callbackProblem(callbackUrl, this.options.policy, this.resolve);
     if (problem) throw new InvalidRequestError(`Invalid callback URL: it ${problem}.`, param);
-    const subscription: Subscription = { id: randomUUID(), callback_url: callbackUrl, ...scope, created: Math.floor(Date.now() / 1000), delivered: 0, undeliverable: 0 };
+    const subscription: Subscription = {
+      id: randomUUID(),
+      callback_url: callbackUrl,
+      ...scope,
+      created: Math.floor(Date.now() / 1000),
+      delivered: 0,
+      undeliverable: 0,
+    };
     await this.write(subscription);
     return subscription;
   }
@@ -99,11 +114,12 @@ export class Webhooks {
 
   /** Ends subscriptions: one by id, or every one with this callback URL (Logic Apps' unsubscribe knows only that). */
   async unsubscribe(target: { id: string } | { callbackUrl: string }): Promise<number> {
-    const ids = 'id' in target ? [(await this.get(target.id)).id] : (await this.list()).filter((s) => s.callback_url === target.callbackUrl).map((s) => s.id);
+    const ids =
+      'id' in target
+        ? [(await this.get(target.id)).id]
+        : (await this.list()).filter((s) => s.callback_url === target.callbackUrl).map((s) => s.id);
     await usingStorage('Deleting the subscription', () =>
-      Promise.all(
-        ids.map((id) => unless404(() => this.table.deleteEntity(PARTITION, id))),
-      ),
+      Promise.all(ids.map((id) => unless404(() => this.table.deleteEntity(PARTITION, id)))),
     );
     return ids.length;
   }
@@ -111,7 +127,11 @@ export class Webhooks {
   /** The subscriptions a job's end is delivered to: its own, and the standing ones it matches. */
   async for(job: JobState): Promise<Subscription[]> {
     const all = await this.list();
-    return all.filter((s) => (s.job_id ? s.job_id === job.id : (!s.model || s.model === job.served?.model) && (!s.status || s.status === job.status)));
+    return all.filter((s) =>
+      s.job_id
+        ? s.job_id === job.id
+        : (!s.model || s.model === job.served?.model) && (!s.status || s.status === job.status),
+    );
   }
 
   /**
@@ -126,7 +146,11 @@ export class Webhooks {
       if (err instanceof NotFoundError) return undefined; // unsubscribed meanwhile
       throw err;
     }
-    const failure = await this.post(subscription.callback_url, `${delivery.subscription}.${delivery.job}`, JSON.stringify(event));
+    const failure = await this.post(
+      subscription.callback_url,
+      `${delivery.subscription}.${delivery.job}`,
+      JSON.stringify(event),
+    );
     if (!failure) {
       if (subscription.job_id) await this.unsubscribe({ id: subscription.id });
       else await this.update(subscription.id, (s) => ({ ...s, delivered: s.delivered + 1 }));
@@ -134,7 +158,11 @@ export class Webhooks {
     }
     const wait = Math.min(MAX_RETRY_DELAY_MS, this.options.retryBaseMs * 2 ** delivery.attempt);
     if (failure.retry && Date.now() + wait - delivery.first <= this.options.retryWindowMs) return wait;
-    await this.update(subscription.id, (s) => ({ ...s, undeliverable: s.undeliverable + 1, last_error: `${new Date().toISOString()} ${delivery.job}: ${failure.reason}` }));
+    await this.update(subscription.id, (s) => ({
+      ...s,
+      undeliverable: s.undeliverable + 1,
+      last_error: `${new Date().toISOString()} ${delivery.job}: ${failure.reason}`,
+    }));
     return undefined;
   }
 
@@ -153,15 +181,25 @@ export class Webhooks {
     };
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
     const status = await new Promise<number | Error>((resolve) => {
-      const req = send(url, { method: 'POST', headers, lookup: guardedLookup(this.options.policy, this.resolve), timeout: ATTEMPT_TIMEOUT_MS }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = send(
+        url,
+        {
+          method: 'POST',
+          headers,
+          lookup: guardedLookup(this.options.policy, this.resolve),
+          timeout: ATTEMPT_TIMEOUT_MS,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('the receiver did not answer in time')));
       req.on('error', resolve);
       req.end(body);
     });
-    if (status instanceof Error) return { reason: status.message, retry: (status as { code?: string }).code !== 'EADDRNOTALLOWED' };
+    if (status instanceof Error)
+      return { reason: status.message, retry: (status as { code?: string }).code !== 'EADDRNOTALLOWED' };
     if (status >= 200 && status < 300) return undefined;
     // The receiver's own verdict stands, unless it says to come back (408, 429, 5xx).
     return { reason: `the receiver answered ${status}`, retry: status === 408 || status === 429 || status >= 500 };
@@ -171,7 +209,10 @@ export class Webhooks {
     return usingStorage('Reading subscriptions', async () => {
       await ensureTable(this.table);
       const found: Subscription[] = [];
-      for await (const entity of this.table.listEntities<Entity>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) found.push(fromEntity(entity));
+      for await (const entity of this.table.listEntities<Entity>({
+        queryOptions: { filter: `PartitionKey eq '${PARTITION}'` },
+      }))
+        found.push(fromEntity(entity));
       return found;
     });
   }
@@ -192,7 +233,9 @@ export class Webhooks {
         if (!entity) return;
         const { id: _id, ...fields } = change(fromEntity(entity));
         try {
-          await this.table.updateEntity({ partitionKey: PARTITION, rowKey: id, ...fields }, 'Replace', { etag: entity.etag });
+          await this.table.updateEntity({ partitionKey: PARTITION, rowKey: id, ...fields }, 'Replace', {
+            etag: entity.etag,
+          });
           return;
         } catch (err) {
           if (!hasStatus(err, 412)) throw err;
@@ -204,6 +247,8 @@ export class Webhooks {
 
 /** Standard Webhooks' signature: base64 HMAC-SHA256 of "id.timestamp.body"; a `whsec_` secret is base64. */
 export function sign(secret: string, id: string, timestamp: string, body: string): string {
-  const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+  const key = secret.startsWith('whsec_')
+    ? Buffer.from(secret.slice('whsec_'.length), 'base64')
+    : Buffer.from(secret, 'utf8');
   return createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
 }

@@ -23,7 +23,11 @@ export function deadline(ms: number, parent?: AbortSignal): Deadline {
 }
 
 /** Runs `work` under a deadline of `ms`, cleared when it settles. */
-export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>, parent?: AbortSignal): Promise<T> {
+export async function withDeadline<T>(
+  ms: number,
+  work: (signal: AbortSignal) => Promise<T>,
+  parent?: AbortSignal,
+): Promise<T> {
   const limit = deadline(ms, parent);
   try {
     return await work(limit.signal);
@@ -33,7 +37,10 @@ export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) =>
 }
 
 /** Runs `work` with a signal that aborts with `parent`, without leaving a listener on `parent`. */
-export async function withChildSignal<T>(parent: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withChildSignal<T>(
+  parent: AbortSignal | undefined,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const unhook = follow(parent, controller);
   try {

@@ -12,9 +12,14 @@ const seconds = (fallback: number) => z.coerce.number().int().positive().default
 
 /** Storage's rule for container and queue names: 3 to 63 lowercase letters, digits and single hyphens, a letter or digit at each end. */
 export const STORAGE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
-const containerName = (fallback: string) => z.string().regex(STORAGE_NAME, 'must be a valid container name').default(fallback);
+const containerName = (fallback: string) =>
+  z.string().regex(STORAGE_NAME, 'must be a valid container name').default(fallback);
 
-const tableName = (fallback: string) => z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name').default(fallback);
+const tableName = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name')
+    .default(fallback);
 const dailyUsd = z.coerce.number().min(0).optional();
 
 /** The price table: PRICE_TABLE's JSON or file, else the shipped one; a malformed one names its entry. */
@@ -51,15 +56,22 @@ const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const deploymentsSetting = z.string().transform((text, ctx) => {
   const deployments = new Map<string, ModelName>();
   const fail = refusal(ctx);
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [deployment = '', model = deployment] = pair.split('=').map((p) => p.trim());
     if (!DEPLOYMENT_NAME.test(deployment)) return fail(`"${pair}" is not a deployment name`);
-    if (!isModelName(model)) return fail(`model "${model}" of deployment "${deployment}" is not one of ${MODEL_NAMES.join(', ')}`);
+    if (!isModelName(model))
+      return fail(`model "${model}" of deployment "${deployment}" is not one of ${MODEL_NAMES.join(', ')}`);
     if (isRetired(model)) {
-      return fail(`model "${model}" of deployment "${deployment}" is retired; deploy one of ${CURRENT_MODELS.join(', ')} (requests naming ${model} are served by AZURE_OPENAI_SUCCESSOR_DEPLOYMENT)`);
+      return fail(
+        `model "${model}" of deployment "${deployment}" is retired; deploy one of ${CURRENT_MODELS.join(', ')} (requests naming ${model} are served by AZURE_OPENAI_SUCCESSOR_DEPLOYMENT)`,
+      );
     }
     // A retired model's name is how old clients ask for it: it always means "the successor".
-    if (isModelName(deployment) && isRetired(deployment)) return fail(`deployment name "${deployment}" is the name of a retired model; pick another`);
+    if (isModelName(deployment) && isRetired(deployment))
+      return fail(`deployment name "${deployment}" is the name of a retired model; pick another`);
     deployments.set(deployment, model);
   }
   return deployments.size > 0 ? deployments : fail('names no deployment');
@@ -67,7 +79,12 @@ const deploymentsSetting = z.string().transform((text, ctx) => {
 
 /** One deployment on one Azure OpenAI account: a member of the pool of backends that serve its model. */
 const backendEntry = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][\w.-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][\w.-]{0,62}$/,
+      'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    ),
   endpoint: z.url({ protocol: /^https?$/ }),
   deployment: z.string().regex(DEPLOYMENT_NAME, 'is not a deployment name'),
   model: z.string().refine((m) => isModelName(m) && !isRetired(m), `must be one of ${CURRENT_MODELS.join(', ')}`),
@@ -94,14 +111,17 @@ const backendsSetting = z.string().transform((text, ctx) => {
   if (!Array.isArray(list) || list.length === 0) return fail('must be a JSON array of at least one backend');
   const backends: z.output<typeof backendEntry>[] = [];
   for (const [index, entry] of list.entries()) {
-    const name = typeof (entry as { name?: unknown } | null)?.name === 'string' ? ` ("${(entry as { name: string }).name}")` : '';
+    const name =
+      typeof (entry as { name?: unknown } | null)?.name === 'string' ? ` ("${(entry as { name: string }).name}")` : '';
     const parsed = backendEntry.safeParse(entry);
     if (!parsed.success) {
       const { path, message } = parsed.error.issues[0];
       return fail(`entry ${index}${name}: ${path.length ? `${path.join('.')}: ` : ''}${message}`);
     }
-    if (parsed.data.auth === 'entra' && parsed.data.keyVaultSecretName !== undefined) return fail(`entry ${index}${name}: keyVaultSecretName: only with auth key`);
-    if (backends.some((b) => b.name === parsed.data.name)) return fail(`entry ${index}${name}: name: another entry has it already`);
+    if (parsed.data.auth === 'entra' && parsed.data.keyVaultSecretName !== undefined)
+      return fail(`entry ${index}${name}: keyVaultSecretName: only with auth key`);
+    if (backends.some((b) => b.name === parsed.data.name))
+      return fail(`entry ${index}${name}: name: another entry has it already`);
     backends.push(parsed.data);
   }
   return backends;
@@ -152,19 +172,33 @@ export const settingsSchema = z
     AzureWebJobsStorage__tableServiceUri: z.url().optional(),
     IMAGES_CONTAINER: containerName('images'),
     // A user delegation SAS lives at most 7 days, as does its key.
-    IMAGE_URL_TTL_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60 - 60).default(60),
+    IMAGE_URL_TTL_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60 - 60)
+      .default(60),
     JOBS_CONTAINER: containerName('jobs'),
     /** The gallery's index of kept images: one entity per image, the record blob staying the source of truth. */
     IMAGE_INDEX_TABLE: tableName('imageindex'),
     /** ZIPs one instance writes at once; one more is answered 429. Each holds about one image's chunks, not the selection. */
     GALLERY_ZIP_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(10),
-    IDEMPOTENCY_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(24),
+    IDEMPOTENCY_TTL_HOURS: z.coerce
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(24),
     /** Signs webhook deliveries: a secret in the vault (Azure), or this setting's value (local runs). */
     WEBHOOK_SIGNING_SECRET_NAME: z.string().regex(SECRET_NAME).default('webhook-signing-key'),
     WEBHOOK_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
     /** `public`: https callbacks to public addresses only (Azure); `local`: http to the loopback too. */
     WEBHOOK_CALLBACKS: z.enum(['public', 'local']).default('public'),
-    WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce.number().int().positive().max(7 * 24 * 3600).default(24 * 3600),
+    WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(7 * 24 * 3600)
+      .default(24 * 3600),
     WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
     WEBHOOKS_TABLE: tableName('webhooks'),
     /** Caller keys (api-key or Authorization: Bearer) on the generation routes; off, only the function key and Entra ID tokens authenticate. */
@@ -177,13 +211,21 @@ export const settingsSchema = z
     /** What those tokens must be for, comma-separated: the app registration's client ID and/or its App ID URI. */
     ENTRA_AUDIENCE: z
       .string()
-      .transform((v) => v.split(',').map((a) => a.trim()).filter((a) => a !== ''))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== ''),
+      )
       .refine((list) => list.length > 0, 'must name at least one audience')
       .optional(),
     /** Where the tenant's OpenID configuration and keys are: Entra ID's sign-in host in the cloud deployed to. */
     ENTRA_AUTHORITY_HOST: z
       .url({ protocol: /^https?$/ })
-      .refine((u) => u.startsWith('https:') || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u), 'must be https (http only to a local stand-in)')
+      .refine(
+        (u) => u.startsWith('https:') || /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(\/|$)/i.test(u),
+        'must be https (http only to a local stand-in)',
+      )
       .default('https://login.microsoftonline.com'),
     PRICE_TABLE: priceTableSetting,
     /** Serve a model (or size) the price table has no price for, holding UNPRICED_IMAGE_ESTIMATE_USD per image on the budgets; off, such a request is refused with 403 PriceNotFound. */
@@ -201,39 +243,65 @@ export const settingsSchema = z
   .superRefine((s, ctx) => {
     const fail = refusal(ctx);
     for (const name of ['AZURE_OPENAI_DEFAULT_DEPLOYMENT', 'AZURE_OPENAI_SUCCESSOR_DEPLOYMENT'] as const) {
-      if (s[name] !== undefined && !s.AZURE_OPENAI_DEPLOYMENTS.has(s[name])) fail('is not one of AZURE_OPENAI_DEPLOYMENTS', name);
+      if (s[name] !== undefined && !s.AZURE_OPENAI_DEPLOYMENTS.has(s[name]))
+        fail('is not one of AZURE_OPENAI_DEPLOYMENTS', name);
     }
     const backends = s.AZURE_OPENAI_BACKENDS;
-    if (!backends && !s.AZURE_OPENAI_ENDPOINT) fail('is required unless AZURE_OPENAI_BACKENDS lists the backends', 'AZURE_OPENAI_ENDPOINT');
-    if (backends && s.AZURE_OPENAI_ENDPOINT) fail('replaces AZURE_OPENAI_ENDPOINT: set one of the two', 'AZURE_OPENAI_BACKENDS');
+    if (!backends && !s.AZURE_OPENAI_ENDPOINT)
+      fail('is required unless AZURE_OPENAI_BACKENDS lists the backends', 'AZURE_OPENAI_ENDPOINT');
+    if (backends && s.AZURE_OPENAI_ENDPOINT)
+      fail('replaces AZURE_OPENAI_ENDPOINT: set one of the two', 'AZURE_OPENAI_BACKENDS');
     if (backends) {
       for (const [deployment, model] of s.AZURE_OPENAI_DEPLOYMENTS) {
-        if (!backends.some((b) => b.model === model)) fail(`no entry serves model "${model}" of deployment "${deployment}"`, 'AZURE_OPENAI_BACKENDS');
+        if (!backends.some((b) => b.model === model))
+          fail(`no entry serves model "${model}" of deployment "${deployment}"`, 'AZURE_OPENAI_BACKENDS');
       }
       const served = new Set(s.AZURE_OPENAI_DEPLOYMENTS.values());
       for (const [index, b] of backends.entries()) {
-        if (!served.has(b.model as ModelName)) fail(`entry ${index} ("${b.name}"): model: "${b.model}" is the model of no deployment in AZURE_OPENAI_DEPLOYMENTS`, 'AZURE_OPENAI_BACKENDS');
+        if (!served.has(b.model as ModelName))
+          fail(
+            `entry ${index} ("${b.name}"): model: "${b.model}" is the model of no deployment in AZURE_OPENAI_DEPLOYMENTS`,
+            'AZURE_OPENAI_BACKENDS',
+          );
       }
     }
-    const needsKey = backends ? backends.some((b) => (b.auth ?? s.AZURE_OPENAI_AUTH) === 'key') : s.AZURE_OPENAI_AUTH === 'key';
+    const needsKey = backends
+      ? backends.some((b) => (b.auth ?? s.AZURE_OPENAI_AUTH) === 'key')
+      : s.AZURE_OPENAI_AUTH === 'key';
     if (needsKey && !s.KEY_VAULT_URI && !s.AZURE_OPENAI_API_KEY) {
-      fail('is required (or AZURE_OPENAI_API_KEY for local runs) when AZURE_OPENAI_AUTH, or a backend\'s auth, is key', 'KEY_VAULT_URI');
+      fail(
+        "is required (or AZURE_OPENAI_API_KEY for local runs) when AZURE_OPENAI_AUTH, or a backend's auth, is key",
+        'KEY_VAULT_URI',
+      );
     }
     if (!s.KEY_VAULT_URI && !s.WEBHOOK_SIGNING_KEY) {
-      fail('is required unless KEY_VAULT_URI is set (the key is then the secret WEBHOOK_SIGNING_SECRET_NAME)', 'WEBHOOK_SIGNING_KEY');
+      fail(
+        'is required unless KEY_VAULT_URI is set (the key is then the secret WEBHOOK_SIGNING_SECRET_NAME)',
+        'WEBHOOK_SIGNING_KEY',
+      );
     }
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__blobServiceUri) {
-      fail('is required: a connection string, or AzureWebJobsStorage__blobServiceUri for identity-based access', 'AzureWebJobsStorage');
+      fail(
+        'is required: a connection string, or AzureWebJobsStorage__blobServiceUri for identity-based access',
+        'AzureWebJobsStorage',
+      );
     }
-    if (s.ENTRA_TENANT_ID !== undefined && s.ENTRA_AUDIENCE === undefined) fail('is required with ENTRA_TENANT_ID: the client ID or App ID URI tokens must be for', 'ENTRA_AUDIENCE');
-    if (s.ENTRA_AUDIENCE !== undefined && s.ENTRA_TENANT_ID === undefined) fail('is required with ENTRA_AUDIENCE: the tenant that issues the tokens', 'ENTRA_TENANT_ID');
+    if (s.ENTRA_TENANT_ID !== undefined && s.ENTRA_AUDIENCE === undefined)
+      fail('is required with ENTRA_TENANT_ID: the client ID or App ID URI tokens must be for', 'ENTRA_AUDIENCE');
+    if (s.ENTRA_AUDIENCE !== undefined && s.ENTRA_TENANT_ID === undefined)
+      fail('is required with ENTRA_AUDIENCE: the tenant that issues the tokens', 'ENTRA_TENANT_ID');
     for (const name of ['CALLER_DAILY_BUDGET_USD', 'APP_DAILY_BUDGET_USD'] as const) {
-      if (s[name] !== undefined && !s.LEDGER_ENABLED) fail('needs LEDGER_ENABLED: a budget is kept in the usage ledger', name);
+      if (s[name] !== undefined && !s.LEDGER_ENABLED)
+        fail('needs LEDGER_ENABLED: a budget is kept in the usage ledger', name);
     }
     if (s.ALLOW_UNPRICED_MODELS && s.UNPRICED_IMAGE_ESTIMATE_USD === undefined) {
-      fail('is required with ALLOW_UNPRICED_MODELS: what the budgets hold for an image the price table cannot price', 'UNPRICED_IMAGE_ESTIMATE_USD');
+      fail(
+        'is required with ALLOW_UNPRICED_MODELS: what the budgets hold for an image the price table cannot price',
+        'UNPRICED_IMAGE_ESTIMATE_USD',
+      );
     }
-    if (!s.ALLOW_UNPRICED_MODELS && s.UNPRICED_IMAGE_ESTIMATE_USD !== undefined) fail('takes effect only with ALLOW_UNPRICED_MODELS=true', 'UNPRICED_IMAGE_ESTIMATE_USD');
+    if (!s.ALLOW_UNPRICED_MODELS && s.UNPRICED_IMAGE_ESTIMATE_USD !== undefined)
+      fail('takes effect only with ALLOW_UNPRICED_MODELS=true', 'UNPRICED_IMAGE_ESTIMATE_USD');
     if (s.AzureWebJobsStorage__blobServiceUri) {
       for (const name of ['AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri'] as const) {
         if (!s[name]) fail('is required with AzureWebJobsStorage__blobServiceUri', name);
@@ -243,12 +311,14 @@ export const settingsSchema = z
   .transform((s) => {
     const defaultDeployment = s.AZURE_OPENAI_DEFAULT_DEPLOYMENT ?? s.AZURE_OPENAI_DEPLOYMENTS.keys().next().value!;
     // Each backend with its auth and secret settled: the app-wide settings are the defaults.
-    const backends = s.AZURE_OPENAI_BACKENDS?.map(({ auth = s.AZURE_OPENAI_AUTH, keyVaultSecretName, model, ...b }) => ({
-      ...b,
-      model: model as ModelName,
-      auth,
-      ...(auth === 'key' && { keyVaultSecretName: keyVaultSecretName ?? s.KEY_VAULT_SECRET_NAME }),
-    }));
+    const backends = s.AZURE_OPENAI_BACKENDS?.map(
+      ({ auth = s.AZURE_OPENAI_AUTH, keyVaultSecretName, model, ...b }) => ({
+        ...b,
+        model: model as ModelName,
+        auth,
+        ...(auth === 'key' && { keyVaultSecretName: keyVaultSecretName ?? s.KEY_VAULT_SECRET_NAME }),
+      }),
+    );
     return {
       ...s,
       AZURE_OPENAI_BACKENDS: backends,
@@ -290,15 +360,19 @@ export const HOST_SETTING_NAMES = [
 /** Parses app settings; throws a SettingsError that names every bad setting. Empty values count as unset. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const present = Object.fromEntries(
-    SETTING_NAMES.filter((name) => env[name] !== undefined && env[name].trim() !== '').map((name) => [name, env[name]!.trim()]),
+    SETTING_NAMES.filter((name) => env[name] !== undefined && env[name].trim() !== '').map((name) => [
+      name,
+      env[name]!.trim(),
+    ]),
   );
   const parsed = settingsSchema.safeParse(present);
   if (!parsed.success) {
-    throw new SettingsError(parsed.error.issues.map((issue) => ({ setting: String(issue.path[0] ?? 'settings'), problem: issue.message })));
+    throw new SettingsError(
+      parsed.error.issues.map((issue) => ({ setting: String(issue.path[0] ?? 'settings'), problem: issue.message })),
+    );
   }
   return parsed.data;
 }
 
 /** One backend as the app calls it: its auth settled. */
 export type BackendSettings = NonNullable<Settings['AZURE_OPENAI_BACKENDS']>[number];
-

@@ -29,7 +29,13 @@ const PIPELINE = {
 } as const;
 
 export function createStorageClients(
-  settings: Pick<Settings, 'AzureWebJobsStorage' | 'AzureWebJobsStorage__blobServiceUri' | 'AzureWebJobsStorage__queueServiceUri' | 'AzureWebJobsStorage__tableServiceUri'>,
+  settings: Pick<
+    Settings,
+    | 'AzureWebJobsStorage'
+    | 'AzureWebJobsStorage__blobServiceUri'
+    | 'AzureWebJobsStorage__queueServiceUri'
+    | 'AzureWebJobsStorage__tableServiceUri'
+  >,
   credential: () => TokenCredential,
 ): StorageClients {
   const connection = settings.AzureWebJobsStorage;
@@ -38,7 +44,11 @@ export function createStorageClients(
       blobs: BlobServiceClient.fromConnectionString(connection, PIPELINE),
       queues: QueueServiceClient.fromConnectionString(connection, PIPELINE),
       // Azurite serves tables over plain HTTP.
-      table: (name) => TableClient.fromConnectionString(connection, name, { ...PIPELINE, allowInsecureConnection: connection.includes('http://') }),
+      table: (name) =>
+        TableClient.fromConnectionString(connection, name, {
+          ...PIPELINE,
+          allowInsecureConnection: connection.includes('http://'),
+        }),
     };
   }
   return {
@@ -67,7 +77,8 @@ export function ensureCreated(resource: { url: string; createIfNotExists(): Prom
 }
 
 /** Creates a table once per instance, as ensureCreated does containers and queues. */
-export const ensureTable = (table: TableClient): Promise<unknown> => ensureCreated({ url: `${table.url}/${table.tableName}`, createIfNotExists: () => table.createTable() });
+export const ensureTable = (table: TableClient): Promise<unknown> =>
+  ensureCreated({ url: `${table.url}/${table.tableName}`, createIfNotExists: () => table.createTable() });
 
 /** A blob's text and the ETag of exactly that version; undefined when there is no such blob. */
 export function readBlobText(blob: BlobClient): Promise<{ text: string; etag: string } | undefined> {
@@ -78,7 +89,8 @@ export function readBlobText(blob: BlobClient): Promise<{ text: string; etag: st
 }
 
 /** Whether a storage error carries one of these HTTP statuses: answers the caller handles itself. */
-export const hasStatus = (err: unknown, ...codes: number[]) => codes.includes((err as { statusCode?: number }).statusCode ?? 0);
+export const hasStatus = (err: unknown, ...codes: number[]) =>
+  codes.includes((err as { statusCode?: number }).statusCode ?? 0);
 
 /** What `read` answers, or undefined where Storage answers 404: no such blob, entity or table. */
 export async function unless404<T>(read: () => Promise<T>): Promise<T | undefined> {
@@ -99,18 +111,27 @@ export async function usingStorage<T>(what: string, work: () => Promise<T>): Pro
     return await work();
   } catch (err) {
     if (!isStorageFailure(err)) throw err;
-    throw new DependencyUnavailableError('Storage', `${what}: Storage is unavailable. Try again later.`, STORAGE_RETRY_AFTER_MS, { cause: err });
+    throw new DependencyUnavailableError(
+      'Storage',
+      `${what}: Storage is unavailable. Try again later.`,
+      STORAGE_RETRY_AFTER_MS,
+      { cause: err },
+    );
   }
 }
 
 /** The storage SDK's errors and the network's; not ours (ImagesError), not a bug's. */
 const isStorageFailure = (err: unknown) =>
-  err instanceof Error && !(err instanceof ImagesError) && (['RestError', 'AbortError', 'TimeoutError'].includes(err.name) || typeof (err as { code?: unknown }).code === 'string');
+  err instanceof Error &&
+  !(err instanceof ImagesError) &&
+  (['RestError', 'AbortError', 'TimeoutError'].includes(err.name) ||
+    typeof (err as { code?: unknown }).code === 'string');
 
 /** How long a step waits Storage out before it gives up: well inside the queue run's 9 minutes. */
 const STORAGE_PATIENCE_MS = 5 * 60_000;
 
-const isStorageOutage = (err: unknown): boolean => err instanceof DependencyUnavailableError && err.dependency === 'Storage';
+const isStorageOutage = (err: unknown): boolean =>
+  err instanceof DependencyUnavailableError && err.dependency === 'Storage';
 
 /**
  * Runs a Storage step again while Storage is unavailable (1, 2, 4, then every 5 s), until it answers,
@@ -118,7 +139,11 @@ const isStorageOutage = (err: unknown): boolean => err instanceof DependencyUnav
  * put its message back (it would lie invisible for the host's 10 minutes), and what it holds may be
  * paid for. `retryIf` can stop it early (a step that is no longer safe to repeat).
  */
-export async function patiently<T>(step: () => Promise<T>, signal?: AbortSignal, retryIf: () => boolean = () => true): Promise<T> {
+export async function patiently<T>(
+  step: () => Promise<T>,
+  signal?: AbortSignal,
+  retryIf: () => boolean = () => true,
+): Promise<T> {
   const until = Date.now() + STORAGE_PATIENCE_MS;
   for (let wait = 1_000; ; wait = Math.min(wait * 2, 5_000)) {
     try {

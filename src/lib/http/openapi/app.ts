@@ -18,7 +18,8 @@ export const appPaths = {
       operationId: 'CheckFunctionKey',
       tags: [tags.app],
       summary: 'Whether the host takes a function key',
-      description: 'Answers 204 when the host took the function key: the app asks its own host this about a function key sent to a route the app authenticates itself.',
+      description:
+        'Answers 204 when the host took the function key: the app asks its own host this about a function key sent to a route the app authenticates itself.',
       responses: { '204': { description: 'The host took the function key.' }, ...errors(401) },
     },
   },
@@ -27,7 +28,8 @@ export const appPaths = {
       operationId: 'GetHealthDetail',
       tags: [tags.app],
       summary: 'Deployments and their lifecycle',
-      description: "Lists each deployment's model, version and retirement date, and how the price table prices it, with a warning for those retiring within 90 days or without a price.",
+      description:
+        "Lists each deployment's model, version and retirement date, and how the price table prices it, with a warning for those retiring within 90 days or without a price.",
       responses: { '200': { description: 'The deployments.' }, ...errors(401) },
     },
   },

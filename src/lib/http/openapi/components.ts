@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import { callerKeyInfo, callerKeyRequest } from '../../callers/callerKeys.js';
 import { imageGenerationBody } from '../../core/request.js';
-import { azureError, estimateAnswer, imagesResponse, job, jobAccepted, jobEvent, subscription, subscriptionRequest, usageAnswer } from '../../core/schemas.js';
+import {
+  azureError,
+  estimateAnswer,
+  imagesResponse,
+  job,
+  jobAccepted,
+  jobEvent,
+  subscription,
+  subscriptionRequest,
+  usageAnswer,
+} from '../../core/schemas.js';
 import { schema } from './shared.js';
 
 // The document's components: how callers authenticate, and the schemas the operations refer to by
@@ -26,8 +36,17 @@ const deploymentSchema = z
 export const components = {
   securitySchemes: {
     functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
-    callerKey: { type: 'apiKey', in: 'header', name: 'api-key', description: 'A caller key, as the AzureOpenAI client sends its apiKey.' },
-    callerBearer: { type: 'http', scheme: 'bearer', description: 'A caller key, as the OpenAI client sends its apiKey.' },
+    callerKey: {
+      type: 'apiKey',
+      in: 'header',
+      name: 'api-key',
+      description: 'A caller key, as the AzureOpenAI client sends its apiKey.',
+    },
+    callerBearer: {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'A caller key, as the OpenAI client sends its apiKey.',
+    },
   },
   schemas: {
     ImageGenerationRequest: schema(imageGenerationBody),
@@ -43,8 +62,14 @@ export const components = {
     JobEvent: schema(jobEvent),
     SubscriptionRequest: schema(subscriptionRequest),
     Subscription: schema(subscription),
-    Unsubscribed: schema(z.object({ deleted: z.int().describe('How many subscriptions ended.') }).describe('The outcome of an unsubscribe.')),
+    Unsubscribed: schema(
+      z
+        .object({ deleted: z.int().describe('How many subscriptions ended.') })
+        .describe('The outcome of an unsubscribe.'),
+    ),
     Deployment: schema(deploymentSchema),
-    DeploymentList: schema(z.object({ data: z.array(deploymentSchema).describe('The deployments.') }).describe("The app's deployments.")),
+    DeploymentList: schema(
+      z.object({ data: z.array(deploymentSchema).describe('The deployments.') }).describe("The app's deployments."),
+    ),
   },
 };

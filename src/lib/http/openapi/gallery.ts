@@ -15,7 +15,10 @@ const galleryParameters = Object.entries(galleryQuery.shape).map(([name, field])
 }));
 
 /** The studio's schemas are written inline: the connector, which carries every component, has none of its routes. */
-const inline = (s: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema: schema(s) } } });
+const inline = (s: z.ZodType, description: string) => ({
+  description,
+  content: { 'application/json': { schema: schema(s) } },
+});
 
 export const galleryPaths = {
   '/gallery/images': {
@@ -23,7 +26,8 @@ export const galleryPaths = {
       operationId: 'ListGalleryImages',
       tags: [tags.studio],
       summary: 'List kept images',
-      description: 'Lists kept images from the gallery index, newest first, 50 a page, with filters and a search of the prompt. A caller key sees only its own images.',
+      description:
+        'Lists kept images from the gallery index, newest first, 50 a page, with filters and a search of the prompt. A caller key sees only its own images.',
       security: callerSecurity,
       parameters: galleryParameters,
       responses: { '200': inline(galleryPage, 'A page of images.'), ...errors(400, 401, 503) },
@@ -38,7 +42,16 @@ export const galleryPaths = {
       security: callerSecurity,
       parameters: [blobParameter],
       responses: {
-        '200': inline(galleryItem.extend({ kept_record: z.record(z.string(), z.unknown()).describe('The record, exactly as kept beside the image.') }).describe('A kept image and its record.'), 'The image and its record.'), ...errors(401, 404, 503) },
+        '200': inline(
+          galleryItem
+            .extend({
+              kept_record: z.record(z.string(), z.unknown()).describe('The record, exactly as kept beside the image.'),
+            })
+            .describe('A kept image and its record.'),
+          'The image and its record.',
+        ),
+        ...errors(401, 404, 503),
+      },
     },
   },
   '/gallery/thumbnails/{blob}': {
@@ -57,7 +70,8 @@ export const galleryPaths = {
       operationId: 'GetGalleryFile',
       tags: [tags.studio],
       summary: 'Get a kept image',
-      description: 'Returns a kept image itself, for a caller the app authenticates (a caller key, a signed-in principal, the function key).',
+      description:
+        'Returns a kept image itself, for a caller the app authenticates (a caller key, a signed-in principal, the function key).',
       security: callerSecurity,
       parameters: [blobParameter],
       responses: { '200': binary('The image.', 'image/png', 'image/jpeg', 'image/webp'), ...errors(401, 404, 503) },
@@ -68,10 +82,19 @@ export const galleryPaths = {
       operationId: 'ZipGalleryImages',
       tags: [tags.studio],
       summary: 'Download kept images as one ZIP',
-      description: 'Answers the selected images and their records as one ZIP. A selection past its bounds is refused, naming the field, before any image is read.',
+      description:
+        'Answers the selected images and their records as one ZIP. A selection past its bounds is refused, naming the field, before any image is read.',
       security: callerSecurity,
       requestBody: { required: true, ...inline(zipRequest, 'The images to put in the ZIP.') },
-      responses: { '200': binary('The ZIP.', 'application/zip'), ...errors(400, 401, 404, 413, 503), '429': json('AzureError', 'This instance is writing as many ZIPs as it takes at once (TooManyRequests); retry after Retry-After seconds.', retryAfter) },
+      responses: {
+        '200': binary('The ZIP.', 'application/zip'),
+        ...errors(400, 401, 404, 413, 503),
+        '429': json(
+          'AzureError',
+          'This instance is writing as many ZIPs as it takes at once (TooManyRequests); retry after Retry-After seconds.',
+          retryAfter,
+        ),
+      },
     },
   },
 };

@@ -9,7 +9,8 @@ export const generateParameters = [
     name: 'Prefer',
     in: 'header',
     required: false,
-    description: 'With respond-async the answer is 202 at once, with a Location to poll until the job ends (Logic Apps and Power Automate follow it by themselves).',
+    description:
+      'With respond-async the answer is 202 at once, with a Location to poll until the job ends (Logic Apps and Power Automate follow it by themselves).',
     schema: { type: 'string', enum: ['respond-async'] },
   },
   {
@@ -23,13 +24,17 @@ export const generateParameters = [
     name: 'x-result-queue',
     in: 'header',
     required: false,
-    description: "With Prefer: respond-async, a queue of the app's storage account that gets the job's result when it ends.",
+    description:
+      "With Prefer: respond-async, a queue of the app's storage account that gets the job's result when it ends.",
     schema: { type: 'string' },
   },
 ];
 
 export const servedHeaders = {
-  'x-served-model': { description: 'The model that made the images; a DALL·E 3 request is served by a current model.', schema: { type: 'string' } },
+  'x-served-model': {
+    description: 'The model that made the images; a DALL·E 3 request is served by a current model.',
+    schema: { type: 'string' },
+  },
   'x-served-deployment': { description: 'The deployment that made the images.', schema: { type: 'string' } },
 };
 
@@ -50,21 +55,34 @@ const EXAMPLE_ANSWER = {
   data: [
     {
       url: 'https://stimages.blob.core.windows.net/images/2026/11/26/003145123-5b1f…-0.png?sv=2021-08-06&se=…&sr=b&sp=r&sig=…',
-      storage: { container: 'images', blob: '2026/11/26/003145123-5b1f…-0.png', record: '2026/11/26/003145123-5b1f…-0.png.json', url_expires_on: '2026-11-26T01:31:45.000Z' },
+      storage: {
+        container: 'images',
+        blob: '2026/11/26/003145123-5b1f…-0.png',
+        record: '2026/11/26/003145123-5b1f…-0.png.json',
+        url_expires_on: '2026-11-26T01:31:45.000Z',
+      },
     },
   ],
 };
 
 export const generateResponses = {
   '200': {
-    description: 'The images, kept in Blob Storage, in the Azure OpenAI response shape; with stream true, server-sent events (partial images, then each completed image with its url).',
+    description:
+      'The images, kept in Blob Storage, in the Azure OpenAI response shape; with stream true, server-sent events (partial images, then each completed image with its url).',
     headers: servedHeaders,
-    content: { 'application/json': { schema: ref('ImagesResponse'), example: EXAMPLE_ANSWER }, 'text/event-stream': { schema: { type: 'string' } } },
+    content: {
+      'application/json': { schema: ref('ImagesResponse'), example: EXAMPLE_ANSWER },
+      'text/event-stream': { schema: { type: 'string' } },
+    },
   },
   '202': {
     description: 'Accepted (Prefer: respond-async): poll the Location header until the job ends.',
     headers: {
-      Location: { description: 'The job to poll: it answers 202 while the job runs, then what the synchronous call would have answered.', schema: { type: 'string' } },
+      Location: {
+        description:
+          'The job to poll: it answers 202 while the job runs, then what the synchronous call would have answered.',
+        schema: { type: 'string' },
+      },
       ...retryAfter,
     },
     content: { 'application/json': { schema: ref('JobAccepted') } },

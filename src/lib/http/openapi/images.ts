@@ -10,7 +10,8 @@ export const generationPaths = {
       operationId: 'GenerateImages',
       tags: [tags.images],
       summary: 'Generate images',
-      description: 'Generates images from a prompt with the Azure OpenAI images body, keeps each in Blob Storage, and answers with durable URLs; `model` picks a deployment.',
+      description:
+        'Generates images from a prompt with the Azure OpenAI images body, keeps each in Blob Storage, and answers with durable URLs; `model` picks a deployment.',
       security: callerSecurity,
       parameters: generateParameters,
       requestBody: generateBody,
@@ -22,11 +23,18 @@ export const generationPaths = {
       operationId: 'GenerateImagesOnDeployment',
       tags: [tags.images],
       summary: 'Generate images on a deployment',
-      description: "Generates images at Azure OpenAI's dated path, the one the openai SDK's AzureOpenAI client calls; a retired model's name (dall-e-3) is served by its successor.",
+      description:
+        "Generates images at Azure OpenAI's dated path, the one the openai SDK's AzureOpenAI client calls; a retired model's name (dall-e-3) is served by its successor.",
       security: callerSecurity,
       parameters: [
         deploymentParameter,
-        { name: 'api-version', in: 'query', required: true, description: 'A dated Azure OpenAI api-version, such as 2024-10-21.', schema: { type: 'string', example: '2024-10-21' } },
+        {
+          name: 'api-version',
+          in: 'query',
+          required: true,
+          description: 'A dated Azure OpenAI api-version, such as 2024-10-21.',
+          schema: { type: 'string', example: '2024-10-21' },
+        },
         ...generateParameters,
       ],
       requestBody: generateBody,
@@ -38,7 +46,8 @@ export const generationPaths = {
       operationId: 'GenerateImagesV1',
       tags: [tags.images],
       summary: 'Generate images (v1 path)',
-      description: "Generates images at Azure OpenAI's v1 path, the one the openai SDK's OpenAI client calls (baseURL <app>/api/openai/v1); `model` names the deployment.",
+      description:
+        "Generates images at Azure OpenAI's v1 path, the one the openai SDK's OpenAI client calls (baseURL <app>/api/openai/v1); `model` names the deployment.",
       security: callerSecurity,
       parameters: generateParameters,
       requestBody: generateBody,
@@ -66,10 +75,16 @@ export const imageFilePaths = {
       operationId: 'GetImageLink',
       tags: [tags.images],
       summary: 'Follow a permanent image link',
-      description: "A link to a kept image that does not expire: it redirects to a read-only URL signed at that moment. Give it a function key for this function alone to share it.",
+      description:
+        'A link to a kept image that does not expire: it redirects to a read-only URL signed at that moment. Give it a function key for this function alone to share it.',
       parameters: [blobParameter],
       responses: {
-        '302': { description: 'Redirects to a fresh read-only URL of the image.', headers: { Location: { description: 'The image, readable for IMAGE_URL_TTL_MINUTES.', schema: { type: 'string' } } } },
+        '302': {
+          description: 'Redirects to a fresh read-only URL of the image.',
+          headers: {
+            Location: { description: 'The image, readable for IMAGE_URL_TTL_MINUTES.', schema: { type: 'string' } },
+          },
+        },
         ...errors(401, 404, 503),
       },
     },

@@ -11,7 +11,8 @@ export const jobPaths = {
       operationId: 'GetImageJob',
       tags: [tags.jobs],
       summary: 'Get an image job',
-      description: 'Reads a job from Prefer: respond-async or the image-requests queue: always 200, with its status, and its result or error once it has ended.',
+      description:
+        'Reads a job from Prefer: respond-async or the image-requests queue: always 200, with its status, and its result or error once it has ended.',
       parameters: [jobIdParameter],
       responses: { '200': json('Job', 'The job.'), ...errors(401, 404, 503) },
     },
@@ -24,7 +25,16 @@ export const jobPaths = {
       description:
         'The Location of a 202 answer: 202 while the job runs, then what the synchronous call would have answered (200 with the images, or the error with its status). It needs no function key: the token it carries reads that one job (a valet key), since Power Automate polls without credentials.',
       security: [],
-      parameters: [jobIdParameter, { name: 'token', in: 'query', required: true, description: 'The poll token from the Location header.', schema: { type: 'string' } }],
+      parameters: [
+        jobIdParameter,
+        {
+          name: 'token',
+          in: 'query',
+          required: true,
+          description: 'The poll token from the Location header.',
+          schema: { type: 'string' },
+        },
+      ],
       responses: {
         '200': json('ImagesResponse', 'The job succeeded: the images, with URLs signed afresh.', servedHeaders),
         '202': {

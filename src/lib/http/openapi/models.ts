@@ -30,10 +30,21 @@ export const modelPaths = {
       tags: [tags.models],
       security: callerSecurity,
       summary: 'Get the body a deployment takes',
-      description: "Answers the JSON Schema of the body one deployment takes, its sizes offered as choices: the connector's dynamic schema.",
+      description:
+        "Answers the JSON Schema of the body one deployment takes, its sizes offered as choices: the connector's dynamic schema.",
       parameters: [deploymentParameter],
       responses: {
-        '200': { description: 'The JSON Schema, under schema.', content: { 'application/json': { schema: { type: 'object', properties: { schema: { type: 'object', description: 'The JSON Schema of the body.' } } } } } },
+        '200': {
+          description: 'The JSON Schema, under schema.',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { schema: { type: 'object', description: 'The JSON Schema of the body.' } },
+              },
+            },
+          },
+        },
         ...errors(401, 404, 503),
       },
     },

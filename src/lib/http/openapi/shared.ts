@@ -12,7 +12,9 @@ export const json = (name: string, description: string, headers?: Record<string,
   content: { 'application/json': { schema: ref(name) } },
 });
 
-export const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } } };
+export const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
+};
 
 /** The answers of the statuses an operation may meet, in Azure's error shape; pick those that apply. */
 export const errors = (...statuses: ErrorStatus[]) =>
@@ -26,11 +28,23 @@ export const errors = (...statuses: ErrorStatus[]) =>
 /** A caller key (api-key, as AzureOpenAI sends it, or Bearer, as OpenAI does), or the function key. */
 export const callerSecurity = [{ callerKey: [] }, { callerBearer: [] }, { functionKey: [] }];
 
-export const pathParameter = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
-export const blobParameter = pathParameter('blob', "The image blob's name, as the answer's storage.blob gives it (for example 2026/11/26/003145123-…-0.png).");
+export const pathParameter = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
+export const blobParameter = pathParameter(
+  'blob',
+  "The image blob's name, as the answer's storage.blob gives it (for example 2026/11/26/003145123-…-0.png).",
+);
 export const deploymentParameter = pathParameter('deployment', 'A deployment of the app, as GET /models lists them.');
 
-export const binary = (description: string, ...types: string[]) => ({ description, content: Object.fromEntries(types.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])) });
+export const binary = (description: string, ...types: string[]) => ({
+  description,
+  content: Object.fromEntries(types.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])),
+});
 
 export const tags = {
   images: 'Images',

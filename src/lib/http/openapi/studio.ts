@@ -8,7 +8,8 @@ export const studioPagePaths = {
       operationId: 'GetStudio',
       tags: [tags.studio],
       summary: 'The studio page',
-      description: 'The studio page: a shell holding no data, so it loads without credentials; the page asks for a key or a sign-in.',
+      description:
+        'The studio page: a shell holding no data, so it loads without credentials; the page asks for a key or a sign-in.',
       security: [],
       responses: { '200': { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } } },
     },
@@ -21,7 +22,13 @@ export const studioPagePaths = {
       description: "The studio page's script or style sheet, named by its content's hash and cached for a year.",
       security: [],
       parameters: [pathParameter('file', 'The file name, as the page names it.')],
-      responses: { '200': { description: 'The file.', content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } }, ...errors(404) },
+      responses: {
+        '200': {
+          description: 'The file.',
+          content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } },
+        },
+        ...errors(404),
+      },
     },
   },
 };

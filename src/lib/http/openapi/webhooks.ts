@@ -12,8 +12,20 @@ export const webhookPaths = {
       summary: 'Subscribe to image jobs that end',
       description:
         'Delivers the end of image jobs to a callback URL (the x-ms-notification-url header, or callback_url): of one job, when the body brings a request to run, or of every job that ends. Deliveries are signed as Standard Webhooks specifies and retried with backoff.',
-      parameters: [{ name: 'x-ms-notification-url', in: 'header', required: false, description: 'Where to POST: set by Power Automate and Logic Apps.', schema: { type: 'string' } }],
-      requestBody: { required: false, description: 'What to subscribe to.', content: { 'application/json': { schema: ref('SubscriptionRequest') } } },
+      parameters: [
+        {
+          name: 'x-ms-notification-url',
+          in: 'header',
+          required: false,
+          description: 'Where to POST: set by Power Automate and Logic Apps.',
+          schema: { type: 'string' },
+        },
+      ],
+      requestBody: {
+        required: false,
+        description: 'What to subscribe to.',
+        content: { 'application/json': { schema: ref('SubscriptionRequest') } },
+      },
       responses: {
         '201': json('Subscription', 'Subscribed; DELETE the Location to unsubscribe.', {
           Location: { description: 'The subscription: DELETE it to unsubscribe.', schema: { type: 'string' } },
@@ -25,8 +37,17 @@ export const webhookPaths = {
       operationId: 'UnsubscribeImageEventsByCallback',
       tags: [tags.webhooks],
       summary: 'Unsubscribe a callback URL',
-      description: "Ends every subscription of a callback URL: Logic Apps' HTTP Webhook action knows its callback, not the subscription's id.",
-      parameters: [{ name: 'callback_url', in: 'query', required: true, description: 'The callback URL the subscriptions deliver to.', schema: { type: 'string' } }],
+      description:
+        "Ends every subscription of a callback URL: Logic Apps' HTTP Webhook action knows its callback, not the subscription's id.",
+      parameters: [
+        {
+          name: 'callback_url',
+          in: 'query',
+          required: true,
+          description: 'The callback URL the subscriptions deliver to.',
+          schema: { type: 'string' },
+        },
+      ],
       responses: { '200': json('Unsubscribed', 'How many subscriptions ended.'), ...errors(400, 401, 503) },
     },
   },

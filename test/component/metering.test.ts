@@ -13,29 +13,12 @@ import { UsageLedger, utcDay } from '../../src/lib/cost/ledger.js';
 import { MeteredGenerator } from '../../src/lib/cost/metering.js';
 import { loadPriceTable } from '../../src/lib/core/priceTable.js';
 import { Prices } from '../../src/lib/cost/pricing.js';
-import type { Generation, ImageGenerator, StreamEvent, Target } from '../../src/lib/generation/generator.js';
+import type { Generation, ImageGenerator, StreamEvent } from '../../src/lib/generation/generator.js';
+import { prices, target, usage, generation, HELD_USD } from '../support/metering.js';
 import { uniqueName } from '../support/stack.js';
 
 // The metering decorator around a stand-in generator, on a real ledger (Azurite): what is held
 // before the call, and what a success, a failure and a timeout leave behind.
-
-const prices = new Prices(loadPriceTable(undefined));
-const target: Target = { deployment: 'mini', params: { prompt: 'A cat', n: 1, size: '1024x1024', quality: 'low' } };
-// Held: 5 prompt bytes × $2 + 272 × $8 per 1M tokens = $0.002186. Spent per the usage below: $0.00218.
-const HELD_USD = 0.002186;
-const usage = {
-  input_tokens: 2,
-  input_tokens_details: { text_tokens: 2, image_tokens: 0 },
-  output_tokens: 272,
-  total_tokens: 274,
-};
-const generation: Generation = {
-  created: 1,
-  images: [{ b64_json: 'eA==' }],
-  output: { size: '1024x1024', quality: 'low' },
-  usage,
-  extra: {},
-};
 
 /** Answers as told, counting calls: a call that was refused never reaches it. */
 class StandIn implements ImageGenerator {

@@ -7,30 +7,14 @@ import { startAzurite, type Azurite } from '../../dev/fakes/azurite.js';
 import { BudgetExceededError } from '../../src/lib/core/errors.js';
 import { UsageLedger, utcDay } from '../../src/lib/cost/ledger.js';
 import { MeteredGenerator } from '../../src/lib/cost/metering.js';
-import { loadPriceTable } from '../../src/lib/core/priceTable.js';
-import { Prices } from '../../src/lib/cost/pricing.js';
-import type { Generation, ImageGenerator } from '../../src/lib/generation/generator.js';
+import type { ImageGenerator } from '../../src/lib/generation/generator.js';
+import { prices, target, generation } from '../support/metering.js';
 import { uniqueName } from '../support/stack.js';
 
 // Every paid image is counted: a settlement that meets a Storage outage is tried again until Storage
 // answers, after the answer, and counted once. Azurite of its own, stopped for real while the
 // settlement is due and started again on the same ports with the same data (as outage.test.ts does).
 
-const prices = new Prices(loadPriceTable(undefined));
-const target = { deployment: 'mini', params: { prompt: 'A cat', n: 1, size: '1024x1024', quality: 'low' } };
-const usage = {
-  input_tokens: 2,
-  input_tokens_details: { text_tokens: 2, image_tokens: 0 },
-  output_tokens: 272,
-  total_tokens: 274,
-};
-const generation: Generation = {
-  created: 1,
-  images: [{ b64_json: 'eA==' }],
-  output: { size: '1024x1024', quality: 'low' },
-  usage,
-  extra: {},
-};
 // Held $0.002186, spent $0.00218 (metering.test.ts works them out): a budget of 1.5 holds leaves room for one image.
 const BUDGET_USD = 0.002186 * 1.5;
 

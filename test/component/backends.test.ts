@@ -256,8 +256,9 @@ describe('the circuit', () => {
     expect((await healthOf(p, 'acct-a')).circuit).toBe('half-open');
     const again = await Promise.all(Array.from({ length: 3 }, () => p.generate(target, {})));
     expect(again.map(served).filter((name) => name === 'acct-a')).toHaveLength(1);
-    // The trial's success closes the circuit a moment after it answers.
+    // The trial's success closes the circuit a moment after it answers, and says so once the shared mark is written.
     await untilHolds(async () => (await healthOf(p, 'acct-a')).circuit === 'closed');
+    await untilHolds(async () => logs.some((line) => line.includes('acct-a (region-a): circuit closed')));
     expect(await healthOf(p, 'acct-a')).toMatchObject({ circuit: 'closed', available: true });
     expect(served(await p.generate(target, {}))).toBe('acct-a');
     expect(logs.join('\n')).toMatch(

@@ -2,12 +2,11 @@ import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { describe, expect, inject, it } from 'vitest';
-import { renderImage } from '../../dev/fakes/emulator/images.js';
 import { DependencyUnavailableError } from '../../src/lib/core/errors.js';
 import { ImageIndex } from '../../src/lib/gallery/imageIndex.js';
 import { GalleryIndexer } from '../../src/lib/gallery/indexer.js';
 import { ImageStore, thumbnailBlobName } from '../../src/lib/images/store.js';
-import type { ImageRecord } from '../../src/lib/images/record.js';
+import { keptRecord, smallPng } from '../support/kept.js';
 import { uniqueName } from '../support/stack.js';
 
 // What the answer waits for when an image is kept: the thumbnail message alone, which makes both the
@@ -15,16 +14,8 @@ import { uniqueName } from '../support/stack.js';
 // always gets its entry: from the queue, from the repair when the message cannot be sent, and
 // without a thumbnail when none can be made. Azurite: blobs, a queue of the test's own, the table.
 
-const record = {
-  prompt: 'a kept image',
-  requested_model: 'gpt-image-2',
-  served_model: 'gpt-image-2',
-  deployment: 'gpt-image-2',
-  n: 1,
-  index: 0,
-  created: 1,
-} as ImageRecord;
-const png = renderImage({ prompt: 'p', width: 64, height: 64, format: 'png', realistic: false });
+const record = keptRecord('a kept image');
+const png = smallPng;
 
 async function setup(send?: (blob: string, real: (blob: string) => Promise<void>) => Promise<void>) {
   const { connectionString } = inject('azurite');

@@ -4,16 +4,15 @@ import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startOpenAIEmulator, type OpenAIEmulator } from '../../dev/fakes/emulator/index.js';
-import { renderImage } from '../../dev/fakes/emulator/images.js';
 import { DependencyUnavailableError, ServiceFailedError, ServiceTimeoutError } from '../../src/lib/core/errors.js';
 import { ImageIndex } from '../../src/lib/gallery/imageIndex.js';
 import { GalleryIndexer } from '../../src/lib/gallery/indexer.js';
 import { ImageStore } from '../../src/lib/images/store.js';
 import { StaticApiKey } from '../../src/lib/generation/apiKeys.js';
 import { ImagePipeline } from '../../src/lib/images/pipeline.js';
-import type { ImageRecord } from '../../src/lib/images/record.js';
 import { ImageService } from '../../src/lib/generation/azureOpenAI.js';
 import { localSettings } from '../support/settings.js';
+import { keptRecord, smallPng } from '../support/kept.js';
 import { uniqueName } from '../support/stack.js';
 import { quietFor } from '../support/until.js';
 
@@ -73,16 +72,8 @@ async function storeFailingOn(failWhen: (method: string, path: string) => boolea
   return { store, list, container };
 }
 
-const record = {
-  prompt: 'p',
-  requested_model: 'gpt-image-2',
-  served_model: 'gpt-image-2',
-  deployment: 'gpt-image-2',
-  n: 1,
-  index: 0,
-  created: 1,
-} as ImageRecord;
-const png = renderImage({ prompt: 'p', width: 64, height: 64, format: 'png', realistic: false });
+const record = keptRecord('p');
+const png = smallPng;
 const isBlobPut = (method: string, path: string) => method === 'PUT' && !path.includes('restype=container');
 
 describe('ImageStore.keep', () => {
